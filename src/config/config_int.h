@@ -1,0 +1,78 @@
+/* Internal to src/config: the loader's context and the typed accessors
+ * ("schema" helpers) shared by the section parsers. */
+#ifndef MAGLEV_CONFIG_CONFIG_INT_H
+#define MAGLEV_CONFIG_CONFIG_INT_H
+
+#include "config/config.h"
+#include "config/yamltree.h"
+
+#define PATH_MAX_LEN 512
+
+struct pctx {
+    struct config_diags *d;
+    struct maglev_config *cfg;
+    const struct yt_node *maglev; /* the maglev: mapping, for marks */
+};
+
+/* diag.c */
+void diag_add(struct config_diags *d, enum config_stage stage, struct config_mark mark,
+              const char *path, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void diag_vadd(struct config_diags *d, enum config_stage stage, struct config_mark mark,
+               const char *path, const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+/* Keeps only the errors of the earliest failing stage; sets d->stage. */
+void diag_settle(struct config_diags *d);
+bool diag_has(const struct config_diags *d, enum config_stage stage);
+
+/* walk.c: every accessor reports problems itself. */
+struct config_mark mark_of(const struct yt_node *n);
+void err(struct pctx *c, enum config_stage st, const struct yt_node *n, const char *path,
+         const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Checks n is a mapping (a null value counts as an empty one) whose keys are
+ * all in keys[] (NULL-terminated) and unique; returns false if n is not a
+ * mapping. keys may be NULL for a mapping of names (only duplicates
+ * checked). */
+bool w_map(struct pctx *c, const struct yt_node *n, const char *path, const char *what,
+           const char *const keys[]);
+/* Accessors return the value node when the key is present, non-null and of
+ * the right type; NULL otherwise (absent, null, or reported as wrong). */
+const struct yt_node *w_str(struct pctx *c, const struct yt_node *map, const char *path,
+                            const char *key, char **out);
+const struct yt_node *w_int(struct pctx *c, const struct yt_node *map, const char *path,
+                            const char *key, long long *out);
+const struct yt_node *w_bool(struct pctx *c, const struct yt_node *map, const char *path,
+                             const char *key, bool *out);
+const struct yt_node *w_duration(struct pctx *c, const struct yt_node *map, const char *path,
+                                 const char *key, int64_t *out);
+/* Parses an address; a malformed one is reported at stage st. */
+const struct yt_node *w_ip(struct pctx *c, enum config_stage st, const struct yt_node *map,
+                           const char *path, const char *key, struct ip_addr *out);
+/* Scalar integer node -> value; reports and returns false when it is not. */
+bool w_node_int(struct pctx *c, const struct yt_node *n, const char *path, const char *what,
+                long long *out);
+/* Checks an object name (map key); reports a semantic error if invalid. */
+bool w_name(struct pctx *c, const struct yt_node *key, const char *path, const char *what);
+/* A value range check reported as "<key> <value> out of range lo..hi". */
+bool w_range(struct pctx *c, enum config_stage st, const struct yt_node *n, const char *path,
+             const char *key, long long v, long long lo, long long hi);
+/* A duration bound check: "<key> <v> is below the minimum <lo>" etc. */
+bool w_duration_range(struct pctx *c, enum config_stage st, const struct yt_node *n,
+                      const char *path, const char *key, int64_t v, int64_t lo, int64_t hi);
+/* Strings that go on the wire: no control characters or spaces. */
+bool w_token(struct pctx *c, const struct yt_node *n, const char *path, const char *key,
+             const char *s, bool allow_space);
+size_t levenshtein(const char *a, const char *b);
+const char *suggest(const char *word, const char *const keys[]);
+
+/* parse_health.c, parse_lb.c, parse_vpp.c */
+void parse_healthchecker(struct pctx *c, const struct yt_node *n);
+void parse_healthchecks(struct pctx *c, const struct yt_node *n);
+void parse_backends(struct pctx *c, const struct yt_node *n);
+void parse_frontends(struct pctx *c, const struct yt_node *n);
+void parse_vpp(struct pctx *c, const struct yt_node *n);
+
+/* config.c */
+char *xstrdup(const char *s);
+void *xcalloc(size_t n, size_t size);
+int cmp_name(const void *a, const void *b); /* struct whose first member is char *name */
+
+#endif

@@ -1,0 +1,117 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/strbuf.h"
+#include "config/config_int.h"
+
+void diag_vadd(struct config_diags *d, enum config_stage stage, struct config_mark mark,
+               const char *path, const char *fmt, va_list ap)
+{
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 16;
+        struct config_diag *v = realloc(d->v, cap * sizeof(*v));
+        if (!v)
+            abort();
+        d->v = v;
+        d->cap = cap;
+    }
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_vaddf(&sb, fmt, ap);
+    d->v[d->n++] = (struct config_diag){
+        .stage = stage,
+        .mark = mark,
+        .path = xstrdup(path ? path : ""),
+        .msg = strbuf_detach(&sb),
+    };
+}
+
+void diag_add(struct config_diags *d, enum config_stage stage, struct config_mark mark,
+              const char *path, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    diag_vadd(d, stage, mark, path, fmt, ap);
+    va_end(ap);
+}
+
+bool diag_has(const struct config_diags *d, enum config_stage stage)
+{
+    for (size_t i = 0; i < d->n; i++)
+        if (d->v[i].stage == stage)
+            return true;
+    return false;
+}
+
+static int cmp_diag(const void *a, const void *b)
+{
+    const struct config_diag *x = a, *y = b;
+    if (x->mark.line != y->mark.line)
+        return x->mark.line < y->mark.line ? -1 : 1;
+    if (x->mark.col != y->mark.col)
+        return x->mark.col < y->mark.col ? -1 : 1;
+    return strcmp(x->msg, y->msg);
+}
+
+void diag_settle(struct config_diags *d)
+{
+    enum config_stage first = CONFIG_STAGE_OK;
+    for (size_t i = 0; i < d->n; i++)
+        if (first == CONFIG_STAGE_OK || d->v[i].stage < first)
+            first = d->v[i].stage;
+    size_t k = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        if (d->v[i].stage == first) {
+            d->v[k++] = d->v[i];
+        } else {
+            free(d->v[i].path);
+            free(d->v[i].msg);
+        }
+    }
+    d->n = k;
+    d->stage = first;
+    /* Report in file order; ties by message, so the order is deterministic. */
+    qsort(d->v, d->n, sizeof(*d->v), cmp_diag);
+}
+
+int config_exit_code(const struct config_diags *d)
+{
+    switch (d->stage) {
+    case CONFIG_STAGE_OK:
+        return 0;
+    case CONFIG_STAGE_SYNTAX:
+    case CONFIG_STAGE_STRUCTURE:
+        return 1;
+    default:
+        return 2;
+    }
+}
+
+char *config_diag_format(const struct config_diags *d, size_t i)
+{
+    const struct config_diag *g = &d->v[i];
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_adds(&sb, d->file ? d->file : "<config>");
+    if (g->mark.line > 0)
+        strbuf_addf(&sb, ":%d:%d", g->mark.line, g->mark.col);
+    strbuf_adds(&sb, ": ");
+    if (g->path && *g->path)
+        strbuf_addf(&sb, "%s: ", g->path);
+    strbuf_adds(&sb, g->msg);
+    return strbuf_detach(&sb);
+}
+
+void config_diags_free(struct config_diags *d)
+{
+    if (!d)
+        return;
+    for (size_t i = 0; i < d->n; i++) {
+        free(d->v[i].path);
+        free(d->v[i].msg);
+    }
+    free(d->v);
+    d->v = NULL;
+    d->n = d->cap = 0;
+}

@@ -1,0 +1,284 @@
+/* parse_health.c: healthchecker: and healthchecks: sections. */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/duration.h"
+#include "config/config_int.h"
+
+#define INTERVAL_MIN (100 * DURATION_MS)
+#define INTERVAL_MAX (24 * DURATION_H)
+
+static const char *const healthchecker_keys[] = { "netns", "transition-history", NULL };
+static const char *const healthcheck_keys[] = {
+    "type",    "port", "interval",       "fast-interval", "down-interval", "timeout",
+    "rise",    "fall", "source-address", "netns",         "params",        NULL,
+};
+static const char *const params_keys[] = {
+    "path", "host", "response-codes", "response-regex", "tls-server-name", "tls-insecure", NULL,
+};
+
+static void check_netns(struct pctx *c, const struct yt_node *n, const char *path,
+                        const char *s)
+{
+    bool ok = *s != '\0';
+    if (s[0] != '/') {
+        for (const char *p = s; *p && ok; p++)
+            ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                 (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.';
+        ok = ok && strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
+    }
+    if (!ok)
+        err(c, CONFIG_STAGE_SEMANTIC, n, path,
+            "netns \"%s\" is not a namespace name (as in `ip netns list`) or an absolute path "
+            "such as /proc/1/ns/net",
+            s);
+}
+
+void parse_healthchecker(struct pctx *c, const struct yt_node *n)
+{
+    const char *path = "healthchecker";
+    c->cfg->transition_history = 5;
+    if (!w_map(c, n, path, "the healthchecker settings", healthchecker_keys))
+        return;
+    long long v;
+    const struct yt_node *vn = w_int(c, n, path, "transition-history", &v);
+    if (vn && w_range(c, CONFIG_STAGE_SEMANTIC, vn, path, "transition-history", v, 1,
+                      CONFIG_HISTORY_MAX))
+        c->cfg->transition_history = (uint32_t)v;
+    if ((vn = w_str(c, n, path, "netns", &c->cfg->netns)))
+        check_netns(c, vn, path, c->cfg->netns);
+}
+
+static void parse_code_item(struct pctx *c, const struct yt_node *it, const char *path,
+                            struct code_range *out)
+{
+    long long lo, hi;
+    if (it->kind != YT_SCALAR || it->is_null) {
+        err(c, CONFIG_STAGE_STRUCTURE, it, path,
+            "response-codes: expected a code such as 200 or a range such as \"200-299\"");
+        return;
+    }
+    int used = 0;
+    if (sscanf(it->value, "%lld-%lld%n", &lo, &hi, &used) == 2 && (size_t)used == it->len) {
+        /* a range */
+    } else if (sscanf(it->value, "%lld%n", &lo, &used) == 1 && (size_t)used == it->len) {
+        hi = lo;
+    } else {
+        err(c, CONFIG_STAGE_STRUCTURE, it, path,
+            "response-codes: \"%s\" is neither a code such as 200 nor a range such as "
+            "\"200-299\"",
+            it->value);
+        return;
+    }
+    if (!w_range(c, CONFIG_STAGE_SEMANTIC, it, path, "response code", lo, 100, 599) ||
+        !w_range(c, CONFIG_STAGE_SEMANTIC, it, path, "response code", hi, 100, 599))
+        return;
+    if (lo > hi) {
+        err(c, CONFIG_STAGE_SEMANTIC, it, path,
+            "response-codes: range \"%s\" is backwards; write it low-high", it->value);
+        return;
+    }
+    out->lo = (uint16_t)lo;
+    out->hi = (uint16_t)hi;
+}
+
+static void parse_codes(struct pctx *c, struct healthcheck_conf *hc, const struct yt_node *params,
+                        const char *path)
+{
+    const struct yt_node *n = yt_map_get(params, "response-codes");
+    if (n && !(n->kind == YT_SCALAR && n->is_null)) {
+        if (n->kind != YT_SEQ) {
+            err(c, CONFIG_STAGE_STRUCTURE, n, path,
+                "response-codes: expected a list such as [200, \"300-399\"]");
+            return;
+        }
+        if (n->n == 0) {
+            err(c, CONFIG_STAGE_SEMANTIC, n, path,
+                "response-codes is empty; list at least one code or range, or leave it out "
+                "for the default 200-399");
+            return;
+        }
+        hc->codes = xcalloc(n->n, sizeof(*hc->codes));
+        hc->n_codes = n->n;
+        for (size_t i = 0; i < n->n; i++)
+            parse_code_item(c, n->seq[i], path, &hc->codes[i]);
+        return;
+    }
+    hc->codes = xcalloc(1, sizeof(*hc->codes));
+    hc->codes[0] = (struct code_range){ 200, 399 };
+    hc->n_codes = 1;
+}
+
+static void check_regex(struct pctx *c, const struct yt_node *n, const char *path, const char *re)
+{
+    int code;
+    PCRE2_SIZE off;
+    pcre2_code *rx = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED, 0, &code, &off, NULL);
+    if (rx) {
+        pcre2_code_free(rx);
+        return;
+    }
+    PCRE2_UCHAR msg[160];
+    pcre2_get_error_message(code, msg, sizeof(msg));
+    err(c, CONFIG_STAGE_SEMANTIC, n, path,
+        "response-regex \"%s\" does not compile: %s at offset %zu", re, (const char *)msg,
+        (size_t)off);
+}
+
+static void parse_params(struct pctx *c, struct healthcheck_conf *hc, const struct yt_node *hn,
+                         const char *hpath, bool type_ok)
+{
+    char path[PATH_MAX_LEN];
+    snprintf(path, sizeof(path), "%s.params", hpath);
+    const struct yt_node *p = yt_map_get(hn, "params");
+    bool web = hc->type == HC_HTTP || hc->type == HC_HTTPS;
+    if (p && !(p->kind == YT_SCALAR && p->is_null) && !web && type_ok)
+        err(c, CONFIG_STAGE_SEMANTIC, p, hpath,
+            "params only apply to http and https healthchecks, not %s; remove them",
+            hc_type_name(hc->type));
+    if (!w_map(c, p, path, "the http parameters", params_keys))
+        p = NULL;
+    const struct yt_node *v;
+    if ((v = w_str(c, p, path, "path", &hc->path))) {
+        if (hc->path[0] != '/')
+            err(c, CONFIG_STAGE_SEMANTIC, v, path, "path \"%s\" must start with '/'", hc->path);
+        else
+            w_token(c, v, path, "path", hc->path, false);
+    }
+    if (!hc->path && web)
+        hc->path = xstrdup("/");
+    if ((v = w_str(c, p, path, "host", &hc->host)))
+        w_token(c, v, path, "host", hc->host, false);
+    if ((v = w_str(c, p, path, "response-regex", &hc->response_regex)))
+        check_regex(c, v, path, hc->response_regex);
+    if ((v = w_str(c, p, path, "tls-server-name", &hc->tls_server_name))) {
+        if (hc->type != HC_HTTPS && web)
+            err(c, CONFIG_STAGE_SEMANTIC, v, path,
+                "tls-server-name only applies to https healthchecks; remove it");
+        else
+            w_token(c, v, path, "tls-server-name", hc->tls_server_name, false);
+    }
+    if ((v = w_bool(c, p, path, "tls-insecure", &hc->tls_insecure)) && hc->type == HC_HTTP)
+        err(c, CONFIG_STAGE_SEMANTIC, v, path,
+            "tls-insecure only applies to https healthchecks; remove it");
+    if (web)
+        parse_codes(c, hc, p, path);
+}
+
+/* Returns whether the type is known (type-dependent checks need it). */
+static bool parse_type_port(struct pctx *c, struct healthcheck_conf *hc,
+                            const struct yt_node *hn, const char *path)
+{
+    char *type = NULL;
+    const struct yt_node *tn = w_str(c, hn, path, "type", &type);
+    if (!tn && !yt_map_get(hn, "type"))
+        err(c, CONFIG_STAGE_SEMANTIC, hn, path, "type is required: icmp, tcp, http or https");
+    bool found = false;
+    if (tn) {
+        static const char *const names[] = { "icmp", "tcp", "http", "https", NULL };
+        for (int i = 0; names[i]; i++)
+            if (strcmp(type, names[i]) == 0) {
+                hc->type = (enum hc_type)i;
+                found = true;
+            }
+        if (!found) {
+            const char *s = suggest(type, names);
+            err(c, CONFIG_STAGE_SEMANTIC, tn, path,
+                "type \"%s\" is not one of icmp, tcp, http, https%s%s%s", type,
+                s ? "; did you mean \"" : "", s ? s : "", s ? "\"?" : "");
+        }
+    }
+    free(type);
+    long long port;
+    const struct yt_node *pn = w_int(c, hn, path, "port", &port);
+    if (pn && found && hc->type == HC_ICMP)
+        err(c, CONFIG_STAGE_SEMANTIC, pn, path, "port is not used by icmp healthchecks; remove it");
+    else if (pn && w_range(c, CONFIG_STAGE_SEMANTIC, pn, path, "port", port, 1, 65535))
+        hc->port = (uint16_t)port;
+    else if (!pn && !yt_map_get(hn, "port") && found && hc->type == HC_TCP)
+        err(c, CONFIG_STAGE_SEMANTIC, hn, path, "port is required for tcp healthchecks");
+    if (!pn && hc->type == HC_HTTP)
+        hc->port = 80;
+    if (!pn && hc->type == HC_HTTPS)
+        hc->port = 443;
+    return found;
+}
+
+static void parse_timing(struct pctx *c, struct healthcheck_conf *hc, const struct yt_node *hn,
+                         const char *path)
+{
+    const struct yt_node *in, *fn, *dn, *tn, *v;
+    hc->interval = 2 * DURATION_SEC;
+    if ((in = w_duration(c, hn, path, "interval", &hc->interval)))
+        w_duration_range(c, CONFIG_STAGE_SEMANTIC, in, path, "interval", hc->interval,
+                         INTERVAL_MIN, INTERVAL_MAX);
+    hc->fast_interval = hc->down_interval = hc->interval;
+    if ((fn = w_duration(c, hn, path, "fast-interval", &hc->fast_interval)))
+        w_duration_range(c, CONFIG_STAGE_SEMANTIC, fn, path, "fast-interval", hc->fast_interval,
+                         INTERVAL_MIN, INTERVAL_MAX);
+    if ((dn = w_duration(c, hn, path, "down-interval", &hc->down_interval)))
+        w_duration_range(c, CONFIG_STAGE_SEMANTIC, dn, path, "down-interval", hc->down_interval,
+                         INTERVAL_MIN, INTERVAL_MAX);
+    /* the default timeout never exceeds the interval */
+    hc->timeout = hc->interval < DURATION_SEC ? hc->interval : DURATION_SEC;
+    if ((tn = w_duration(c, hn, path, "timeout", &hc->timeout))) {
+        if (hc->timeout <= 0)
+            err(c, CONFIG_STAGE_SEMANTIC, tn, path, "timeout must be positive");
+    }
+    if (hc->timeout > hc->interval) {
+        char a[DURATION_BUFSZ], b[DURATION_BUFSZ];
+        err(c, CONFIG_STAGE_SEMANTIC, tn ? tn : in ? in : hn, path,
+            "timeout %s is longer than interval %s; a probe must finish before the next one "
+            "starts, so lower timeout or raise interval",
+            duration_format(hc->timeout, a, sizeof(a)),
+            duration_format(hc->interval, b, sizeof(b)));
+    }
+    long long n;
+    hc->rise = 2;
+    hc->fall = 3;
+    if ((v = w_int(c, hn, path, "rise", &n)) &&
+        w_range(c, CONFIG_STAGE_SEMANTIC, v, path, "rise", n, 1, CONFIG_RISE_FALL_MAX))
+        hc->rise = (uint32_t)n;
+    if ((v = w_int(c, hn, path, "fall", &n)) &&
+        w_range(c, CONFIG_STAGE_SEMANTIC, v, path, "fall", n, 1, CONFIG_RISE_FALL_MAX))
+        hc->fall = (uint32_t)n;
+}
+
+static void parse_healthcheck(struct pctx *c, struct healthcheck_conf *hc,
+                              const struct yt_node *key, const struct yt_node *hn)
+{
+    char path[PATH_MAX_LEN];
+    snprintf(path, sizeof(path), "healthchecks.%s", key->value);
+    hc->name = xstrdup(key->value);
+    hc->mark = mark_of(key);
+    hc->type = HC_TCP;
+    w_name(c, key, path, "healthcheck");
+    if (!hn || (hn->kind == YT_SCALAR && hn->is_null)) {
+        err(c, CONFIG_STAGE_SEMANTIC, key, path, "healthcheck has no settings; type is required");
+        return;
+    }
+    if (!w_map(c, hn, path, "a healthcheck", healthcheck_keys))
+        return;
+    bool type_ok = parse_type_port(c, hc, hn, path);
+    parse_timing(c, hc, hn, path);
+    const struct yt_node *v;
+    if ((v = w_ip(c, CONFIG_STAGE_SEMANTIC, hn, path, "source-address", &hc->source_address)))
+        hc->source_mark = mark_of(v);
+    if ((v = w_str(c, hn, path, "netns", &hc->netns)))
+        check_netns(c, v, path, hc->netns);
+    parse_params(c, hc, hn, path, type_ok);
+}
+
+void parse_healthchecks(struct pctx *c, const struct yt_node *n)
+{
+    if (!w_map(c, n, "healthchecks", "healthchecks by name", NULL) || !n || n->kind != YT_MAP)
+        return;
+    c->cfg->healthchecks = xcalloc(n->n, sizeof(struct healthcheck_conf));
+    c->cfg->n_healthchecks = n->n;
+    for (size_t i = 0; i < n->n; i++)
+        parse_healthcheck(c, &c->cfg->healthchecks[i], n->map[i].key, n->map[i].value);
+    qsort(c->cfg->healthchecks, n->n, sizeof(struct healthcheck_conf), cmp_name);
+}

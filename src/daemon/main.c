@@ -1,0 +1,218 @@
+/* maglevd: the vpp-maglev daemon. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/version.h"
+#include "config/config.h"
+
+struct options {
+    const char *config;
+    enum log_level level;
+    enum log_format format;
+    bool check, dump;
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: maglevd [options]\n"
+            "  -c, --config FILE      config file (env MAGLEV_CONFIG; default %s)\n"
+            "      --check            validate the config and exit: 0 valid, 1 YAML or\n"
+            "                         structure error, 2 semantic error\n"
+            "      --dump             with --check: print the canonical config\n"
+            "  -l, --log-level LEVEL  debug|info|warn|error (env MAGLEV_LOG_LEVEL; default info)\n"
+            "      --log-format FMT   text|json (env MAGLEV_LOG_FORMAT; default text)\n"
+            "  -V, --version          print version, commit and build date, then exit\n"
+            "  -h, --help             this help\n",
+            CONFIG_DEFAULT_PATH);
+}
+
+static const char *env_or(const char *name, const char *fallback)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : fallback;
+}
+
+/* Returns -1 to continue, or an exit code. */
+static int parse_args(int argc, char **argv, struct options *o)
+{
+    enum { OPT_CHECK = 256, OPT_DUMP, OPT_FORMAT };
+    static const struct option longopts[] = {
+        { "config", required_argument, NULL, 'c' },
+        { "check", no_argument, NULL, OPT_CHECK },
+        { "dump", no_argument, NULL, OPT_DUMP },
+        { "log-level", required_argument, NULL, 'l' },
+        { "log-format", required_argument, NULL, OPT_FORMAT },
+        { "version", no_argument, NULL, 'V' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *level = env_or("MAGLEV_LOG_LEVEL", "info");
+    const char *format = env_or("MAGLEV_LOG_FORMAT", "text");
+    o->config = env_or("MAGLEV_CONFIG", CONFIG_DEFAULT_PATH);
+    int c;
+    while ((c = getopt_long(argc, argv, "c:l:Vh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            o->config = optarg;
+            break;
+        case OPT_CHECK:
+            o->check = true;
+            break;
+        case OPT_DUMP:
+            o->dump = o->check = true;
+            break;
+        case 'l':
+            level = optarg;
+            break;
+        case OPT_FORMAT:
+            format = optarg;
+            break;
+        case 'V':
+            printf("maglevd %s (commit %s, built %s)\n", version_string(), version_commit(),
+                   version_date());
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "maglevd: unexpected argument \"%s\"\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    if (log_level_parse(level, &o->level) < 0) {
+        fprintf(stderr, "maglevd: invalid log level \"%s\"; use debug, info, warn or error\n",
+                level);
+        return 2;
+    }
+    if (log_format_parse(format, &o->format) < 0) {
+        fprintf(stderr, "maglevd: invalid log format \"%s\"; use text or json\n", format);
+        return 2;
+    }
+    return -1;
+}
+
+static void print_diags(const struct config_diags *d)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        char *line = config_diag_format(d, i);
+        fprintf(stderr, "%s\n", line);
+        free(line);
+    }
+}
+
+static int run_check(const struct options *o)
+{
+    struct config_diags d = { 0 };
+    struct maglev_config *cfg = NULL;
+    if (config_load_file(o->config, &cfg, &d) < 0) {
+        print_diags(&d);
+        fprintf(stderr, "%s: %zu error%s; the config is not valid\n", o->config, d.n,
+                d.n == 1 ? "" : "s");
+        int rc = config_exit_code(&d);
+        config_diags_free(&d);
+        return rc;
+    }
+    config_diags_free(&d);
+    if (o->dump) {
+        char *y = config_dump(cfg);
+        fputs(y, stdout);
+        free(y);
+    } else {
+        char *s = config_summary(cfg);
+        printf("%s: OK: %s\n", o->config, s);
+        free(s);
+    }
+    config_free(cfg);
+    return 0;
+}
+
+static void log_diags(const struct config_diags *d, const char *event)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        char *line = config_diag_format(d, i);
+        log_error(event, LOG_STR("error", line));
+        free(line);
+    }
+}
+
+static struct maglev_config *load(const char *path, const char *event)
+{
+    struct config_diags d = { 0 };
+    struct maglev_config *cfg = NULL;
+    if (config_load_file(path, &cfg, &d) < 0)
+        log_diags(&d, event);
+    config_diags_free(&d);
+    return cfg;
+}
+
+static void log_loaded(const char *event, const char *path, const struct maglev_config *cfg)
+{
+    log_info(event, LOG_STR("path", path), LOG_UINT("healthchecks", cfg->n_healthchecks),
+             LOG_UINT("backends", cfg->n_backends), LOG_UINT("frontends", cfg->n_frontends));
+}
+
+/* Until the event loop arrives: hold the config, reload on SIGHUP, stop on
+ * SIGTERM/SIGINT. */
+static int run_daemon(const struct options *o)
+{
+    log_info("maglevd-start", LOG_STR("version", version_string()),
+             LOG_STR("commit", version_commit()), LOG_STR("date", version_date()),
+             LOG_INT("pid", getpid()));
+    struct maglev_config *cfg = load(o->config, "config-error");
+    if (!cfg) {
+        log_error("maglevd-stop", LOG_STR("reason", "invalid config"), LOG_STR("path", o->config));
+        return 1;
+    }
+    log_loaded("config-loaded", o->config, cfg);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    for (;;) {
+        int sig;
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            struct maglev_config *next = load(o->config, "config-reload-error");
+            if (!next) {
+                log_warn("config-reload-failed", LOG_STR("path", o->config),
+                         LOG_STR("action", "keeping the running config"));
+                continue;
+            }
+            config_free(cfg);
+            cfg = next;
+            log_loaded("config-reloaded", o->config, cfg);
+            continue;
+        }
+        log_info("maglevd-stop", LOG_STR("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
+        break;
+    }
+    config_free(cfg);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct options o = { 0 };
+    int rc = parse_args(argc, argv, &o);
+    if (rc >= 0)
+        return rc;
+    log_setup(o.level, o.format, STDERR_FILENO);
+    if (o.check)
+        return run_check(&o);
+    return run_daemon(&o);
+}
