@@ -151,8 +151,8 @@ static int read_file(const char *path, char **data, size_t *len, struct config_d
 
 int config_load_file(const char *path, struct maglev_config **out, struct config_diags *diags)
 {
-    char *data;
-    size_t len;
+    char *data = NULL;
+    size_t len = 0;
     diags->file = path;
     if (read_file(path, &data, &len, diags) < 0) {
         diag_settle(diags);

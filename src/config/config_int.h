@@ -24,6 +24,8 @@ void diag_settle(struct config_diags *d);
 bool diag_has(const struct config_diags *d, enum config_stage stage);
 
 /* walk.c: every accessor reports problems itself. */
+/* Formats an object path into buf (PATH_MAX_LEN bytes), truncating. */
+void path_fmt(char *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 struct config_mark mark_of(const struct yt_node *n);
 void err(struct pctx *c, enum config_stage st, const struct yt_node *n, const char *path,
          const char *fmt, ...) __attribute__((format(printf, 5, 6)));

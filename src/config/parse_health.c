@@ -132,7 +132,7 @@ static void parse_params(struct pctx *c, struct healthcheck_conf *hc, const stru
                          const char *hpath, bool type_ok)
 {
     char path[PATH_MAX_LEN];
-    snprintf(path, sizeof(path), "%s.params", hpath);
+    path_fmt(path, "%s.params", hpath);
     const struct yt_node *p = yt_map_get(hn, "params");
     bool web = hc->type == HC_HTTP || hc->type == HC_HTTPS;
     if (p && !(p->kind == YT_SCALAR && p->is_null) && !web && type_ok)
@@ -251,7 +251,7 @@ static void parse_healthcheck(struct pctx *c, struct healthcheck_conf *hc,
                               const struct yt_node *key, const struct yt_node *hn)
 {
     char path[PATH_MAX_LEN];
-    snprintf(path, sizeof(path), "healthchecks.%s", key->value);
+    path_fmt(path, "healthchecks.%s", key->value);
     hc->name = xstrdup(key->value);
     hc->mark = mark_of(key);
     hc->type = HC_TCP;

@@ -22,7 +22,7 @@ static void parse_backend(struct pctx *c, struct backend_conf *b, const struct y
                           const struct yt_node *bn)
 {
     char path[PATH_MAX_LEN];
-    snprintf(path, sizeof(path), "backends.%s", key->value);
+    path_fmt(path, "backends.%s", key->value);
     b->name = xstrdup(key->value);
     b->mark = mark_of(key);
     b->hc_index = -1;
@@ -133,7 +133,7 @@ static void parse_pool_backend(struct pctx *c, struct fe_state *st, struct pool_
                                const char *ppath, const char *pool)
 {
     char path[PATH_MAX_LEN];
-    snprintf(path, sizeof(path), "%s.backends.%s", ppath, key->value);
+    path_fmt(path, "%s.backends.%s", ppath, key->value);
     pb->backend = xstrdup(key->value);
     pb->mark = mark_of(key);
     pb->backend_index = -1;
@@ -159,7 +159,7 @@ static void parse_pool(struct pctx *c, struct fe_state *st, struct frontend_conf
 {
     struct pool_conf *p = &fe->pools[idx];
     char path[PATH_MAX_LEN];
-    snprintf(path, sizeof(path), "%s.pools[%zu]", fpath, idx);
+    path_fmt(path, "%s.pools[%zu]", fpath, idx);
     p->mark = mark_of(pn);
     if (!w_map(c, pn, path, "a pool with name and backends", pool_keys))
         return;
@@ -257,7 +257,7 @@ static void parse_frontend(struct pctx *c, struct frontend_conf *fe, const struc
                            const struct yt_node *fn)
 {
     char path[PATH_MAX_LEN];
-    snprintf(path, sizeof(path), "frontends.%s", key->value);
+    path_fmt(path, "frontends.%s", key->value);
     fe->name = xstrdup(key->value);
     fe->mark = mark_of(key);
     fe->flush_on_down = true;
@@ -310,7 +310,7 @@ static void check_vips(struct pctx *c)
         if (!v[i]->address.family || !same_vip(v[i - 1], v[i]))
             continue;
         char a[IP_ADDR_STRLEN], where[PATH_MAX_LEN];
-        snprintf(where, sizeof(where), "frontends.%s", v[i]->name);
+        path_fmt(where, "frontends.%s", v[i]->name);
         diag_add(c->d, CONFIG_STAGE_SEMANTIC, v[i]->address_mark, where,
                  "VIP %s %s port %u is already used by frontend \"%s\" (line %d); each "
                  "frontend needs its own address, protocol and port",

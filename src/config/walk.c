@@ -24,6 +24,14 @@ void err(struct pctx *c, enum config_stage st, const struct yt_node *n, const ch
     va_end(ap);
 }
 
+void path_fmt(char *buf, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, PATH_MAX_LEN, fmt, ap);
+    va_end(ap);
+}
+
 size_t levenshtein(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
