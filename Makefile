@@ -3,7 +3,7 @@ BUILD   ?= build
 CONFIG  ?= examples/maglev.yaml
 SOURCES  = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
-.PHONY: all build deps check test run fuzz fixstyle checkstyle clean
+.PHONY: all build deps check test run fuzz bench fixstyle checkstyle clean
 
 all: build
 
@@ -31,6 +31,9 @@ run: build
 
 fuzz: deps
 	@tests/run-fuzz.sh
+
+bench: build
+	ninja -C $(BUILD) bench
 
 fixstyle:
 	clang-format -i $(SOURCES)

@@ -154,9 +154,13 @@ int duration_parse(const char *s, int64_t *ns_out)
         v *= unit->ns;
         if (f > 0) {
             /* As Go: float64 keeps fractions of an hour nanosecond-accurate;
-             * the product is below unit->ns, so the conversion is safe. */
-            double frac = (double)f * ((double)unit->ns / scale);
-            v += (uint64_t)frac;
+             * the product is below unit->ns, so the conversion is safe. The
+             * volatile stores round each step to double even where the FPU
+             * computes in extended precision (x87), as Go does. */
+            volatile double fd = (double)f;
+            volatile double step = (double)unit->ns / scale;
+            step = fd * step;
+            v += (uint64_t)step;
             if (v > U63) {
                 range = true;
                 continue;
