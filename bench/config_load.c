@@ -92,8 +92,7 @@ static double best_of(double (*fn)(const char *, size_t), const char *data, size
 int main(void)
 {
     static const int sizes[] = { 100, 1000, 10000, 50000 };
-    printf("%-9s %10s %14s %14s %8s\n", "backends", "bytes", "libyaml ms", "loader ms",
-           "ratio");
+    printf("%-9s %10s %14s %14s %8s\n", "backends", "bytes", "libyaml ms", "loader ms", "ratio");
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
         char *cfg = make_config(sizes[i]);
         size_t len = strlen(cfg);

@@ -7,7 +7,7 @@ PKGS="
   build-essential pkg-config meson ninja-build git
   clang libclang-rt-14-dev clang-format
   libyaml-dev libpcre2-dev libcmocka-dev
-  python3 python3-yaml python3-pytest
+  python3
 "
 missing=""
 for p in $PKGS; do

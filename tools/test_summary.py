@@ -25,7 +25,7 @@ def count_meson(builddir):
     with open(path) as f:
         for line in f:
             t = json.loads(line)
-            out = t.get("stdout") or ""
+            out = (t.get("stdout") or "") + "\n" + (t.get("stderr") or "")
             ok = t.get("result") == "OK"
             p = f = 0
             m = PLAIN.findall(out)

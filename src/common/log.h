@@ -77,7 +77,8 @@ size_t log_format_record(char *buf, size_t len, enum log_format format, int64_t 
 #define LOG_AT(lvl, event, ...)                                                                    \
     do {                                                                                           \
         if (log_enabled(lvl))                                                                      \
-            log_write((lvl), (event), (const struct log_kv[]){ __VA_ARGS__ __VA_OPT__(, ) LOG_END_KV }); \
+            log_write((lvl), (event),                                                              \
+                      (const struct log_kv[]){ __VA_ARGS__ __VA_OPT__(, ) LOG_END_KV });           \
     } while (0)
 
 #define log_debug(event, ...) LOG_AT(LOG_LEVEL_DEBUG, event, __VA_ARGS__)

@@ -13,7 +13,10 @@ struct strbuf {
     bool oom;   /* an allocation failed; contents are truncated */
 };
 
-#define STRBUF_INIT { 0 }
+#define STRBUF_INIT                                                                                \
+    {                                                                                              \
+        0                                                                                          \
+    }
 
 void strbuf_add(struct strbuf *sb, const char *data, size_t len);
 void strbuf_adds(struct strbuf *sb, const char *s);

@@ -73,8 +73,8 @@ int config_load_buffer(const char *name, const char *data, size_t len, struct ma
     struct yt_doc doc;
     struct yt_error yerr;
     if (yt_parse(data, len, &doc, &yerr) < 0) {
-        diag_add(diags, CONFIG_STAGE_SYNTAX, (struct config_mark){ yerr.line, yerr.col }, "",
-                 "%s", yerr.msg);
+        diag_add(diags, CONFIG_STAGE_SYNTAX, (struct config_mark){ yerr.line, yerr.col }, "", "%s",
+                 yerr.msg);
         diag_settle(diags);
         return -EINVAL;
     }
@@ -225,8 +225,7 @@ const struct backend_conf *config_find_backend(const struct maglev_config *cfg, 
     return find(cfg->backends, cfg->n_backends, sizeof(*cfg->backends), name);
 }
 
-const struct frontend_conf *config_find_frontend(const struct maglev_config *cfg,
-                                                 const char *name)
+const struct frontend_conf *config_find_frontend(const struct maglev_config *cfg, const char *name)
 {
     return find(cfg->frontends, cfg->n_frontends, sizeof(*cfg->frontends), name);
 }

@@ -44,7 +44,7 @@ struct healthcheck_conf {
     uint32_t rise, fall;
     struct ip_addr source_address; /* family 0 = unset */
     struct config_mark source_mark;
-    char *netns;                   /* NULL = healthchecker.netns */
+    char *netns; /* NULL = healthchecker.netns */
     /* http/https params */
     char *path;
     char *host; /* NULL = the backend address */
@@ -160,8 +160,7 @@ char *config_summary(const struct maglev_config *cfg);
 const struct healthcheck_conf *config_find_healthcheck(const struct maglev_config *cfg,
                                                        const char *name);
 const struct backend_conf *config_find_backend(const struct maglev_config *cfg, const char *name);
-const struct frontend_conf *config_find_frontend(const struct maglev_config *cfg,
-                                                 const char *name);
+const struct frontend_conf *config_find_frontend(const struct maglev_config *cfg, const char *name);
 
 const char *hc_type_name(enum hc_type t);
 const char *fe_protocol_name(enum fe_protocol p);

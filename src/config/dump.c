@@ -53,8 +53,8 @@ static void put_kv_ip(struct strbuf *sb, int indent, const char *key, const stru
  * unless a YAML reader could take them for a number, boolean or null. */
 static void put_name(struct strbuf *sb, const char *s)
 {
-    static const char *const words[] = { "true", "false", "yes", "no", "on", "off", "null",
-                                         "y",    "n",     NULL };
+    static const char *const words[] = { "true", "false", "yes", "no", "on",
+                                         "off",  "null",  "y",   "n",  NULL };
     bool plain = isalpha((unsigned char)s[0]);
     for (size_t i = 0; plain && words[i]; i++)
         plain = strcasecmp(s, words[i]) != 0;
@@ -195,7 +195,7 @@ char *config_summary(const struct maglev_config *cfg)
     struct strbuf sb = STRBUF_INIT;
     strbuf_addf(&sb, "%zu healthcheck%s, %zu backend%s, %zu frontend%s, %zu pool%s",
                 cfg->n_healthchecks, cfg->n_healthchecks == 1 ? "" : "s", cfg->n_backends,
-                cfg->n_backends == 1 ? "" : "s", cfg->n_frontends,
-                cfg->n_frontends == 1 ? "" : "s", pools, pools == 1 ? "" : "s");
+                cfg->n_backends == 1 ? "" : "s", cfg->n_frontends, cfg->n_frontends == 1 ? "" : "s",
+                pools, pools == 1 ? "" : "s");
     return strbuf_detach(&sb);
 }

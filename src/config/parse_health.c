@@ -13,21 +13,20 @@
 
 static const char *const healthchecker_keys[] = { "netns", "transition-history", NULL };
 static const char *const healthcheck_keys[] = {
-    "type",    "port", "interval",       "fast-interval", "down-interval", "timeout",
-    "rise",    "fall", "source-address", "netns",         "params",        NULL,
+    "type", "port", "interval",       "fast-interval", "down-interval", "timeout",
+    "rise", "fall", "source-address", "netns",         "params",        NULL,
 };
 static const char *const params_keys[] = {
     "path", "host", "response-codes", "response-regex", "tls-server-name", "tls-insecure", NULL,
 };
 
-static void check_netns(struct pctx *c, const struct yt_node *n, const char *path,
-                        const char *s)
+static void check_netns(struct pctx *c, const struct yt_node *n, const char *path, const char *s)
 {
     bool ok = *s != '\0';
     if (s[0] != '/') {
         for (const char *p = s; *p && ok; p++)
-            ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                 (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.';
+            ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                 *p == '-' || *p == '_' || *p == '.';
         ok = ok && strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
     }
     if (!ok)
@@ -45,8 +44,8 @@ void parse_healthchecker(struct pctx *c, const struct yt_node *n)
         return;
     long long v;
     const struct yt_node *vn = w_int(c, n, path, "transition-history", &v);
-    if (vn && w_range(c, CONFIG_STAGE_SEMANTIC, vn, path, "transition-history", v, 1,
-                      CONFIG_HISTORY_MAX))
+    if (vn &&
+        w_range(c, CONFIG_STAGE_SEMANTIC, vn, path, "transition-history", v, 1, CONFIG_HISTORY_MAX))
         c->cfg->transition_history = (uint32_t)v;
     if ((vn = w_str(c, n, path, "netns", &c->cfg->netns)))
         check_netns(c, vn, path, c->cfg->netns);
@@ -169,8 +168,8 @@ static void parse_params(struct pctx *c, struct healthcheck_conf *hc, const stru
 }
 
 /* Returns whether the type is known (type-dependent checks need it). */
-static bool parse_type_port(struct pctx *c, struct healthcheck_conf *hc,
-                            const struct yt_node *hn, const char *path)
+static bool parse_type_port(struct pctx *c, struct healthcheck_conf *hc, const struct yt_node *hn,
+                            const char *path)
 {
     char *type = NULL;
     const struct yt_node *tn = w_str(c, hn, path, "type", &type);
@@ -213,8 +212,8 @@ static void parse_timing(struct pctx *c, struct healthcheck_conf *hc, const stru
     const struct yt_node *in, *fn, *dn, *tn, *v;
     hc->interval = 2 * DURATION_SEC;
     if ((in = w_duration(c, hn, path, "interval", &hc->interval)))
-        w_duration_range(c, CONFIG_STAGE_SEMANTIC, in, path, "interval", hc->interval,
-                         INTERVAL_MIN, INTERVAL_MAX);
+        w_duration_range(c, CONFIG_STAGE_SEMANTIC, in, path, "interval", hc->interval, INTERVAL_MIN,
+                         INTERVAL_MAX);
     hc->fast_interval = hc->down_interval = hc->interval;
     if ((fn = w_duration(c, hn, path, "fast-interval", &hc->fast_interval)))
         w_duration_range(c, CONFIG_STAGE_SEMANTIC, fn, path, "fast-interval", hc->fast_interval,
@@ -230,7 +229,11 @@ static void parse_timing(struct pctx *c, struct healthcheck_conf *hc, const stru
     }
     if (hc->timeout > hc->interval) {
         char a[DURATION_BUFSZ], b[DURATION_BUFSZ];
-        err(c, CONFIG_STAGE_SEMANTIC, tn ? tn : in ? in : hn, path,
+        err(c, CONFIG_STAGE_SEMANTIC,
+            tn   ? tn
+            : in ? in
+                 : hn,
+            path,
             "timeout %s is longer than interval %s; a probe must finish before the next one "
             "starts, so lower timeout or raise interval",
             duration_format(hc->timeout, a, sizeof(a)),

@@ -7,8 +7,7 @@
 
 static const char *const backend_keys[] = { "address", "healthcheck", "enabled", NULL };
 static const char *const frontend_keys[] = {
-    "description",   "address",       "protocol", "port", "src-ip-sticky",
-    "flush-on-down", "pools",         NULL,
+    "description", "address", "protocol", "port", "src-ip-sticky", "flush-on-down", "pools", NULL,
 };
 static const char *const pool_keys[] = { "name", "backends", NULL };
 static const char *const pool_backend_keys[] = { "weight", NULL };
@@ -58,8 +57,8 @@ static void parse_backend(struct pctx *c, struct backend_conf *b, const struct y
         err(c, CONFIG_STAGE_SEMANTIC, an, path,
             "address %s is %s but healthcheck \"%s\" has the %s source-address %s; use a "
             "healthcheck whose source-address matches the family",
-            ip_addr_format(&b->address, a, sizeof(a)), family_word(b->address.family),
-            hc->name, family_word(fam), ip_addr_format(&hc->source_address, s, sizeof(s)));
+            ip_addr_format(&b->address, a, sizeof(a)), family_word(b->address.family), hc->name,
+            family_word(fam), ip_addr_format(&hc->source_address, s, sizeof(s)));
     }
 }
 
@@ -90,8 +89,7 @@ struct fe_state {
 };
 
 static void check_pool_backend(struct pctx *c, struct fe_state *st, const struct yt_node *key,
-                               const struct backend_conf *b, const char *path,
-                               const char *pool)
+                               const struct backend_conf *b, const char *path, const char *pool)
 {
     char a[IP_ADDR_STRLEN];
     for (size_t i = 0; i < st->n_seen; i++) {
@@ -121,8 +119,8 @@ static void check_pool_backend(struct pctx *c, struct fe_state *st, const struct
             err(c, CONFIG_STAGE_SEMANTIC, key, path,
                 "backend \"%s\" is %s but backend \"%s\" (line %d) is %s; all backends of a "
                 "frontend must share one address family",
-                b->name, family_word(b->address.family), st->family_backend,
-                st->family_node->line, family_word(st->family));
+                b->name, family_word(b->address.family), st->family_backend, st->family_node->line,
+                family_word(st->family));
         }
     }
     st->seen[st->n_seen++] = (struct fe_seen){ b, key, pool };

@@ -11,8 +11,8 @@
 
 static const char *const vpp_keys[] = { "lb", NULL };
 static const char *const lb_keys[] = {
-    "ipv4-src-address",  "ipv6-src-address", "sync-interval",     "sticky-buckets-per-core",
-    "flow-timeout",      "startup-min-delay", "startup-max-delay", NULL,
+    "ipv4-src-address", "ipv6-src-address",  "sync-interval",     "sticky-buckets-per-core",
+    "flow-timeout",     "startup-min-delay", "startup-max-delay", NULL,
 };
 
 static void parse_src(struct pctx *c, const struct yt_node *lb, const char *path, const char *key,
@@ -26,11 +26,10 @@ static void parse_src(struct pctx *c, const struct yt_node *lb, const char *path
         memset(out, 0, sizeof(*out));
     } else if (!v && !yt_map_get(lb, key)) {
         err(c, ST, lb ? lb : anchor, path,
-            "%s is required: the %s source address VPP uses for %s encapsulation to backends",
-            key, want, encap);
+            "%s is required: the %s source address VPP uses for %s encapsulation to backends", key,
+            want, encap);
     } else if (!v && yt_map_get(lb, key)->kind == YT_SCALAR && yt_map_get(lb, key)->is_null) {
-        err(c, ST, yt_map_get(lb, key), path, "%s is empty; it must be an %s address", key,
-            want);
+        err(c, ST, yt_map_get(lb, key), path, "%s is empty; it must be an %s address", key, want);
     }
 }
 
@@ -43,8 +42,7 @@ static void parse_lb(struct pctx *c, const struct yt_node *lb, const struct yt_n
     parse_src(c, lb, path, "ipv4-src-address", AF_INET, &v->ipv4_src_address, anchor);
     parse_src(c, lb, path, "ipv6-src-address", AF_INET6, &v->ipv6_src_address, anchor);
     const struct yt_node *n;
-    if ((n = w_duration(c, lb, path, "sync-interval", &v->sync_interval)) &&
-        v->sync_interval <= 0)
+    if ((n = w_duration(c, lb, path, "sync-interval", &v->sync_interval)) && v->sync_interval <= 0)
         err(c, ST, n, path, "sync-interval must be positive, e.g. 30s");
     long long sb;
     if ((n = w_int(c, lb, path, "sticky-buckets-per-core", &sb))) {

@@ -45,7 +45,8 @@ size_t levenshtein(const char *a, const char *b)
         row[0] = i;
         for (size_t j = 1; j <= lb; j++) {
             size_t up = row[j];
-            size_t cost = tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]) ? 0 : 1;
+            size_t cost =
+                tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]) ? 0 : 1;
             size_t best = diag + cost;
             if (up + 1 < best)
                 best = up + 1;
@@ -92,8 +93,8 @@ static void unknown_key(struct pctx *c, const struct yt_node *key, const char *p
         char list[400] = "";
         size_t used = 0;
         for (size_t i = 0; keys[i] && used < sizeof(list); i++)
-            used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "",
-                                     keys[i]);
+            used +=
+                (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "", keys[i]);
         err(c, CONFIG_STAGE_STRUCTURE, key, path, "unknown key \"%s\"; expected one of: %s",
             key->value, list);
     }
@@ -169,8 +170,8 @@ bool w_map(struct pctx *c, const struct yt_node *n, const char *path, const char
 }
 
 /* Returns the scalar value node for key, or NULL if absent/null/not scalar. */
-static const struct yt_node *scalar_of(struct pctx *c, const struct yt_node *map,
-                                       const char *path, const char *key, const char *type)
+static const struct yt_node *scalar_of(struct pctx *c, const struct yt_node *map, const char *path,
+                                       const char *key, const char *type)
 {
     const struct yt_node *v = yt_map_get(map, key);
     if (!v || (v->kind == YT_SCALAR && v->is_null))
@@ -278,8 +279,7 @@ const struct yt_node *w_duration(struct pctx *c, const struct yt_node *map, cons
             "%s: \"%s\" is a bare number; a duration needs a unit, e.g. \"%ss\" or \"%sms\"", key,
             v->value, v->value, v->value);
     else if (rc == -ERANGE)
-        err(c, CONFIG_STAGE_STRUCTURE, v, path, "%s: duration \"%s\" is too large", key,
-            v->value);
+        err(c, CONFIG_STAGE_STRUCTURE, v, path, "%s: duration \"%s\" is too large", key, v->value);
     else if (rc < 0)
         err(c, CONFIG_STAGE_STRUCTURE, v, path,
             "%s: \"%s\" is not a duration; use a number with a unit (ns, us, ms, s, m, h), "
@@ -330,13 +330,13 @@ bool w_duration_range(struct pctx *c, enum config_stage st, const struct yt_node
 {
     char a[DURATION_BUFSZ], b[DURATION_BUFSZ];
     if (v < lo) {
-        err(c, st, n, path, "%s %s is below the minimum %s", key,
-            duration_format(v, a, sizeof(a)), duration_format(lo, b, sizeof(b)));
+        err(c, st, n, path, "%s %s is below the minimum %s", key, duration_format(v, a, sizeof(a)),
+            duration_format(lo, b, sizeof(b)));
         return false;
     }
     if (v > hi) {
-        err(c, st, n, path, "%s %s is above the maximum %s", key,
-            duration_format(v, a, sizeof(a)), duration_format(hi, b, sizeof(b)));
+        err(c, st, n, path, "%s %s is above the maximum %s", key, duration_format(v, a, sizeof(a)),
+            duration_format(hi, b, sizeof(b)));
         return false;
     }
     return true;

@@ -245,8 +245,7 @@ static int on_alias(struct builder *b, const yaml_event_t *ev)
     if (!target)
         return fail(b, line, col, "alias *%s refers to no anchor defined before it", name);
     if (is_open(b, target))
-        return fail(b, line, col, "alias *%s refers to a node that contains it (a cycle)",
-                    name);
+        return fail(b, line, col, "alias *%s refers to a node that contains it (a cycle)", name);
     return attach(b, target);
 }
 

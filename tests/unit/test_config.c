@@ -15,7 +15,8 @@
 #include "config/config.h"
 #include "config/config_int.h"
 
-#define VPP_OK "  vpp:\n    lb:\n      ipv4-src-address: 192.0.2.1\n      ipv6-src-address: 2001:db8::1\n"
+#define VPP_OK                                                                                     \
+    "  vpp:\n    lb:\n      ipv4-src-address: 192.0.2.1\n      ipv6-src-address: 2001:db8::1\n"
 
 struct loaded {
     struct maglev_config *cfg;
@@ -53,8 +54,8 @@ static void expect_error(const char *yaml, int exit_code, const char *needle)
     struct loaded l = load(yaml);
     char *all = diags(&l);
     if (l.rc == 0 || config_exit_code(&l.d) != exit_code || !strstr(all, needle)) {
-        print_error("rc=%d exit=%d, want exit %d and \"%s\" in:\n%s", l.rc,
-                    config_exit_code(&l.d), exit_code, needle, all);
+        print_error("rc=%d exit=%d, want exit %d and \"%s\" in:\n%s", l.rc, config_exit_code(&l.d),
+                    exit_code, needle, all);
         free(all);
         unload(&l);
         fail();
@@ -215,8 +216,8 @@ static void test_messages(void **state)
     (void)state;
     expect_error("maglev:\n  healthchecks:\n    h: {type: tcp, port: 1, intervall: 2s}\n", 1,
                  "did you mean \"interval\"?");
-    expect_error("maglev:\n  backends: {a: {address: 192.0.2.1}, a: {address: 192.0.2.2}}\n",
-                 1, "duplicate key \"a\" (first defined at line 2)");
+    expect_error("maglev:\n  backends: {a: {address: 192.0.2.1}, a: {address: 192.0.2.2}}\n", 1,
+                 "duplicate key \"a\" (first defined at line 2)");
     expect_error("maglev:\n  healthchecks:\n    h: {type: tcp, port: 1, interval: 30}\n", 1,
                  "\"30\" is a bare number; a duration needs a unit");
     expect_error("maglev:\n  healthchecks:\n    h: {type: tcp, port: \"22\"}\n", 1,
