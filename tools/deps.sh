@@ -7,7 +7,7 @@ PKGS="
   build-essential pkg-config meson ninja-build git
   clang libclang-rt-14-dev clang-format
   libyaml-dev libpcre2-dev libcmocka-dev
-  python3
+  python3 python3-pytest
 "
 missing=""
 for p in $PKGS; do

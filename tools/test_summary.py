@@ -3,7 +3,7 @@
 prints one closing line: "N passed, N failed".
 
 A cmocka binary counts its own tests ("[  PASSED  ] N test(s)."), a runner
-that prints "N passed, N failed" counts those, anything else counts once by
+that prints "N passed, N failed" counts those, pytest counts its summary, anything else counts once by
 its exit status. A test that failed without reporting a failure counts as one
 failure, so a crash is never lost.
 usage: test_summary.py [--meson BUILDDIR]... [--result NAME=RC]...
@@ -17,6 +17,16 @@ import sys
 CM_PASS = re.compile(r"^\[  PASSED  \] (\d+) test", re.M)
 CM_FAIL = re.compile(r"^\[  FAILED  \] (\d+) test", re.M)
 PLAIN = re.compile(r"^(\d+) passed, (\d+) failed", re.M)
+PYTEST = re.compile(r"^=*\s*((?:\d+ \w+(?:, )?)+) in [\d.]+s", re.M)
+
+
+def pytest_counts(out):
+    m = PYTEST.findall(out)
+    if not m:
+        return None
+    words = dict((w, int(n)) for n, w in re.findall(r"(\d+) (\w+)", m[-1]))
+    return words.get("passed", 0), words.get("failed", 0) + words.get("error", 0) + \
+        words.get("errors", 0)
 
 
 def count_meson(builddir):
@@ -34,6 +44,8 @@ def count_meson(builddir):
                 f = sum(int(x) for x in CM_FAIL.findall(out))
             elif m:
                 p, f = int(m[-1][0]), int(m[-1][1])
+            elif pytest_counts(out):
+                p, f = pytest_counts(out)
             else:
                 p, f = (1, 0) if ok else (0, 1)
             if not ok and f == 0:

@@ -262,6 +262,45 @@ static void test_yaml_limits(void **state)
     expect_error("maglev:\n  backends:\n   [a]: 1\n", 1, "");
 }
 
+static void test_hostile_buffers(void **state)
+{
+    (void)state;
+    /* 50 MB: rejected by size before any parsing */
+    size_t big = 50u * 1024 * 1024;
+    char *data = malloc(big);
+    assert_non_null(data);
+    memset(data, '#', big);
+    struct config_diags d = { 0 };
+    struct maglev_config *cfg = NULL;
+    assert_int_equal(config_load_buffer("big.yaml", data, big, &cfg, &d), -EINVAL);
+    char *s = config_diag_format(&d, 0);
+    assert_string_equal(s, "big.yaml: file is 52428800 bytes, larger than the 16 MiB limit");
+    free(s);
+    config_diags_free(&d);
+    /* binary garbage, with NUL bytes */
+    uint32_t x = 12345;
+    for (size_t i = 0; i < 4096; i++) {
+        x = x * 1103515245 + 12345;
+        data[i] = (char)(x >> 16);
+    }
+    memset(&d, 0, sizeof(d));
+    assert_int_equal(config_load_buffer("bin.yaml", data, 4096, &cfg, &d), -EINVAL);
+    assert_int_equal(config_exit_code(&d), 1);
+    config_diags_free(&d);
+    free(data);
+    /* a NUL inside a quoted scalar is not silently cut */
+    static const char nul[] = "maglev:\n  healthchecker: {netns: \"a\\0b\"}\n";
+    expect_error(nul, 1, "netns: value contains a NUL byte");
+    /* many small documents' worth of nodes */
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_adds(&sb, "x: [");
+    for (int i = 0; i < 1100000; i++)
+        strbuf_adds(&sb, "1,");
+    strbuf_adds(&sb, "1]\n");
+    expect_error(strbuf_str(&sb), 1, "more than 1000000 nodes");
+    strbuf_free(&sb);
+}
+
 static void test_aliases_allowed(void **state)
 {
     (void)state;
@@ -334,11 +373,17 @@ static void test_levenshtein_suggest(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_minimal_defaults), cmocka_unit_test(test_full_values),
-        cmocka_unit_test(test_dump_roundtrip),   cmocka_unit_test(test_stage_order),
-        cmocka_unit_test(test_messages),         cmocka_unit_test(test_yaml_limits),
-        cmocka_unit_test(test_aliases_allowed),  cmocka_unit_test(test_big_config),
-        cmocka_unit_test(test_file_errors),      cmocka_unit_test(test_levenshtein_suggest),
+        cmocka_unit_test(test_minimal_defaults),
+        cmocka_unit_test(test_full_values),
+        cmocka_unit_test(test_dump_roundtrip),
+        cmocka_unit_test(test_stage_order),
+        cmocka_unit_test(test_messages),
+        cmocka_unit_test(test_yaml_limits),
+        cmocka_unit_test(test_aliases_allowed),
+        cmocka_unit_test(test_hostile_buffers),
+        cmocka_unit_test(test_big_config),
+        cmocka_unit_test(test_file_errors),
+        cmocka_unit_test(test_levenshtein_suggest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
