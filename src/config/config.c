@@ -163,17 +163,6 @@ int config_load_file(const char *path, struct maglev_config **out, struct config
     return rc;
 }
 
-static void healthcheck_conf_free(struct healthcheck_conf *h)
-{
-    free(h->name);
-    free(h->netns);
-    free(h->path);
-    free(h->host);
-    free(h->codes);
-    free(h->response_regex);
-    free(h->tls_server_name);
-}
-
 static void frontend_conf_free(struct frontend_conf *f)
 {
     free(f->name);
@@ -193,7 +182,7 @@ void config_free(struct maglev_config *cfg)
     if (!cfg)
         return;
     for (size_t i = 0; i < cfg->n_healthchecks; i++)
-        healthcheck_conf_free(&cfg->healthchecks[i]);
+        config_healthcheck_clear(&cfg->healthchecks[i]);
     free(cfg->healthchecks);
     for (size_t i = 0; i < cfg->n_backends; i++) {
         free(cfg->backends[i].name);

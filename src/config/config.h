@@ -162,6 +162,12 @@ const struct healthcheck_conf *config_find_healthcheck(const struct maglev_confi
 const struct backend_conf *config_find_backend(const struct maglev_config *cfg, const char *name);
 const struct frontend_conf *config_find_frontend(const struct maglev_config *cfg, const char *name);
 
+/* For reloads: probe settings equal (names and marks ignored); a deep
+ * copy the caller owns; releasing a copy's contents. */
+bool config_healthcheck_equal(const struct healthcheck_conf *a, const struct healthcheck_conf *b);
+void config_healthcheck_copy(struct healthcheck_conf *dst, const struct healthcheck_conf *src);
+void config_healthcheck_clear(struct healthcheck_conf *h);
+
 const char *hc_type_name(enum hc_type t);
 const char *fe_protocol_name(enum fe_protocol p);
 

@@ -3,6 +3,8 @@
 #ifndef MAGLEV_CONFIG_CONFIG_INT_H
 #define MAGLEV_CONFIG_CONFIG_INT_H
 
+#include <stdarg.h>
+
 #include "config/config.h"
 #include "config/yamltree.h"
 

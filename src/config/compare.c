@@ -1,0 +1,59 @@
+/* compare.c: copying and comparing config objects, for reloads. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config_int.h"
+
+static bool str_eq(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static char *str_dup(const char *s)
+{
+    return s ? xstrdup(s) : NULL;
+}
+
+bool config_healthcheck_equal(const struct healthcheck_conf *a, const struct healthcheck_conf *b)
+{
+    if (a->type != b->type || a->port != b->port || a->interval != b->interval ||
+        a->fast_interval != b->fast_interval || a->down_interval != b->down_interval ||
+        a->timeout != b->timeout || a->rise != b->rise || a->fall != b->fall ||
+        !ip_addr_equal(&a->source_address, &b->source_address) || !str_eq(a->netns, b->netns) ||
+        !str_eq(a->path, b->path) || !str_eq(a->host, b->host) ||
+        !str_eq(a->response_regex, b->response_regex) ||
+        !str_eq(a->tls_server_name, b->tls_server_name) || a->tls_insecure != b->tls_insecure ||
+        a->n_codes != b->n_codes)
+        return false;
+    return a->n_codes == 0 || memcmp(a->codes, b->codes, a->n_codes * sizeof(*a->codes)) == 0;
+}
+
+void config_healthcheck_copy(struct healthcheck_conf *dst, const struct healthcheck_conf *src)
+{
+    *dst = *src;
+    dst->name = str_dup(src->name);
+    dst->netns = str_dup(src->netns);
+    dst->path = str_dup(src->path);
+    dst->host = str_dup(src->host);
+    dst->response_regex = str_dup(src->response_regex);
+    dst->tls_server_name = str_dup(src->tls_server_name);
+    dst->codes = NULL;
+    if (src->n_codes) {
+        dst->codes = xcalloc(src->n_codes, sizeof(*dst->codes));
+        memcpy(dst->codes, src->codes, src->n_codes * sizeof(*dst->codes));
+    }
+}
+
+void config_healthcheck_clear(struct healthcheck_conf *h)
+{
+    if (!h)
+        return;
+    free(h->name);
+    free(h->netns);
+    free(h->path);
+    free(h->host);
+    free(h->codes);
+    free(h->response_regex);
+    free(h->tls_server_name);
+    memset(h, 0, sizeof(*h));
+}

@@ -1,0 +1,437 @@
+/* checker.c: one worker per backend, the transition function, operator
+ * actions and reload. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "common/duration.h"
+#include "common/log.h"
+#include "health/health.h"
+#include "health/probe_int.h"
+
+/* Shared, reference-counted healthcheck settings with the effective netns
+ * resolved; a probe in flight holds a reference, so a reload never frees
+ * settings under it. */
+struct hc_rt {
+    int refs;
+    struct healthcheck_conf conf;
+    struct hc_rt *next;
+};
+
+struct checker {
+    struct ev_loop *loop;
+    struct probe_env *env;
+    struct backend_rt **v; /* sorted by name */
+    size_t n;
+    struct hc_rt *hcs;
+    uint32_t history;
+    checker_hook_fn hook;
+    void *hook_ctx;
+    struct checker_stats stats;
+};
+
+static int64_t wall_us(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+}
+
+const struct healthcheck_conf *backend_rt_healthcheck(const struct backend_rt *b)
+{
+    return b->hc ? &b->hc->conf : NULL;
+}
+
+/* ---- shared healthcheck settings ---- */
+
+static struct hc_rt *hc_get(struct checker *ck, const struct healthcheck_conf *hc,
+                            const char *global_netns)
+{
+    struct healthcheck_conf view = *hc;
+    view.netns = hc->netns ? hc->netns : (char *)global_netns;
+    for (struct hc_rt *h = ck->hcs; h; h = h->next) {
+        if (config_healthcheck_equal(&h->conf, &view)) {
+            h->refs++;
+            return h;
+        }
+    }
+    struct hc_rt *h = calloc(1, sizeof(*h));
+    if (!h)
+        abort();
+    config_healthcheck_copy(&h->conf, &view);
+    h->refs = 1;
+    h->next = ck->hcs;
+    ck->hcs = h;
+    return h;
+}
+
+static void hc_put(struct checker *ck, struct hc_rt *h)
+{
+    if (!h || --h->refs > 0)
+        return;
+    for (struct hc_rt **pp = &ck->hcs; *pp; pp = &(*pp)->next) {
+        if (*pp == h) {
+            *pp = h->next;
+            break;
+        }
+    }
+    config_healthcheck_clear(&h->conf);
+    free(h);
+}
+
+/* ---- the transition function ---- */
+
+static void stop_worker(struct backend_rt *b)
+{
+    ev_timer_stop(b->ck->loop, &b->timer);
+    if (b->probe) {
+        probe_cancel(b->probe);
+        b->probe = NULL;
+        hc_put(b->ck, b->probe_hc);
+        b->probe_hc = NULL;
+    }
+}
+
+static void schedule(struct backend_rt *b, int64_t delay_ns)
+{
+    struct ev_loop *loop = b->ck->loop;
+    double delay = delay_ns > 0 ? (double)delay_ns / 1e9 : 0.;
+    ev_timer_stop(loop, &b->timer);
+    b->planned = ev_now(loop) + delay;
+    ev_timer_set(&b->timer, delay, 0.);
+    ev_timer_start(loop, &b->timer);
+}
+
+/* THE transition function: every probe result and every operator or config
+ * action passes here. Owns the counter (via the state machine), the
+ * history, the transition log line and the hook. Returns what
+ * health_sm_step returned. */
+static int backend_apply(struct backend_rt *b, enum health_event ev, enum probe_code code,
+                         const char *detail)
+{
+    enum backend_state from;
+    int rc = health_sm_step(&b->sm, ev, &from);
+    if (rc != 1)
+        return rc;
+    struct health_transition t = {
+        .time_us = wall_us(),
+        .from = from,
+        .to = b->sm.state,
+        .code = code,
+    };
+    snprintf(t.detail, sizeof(t.detail), "%s", detail ? detail : "");
+    health_history_push(&b->history, &t);
+    log_info("backend-transition", LOG_STR("backend", b->name),
+             LOG_STR("from", backend_state_name(t.from)), LOG_STR("to", backend_state_name(t.to)),
+             LOG_STR("code", probe_code_name(code)), LOG_STR("detail", t.detail));
+    if (!health_sm_probing(&b->sm))
+        stop_worker(b);
+    if (b->ck->hook)
+        b->ck->hook(b->ck->hook_ctx, b, &t);
+    return rc;
+}
+
+/* ---- probing ---- */
+
+static void on_probe_done(void *ctx, const struct probe_result *r)
+{
+    struct backend_rt *b = ctx;
+    struct hc_rt *used = b->probe_hc;
+    b->probe = NULL;
+    b->probe_hc = NULL;
+    b->last = *r;
+    b->last_probe_us = wall_us();
+    b->probes++;
+    bool passed = probe_code_passed(r->code);
+    b->passes += passed;
+    log_debug("probe-result", LOG_STR("backend", b->name), LOG_STR("code", probe_code_name(r->code)),
+              LOG_STR("detail", r->detail), LOG_DOUBLE("duration_ms", (double)r->duration_us / 1e3),
+              LOG_STR("state", backend_state_name(b->sm.state)), LOG_UINT("counter", b->sm.counter));
+    bool current = used == b->hc;
+    hc_put(b->ck, used);
+    if (!current || !health_sm_probing(&b->sm))
+        return; /* settings changed meanwhile: the restart scheduled anew */
+    backend_apply(b, passed ? HE_PASS : HE_FAIL, r->code, r->detail);
+    if (!health_sm_probing(&b->sm))
+        return;
+    int64_t next = health_jitter(health_interval(&b->hc->conf, &b->sm), &b->rng);
+    double at = b->planned + (double)next / 1e9;
+    schedule(b, (int64_t)((at - ev_now(b->ck->loop)) * 1e9));
+}
+
+static void record_lateness(struct checker *ck, double late_s)
+{
+    long bucket = late_s <= 0 ? 0 : (long)(late_s * 1e5); /* 10 µs */
+    if (bucket > CHECKER_LATENESS_BUCKETS)
+        bucket = CHECKER_LATENESS_BUCKETS;
+    ck->stats.lateness[bucket]++;
+    ck->stats.probes_started++;
+}
+
+static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)revents;
+    struct backend_rt *b = w->data;
+    if (!b->hc || !health_sm_probing(&b->sm) || b->probe)
+        return;
+    record_lateness(b->ck, ev_time() - b->planned);
+    (void)loop;
+    struct probe_req req = {
+        .hc = &b->hc->conf,
+        .addr = b->address,
+        .netns = b->hc->conf.netns,
+        .backend = b->name,
+    };
+    b->probe_hc = b->hc;
+    b->hc->refs++;
+    b->probe = probe_start(b->ck->env, &req, on_probe_done, b);
+    if (!b->probe) { /* out of memory: try again later */
+        hc_put(b->ck, b->probe_hc);
+        b->probe_hc = NULL;
+        schedule(b, b->hc->conf.interval);
+    }
+}
+
+/* Starts probing from unknown (or marks a backend without healthcheck up). */
+static void start_worker(struct backend_rt *b, int64_t delay)
+{
+    if (!b->hc) {
+        backend_apply(b, HE_STATIC, PC_NONE, "no healthcheck: up without probing");
+        return;
+    }
+    if (health_sm_probing(&b->sm))
+        schedule(b, delay);
+}
+
+/* ---- backends ---- */
+
+static int cmp_rt(const void *a, const void *b)
+{
+    return strcmp((*(struct backend_rt *const *)a)->name, (*(struct backend_rt *const *)b)->name);
+}
+
+static struct backend_rt *find(const struct checker *ck, const char *name)
+{
+    struct backend_rt key = { .name = (char *)name }, *kp = &key;
+    struct backend_rt **r = ck->n ? bsearch(&kp, ck->v, ck->n, sizeof(*ck->v), cmp_rt) : NULL;
+    return r ? *r : NULL;
+}
+
+static struct hc_rt *hc_for(struct checker *ck, const struct maglev_config *cfg,
+                            const struct backend_conf *bc)
+{
+    if (bc->hc_index < 0)
+        return NULL;
+    return hc_get(ck, &cfg->healthchecks[bc->hc_index], cfg->netns);
+}
+
+static struct backend_rt *backend_new(struct checker *ck, const struct maglev_config *cfg,
+                                      const struct backend_conf *bc)
+{
+    struct backend_rt *b = calloc(1, sizeof(*b));
+    if (!b || !(b->name = strdup(bc->name)) || health_history_init(&b->history, ck->history) < 0)
+        abort();
+    b->ck = ck;
+    b->address = bc->address;
+    b->hc = hc_for(ck, cfg, bc);
+    b->conf_enabled = bc->enabled;
+    b->rng = health_rng_seed(bc->name, (uint64_t)wall_us());
+    health_sm_init(&b->sm, b->hc ? b->hc->conf.rise : 1, b->hc ? b->hc->conf.fall : 1);
+    ev_timer_init(&b->timer, on_timer, 0., 0.);
+    b->timer.data = b;
+    return b;
+}
+
+static void backend_start(struct backend_rt *b)
+{
+    if (!b->conf_enabled) {
+        backend_apply(b, HE_DISABLE, PC_DISABLED, "disabled in config");
+        return;
+    }
+    start_worker(b, b->hc ? health_first_delay(b->hc->conf.interval, &b->rng) : 0);
+}
+
+static void backend_free(struct backend_rt *b)
+{
+    stop_worker(b);
+    hc_put(b->ck, b->hc);
+    health_history_free(&b->history);
+    free(b->name);
+    free(b);
+}
+
+struct checker *checker_new(struct ev_loop *loop, const struct maglev_config *cfg)
+{
+    struct checker *ck = calloc(1, sizeof(*ck));
+    if (!ck)
+        return NULL;
+    ck->loop = loop;
+    ck->env = probe_env_new(loop);
+    ck->history = cfg->transition_history;
+    ck->v = calloc(cfg->n_backends ? cfg->n_backends : 1, sizeof(*ck->v));
+    if (!ck->env || !ck->v)
+        abort();
+    for (size_t i = 0; i < cfg->n_backends; i++)
+        ck->v[ck->n++] = backend_new(ck, cfg, &cfg->backends[i]);
+    for (size_t i = 0; i < ck->n; i++)
+        backend_start(ck->v[i]);
+    return ck;
+}
+
+void checker_free(struct checker *ck)
+{
+    if (!ck)
+        return;
+    for (size_t i = 0; i < ck->n; i++)
+        backend_free(ck->v[i]);
+    free(ck->v);
+    probe_env_free(ck->env);
+    free(ck);
+}
+
+void checker_set_hook(struct checker *ck, checker_hook_fn fn, void *ctx)
+{
+    ck->hook = fn;
+    ck->hook_ctx = ctx;
+}
+
+/* ---- reload ---- */
+
+static void reload_existing(struct checker *ck, struct backend_rt *b,
+                            const struct maglev_config *cfg, const struct backend_conf *bc,
+                            struct checker_reload_stats *st)
+{
+    struct hc_rt *hc = hc_for(ck, cfg, bc);
+    if (b->history.cap != ck->history)
+        health_history_resize(&b->history, ck->history);
+    if (hc == b->hc && ip_addr_equal(&b->address, &bc->address)) {
+        hc_put(ck, hc); /* the reference hc_for took */
+        st->unchanged++;
+    } else {
+        st->changed++;
+        stop_worker(b);
+        hc_put(ck, b->hc);
+        b->hc = hc;
+        b->address = bc->address;
+        b->sm.rise = hc ? hc->conf.rise : 1;
+        b->sm.fall = hc ? hc->conf.fall : 1;
+        backend_apply(b, HE_RESTART, PC_ENABLED, "config changed");
+        if (health_sm_probing(&b->sm))
+            start_worker(b, hc ? health_first_delay(hc->conf.fast_interval, &b->rng) : 0);
+    }
+    if (bc->enabled != b->conf_enabled) { /* the config's change wins over the run-time flag */
+        b->conf_enabled = bc->enabled;
+        if (bc->enabled) {
+            if (backend_apply(b, HE_ENABLE, PC_ENABLED, "enabled in config") == 1)
+                start_worker(b, 0);
+        } else {
+            backend_apply(b, HE_DISABLE, PC_DISABLED, "disabled in config");
+        }
+    }
+}
+
+void checker_reload(struct checker *ck, const struct maglev_config *cfg,
+                    struct checker_reload_stats *st)
+{
+    memset(st, 0, sizeof(*st));
+    ck->history = cfg->transition_history;
+    struct backend_rt **nv = calloc(cfg->n_backends ? cfg->n_backends : 1, sizeof(*nv));
+    if (!nv)
+        abort();
+    size_t nn = 0;
+    for (size_t i = 0; i < ck->n; i++)
+        ck->v[i]->kept = false;
+    for (size_t i = 0; i < cfg->n_backends; i++) {
+        const struct backend_conf *bc = &cfg->backends[i];
+        struct backend_rt *b = find(ck, bc->name);
+        if (b) {
+            reload_existing(ck, b, cfg, bc, st);
+            b->kept = true;
+        } else {
+            b = backend_new(ck, cfg, bc);
+            b->fresh = true;
+            st->added++;
+        }
+        nv[nn++] = b;
+    }
+    for (size_t i = 0; i < ck->n; i++) {
+        struct backend_rt *b = ck->v[i];
+        if (b->kept)
+            continue;
+        st->removed++;
+        backend_apply(b, HE_REMOVE, PC_REMOVED, "removed from config");
+        backend_free(b);
+    }
+    free(ck->v);
+    ck->v = nv;
+    ck->n = nn;
+    for (size_t i = 0; i < nn; i++) {
+        if (nv[i]->fresh) {
+            nv[i]->fresh = false;
+            backend_start(nv[i]);
+        }
+    }
+}
+
+/* ---- operator actions ---- */
+
+static int act(struct checker *ck, const char *name, enum health_event ev, enum probe_code code,
+               const char *detail)
+{
+    struct backend_rt *b = find(ck, name);
+    if (!b)
+        return -ENOENT;
+    int rc = backend_apply(b, ev, code, detail);
+    if (rc < 0)
+        return rc;
+    if (rc == 1 && b->sm.state == BS_UNKNOWN)
+        start_worker(b, 0); /* a fresh worker: probe at once */
+    return 0;
+}
+
+int checker_pause(struct checker *ck, const char *backend)
+{
+    return act(ck, backend, HE_PAUSE, PC_PAUSED, "paused by operator");
+}
+
+int checker_resume(struct checker *ck, const char *backend)
+{
+    return act(ck, backend, HE_RESUME, PC_ENABLED, "resumed by operator");
+}
+
+int checker_disable(struct checker *ck, const char *backend)
+{
+    return act(ck, backend, HE_DISABLE, PC_DISABLED, "disabled by operator");
+}
+
+int checker_enable(struct checker *ck, const char *backend)
+{
+    return act(ck, backend, HE_ENABLE, PC_ENABLED, "enabled by operator");
+}
+
+size_t checker_count(const struct checker *ck)
+{
+    return ck->n;
+}
+
+const struct backend_rt *checker_at(const struct checker *ck, size_t i)
+{
+    return i < ck->n ? ck->v[i] : NULL;
+}
+
+const struct backend_rt *checker_find(const struct checker *ck, const char *name)
+{
+    return find(ck, name);
+}
+
+const struct checker_stats *checker_get_stats(const struct checker *ck)
+{
+    return &ck->stats;
+}
+
+unsigned long checker_probes_in_flight(const struct checker *ck)
+{
+    return ck->env->live;
+}

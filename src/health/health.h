@@ -1,0 +1,91 @@
+/* health: the health-checking engine, the door of src/health.
+ *
+ * One worker per backend (however many frontends use it) probes on the
+ * libev loop; every result and every operator action goes through one
+ * transition function that owns counters, transitions, history, logging
+ * and the hook. Everything here runs on the loop thread. */
+#ifndef MAGLEV_HEALTH_HEALTH_H
+#define MAGLEV_HEALTH_HEALTH_H
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/ipaddr.h"
+#include "config/config.h"
+#include "health/result.h"
+#include "health/state.h"
+
+struct checker;
+struct hc_rt;
+struct probe;
+
+/* One backend as the engine runs it. Read-only outside src/health. */
+struct backend_rt {
+    char *name;
+    struct ip_addr address;
+    struct hc_rt *hc;  /* NULL: no healthcheck, the backend is up unprobed */
+    bool conf_enabled; /* `enabled` in the config last loaded */
+    struct health_sm sm;
+    struct health_history history;
+    struct probe_result last; /* the last probe result (code PC_NONE before any) */
+    int64_t last_probe_us;    /* wall clock of the last result, 0 = none */
+    uint64_t probes, passes;
+
+    /* engine-private */
+    struct checker *ck;
+    struct probe *probe;     /* in flight */
+    struct hc_rt *probe_hc;  /* the settings the probe in flight uses */
+    ev_timer timer;          /* next probe */
+    ev_tstamp planned;       /* when the next probe should start */
+    uint64_t rng;
+    bool fresh, kept;        /* reload bookkeeping */
+};
+
+/* The healthcheck a backend uses, with the effective netns resolved. */
+const struct healthcheck_conf *backend_rt_healthcheck(const struct backend_rt *b);
+
+/* Called after every state transition (including to `removed`, just before
+ * the backend is dropped). */
+typedef void (*checker_hook_fn)(void *ctx, const struct backend_rt *b,
+                                const struct health_transition *t);
+
+struct checker_reload_stats {
+    unsigned added, changed, removed, unchanged;
+};
+
+/* Scheduling lateness (actual minus planned probe start), for benchmarks. */
+#define CHECKER_LATENESS_BUCKETS 2000 /* 10 µs each: 0..20 ms, then overflow */
+struct checker_stats {
+    uint64_t probes_started;
+    uint64_t lateness[CHECKER_LATENESS_BUCKETS + 1];
+};
+
+struct checker *checker_new(struct ev_loop *loop, const struct maglev_config *cfg);
+/* Cancels every probe and frees everything. */
+void checker_free(struct checker *ck);
+void checker_set_hook(struct checker *ck, checker_hook_fn fn, void *ctx);
+
+/* Applies a new (validated) config: unchanged backends keep state and
+ * keep probing, changed ones restart from unknown, removed ones go to
+ * `removed` and are dropped, new ones start unknown. The checker keeps no
+ * pointer into cfg. */
+void checker_reload(struct checker *ck, const struct maglev_config *cfg,
+                    struct checker_reload_stats *st);
+
+/* Operator actions. 0, -ENOENT (no such backend), -EPERM (not allowed in
+ * this state: pause/resume of a disabled backend). */
+int checker_pause(struct checker *ck, const char *backend);
+int checker_resume(struct checker *ck, const char *backend);
+int checker_disable(struct checker *ck, const char *backend);
+int checker_enable(struct checker *ck, const char *backend);
+
+size_t checker_count(const struct checker *ck);
+const struct backend_rt *checker_at(const struct checker *ck, size_t i); /* sorted by name */
+const struct backend_rt *checker_find(const struct checker *ck, const char *name);
+const struct checker_stats *checker_get_stats(const struct checker *ck);
+/* Probes in flight (for tests and shutdown checks). */
+unsigned long checker_probes_in_flight(const struct checker *ck);
+
+#endif

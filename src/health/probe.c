@@ -1,0 +1,134 @@
+/* probe.c: the probe lifecycle shared by all types. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/version.h"
+#include "health/probe_int.h"
+
+int64_t probe_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+struct probe_env *probe_env_new(struct ev_loop *loop)
+{
+    struct probe_env *env = calloc(1, sizeof(*env));
+    if (!env)
+        return NULL;
+    env->loop = loop;
+    snprintf(env->user_agent, sizeof(env->user_agent), "vpp-maglev/%s (+%s)", version_string(),
+             MAGLEV_PROJECT_URL);
+    return env;
+}
+
+void probe_env_free(struct probe_env *env)
+{
+    if (!env)
+        return;
+    probe_http_env_free(env);
+    probe_icmp_env_free(env);
+    free(env);
+}
+
+static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct probe *p = w->data;
+    struct probe_result r;
+    if (p->failed_soon) {
+        r = p->deferred;
+    } else {
+        memset(&r, 0, sizeof(r));
+        p->ops->timed_out(p, &r);
+    }
+    probe_finish(p, &r);
+}
+
+static const struct probe_ops *ops_for(enum hc_type t)
+{
+    switch (t) {
+    case HC_TCP:
+        return &probe_tcp_ops;
+    case HC_ICMP:
+        return &probe_icmp_ops;
+    case HC_HTTP:
+    case HC_HTTPS:
+        return &probe_http_ops;
+    }
+    return NULL;
+}
+
+struct probe *probe_start(struct probe_env *env, const struct probe_req *req, probe_cb cb,
+                          void *ctx)
+{
+    struct probe *p = calloc(1, sizeof(*p));
+    if (!p)
+        return NULL;
+    p->env = env;
+    p->ops = ops_for(req->hc->type);
+    p->hc = req->hc;
+    p->addr = req->addr;
+    p->netns = req->netns ? strdup(req->netns) : NULL;
+    p->backend = strdup(req->backend ? req->backend : "?");
+    if ((req->netns && !p->netns) || !p->backend) {
+        free(p->netns);
+        free(p->backend);
+        free(p);
+        return NULL;
+    }
+    p->cb = cb;
+    p->ctx = ctx;
+    p->start_us = probe_now_us();
+    ev_timer_init(&p->timer, on_timer, (double)req->hc->timeout / 1e9, 0.);
+    p->timer.data = p;
+    ev_timer_start(env->loop, &p->timer);
+    env->live++;
+    p->ops->start(p);
+    return p;
+}
+
+static void probe_free(struct probe *p)
+{
+    ev_timer_stop(p->env->loop, &p->timer);
+    p->ops->release(p);
+    p->env->live--;
+    free(p->netns);
+    free(p->backend);
+    free(p);
+}
+
+void probe_finish(struct probe *p, const struct probe_result *r)
+{
+    struct probe_result res = *r;
+    res.duration_us = probe_now_us() - p->start_us;
+    probe_cb cb = p->cb;
+    void *ctx = p->ctx;
+    probe_free(p);
+    cb(ctx, &res);
+}
+
+void probe_cancel(struct probe *p)
+{
+    if (p)
+        probe_free(p);
+}
+
+void probe_fail_soon(struct probe *p, enum probe_code code, const char *fmt, ...)
+{
+    p->failed_soon = true;
+    p->deferred.code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->deferred.detail, sizeof(p->deferred.detail), fmt, ap);
+    va_end(ap);
+    ev_timer_stop(p->env->loop, &p->timer);
+    ev_timer_set(&p->timer, 0., 0.);
+    ev_timer_start(p->env->loop, &p->timer);
+}

@@ -1,0 +1,42 @@
+/* probe: one health probe of one backend, asynchronous on the libev loop.
+ *
+ * The checker starts a probe with probe_start() and gets exactly one
+ * callback with the result, never from inside probe_start() itself, unless
+ * it cancels the probe first (then no callback at all). Every probe honours
+ * the healthcheck's timeout, source-address and network namespace.
+ * Everything here runs on the loop thread. */
+#ifndef MAGLEV_HEALTH_PROBE_H
+#define MAGLEV_HEALTH_PROBE_H
+
+#include <stdint.h>
+
+#include "common/ipaddr.h"
+#include "config/config.h"
+#include "health/result.h"
+
+struct ev_loop;
+struct probe_env;
+struct probe;
+
+struct probe_req {
+    const struct healthcheck_conf *hc; /* must outlive the probe */
+    struct ip_addr addr;               /* the backend */
+    const char *netns;                 /* effective namespace; NULL = the daemon's */
+    const char *backend;               /* name, for debug logs */
+};
+
+typedef void (*probe_cb)(void *ctx, const struct probe_result *r);
+
+/* The shared machinery: loop, libcurl multi handle, ICMP sockets by
+ * (family, namespace), the User-Agent. */
+struct probe_env *probe_env_new(struct ev_loop *loop);
+/* Cancels nothing: all probes must be cancelled or finished first. */
+void probe_env_free(struct probe_env *env);
+
+/* Starts a probe; returns NULL only when out of memory. */
+struct probe *probe_start(struct probe_env *env, const struct probe_req *req, probe_cb cb,
+                          void *ctx);
+/* Stops a probe in flight and releases it; no callback follows. */
+void probe_cancel(struct probe *p);
+
+#endif
