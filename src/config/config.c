@@ -39,7 +39,7 @@ static const char *const top_keys[] = { "maglev", NULL };
 
 static void parse_root(struct pctx *c, const struct yt_node *root)
 {
-    if (!root) {
+    if (!root || (root->kind == YT_SCALAR && root->is_null)) {
         diag_add(c->d, CONFIG_STAGE_STRUCTURE, (struct config_mark){ 0, 0 }, "",
                  "the file is empty; expected a top-level \"maglev:\" mapping");
         return;

@@ -125,6 +125,7 @@ enum config_stage {
 
 struct config_diag {
     enum config_stage stage;
+    size_t order; /* in which it was found */
     struct config_mark mark;
     char *path; /* object path, e.g. "frontends.web.pools[0]"; may be "" */
     char *msg;

@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 
+#include "common/strbuf.h"
 #include "config/config.h"
 #include "config/yamltree.h"
 
@@ -24,6 +25,10 @@ void diag_vadd(struct config_diags *d, enum config_stage stage, struct config_ma
 /* Keeps only the errors of the earliest failing stage; sets d->stage. */
 void diag_settle(struct config_diags *d);
 bool diag_has(const struct config_diags *d, enum config_stage stage);
+/* Appends s with control characters and Unicode line breaks escaped
+ * (\n \r \t \xNN \uNNNN): valid inside a YAML double-quoted string and
+ * safe on one log line. '"' and '\\' are escaped only when quote is set. */
+void esc_add(struct strbuf *sb, const char *s, bool quote);
 
 /* walk.c: every accessor reports problems itself. */
 /* Formats an object path into buf (PATH_MAX_LEN bytes), truncating. */
@@ -64,6 +69,14 @@ bool w_duration_range(struct pctx *c, enum config_stage st, const struct yt_node
 /* Strings that go on the wire: no control characters or spaces. */
 bool w_token(struct pctx *c, const struct yt_node *n, const char *path, const char *key,
              const char *s, bool allow_space);
+/* True when key is absent or has an empty value: "required" applies. */
+bool w_unset(const struct yt_node *map, const char *key);
+/* Where to point for "key is required": the key when present (with an
+ * empty value), else the first non-null of a and b. */
+const struct yt_node *w_req_node(const struct yt_node *map, const char *key,
+                                 const struct yt_node *a, const struct yt_node *b);
+/* A quoted "" where a value is needed: reported, returns false. */
+bool w_nonempty(struct pctx *c, const struct yt_node *n, const char *path, const char *key);
 size_t levenshtein(const char *a, const char *b);
 const char *suggest(const char *word, const char *const keys[]);
 

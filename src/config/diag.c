@@ -7,6 +7,37 @@
 #include "common/strbuf.h"
 #include "config/config_int.h"
 
+void esc_add(struct strbuf *sb, const char *s, bool quote)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (quote && (*p == '"' || *p == '\\'))
+            strbuf_addf(sb, "\\%c", *p);
+        else if (*p == '\n')
+            strbuf_adds(sb, "\\n");
+        else if (*p == '\r')
+            strbuf_adds(sb, "\\r");
+        else if (*p == '\t')
+            strbuf_adds(sb, "\\t");
+        else if (*p < 0x20 || *p == 0x7f)
+            strbuf_addf(sb, "\\x%02x", *p);
+        else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) /* C1, NEL */
+            strbuf_addf(sb, "\\u%04x", p[1]), p++;
+        else if (p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9)) /* LS, PS */
+            strbuf_addf(sb, "\\u20%02x", p[2] - 0x80), p += 2;
+        else if (p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf) /* BOM */
+            strbuf_adds(sb, "\\ufeff"), p += 2;
+        else
+            strbuf_addc(sb, (char)*p);
+    }
+}
+
+static char *escaped(const char *s)
+{
+    struct strbuf sb = STRBUF_INIT;
+    esc_add(&sb, s, false);
+    return strbuf_detach(&sb);
+}
+
 void diag_vadd(struct config_diags *d, enum config_stage stage, struct config_mark mark,
                const char *path, const char *fmt, va_list ap)
 {
@@ -20,12 +51,15 @@ void diag_vadd(struct config_diags *d, enum config_stage stage, struct config_ma
     }
     struct strbuf sb = STRBUF_INIT;
     strbuf_vaddf(&sb, fmt, ap);
-    d->v[d->n++] = (struct config_diag){
+    d->v[d->n] = (struct config_diag){
         .stage = stage,
         .mark = mark,
-        .path = xstrdup(path ? path : ""),
-        .msg = strbuf_detach(&sb),
+        .path = escaped(path ? path : ""),
+        .msg = escaped(strbuf_str(&sb)),
+        .order = d->n,
     };
+    d->n++;
+    strbuf_free(&sb);
 }
 
 void diag_add(struct config_diags *d, enum config_stage stage, struct config_mark mark,
@@ -52,7 +86,13 @@ static int cmp_diag(const void *a, const void *b)
         return x->mark.line < y->mark.line ? -1 : 1;
     if (x->mark.col != y->mark.col)
         return x->mark.col < y->mark.col ? -1 : 1;
-    return strcmp(x->msg, y->msg);
+    int r = strcmp(x->msg, y->msg);
+    if (r)
+        return r;
+    r = strcmp(x->path, y->path);
+    if (r)
+        return r;
+    return x->order < y->order ? -1 : x->order > y->order;
 }
 
 void diag_settle(struct config_diags *d)

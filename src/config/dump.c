@@ -12,18 +12,7 @@
 static void put_str(struct strbuf *sb, const char *s)
 {
     strbuf_addc(sb, '"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            strbuf_addf(sb, "\\%c", *p);
-        else if (*p == '\n')
-            strbuf_adds(sb, "\\n");
-        else if (*p == '\t')
-            strbuf_adds(sb, "\\t");
-        else if (*p < 0x20 || *p == 0x7f)
-            strbuf_addf(sb, "\\x%02x", *p);
-        else
-            strbuf_addc(sb, (char)*p);
-    }
+    esc_add(sb, s, true);
     strbuf_addc(sb, '"');
 }
 
@@ -45,8 +34,12 @@ static void put_kv_dur(struct strbuf *sb, int indent, const char *key, int64_t n
 static void put_kv_ip(struct strbuf *sb, int indent, const char *key, const struct ip_addr *a)
 {
     char buf[IP_ADDR_STRLEN];
-    if (ip_addr_is_set(a))
-        strbuf_addf(sb, "%*s%s: %s\n", indent, "", key, ip_addr_format(a, buf, sizeof(buf)));
+    if (!ip_addr_is_set(a))
+        return;
+    ip_addr_format(a, buf, sizeof(buf));
+    /* "2001:db8::" or "::1" plain could read as a mapping indicator */
+    bool quote = buf[0] == ':' || buf[strlen(buf) - 1] == ':';
+    strbuf_addf(sb, quote ? "%*s%s: \"%s\"\n" : "%*s%s: %s\n", indent, "", key, buf);
 }
 
 /* Object names are restricted to [A-Za-z0-9._-]; they are written plain

@@ -51,6 +51,32 @@ void parse_healthchecker(struct pctx *c, const struct yt_node *n)
         check_netns(c, vn, path, c->cfg->netns);
 }
 
+/* "200" or "200-299": digits only, one optional dash; false otherwise. */
+static bool parse_code_text(const char *s, long long *lo, long long *hi)
+{
+    const char *p = s;
+    long long v[2] = { 0, 0 };
+    int n = 0;
+    for (;;) {
+        int digits = 0;
+        while (*p >= '0' && *p <= '9' && digits < 6) {
+            v[n] = v[n] * 10 + (*p++ - '0');
+            digits++;
+        }
+        if (digits == 0 || (*p >= '0' && *p <= '9'))
+            return false;
+        n++;
+        if (*p == '\0')
+            break;
+        if (*p != '-' || n == 2)
+            return false;
+        p++;
+    }
+    *lo = v[0];
+    *hi = n == 2 ? v[1] : v[0];
+    return true;
+}
+
 static void parse_code_item(struct pctx *c, const struct yt_node *it, const char *path,
                             struct code_range *out)
 {
@@ -60,12 +86,7 @@ static void parse_code_item(struct pctx *c, const struct yt_node *it, const char
             "response-codes: expected a code such as 200 or a range such as \"200-299\"");
         return;
     }
-    int used = 0;
-    if (sscanf(it->value, "%lld-%lld%n", &lo, &hi, &used) == 2 && (size_t)used == it->len) {
-        /* a range */
-    } else if (sscanf(it->value, "%lld%n", &lo, &used) == 1 && (size_t)used == it->len) {
-        hi = lo;
-    } else {
+    if (!parse_code_text(it->value, &lo, &hi)) {
         err(c, CONFIG_STAGE_STRUCTURE, it, path,
             "response-codes: \"%s\" is neither a code such as 200 nor a range such as "
             "\"200-299\"",
@@ -149,7 +170,7 @@ static void parse_params(struct pctx *c, struct healthcheck_conf *hc, const stru
     }
     if (!hc->path && web)
         hc->path = xstrdup("/");
-    if ((v = w_str(c, p, path, "host", &hc->host)))
+    if ((v = w_str(c, p, path, "host", &hc->host)) && w_nonempty(c, v, path, "host"))
         w_token(c, v, path, "host", hc->host, false);
     if ((v = w_str(c, p, path, "response-regex", &hc->response_regex)))
         check_regex(c, v, path, hc->response_regex);
@@ -157,7 +178,7 @@ static void parse_params(struct pctx *c, struct healthcheck_conf *hc, const stru
         if (hc->type != HC_HTTPS && web)
             err(c, CONFIG_STAGE_SEMANTIC, v, path,
                 "tls-server-name only applies to https healthchecks; remove it");
-        else
+        else if (w_nonempty(c, v, path, "tls-server-name"))
             w_token(c, v, path, "tls-server-name", hc->tls_server_name, false);
     }
     if ((v = w_bool(c, p, path, "tls-insecure", &hc->tls_insecure)) && hc->type == HC_HTTP)
@@ -173,8 +194,9 @@ static bool parse_type_port(struct pctx *c, struct healthcheck_conf *hc, const s
 {
     char *type = NULL;
     const struct yt_node *tn = w_str(c, hn, path, "type", &type);
-    if (!tn && !yt_map_get(hn, "type"))
-        err(c, CONFIG_STAGE_SEMANTIC, hn, path, "type is required: icmp, tcp, http or https");
+    if (!tn && w_unset(hn, "type"))
+        err(c, CONFIG_STAGE_SEMANTIC, w_req_node(hn, "type", hn, NULL), path,
+            "type is required: icmp, tcp, http or https");
     bool found = false;
     if (tn) {
         static const char *const names[] = { "icmp", "tcp", "http", "https", NULL };
@@ -197,8 +219,9 @@ static bool parse_type_port(struct pctx *c, struct healthcheck_conf *hc, const s
         err(c, CONFIG_STAGE_SEMANTIC, pn, path, "port is not used by icmp healthchecks; remove it");
     else if (pn && w_range(c, CONFIG_STAGE_SEMANTIC, pn, path, "port", port, 1, 65535))
         hc->port = (uint16_t)port;
-    else if (!pn && !yt_map_get(hn, "port") && found && hc->type == HC_TCP)
-        err(c, CONFIG_STAGE_SEMANTIC, hn, path, "port is required for tcp healthchecks");
+    else if (!pn && w_unset(hn, "port") && found && hc->type == HC_TCP)
+        err(c, CONFIG_STAGE_SEMANTIC, w_req_node(hn, "port", hn, NULL), path,
+            "port is required for tcp healthchecks");
     if (!pn && hc->type == HC_HTTP)
         hc->port = 80;
     if (!pn && hc->type == HC_HTTPS)

@@ -31,8 +31,8 @@ static void parse_backend(struct pctx *c, struct backend_conf *b, const struct y
         return;
     const struct yt_node *an = w_ip(c, CONFIG_STAGE_SEMANTIC, bn, path, "address", &b->address);
     b->address_mark = mark_of(an);
-    if (!an && !yt_map_get(bn, "address"))
-        err(c, CONFIG_STAGE_SEMANTIC, bn ? bn : key, path,
+    if (!an && w_unset(bn, "address"))
+        err(c, CONFIG_STAGE_SEMANTIC, w_req_node(bn, "address", bn, key), path,
             "address is required (the backend's IPv4 or IPv6 address)");
     w_bool(c, bn, path, "enabled", &b->enabled);
     const struct yt_node *hn = w_str(c, bn, path, "healthcheck", &b->healthcheck);
@@ -41,10 +41,11 @@ static void parse_backend(struct pctx *c, struct backend_conf *b, const struct y
     b->healthcheck_mark = mark_of(hn);
     const struct healthcheck_conf *hc = config_find_healthcheck(c->cfg, b->healthcheck);
     if (!hc) {
-        const char *names[33] = { NULL };
-        for (size_t i = 0; i < c->cfg->n_healthchecks && i < 32; i++)
+        const char **names = xcalloc(c->cfg->n_healthchecks + 1, sizeof(*names));
+        for (size_t i = 0; i < c->cfg->n_healthchecks; i++)
             names[i] = c->cfg->healthchecks[i].name;
         const char *s = suggest(b->healthcheck, names);
+        free(names);
         err(c, CONFIG_STAGE_SEMANTIC, hn, path,
             "healthcheck \"%s\" is not defined under healthchecks%s%s%s", b->healthcheck,
             s ? "; did you mean \"" : "", s ? s : "", s ? "\"?" : "");
@@ -144,8 +145,14 @@ static void parse_pool_backend(struct pctx *c, struct fe_state *st, struct pool_
     }
     const struct backend_conf *b = config_find_backend(c->cfg, key->value);
     if (!b) {
-        err(c, CONFIG_STAGE_SEMANTIC, key, path, "backend \"%s\" is not defined under backends",
-            key->value);
+        const char **names = xcalloc(c->cfg->n_backends + 1, sizeof(*names));
+        for (size_t i = 0; i < c->cfg->n_backends; i++)
+            names[i] = c->cfg->backends[i].name;
+        const char *s = suggest(key->value, names);
+        err(c, CONFIG_STAGE_SEMANTIC, key, path,
+            "backend \"%s\" is not defined under backends%s%s%s", key->value,
+            s ? "; did you mean \"" : "", s ? s : "", s ? "\"?" : "");
+        free(names);
         return;
     }
     pb->backend_index = (int)(b - c->cfg->backends);
@@ -163,8 +170,9 @@ static void parse_pool(struct pctx *c, struct fe_state *st, struct frontend_conf
         return;
     const struct yt_node *nn = w_str(c, pn, path, "name", &p->name);
     if (!nn) {
-        if (!yt_map_get(pn, "name") || yt_map_get(pn, "name")->kind == YT_SCALAR)
-            err(c, CONFIG_STAGE_SEMANTIC, pn, path, "name is required: give the pool a name");
+        if (w_unset(pn, "name"))
+            err(c, CONFIG_STAGE_SEMANTIC, w_req_node(pn, "name", pn, NULL), path,
+                "name is required: give the pool a name");
     } else if (w_name(c, nn, path, "pool")) {
         for (size_t i = 0; i < idx; i++)
             if (fe->pools[i].name && strcmp(fe->pools[i].name, p->name) == 0)
@@ -176,8 +184,13 @@ static void parse_pool(struct pctx *c, struct fe_state *st, struct frontend_conf
     const struct yt_node *bn = yt_map_get(pn, "backends");
     if (!w_map(c, bn, path, "backends by name", NULL))
         return;
-    if (!bn || bn->kind != YT_MAP || bn->n == 0) {
-        err(c, CONFIG_STAGE_SEMANTIC, bn ? bn : pn, path,
+    if (w_unset(pn, "backends")) {
+        err(c, CONFIG_STAGE_SEMANTIC, w_req_node(pn, "backends", pn, NULL), path,
+            "backends is required: a pool needs at least one backend");
+        return;
+    }
+    if (bn->kind != YT_MAP || bn->n == 0) {
+        err(c, CONFIG_STAGE_SEMANTIC, bn, path,
             "backends is empty; a pool needs at least one backend");
         return;
     }
@@ -193,12 +206,14 @@ static void parse_pool(struct pctx *c, struct fe_state *st, struct frontend_conf
 }
 
 static void parse_pools(struct pctx *c, struct frontend_conf *fe, const struct yt_node *fn,
-                        const char *path)
+                        const struct yt_node *key, const char *path)
 {
     const struct yt_node *pools = yt_map_get(fn, "pools");
     if (!pools || (pools->kind == YT_SCALAR && pools->is_null) ||
         (pools->kind == YT_SEQ && pools->n == 0)) {
-        err(c, CONFIG_STAGE_SEMANTIC, pools ? pools : fn, path,
+        const struct yt_node *at =
+            pools && pools->kind == YT_SEQ ? pools : w_req_node(fn, "pools", fn, key);
+        err(c, CONFIG_STAGE_SEMANTIC, at, path,
             "pools is required: an ordered list of pools, e.g. [{name: primary, backends: "
             "{be1: {}}}]");
         return;
@@ -240,12 +255,12 @@ static void parse_proto_port(struct pctx *c, struct frontend_conf *fe, const str
                 proto);
             fe->protocol = FE_PROTO_ANY;
         }
-        if (!pn && !yt_map_get(fn, "port"))
+        if (!pn && w_unset(fn, "port"))
             err(c, CONFIG_STAGE_SEMANTIC, prn, path,
                 "protocol %s needs a port; set port (or remove protocol and use port 0 for "
                 "all ports)",
                 proto);
-    } else if (pn && port != 0 && !yt_map_get(fn, "protocol")) {
+    } else if (pn && port != 0 && w_unset(fn, "protocol")) {
         err(c, CONFIG_STAGE_SEMANTIC, pn, path, "port %lld needs a protocol: tcp or udp", port);
     }
     free(proto);
@@ -267,13 +282,13 @@ static void parse_frontend(struct pctx *c, struct frontend_conf *fe, const struc
         w_token(c, v, path, "description", fe->description, true);
     const struct yt_node *an = w_ip(c, CONFIG_STAGE_SEMANTIC, fn, path, "address", &fe->address);
     fe->address_mark = mark_of(an);
-    if (!an && !yt_map_get(fn, "address"))
-        err(c, CONFIG_STAGE_SEMANTIC, fn ? fn : key, path,
+    if (!an && w_unset(fn, "address"))
+        err(c, CONFIG_STAGE_SEMANTIC, w_req_node(fn, "address", fn, key), path,
             "address is required (the VIP: an IPv4 or IPv6 address)");
     parse_proto_port(c, fe, fn, path);
     w_bool(c, fn, path, "src-ip-sticky", &fe->src_ip_sticky);
     w_bool(c, fn, path, "flush-on-down", &fe->flush_on_down);
-    parse_pools(c, fe, fn ? fn : key, path);
+    parse_pools(c, fe, fn, key, path);
 }
 
 static int cmp_vip(const void *a, const void *b)

@@ -24,7 +24,7 @@ static void parse_src(struct pctx *c, const struct yt_node *lb, const char *path
     if (v && out->family != family) {
         err(c, ST, v, path, "%s \"%s\" must be an %s address", key, v->value, want);
         memset(out, 0, sizeof(*out));
-    } else if (!v && !yt_map_get(lb, key)) {
+    } else if (!v && !yt_map_key(lb, key)) {
         err(c, ST, lb ? lb : anchor, path,
             "%s is required: the %s source address VPP uses for %s encapsulation to backends", key,
             want, encap);

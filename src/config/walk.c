@@ -32,6 +32,28 @@ void path_fmt(char *buf, const char *fmt, ...)
     va_end(ap);
 }
 
+bool w_unset(const struct yt_node *map, const char *key)
+{
+    const struct yt_node *v = yt_map_get(map, key);
+    return !v || (v->kind == YT_SCALAR && v->is_null);
+}
+
+static bool is_empty_node(const struct yt_node *n)
+{
+    return n && n->kind == YT_SCALAR && n->is_null;
+}
+
+const struct yt_node *w_req_node(const struct yt_node *map, const char *key,
+                                 const struct yt_node *a, const struct yt_node *b)
+{
+    const struct yt_node *k = yt_map_key(map, key);
+    if (k)
+        return k;
+    if (a && !is_empty_node(a))
+        return a;
+    return b ? b : a;
+}
+
 size_t levenshtein(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
@@ -342,11 +364,29 @@ bool w_duration_range(struct pctx *c, enum config_stage st, const struct yt_node
     return true;
 }
 
+bool w_nonempty(struct pctx *c, const struct yt_node *n, const char *path, const char *key)
+{
+    if (n->len > 0)
+        return true;
+    err(c, CONFIG_STAGE_SEMANTIC, n, path, "%s is empty; give a value or remove the key", key);
+    return false;
+}
+
+/* Length of a Unicode line break or C1 control at p (NEL, LS, PS, U+0080..U+009F), else 0. */
+static int unicode_break_len(const unsigned char *p)
+{
+    if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+        return 2;
+    if (p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9))
+        return 3;
+    return 0;
+}
+
 bool w_token(struct pctx *c, const struct yt_node *n, const char *path, const char *key,
              const char *s, bool allow_space)
 {
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p < 0x20 || *p == 0x7f || (!allow_space && *p == ' ')) {
+        if (*p < 0x20 || *p == 0x7f || unicode_break_len(p) || (!allow_space && *p == ' ')) {
             err(c, CONFIG_STAGE_SEMANTIC, n, path, "%s \"%s\" must not contain %s", key, s,
                 *p == ' ' ? "spaces" : "control characters");
             return false;

@@ -118,11 +118,31 @@ static struct yt_node *node_new(struct builder *b, enum yt_kind kind, const yaml
     return n;
 }
 
-static int check_tag(struct builder *b, const yaml_char_t *tag, const yaml_mark_t *mark)
+/* Only the standard tags that fit the node: !!str !!int !!bool !!null
+ * !!float on scalars, !!seq on lists, !!map on mappings. */
+static int check_tag(struct builder *b, const yaml_char_t *tag, const yaml_mark_t *mark,
+                     enum yt_kind kind)
 {
+    static const char *const scalar_tags[] = { "str", "int", "bool", "null", "float", NULL };
     const char *t = (const char *)tag;
-    if (!t || strcmp(t, "!") == 0 || strncmp(t, "tag:yaml.org,2002:", 18) == 0)
+    if (!t || strcmp(t, "!") == 0)
         return 0;
+    if (strncmp(t, "tag:yaml.org,2002:", 18) == 0) {
+        const char *name = t + 18;
+        bool ok = false;
+        if (kind == YT_SCALAR)
+            for (int i = 0; scalar_tags[i] && !ok; i++)
+                ok = strcmp(name, scalar_tags[i]) == 0;
+        else
+            ok = strcmp(name, kind == YT_SEQ ? "seq" : "map") == 0;
+        if (ok)
+            return 0;
+        return fail(b, (int)mark->line + 1, (int)mark->column + 1,
+                    "YAML tag !!%s does not fit a %s here; remove it", name,
+                    kind == YT_SCALAR ? "scalar"
+                    : kind == YT_SEQ  ? "list"
+                                      : "mapping");
+    }
     return fail(b, (int)mark->line + 1, (int)mark->column + 1,
                 "unsupported YAML tag \"%s\"; remove it", t);
 }
@@ -182,7 +202,7 @@ static int attach(struct builder *b, struct yt_node *n)
 
 static int on_scalar(struct builder *b, const yaml_event_t *ev)
 {
-    if (check_tag(b, ev->data.scalar.tag, &ev->start_mark) < 0)
+    if (check_tag(b, ev->data.scalar.tag, &ev->start_mark, YT_SCALAR) < 0)
         return -EINVAL;
     struct yt_node *n = node_new(b, YT_SCALAR, &ev->start_mark);
     if (!n)
@@ -217,7 +237,7 @@ static int on_start(struct builder *b, const yaml_event_t *ev, enum yt_kind kind
         anchor = ev->data.sequence_start.anchor;
         tag = ev->data.sequence_start.tag;
     }
-    if (check_tag(b, tag, &ev->start_mark) < 0)
+    if (check_tag(b, tag, &ev->start_mark, kind) < 0)
         return -EINVAL;
     if (b->depth >= YT_MAX_DEPTH)
         return fail(b, (int)ev->start_mark.line + 1, (int)ev->start_mark.column + 1,
@@ -358,6 +378,16 @@ struct yt_node *yt_map_get(const struct yt_node *map, const char *key)
     for (size_t i = 0; i < map->n; i++)
         if (strcmp(map->map[i].key->value, key) == 0)
             return map->map[i].value;
+    return NULL;
+}
+
+struct yt_node *yt_map_key(const struct yt_node *map, const char *key)
+{
+    if (!map || map->kind != YT_MAP)
+        return NULL;
+    for (size_t i = 0; i < map->n; i++)
+        if (strcmp(map->map[i].key->value, key) == 0)
+            return map->map[i].key;
     return NULL;
 }
 

@@ -52,6 +52,8 @@ void yt_free(struct yt_doc *doc);
 
 /* Map lookup by key text (first match); NULL when absent. */
 struct yt_node *yt_map_get(const struct yt_node *map, const char *key);
+/* The key node itself; NULL when absent. */
+struct yt_node *yt_map_key(const struct yt_node *map, const char *key);
 const char *yt_kind_name(const struct yt_node *n);
 
 #endif
