@@ -26,7 +26,7 @@ test: deps
 # The main job: maglevd in the foreground on the example config.
 run: build
 	$(BUILD)/src/daemon/maglevd --version
-	$(BUILD)/src/daemon/maglevd --check --config $(CONFIG)
+	$(BUILD)/src/daemon/maglevd --check --dump --config $(CONFIG)
 	$(BUILD)/src/daemon/maglevd --config $(CONFIG) --log-level debug
 
 fuzz: deps

@@ -1,7 +1,6 @@
 /* maglevd: the vpp-maglev daemon. */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include "common/log.h"
 #include "common/version.h"
 #include "config/config.h"
+#include "daemon/daemon.h"
 
 struct options {
     const char *config;
@@ -138,73 +138,6 @@ static int run_check(const struct options *o)
     return 0;
 }
 
-static void log_diags(const struct config_diags *d, const char *event)
-{
-    for (size_t i = 0; i < d->n; i++) {
-        char *line = config_diag_format(d, i);
-        log_error(event, LOG_STR("error", line));
-        free(line);
-    }
-}
-
-static struct maglev_config *load(const char *path, const char *event)
-{
-    struct config_diags d = { 0 };
-    struct maglev_config *cfg = NULL;
-    if (config_load_file(path, &cfg, &d) < 0)
-        log_diags(&d, event);
-    config_diags_free(&d);
-    return cfg;
-}
-
-static void log_loaded(const char *event, const char *path, const struct maglev_config *cfg)
-{
-    log_info(event, LOG_STR("path", path), LOG_UINT("healthchecks", cfg->n_healthchecks),
-             LOG_UINT("backends", cfg->n_backends), LOG_UINT("frontends", cfg->n_frontends));
-}
-
-/* Until the event loop arrives: hold the config, reload on SIGHUP, stop on
- * SIGTERM/SIGINT. */
-static int run_daemon(const struct options *o)
-{
-    log_info("maglevd-start", LOG_STR("version", version_string()),
-             LOG_STR("commit", version_commit()), LOG_STR("date", version_date()),
-             LOG_INT("pid", getpid()));
-    struct maglev_config *cfg = load(o->config, "config-error");
-    if (!cfg) {
-        log_error("maglevd-stop", LOG_STR("reason", "invalid config"), LOG_STR("path", o->config));
-        return 1;
-    }
-    log_loaded("config-loaded", o->config, cfg);
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigprocmask(SIG_BLOCK, &set, NULL);
-    for (;;) {
-        int sig;
-        if (sigwait(&set, &sig) != 0)
-            continue;
-        if (sig == SIGHUP) {
-            struct maglev_config *next = load(o->config, "config-reload-error");
-            if (!next) {
-                log_warn("config-reload-failed", LOG_STR("path", o->config),
-                         LOG_STR("action", "keeping the running config"));
-                continue;
-            }
-            config_free(cfg);
-            cfg = next;
-            log_loaded("config-reloaded", o->config, cfg);
-            continue;
-        }
-        log_info("maglevd-stop", LOG_STR("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
-        break;
-    }
-    config_free(cfg);
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     struct options o = { 0 };
@@ -214,5 +147,5 @@ int main(int argc, char **argv)
     log_setup(o.level, o.format, STDERR_FILENO);
     if (o.check)
         return run_check(&o);
-    return run_daemon(&o);
+    return daemon_run(o.config);
 }

@@ -35,12 +35,12 @@ struct backend_rt {
 
     /* engine-private */
     struct checker *ck;
-    struct probe *probe;     /* in flight */
-    struct hc_rt *probe_hc;  /* the settings the probe in flight uses */
-    ev_timer timer;          /* next probe */
-    ev_tstamp planned;       /* when the next probe should start */
+    struct probe *probe;    /* in flight */
+    struct hc_rt *probe_hc; /* the settings the probe in flight uses */
+    ev_timer timer;         /* next probe */
+    ev_tstamp planned;      /* when the next probe should start */
     uint64_t rng;
-    bool fresh, kept;        /* reload bookkeeping */
+    bool fresh, kept; /* reload bookkeeping */
 };
 
 /* The healthcheck a backend uses, with the effective netns resolved. */

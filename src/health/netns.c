@@ -39,15 +39,11 @@ static int bind_source(int fd, const struct ip_addr *src)
 {
     struct sockaddr_storage ss;
     socklen_t len = probe_sockaddr(src, 0, &ss);
-    if (src->family == AF_INET6) {
-        int one = 1; /* a source address may still be tentative (DAD) */
-        setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one));
-    }
     return bind(fd, (struct sockaddr *)&ss, len) < 0 ? -errno : 0;
 }
 
-int netns_socket(const char *netns, int domain, int type, int protocol,
-                 const struct ip_addr *src, char *err, size_t errlen)
+int netns_socket(const char *netns, int domain, int type, int protocol, const struct ip_addr *src,
+                 char *err, size_t errlen)
 {
     int nsfd = -1, fd;
     if (netns) {

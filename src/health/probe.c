@@ -62,7 +62,7 @@ static const struct probe_ops *ops_for(enum hc_type t)
     case HC_HTTPS:
         return &probe_http_ops;
     }
-    return NULL;
+    abort(); /* the config loader admits no other type */
 }
 
 struct probe *probe_start(struct probe_env *env, const struct probe_req *req, probe_cb cb,
@@ -86,6 +86,7 @@ struct probe *probe_start(struct probe_env *env, const struct probe_req *req, pr
     p->cb = cb;
     p->ctx = ctx;
     p->start_us = probe_now_us();
+    ev_now_update(env->loop); /* the timeout counts from now, not from the loop's last wake-up */
     ev_timer_init(&p->timer, on_timer, (double)req->hc->timeout / 1e9, 0.);
     p->timer.data = p;
     ev_timer_start(env->loop, &p->timer);

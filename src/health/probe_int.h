@@ -62,8 +62,8 @@ int64_t probe_now_us(void); /* CLOCK_MONOTONIC */
  * always returns to the daemon's namespace, even on error. Returns the fd,
  * or -errno with err describing what failed (e.g. "netns blue: No such
  * file or directory"). */
-int netns_socket(const char *netns, int domain, int type, int protocol,
-                 const struct ip_addr *src, char *err, size_t errlen);
+int netns_socket(const char *netns, int domain, int type, int protocol, const struct ip_addr *src,
+                 char *err, size_t errlen);
 /* sockaddr for addr:port; returns its length. */
 socklen_t probe_sockaddr(const struct ip_addr *addr, uint16_t port, struct sockaddr_storage *ss);
 

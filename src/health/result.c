@@ -11,11 +11,11 @@
 const char *probe_code_name(enum probe_code c)
 {
     static const char *const names[PC__COUNT] = {
-        [PC_NONE] = "none",         [PC_L4OK] = "L4OK",       [PC_L4TOUT] = "L4TOUT",
-        [PC_L4CON] = "L4CON",       [PC_L6OK] = "L6OK",       [PC_L6TOUT] = "L6TOUT",
-        [PC_L6RSP] = "L6RSP",       [PC_L7OK] = "L7OK",       [PC_L7RSP] = "L7RSP",
-        [PC_L7STS] = "L7STS",       [PC_L7TOUT] = "L7TOUT",   [PC_SOCKERR] = "SOCKERR",
-        [PC_PAUSED] = "paused",     [PC_DISABLED] = "disabled", [PC_REMOVED] = "removed",
+        [PC_NONE] = "none",       [PC_L4OK] = "L4OK",         [PC_L4TOUT] = "L4TOUT",
+        [PC_L4CON] = "L4CON",     [PC_L6OK] = "L6OK",         [PC_L6TOUT] = "L6TOUT",
+        [PC_L6RSP] = "L6RSP",     [PC_L7OK] = "L7OK",         [PC_L7RSP] = "L7RSP",
+        [PC_L7STS] = "L7STS",     [PC_L7TOUT] = "L7TOUT",     [PC_SOCKERR] = "SOCKERR",
+        [PC_PAUSED] = "paused",   [PC_DISABLED] = "disabled", [PC_REMOVED] = "removed",
         [PC_ENABLED] = "enabled",
     };
     return (unsigned)c < PC__COUNT && names[c] ? names[c] : "?";
@@ -82,8 +82,7 @@ void http_check_response(const struct healthcheck_conf *hc, const struct pcre2_r
     }
     if (regex) {
         pcre2_match_data *md = pcre2_match_data_create_from_pattern(regex, NULL);
-        int rc = md ? pcre2_match(regex, (PCRE2_SPTR)(body ? body : ""), body_len, 0, 0, md,
-                                  NULL)
+        int rc = md ? pcre2_match(regex, (PCRE2_SPTR)(body ? body : ""), body_len, 0, 0, md, NULL)
                     : PCRE2_ERROR_NOMEMORY;
         pcre2_match_data_free(md);
         if (rc == PCRE2_ERROR_NOMATCH) {

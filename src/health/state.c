@@ -8,13 +8,13 @@
 const char *backend_state_name(enum backend_state s)
 {
     static const char *const names[BS__COUNT] = { "unknown", "up",       "down",
-                                                   "paused",  "disabled", "removed" };
+                                                  "paused",  "disabled", "removed" };
     return (unsigned)s < BS__COUNT ? names[s] : "?";
 }
 
 const char *health_event_name(enum health_event e)
 {
-    static const char *const names[] = { "pass",   "fail",   "static",  "pause", "resume",
+    static const char *const names[] = { "pass",    "fail",   "static",  "pause", "resume",
                                          "disable", "enable", "restart", "remove" };
     return (unsigned)e < sizeof(names) / sizeof(names[0]) ? names[e] : "?";
 }

@@ -21,15 +21,7 @@
 #include "config/config.h"
 #include "health/result.h"
 
-enum backend_state {
-    BS_UNKNOWN,
-    BS_UP,
-    BS_DOWN,
-    BS_PAUSED,
-    BS_DISABLED,
-    BS_REMOVED,
-    BS__COUNT
-};
+enum backend_state { BS_UNKNOWN, BS_UP, BS_DOWN, BS_PAUSED, BS_DISABLED, BS_REMOVED, BS__COUNT };
 
 enum health_event {
     HE_PASS,    /* a probe passed */

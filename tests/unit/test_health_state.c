@@ -117,7 +117,7 @@ static void test_pause_resume(void **state)
     assert_int_equal(sm.state, BS_PAUSED);
     assert_int_equal(step(&sm, HE_RESUME), 1);
     assert_int_equal(sm.state, BS_UNKNOWN);
-    assert_int_equal(sm.counter, 2); /* preset rise - 1 */
+    assert_int_equal(sm.counter, 2);           /* preset rise - 1 */
     assert_int_equal(step(&sm, HE_RESUME), 0); /* not paused: nothing to do */
     /* pause and resume of a disabled backend are errors */
     step(&sm, HE_DISABLE);
@@ -295,8 +295,8 @@ static void test_http_response(void **state)
     assert_int_equal(r.code, PC_L7RSP);
     int err;
     PCRE2_SIZE off;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR) "ok|healthy", PCRE2_ZERO_TERMINATED, 0, &err,
-                                   &off, NULL);
+    pcre2_code *re =
+        pcre2_compile((PCRE2_SPTR) "ok|healthy", PCRE2_ZERO_TERMINATED, 0, &err, &off, NULL);
     assert_non_null(re);
     const char body[] = "status: healthy\n";
     http_check_response(&hc, re, 200, body, strlen(body), &r);

@@ -1,0 +1,773 @@
+/* probe_http.c: the http and https probes, on libcurl's multi-socket API
+ * driven by the libev loop.
+ *
+ * One CURLM per probe_env (struct http_env, created with the first http
+ * probe): curl tells us which sockets to watch (CURLMOPT_SOCKETFUNCTION, one
+ * ev_io per socket) and when to wake it up (CURLMOPT_TIMERFUNCTION, one
+ * ev_timer). Our watchers call curl_multi_socket_action() and then drain
+ * curl_multi_info_read(), finishing the probes whose transfer completed -
+ * always after curl has returned, never from inside a curl callback.
+ *
+ * Each probe gets its own easy handle and a fresh connection, created by
+ * netns_socket() in the probe's namespace and bound to its source address.
+ * The URL names the backend by its address literal (no DNS), or, for https
+ * with tls-server-name, by that name with CURLOPT_CONNECT_TO pointing curl
+ * at the address: SNI and certificate checks use the name.
+ *
+ * Only as much of the body as the check needs is read: nothing without a
+ * response-regex (the transfer stops at the first body byte, the status is
+ * known by then), at most BODY_MAX bytes with one. */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <curl/curl.h>
+#include <errno.h>
+#include <pcre2.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/duration.h"
+#include "common/log.h"
+#include "health/probe_int.h"
+
+#define BODY_MAX        (64 * 1024) /* body bytes kept for the regex */
+#define BODY_CHUNK      4096        /* first allocation of the body buffer */
+#define REGEX_CACHE_MAX 64          /* compiled regexes kept per env */
+#define DETAIL_MAX      100         /* result details stay shorter than this */
+
+/* A compiled response-regex, keyed by the healthcheck and its pattern. */
+struct regex_entry {
+    struct regex_entry *next; /* most recently used first */
+    const struct healthcheck_conf *hc;
+    char *pattern;
+    pcre2_code *code;
+};
+
+/* An ev_io for one socket curl asked us to watch. */
+struct sock_watch {
+    ev_io io; /* first: the callback gets &io */
+    struct http_env *he;
+    curl_socket_t fd;
+    struct sock_watch *prev, *next;
+};
+
+struct http_env {
+    struct probe_env *env;
+    CURLM *multi;
+    ev_timer timer; /* curl's timeout */
+    struct sock_watch *watches;
+    struct regex_entry *regexes;
+    size_t n_regexes;
+};
+
+/* A probe's state (p->impl). */
+struct http_probe {
+    CURL *easy;
+    bool added; /* easy is in the multi handle */
+    bool https;
+    uint16_t port;
+    struct curl_slist *headers;
+    struct curl_slist *connect_to; /* curl keeps a pointer, not a copy */
+    bool keep_body;                /* a response-regex needs the body */
+    char *body;
+    size_t body_len, body_cap;
+    bool stopped;     /* the write callback stopped the transfer on purpose */
+    bool nomem;       /* ... or for lack of memory */
+    bool sockerr;     /* the open-socket callback failed, see err */
+    curl_socket_t fd; /* the connection's socket while curl has it open */
+    bool tcp_up;      /* fd was seen connected before curl closed it */
+    char err[PROBE_DETAIL_MAX];
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+static bool curl_ready;
+
+/* ---- regex cache ------------------------------------------------------------ */
+
+static void regex_entry_free(struct regex_entry *e)
+{
+    pcre2_code_free(e->code);
+    free(e->pattern);
+    free(e);
+}
+
+/* The compiled hc->response_regex, from the cache or compiled now (with
+ * JIT when available). NULL with err set when it does not compile. */
+static const pcre2_code *regex_get(struct http_env *he, const struct healthcheck_conf *hc,
+                                   char *err, size_t errlen)
+{
+    const char *pat = hc->response_regex;
+    struct regex_entry **pp = &he->regexes, *e;
+    while ((e = *pp)) {
+        if (e->hc != hc) {
+            pp = &e->next;
+            continue;
+        }
+        *pp = e->next;
+        if (strcmp(e->pattern, pat) == 0) { /* hit: move to the front */
+            e->next = he->regexes;
+            he->regexes = e;
+            return e->code;
+        }
+        /* the same conf pointer with another pattern: a stale entry */
+        regex_entry_free(e);
+        he->n_regexes--;
+    }
+    int rc;
+    PCRE2_SIZE off;
+    pcre2_code *code = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, 0, &rc, &off, NULL);
+    if (!code) {
+        PCRE2_UCHAR msg[96];
+        pcre2_get_error_message(rc, msg, sizeof(msg));
+        snprintf(err, errlen, "response-regex: %s at offset %zu", (const char *)msg, (size_t)off);
+        return NULL;
+    }
+    (void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE); /* the interpreter otherwise */
+    e = calloc(1, sizeof(*e));
+    char *dup = strdup(pat);
+    if (!e || !dup) {
+        free(e);
+        free(dup);
+        pcre2_code_free(code);
+        snprintf(err, errlen, "response-regex: out of memory");
+        return NULL;
+    }
+    e->hc = hc;
+    e->pattern = dup;
+    e->code = code;
+    e->next = he->regexes;
+    he->regexes = e;
+    if (++he->n_regexes > REGEX_CACHE_MAX) { /* drop the least recently used */
+        for (pp = &he->regexes; (*pp)->next; pp = &(*pp)->next)
+            ;
+        regex_entry_free(*pp);
+        *pp = NULL;
+        he->n_regexes--;
+    }
+    return code;
+}
+
+/* ---- curl <-> libev ----------------------------------------------------------- */
+
+static void finish_done(struct http_env *he);
+
+static void sock_watch_free(struct http_env *he, struct sock_watch *sw)
+{
+    ev_io_stop(he->env->loop, &sw->io);
+    if (sw->prev)
+        sw->prev->next = sw->next;
+    else
+        he->watches = sw->next;
+    if (sw->next)
+        sw->next->prev = sw->prev;
+    free(sw);
+}
+
+static void on_io(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    struct sock_watch *sw = (struct sock_watch *)w;
+    struct http_env *he = sw->he;
+    int action =
+        ((revents & EV_READ) ? CURL_CSELECT_IN : 0) | ((revents & EV_WRITE) ? CURL_CSELECT_OUT : 0);
+    int running;
+    /* sw may be freed inside (CURL_POLL_REMOVE) */
+    CURLMcode mc = curl_multi_socket_action(he->multi, sw->fd, action, &running);
+    if (mc != CURLM_OK)
+        log_warn("http-multi-error", LOG_STR("error", curl_multi_strerror(mc)));
+    finish_done(he);
+}
+
+static void on_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct http_env *he = w->data;
+    int running;
+    CURLMcode mc = curl_multi_socket_action(he->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    if (mc != CURLM_OK)
+        log_warn("http-multi-error", LOG_STR("error", curl_multi_strerror(mc)));
+    finish_done(he);
+}
+
+/* Whether fd is a TCP socket connected to the probe's backend. */
+static bool sock_connected(const struct probe *p, curl_socket_t fd)
+{
+    struct sockaddr_storage want, got;
+    const struct http_probe *hp = p->impl;
+    socklen_t len = probe_sockaddr(&p->addr, hp->port, &want), glen = sizeof(got);
+    if (getpeername(fd, (struct sockaddr *)&got, &glen) < 0 || glen != len)
+        return false;
+    if (got.ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const void *)&got, *b = (const void *)&want;
+        return a->sin_port == b->sin_port && a->sin_addr.s_addr == b->sin_addr.s_addr;
+    }
+    const struct sockaddr_in6 *a = (const void *)&got, *b = (const void *)&want;
+    return a->sin6_port == b->sin6_port && memcmp(&a->sin6_addr, &b->sin6_addr, 16) == 0;
+}
+
+/* curl is about to close s: remember whether it was connected, for the
+ * phase of a timeout (CURLINFO_CONNECT_TIME_T stays 0 until TLS is done). */
+static void sock_closing(CURL *easy, curl_socket_t s)
+{
+    char *priv = NULL;
+    if (!easy || curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv) != CURLE_OK || !priv)
+        return;
+    struct probe *p = (struct probe *)priv;
+    struct http_probe *hp = p->impl;
+    if (hp && hp->fd == s) {
+        hp->tcp_up = hp->tcp_up || sock_connected(p, s);
+        hp->fd = CURL_SOCKET_BAD;
+    }
+}
+
+/* CURLMOPT_SOCKETFUNCTION: watch s for what curl wants, or stop. */
+static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+    struct http_env *he = userp;
+    struct sock_watch *sw = socketp;
+    if (what == CURL_POLL_REMOVE) {
+        sock_closing(easy, s);
+        if (sw) {
+            curl_multi_assign(he->multi, s, NULL);
+            sock_watch_free(he, sw);
+        }
+        return 0;
+    }
+    int events = ((what & CURL_POLL_IN) ? EV_READ : 0) | ((what & CURL_POLL_OUT) ? EV_WRITE : 0);
+    if (!sw) {
+        sw = calloc(1, sizeof(*sw));
+        if (!sw) {
+            /* the transfer stalls and times out; -1 would fail them all */
+            log_error("http-out-of-memory");
+            return 0;
+        }
+        sw->he = he;
+        sw->fd = s;
+        sw->next = he->watches;
+        if (sw->next)
+            sw->next->prev = sw;
+        he->watches = sw;
+        ev_io_init(&sw->io, on_io, s, events);
+        curl_multi_assign(he->multi, s, sw);
+    } else {
+        ev_io_stop(he->env->loop, &sw->io);
+        ev_io_set(&sw->io, s, events);
+    }
+    if (events)
+        ev_io_start(he->env->loop, &sw->io);
+    return 0;
+}
+
+/* CURLMOPT_TIMERFUNCTION: -1 stops the timer, 0 means as soon as possible
+ * (from the loop, never from here). */
+static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+    (void)multi;
+    struct http_env *he = userp;
+    ev_timer_stop(he->env->loop, &he->timer);
+    if (timeout_ms >= 0) {
+        ev_timer_set(&he->timer, (double)timeout_ms / 1000., 0.);
+        ev_timer_start(he->env->loop, &he->timer);
+    }
+    return 0;
+}
+
+static struct http_env *http_env_get(struct probe_env *env)
+{
+    if (env->http)
+        return env->http;
+    if (!curl_ready) {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+            return NULL;
+        curl_ready = true;
+    }
+    struct http_env *he = calloc(1, sizeof(*he));
+    if (!he)
+        return NULL;
+    he->env = env;
+    he->multi = curl_multi_init();
+    if (!he->multi) {
+        free(he);
+        return NULL;
+    }
+    curl_multi_setopt(he->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+    curl_multi_setopt(he->multi, CURLMOPT_SOCKETDATA, he);
+    curl_multi_setopt(he->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+    curl_multi_setopt(he->multi, CURLMOPT_TIMERDATA, he);
+    ev_timer_init(&he->timer, on_timeout, 0., 0.);
+    he->timer.data = he;
+    env->http = he;
+    return he;
+}
+
+void probe_http_env_free(struct probe_env *env)
+{
+    struct http_env *he = env ? env->http : NULL;
+    if (!he)
+        return;
+    curl_multi_cleanup(he->multi); /* may still call on_curl_socket/timer */
+    ev_timer_stop(env->loop, &he->timer);
+    while (he->watches) /* none when every probe was finished or cancelled */
+        sock_watch_free(he, he->watches);
+    while (he->regexes) {
+        struct regex_entry *e = he->regexes;
+        he->regexes = e->next;
+        regex_entry_free(e);
+    }
+    free(he);
+    env->http = NULL;
+}
+
+/* ---- easy-handle callbacks ---------------------------------------------------- */
+
+/* CURLOPT_OPENSOCKETFUNCTION: the socket in the probe's namespace, bound to
+ * the source address. */
+static curl_socket_t on_opensocket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    struct probe *p = clientp;
+    struct http_probe *hp = p->impl;
+    if (purpose != CURLSOCKTYPE_IPCXN)
+        return CURL_SOCKET_BAD;
+    int fd = netns_socket(p->netns, a->family, a->socktype, a->protocol, &p->hc->source_address,
+                          hp->err, sizeof(hp->err));
+    if (fd < 0) {
+        hp->sockerr = true;
+        return CURL_SOCKET_BAD;
+    }
+    hp->fd = fd;
+    return fd;
+}
+
+/* CURLOPT_WRITEFUNCTION: returning less than given stops the transfer
+ * (CURLE_WRITE_ERROR); with hp->stopped set that is how a check ends early. */
+static size_t on_write(char *data, size_t size, size_t nmemb, void *userp)
+{
+    struct probe *p = userp;
+    struct http_probe *hp = p->impl;
+    size_t n = size * nmemb;
+    if (!hp->keep_body) {
+        hp->stopped = true; /* the status is all we need */
+        return 0;
+    }
+    size_t take = BODY_MAX - hp->body_len;
+    if (take > n)
+        take = n;
+    if (hp->body_len + take > hp->body_cap) {
+        size_t cap = hp->body_cap ? hp->body_cap : BODY_CHUNK;
+        while (cap < hp->body_len + take)
+            cap *= 2;
+        if (cap > BODY_MAX)
+            cap = BODY_MAX;
+        char *b = realloc(hp->body, cap);
+        if (!b) {
+            hp->nomem = true;
+            return 0;
+        }
+        hp->body = b;
+        hp->body_cap = cap;
+    }
+    memcpy(hp->body + hp->body_len, data, take);
+    hp->body_len += take;
+    if (hp->body_len >= BODY_MAX) {
+        hp->stopped = true; /* enough for the regex */
+        return 0;
+    }
+    return n;
+}
+
+/* ---- results ----------------------------------------------------------------- */
+
+/* Copies src into a detail: control characters become spaces, trailing
+ * spaces and dots go, at most DETAIL_MAX - 1 characters. */
+static void detail_clean(char *dst, const char *src)
+{
+    size_t n = 0;
+    for (; src[n] && n < DETAIL_MAX - 1; n++)
+        dst[n] = (unsigned char)src[n] < 0x20 || src[n] == 0x7f ? ' ' : src[n];
+    while (n > 0 && (dst[n - 1] == ' ' || dst[n - 1] == '.'))
+        n--;
+    dst[n] = '\0';
+}
+
+static bool starts_with(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static bool is_tls_error(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CLIENTCERT:
+    case CURLE_USE_SSL_FAILED:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* A short TLS detail from curl's error buffer, e.g.
+ *   "SSL certificate problem: self-signed certificate"
+ *      -> "certificate verify failed: self-signed certificate"
+ *   "OpenSSL/3.0.x: error:0A00010B:SSL routines::wrong version number"
+ *      -> "TLS handshake failed: wrong version number"
+ *   "OpenSSL SSL_connect: SSL_ERROR_SYSCALL in connection to 127.0.0.1:1 "
+ *      -> "TLS handshake failed: connection closed" */
+static void tls_detail(const struct probe *p, CURLcode rc, const char *errbuf,
+                       struct probe_result *r)
+{
+    char msg[CURL_ERROR_SIZE];
+    snprintf(msg, sizeof(msg), "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
+    char *cut = strstr(msg, " in connection to ");
+    if (cut)
+        *cut = '\0';
+    const char *m = msg, *s;
+    if (starts_with(m, "SSL certificate problem: ")) {
+        m += strlen("SSL certificate problem: ");
+        rc = CURLE_PEER_FAILED_VERIFICATION;
+    } else if (strstr(m, "subject name") && strstr(m, "match")) {
+        const char *name = p->hc->tls_server_name;
+        char addr[IP_ADDR_STRLEN];
+        if (!name)
+            name = ip_addr_format(&p->addr, addr, sizeof(addr));
+        char d[DETAIL_MAX + 64];
+        snprintf(d, sizeof(d), "certificate does not match %s", name);
+        detail_clean(r->detail, d);
+        r->code = PC_L6RSP;
+        return;
+    } else if ((s = strstr(m, "::"))) { /* OpenSSL 3: error:XXXXXXXX:lib::reason */
+        m = s + 2;
+    } else if ((s = strstr(m, "routines:"))) { /* OpenSSL 1.1: lib:func:reason */
+        const char *c = strrchr(s, ':');
+        m = c ? c + 1 : s;
+    } else if (starts_with(m, "OpenSSL SSL_connect: ")) {
+        m += strlen("OpenSSL SSL_connect: ");
+        if (starts_with(m, "SSL_ERROR_SYSCALL"))
+            m = "connection closed";
+    }
+    const char *what = rc == CURLE_PEER_FAILED_VERIFICATION ? "certificate verify failed"
+                       : rc == CURLE_SSL_CONNECT_ERROR      ? "TLS handshake failed"
+                                                            : "TLS error";
+    char d[DETAIL_MAX + CURL_ERROR_SIZE];
+    snprintf(d, sizeof(d), "%s: %s", what, m);
+    detail_clean(r->detail, d);
+    r->code = PC_L6RSP;
+}
+
+/* Whether the TCP connection was established. CURLINFO_CONNECT_TIME_T is
+ * not enough: curl 7.88 sets it only once the whole connection is set up,
+ * TLS included, so ask the socket itself. */
+static bool tcp_connected(const struct probe *p)
+{
+    const struct http_probe *hp = p->impl;
+    curl_off_t t = 0;
+    if (!hp || !hp->easy)
+        return false;
+    if (hp->tcp_up)
+        return true;
+    if (curl_easy_getinfo(hp->easy, CURLINFO_CONNECT_TIME_T, &t) == CURLE_OK && t > 0)
+        return true;
+    return hp->fd != CURL_SOCKET_BAD && sock_connected(p, hp->fd);
+}
+
+static bool tls_done(const struct http_probe *hp)
+{
+    curl_off_t t = 0;
+    return hp && hp->easy &&
+           curl_easy_getinfo(hp->easy, CURLINFO_APPCONNECT_TIME_T, &t) == CURLE_OK && t > 0;
+}
+
+/* The phase a timed-out probe reached. */
+static void timed_out(struct probe *p, struct probe_result *r)
+{
+    struct http_probe *hp = p->impl;
+    char d[DURATION_BUFSZ];
+    duration_format(p->hc->timeout, d, sizeof(d));
+    if (!tcp_connected(p))
+        probe_result_set(r, PC_L4TOUT, "no connection within %s", d);
+    else if (hp->https && !tls_done(hp))
+        probe_result_set(r, PC_L6TOUT, "TLS handshake not finished within %s", d);
+    else
+        probe_result_set(r, PC_L7TOUT, "no complete response within %s", d);
+}
+
+static long os_errno(const struct http_probe *hp)
+{
+    long e = 0;
+    if (curl_easy_getinfo(hp->easy, CURLINFO_OS_ERRNO, &e) != CURLE_OK)
+        e = 0;
+    return e;
+}
+
+/* What a finished transfer means. */
+static void classify(struct probe *p, CURLcode rc, struct probe_result *r)
+{
+    struct http_probe *hp = p->impl;
+    struct http_env *he = p->env->http;
+    char d[DETAIL_MAX + CURL_ERROR_SIZE];
+    long e;
+    if (hp->sockerr) {
+        detail_clean(d, hp->err);
+        probe_result_set(r, PC_SOCKERR, "%s", d);
+        return;
+    }
+    if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && hp->stopped)) {
+        long status = 0;
+        curl_easy_getinfo(hp->easy, CURLINFO_RESPONSE_CODE, &status);
+        const pcre2_code *rx = NULL;
+        if (p->hc->response_regex && !(rx = regex_get(he, p->hc, d, sizeof(d)))) {
+            probe_result_set(r, PC_L7RSP, "%.*s", DETAIL_MAX - 1, d);
+            return;
+        }
+        http_check_response(p->hc, rx, status, hp->body, hp->body_len, r);
+        return;
+    }
+    if (rc == CURLE_OUT_OF_MEMORY || (rc == CURLE_WRITE_ERROR && hp->nomem)) {
+        probe_result_set(r, PC_SOCKERR, "out of memory");
+        return;
+    }
+    if (is_tls_error(rc)) {
+        tls_detail(p, rc, hp->errbuf, r);
+        return;
+    }
+    switch (rc) {
+    case CURLE_COULDNT_CONNECT:
+        if ((e = os_errno(hp)) != 0) {
+            probe_result_from_errno((int)e, r);
+        } else {
+            detail_clean(d, hp->errbuf[0] ? hp->errbuf : curl_easy_strerror(rc));
+            probe_result_set(r, PC_L4CON, "%s", d);
+        }
+        return;
+    case CURLE_OPERATION_TIMEDOUT:
+        timed_out(p, r);
+        return;
+    case CURLE_GOT_NOTHING:
+        probe_result_set(r, PC_L7RSP, "empty response");
+        return;
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_UNSUPPORTED_PROTOCOL: /* e.g. an HTTP/0.9 answer */
+        probe_result_set(r, PC_L7RSP, "invalid HTTP response");
+        return;
+    case CURLE_PARTIAL_FILE:
+        probe_result_set(r, PC_L7RSP, "incomplete response");
+        return;
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+        e = os_errno(hp);
+        probe_result_set(r, PC_L7RSP, "%s error: %s", rc == CURLE_RECV_ERROR ? "receive" : "send",
+                         e ? strerror((int)e) : "connection closed");
+        return;
+    default:
+        detail_clean(d, hp->errbuf[0] ? hp->errbuf : curl_easy_strerror(rc));
+        probe_result_set(r, tcp_connected(p) ? PC_L7RSP : PC_L4CON, "%s", d);
+        return;
+    }
+}
+
+/* Finishes every probe whose transfer completed. probe_finish() releases
+ * the probe (removing its handle) and runs the checker's callback, which
+ * may start or cancel probes: curl_multi_remove_handle() drops a cancelled
+ * probe's queued message, so every message read here is live. The callback
+ * must not free the env. */
+static void finish_done(struct http_env *he)
+{
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(he->multi, &left))) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        CURLcode rc = m->data.result;
+        char *priv = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+        struct probe *p = (struct probe *)priv;
+        if (!p)
+            continue;
+        struct probe_result r;
+        memset(&r, 0, sizeof(r));
+        classify(p, rc, &r);
+        if (log_enabled(LOG_LEVEL_DEBUG)) {
+            struct http_probe *hp = p->impl;
+            log_debug("http-probe-done", LOG_STR("backend", p->backend),
+                      LOG_STR("code", probe_code_name(r.code)), LOG_STR("detail", r.detail),
+                      LOG_INT("curl_code", rc), LOG_STR("curl_error", hp->errbuf));
+        }
+        probe_finish(p, &r);
+    }
+}
+
+/* ---- the probe type ------------------------------------------------------------ */
+
+/* "[addr]" for IPv6, "addr" for IPv4 (or a name). */
+static void host_for_url(char *buf, size_t len, const char *host)
+{
+    if (strchr(host, ':'))
+        snprintf(buf, len, "[%s]", host);
+    else
+        snprintf(buf, len, "%s", host);
+}
+
+/* A formatted string in malloc'd memory, NULL when out of memory. */
+static char *str_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *str_fmt(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (s) {
+        va_start(ap, fmt);
+        vsnprintf(s, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    return s;
+}
+
+#define SETOPT(h, opt, val)                                                                        \
+    do {                                                                                           \
+        CURLcode rc_ = curl_easy_setopt((h), (opt), (val));                                        \
+        if (rc_ != CURLE_OK) {                                                                     \
+            failed = #opt;                                                                         \
+            frc = rc_;                                                                             \
+        }                                                                                          \
+    } while (0)
+
+static void start(struct probe *p)
+{
+    const struct healthcheck_conf *hc = p->hc;
+    struct http_env *he = http_env_get(p->env);
+    struct http_probe *hp = he ? calloc(1, sizeof(*hp)) : NULL;
+    if (!hp) {
+        probe_fail_soon(p, PC_SOCKERR, "cannot set up libcurl: out of memory");
+        return;
+    }
+    p->impl = hp;
+    hp->fd = CURL_SOCKET_BAD;
+    hp->https = hc->type == HC_HTTPS;
+    hp->keep_body = hc->response_regex != NULL;
+    if (hc->response_regex && !regex_get(he, hc, hp->err, sizeof(hp->err))) {
+        probe_fail_soon(p, PC_L7RSP, "%s", hp->err);
+        return;
+    }
+
+    uint16_t port = hc->port ? hc->port : hp->https ? 443 : 80;
+    hp->port = port;
+    char addr[IP_ADDR_STRLEN], addr_b[IP_ADDR_STRLEN + 2], name_b[300];
+    ip_addr_format(&p->addr, addr, sizeof(addr));
+    host_for_url(addr_b, sizeof(addr_b), addr);
+    const char *path = hc->path && hc->path[0] == '/' ? hc->path : "/";
+    bool sni = hp->https && hc->tls_server_name && hc->tls_server_name[0];
+    if (sni)
+        host_for_url(name_b, sizeof(name_b), hc->tls_server_name);
+    char *url =
+        str_fmt("%s://%s:%u%s", hp->https ? "https" : "http", sni ? name_b : addr_b, port, path);
+    char *host = hc->host ? str_fmt("Host: %s", hc->host) : NULL;
+    char *conn_to = sni ? str_fmt("%s:%u:%s:%u", name_b, port, addr_b, port) : NULL;
+    if (!url || (hc->host && !host) || (sni && !conn_to)) {
+        free(url);
+        free(host);
+        free(conn_to);
+        probe_fail_soon(p, PC_SOCKERR, "cannot set up libcurl: out of memory");
+        return;
+    }
+    struct curl_slist *h = curl_slist_append(NULL, "Connection: close");
+    if (h && host) {
+        struct curl_slist *h2 = curl_slist_append(h, host);
+        if (!h2) {
+            curl_slist_free_all(h);
+            h = NULL;
+        }
+    }
+    hp->headers = h;
+    if (conn_to)
+        hp->connect_to = curl_slist_append(NULL, conn_to);
+    hp->easy = curl_easy_init();
+    if (!hp->easy || !hp->headers || (conn_to && !hp->connect_to)) {
+        free(url);
+        free(host);
+        free(conn_to);
+        probe_fail_soon(p, PC_SOCKERR, "cannot set up libcurl: out of memory");
+        return;
+    }
+
+    const char *failed = NULL;
+    CURLcode frc = CURLE_OK;
+    CURL *c = hp->easy;
+    long timeout_ms = (long)(hc->timeout / DURATION_MS);
+    SETOPT(c, CURLOPT_URL, url);
+    SETOPT(c, CURLOPT_PRIVATE, p);
+    SETOPT(c, CURLOPT_ERRORBUFFER, hp->errbuf);
+    SETOPT(c, CURLOPT_NOSIGNAL, 1L);
+    SETOPT(c, CURLOPT_PROXY, ""); /* never a proxy, whatever the environment says */
+    SETOPT(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    SETOPT(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    SETOPT(c, CURLOPT_FOLLOWLOCATION, 0L);
+    SETOPT(c, CURLOPT_FRESH_CONNECT, 1L);
+    SETOPT(c, CURLOPT_FORBID_REUSE, 1L);
+    SETOPT(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    SETOPT(c, CURLOPT_PATH_AS_IS, 1L);
+    SETOPT(c, CURLOPT_USERAGENT, p->env->user_agent);
+    SETOPT(c, CURLOPT_HTTPHEADER, hp->headers);
+    SETOPT(c, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 1L);
+    SETOPT(c, CURLOPT_OPENSOCKETFUNCTION, on_opensocket);
+    SETOPT(c, CURLOPT_OPENSOCKETDATA, p);
+    SETOPT(c, CURLOPT_WRITEFUNCTION, on_write);
+    SETOPT(c, CURLOPT_WRITEDATA, p);
+    if (hp->https) {
+        SETOPT(c, CURLOPT_SSL_VERIFYPEER, hc->tls_insecure ? 0L : 1L);
+        SETOPT(c, CURLOPT_SSL_VERIFYHOST, hc->tls_insecure ? 0L : 2L);
+        SETOPT(c, CURLOPT_SSL_SESSIONID_CACHE, 0L); /* a full handshake every time */
+    }
+    if (hp->connect_to)
+        SETOPT(c, CURLOPT_CONNECT_TO, hp->connect_to);
+    free(url);
+    free(host);
+    free(conn_to);
+    if (failed) {
+        probe_fail_soon(p, PC_SOCKERR, "libcurl %s: %s", failed + strlen("CURLOPT_"),
+                        curl_easy_strerror(frc));
+        return;
+    }
+    CURLMcode mc = curl_multi_add_handle(he->multi, c);
+    if (mc != CURLM_OK) {
+        probe_fail_soon(p, PC_SOCKERR, "libcurl: %s", curl_multi_strerror(mc));
+        return;
+    }
+    hp->added = true;
+}
+
+static void release(struct probe *p)
+{
+    struct http_probe *hp = p->impl;
+    if (!hp)
+        return;
+    if (hp->easy) {
+        /* closes the connection: its ev_io goes with CURL_POLL_REMOVE */
+        if (hp->added && p->env->http)
+            curl_multi_remove_handle(p->env->http->multi, hp->easy);
+        curl_easy_cleanup(hp->easy);
+    }
+    curl_slist_free_all(hp->headers);
+    curl_slist_free_all(hp->connect_to);
+    free(hp->body);
+    free(hp);
+    p->impl = NULL;
+}
+
+const struct probe_ops probe_http_ops = { start, timed_out, release };
