@@ -6,8 +6,9 @@ set -eu
 PKGS="
   build-essential pkg-config meson ninja-build git
   clang libclang-rt-14-dev clang-format
-  libyaml-dev libpcre2-dev libcmocka-dev
+  libyaml-dev libpcre2-dev libcmocka-dev libev-dev libcurl4-openssl-dev
   python3 python3-pytest
+  nginx iproute2 openssl procps valgrind haproxy
 "
 missing=""
 for p in $PKGS; do

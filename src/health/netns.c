@@ -13,6 +13,20 @@
 #include "health/probe_int.h"
 
 static int self_ns_fd = -1;
+static unsigned holders;
+
+void netns_hold(void)
+{
+    holders++;
+}
+
+void netns_release(void)
+{
+    if (holders > 0 && --holders == 0 && self_ns_fd >= 0) {
+        close(self_ns_fd);
+        self_ns_fd = -1;
+    }
+}
 
 static int open_self(void)
 {

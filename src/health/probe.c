@@ -22,6 +22,7 @@ struct probe_env *probe_env_new(struct ev_loop *loop)
     if (!env)
         return NULL;
     env->loop = loop;
+    netns_hold();
     snprintf(env->user_agent, sizeof(env->user_agent), "vpp-maglev/%s (+%s)", version_string(),
              MAGLEV_PROJECT_URL);
     return env;
@@ -33,6 +34,7 @@ void probe_env_free(struct probe_env *env)
         return;
     probe_http_env_free(env);
     probe_icmp_env_free(env);
+    netns_release();
     free(env);
 }
 

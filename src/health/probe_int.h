@@ -64,6 +64,10 @@ int64_t probe_now_us(void); /* CLOCK_MONOTONIC */
  * file or directory"). */
 int netns_socket(const char *netns, int domain, int type, int protocol, const struct ip_addr *src,
                  char *err, size_t errlen);
+/* Probe environments hold the daemon's own namespace open while they live;
+ * the last release closes it. */
+void netns_hold(void);
+void netns_release(void);
 /* sockaddr for addr:port; returns its length. */
 socklen_t probe_sockaddr(const struct ip_addr *addr, uint16_t port, struct sockaddr_storage *ss);
 

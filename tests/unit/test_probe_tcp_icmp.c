@@ -954,8 +954,10 @@ static void test_icmp_restart_from_callback(void **state)
 
 int main(int argc, char **argv)
 {
-    /* netns.c keeps the daemon's own namespace open from its first use on:
-     * open it now, so that the tests' fd counts do not see it */
+    /* netns.c keeps the daemon's own namespace open while a probe env
+     * holds it: hold it for the whole run and open it now, so that the
+     * tests' fd counts do not see it */
+    netns_hold();
     char err[PROBE_DETAIL_MAX];
     assert_true(netns_socket("no-such-ns-xyz", AF_INET, SOCK_STREAM, 0, NULL, err, sizeof(err)) <
                 0);
