@@ -11,8 +11,11 @@
 #include "config/config.h"
 #include "daemon/daemon.h"
 
+#define DEFAULT_GRPC_ADDR "unix:/run/vpp-maglev/maglevd.sock"
+
 struct options {
     const char *config;
+    const char *grpc_addr;
     enum log_level level;
     enum log_format format;
     bool check, dump;
@@ -28,9 +31,11 @@ static void usage(FILE *f)
             "      --dump             with --check: print the canonical config\n"
             "  -l, --log-level LEVEL  debug|info|warn|error (env MAGLEV_LOG_LEVEL; default info)\n"
             "      --log-format FMT   text|json (env MAGLEV_LOG_FORMAT; default text)\n"
+            "      --grpc-addr LIST   API listeners: unix:PATH and HOST:PORT, comma-separated;\n"
+            "                         \"\" = none (env MAGLEV_GRPC_ADDR; default %s)\n"
             "  -V, --version          print version, commit and build date, then exit\n"
             "  -h, --help             this help\n",
-            CONFIG_DEFAULT_PATH);
+            CONFIG_DEFAULT_PATH, DEFAULT_GRPC_ADDR);
 }
 
 static const char *env_or(const char *name, const char *fallback)
@@ -42,13 +47,14 @@ static const char *env_or(const char *name, const char *fallback)
 /* Returns -1 to continue, or an exit code. */
 static int parse_args(int argc, char **argv, struct options *o)
 {
-    enum { OPT_CHECK = 256, OPT_DUMP, OPT_FORMAT };
+    enum { OPT_CHECK = 256, OPT_DUMP, OPT_FORMAT, OPT_GRPC };
     static const struct option longopts[] = {
         { "config", required_argument, NULL, 'c' },
         { "check", no_argument, NULL, OPT_CHECK },
         { "dump", no_argument, NULL, OPT_DUMP },
         { "log-level", required_argument, NULL, 'l' },
         { "log-format", required_argument, NULL, OPT_FORMAT },
+        { "grpc-addr", required_argument, NULL, OPT_GRPC },
         { "version", no_argument, NULL, 'V' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -56,6 +62,7 @@ static int parse_args(int argc, char **argv, struct options *o)
     const char *level = env_or("MAGLEV_LOG_LEVEL", "info");
     const char *format = env_or("MAGLEV_LOG_FORMAT", "text");
     o->config = env_or("MAGLEV_CONFIG", CONFIG_DEFAULT_PATH);
+    o->grpc_addr = getenv("MAGLEV_GRPC_ADDR") ? getenv("MAGLEV_GRPC_ADDR") : DEFAULT_GRPC_ADDR;
     int c;
     while ((c = getopt_long(argc, argv, "c:l:Vh", longopts, NULL)) != -1) {
         switch (c) {
@@ -73,6 +80,9 @@ static int parse_args(int argc, char **argv, struct options *o)
             break;
         case OPT_FORMAT:
             format = optarg;
+            break;
+        case OPT_GRPC:
+            o->grpc_addr = optarg;
             break;
         case 'V':
             printf("maglevd %s (commit %s, built %s)\n", version_string(), version_commit(),
@@ -147,5 +157,6 @@ int main(int argc, char **argv)
     log_setup(o.level, o.format, STDERR_FILENO);
     if (o.check)
         return run_check(&o);
-    return daemon_run(o.config);
+    struct daemon_opts d = { .config = o.config, .grpc_addr = o.grpc_addr };
+    return daemon_run(&d);
 }

@@ -1,0 +1,84 @@
+/* grpc_server: the daemon's only door to gRPC C core.
+ *
+ * A completion-queue thread accepts calls and decodes requests; the handler
+ * of each call runs on the libev loop thread (where all daemon state lives)
+ * and finishes it with api_reply / api_fail, or, for a server-streaming
+ * method, sends messages with api_stream_send until api_stream_end. gRPC
+ * server reflection (v1 and v1alpha) is answered inside this module from the
+ * embedded descriptor of maglev.proto.
+ *
+ * Listeners: a comma-separated list of "unix:PATH" and "HOST:PORT"
+ * ("[::1]:9090" for IPv6). For a unix listener the parent directory is
+ * created with mode 0750 if missing, the socket gets mode 0660, and a lock
+ * file PATH.lock (flock) keeps a second maglevd from stealing the socket.
+ * TCP listeners are unauthenticated: keep them on loopback. */
+#ifndef MAGLEV_API_GRPC_SERVER_H
+#define MAGLEV_API_GRPC_SERVER_H
+
+#include <grpc/status.h>
+#include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct ev_loop;
+struct api_server;
+struct api_call;
+
+/* Runs on the loop thread. req is owned by the call (freed when the call
+ * ends); the handler must finish the call sooner or later (it may keep it
+ * and finish later, e.g. a stream). */
+typedef void (*api_handler_fn)(struct api_call *call, const ProtobufCMessage *req, void *ctx);
+
+struct api_method {
+    const char *name; /* method name in the service, e.g. "GetVersion" */
+    api_handler_fn fn;
+};
+
+struct api_server_opts {
+    const char *addrs;                         /* listener list, see above */
+    const ProtobufCServiceDescriptor *service; /* maglev__maglev__descriptor */
+    const struct api_method *methods;          /* one per service method */
+    size_t n_methods;
+    void *ctx;                           /* passed to handlers */
+    const unsigned char *descriptor_set; /* FileDescriptorSet of the .proto */
+    size_t descriptor_set_len;           /* (for reflection) */
+    size_t max_receive_bytes;            /* 0 = 1 MiB */
+    size_t stream_queue_max;             /* per stream, 0 = 1024 messages */
+};
+
+/* Starts listening. Returns 0, or -errno with err describing the problem
+ * (e.g. "unix:/run/vpp-maglev/maglevd.sock: another maglevd holds
+ * /run/vpp-maglev/maglevd.sock.lock"). Block SIGTERM/SIGINT/SIGHUP before
+ * calling (gRPC starts threads); libev's signalfd watchers handle them. */
+int api_server_start(struct ev_loop *loop, const struct api_server_opts *opts,
+                     struct api_server **out, char *err, size_t errlen);
+
+/* Cancels every call and stream in flight (their cancel callbacks run),
+ * shuts gRPC down and joins the thread. Safe with NULL. */
+void api_server_stop(struct api_server *s);
+
+/* Unary: sends msg and status OK, then releases the call. */
+void api_reply(struct api_call *call, const ProtobufCMessage *msg);
+/* Ends the call (unary or stream) with a status and a message. */
+void api_fail(struct api_call *call, grpc_status_code code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Server streaming: queues msg (serialised at once, the caller keeps
+ * ownership of msg). Returns 0, -ENOBUFS when the stream's queue is full
+ * (a slow client: end it with RESOURCE_EXHAUSTED), -EPIPE when the client
+ * is gone. */
+int api_stream_send(struct api_call *call, const ProtobufCMessage *msg);
+/* Ends a stream after the queued messages with OK. */
+void api_stream_end(struct api_call *call);
+
+/* Called on the loop thread when the client cancels or disconnects or the
+ * server stops, before the call is released; the call must not be used
+ * after it. */
+typedef void (*api_cancel_fn)(struct api_call *call, void *ctx);
+void api_call_on_cancel(struct api_call *call, api_cancel_fn fn, void *ctx);
+
+/* The peer ("unix:" or "ipv4:127.0.0.1:5678"), for logs. */
+const char *api_call_peer(const struct api_call *call);
+const char *api_call_method(const struct api_call *call);
+
+#endif

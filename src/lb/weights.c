@@ -1,0 +1,179 @@
+/* weights.c: effective weights and frontend state (pure). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lb/lb.h"
+
+const char *fe_state_name(enum fe_state s)
+{
+    switch (s) {
+    case FE_UP:
+        return "up";
+    case FE_DOWN:
+        return "down";
+    default:
+        return "unknown";
+    }
+}
+
+size_t lb_slots(const struct frontend_conf *fe)
+{
+    size_t n = 0;
+    for (size_t p = 0; p < fe->n_pools; p++)
+        n += fe->pools[p].n_backends;
+    return n;
+}
+
+size_t lb_slot(const struct frontend_conf *fe, size_t pool, size_t backend)
+{
+    size_t n = 0;
+    for (size_t p = 0; p < pool && p < fe->n_pools; p++)
+        n += fe->pools[p].n_backends;
+    return n + backend;
+}
+
+static enum backend_state state_of(const struct pool_backend_conf *pb,
+                                   const enum backend_state *states)
+{
+    return pb->backend_index >= 0 ? states[pb->backend_index] : BS_UNKNOWN;
+}
+
+struct lb_frontend_result lb_compute(const struct frontend_conf *fe,
+                                     const enum backend_state *states, const int16_t *overrides,
+                                     struct lb_weight *out)
+{
+    struct lb_frontend_result r = { .state = FE_UNKNOWN, .active_pool = -1 };
+    for (size_t p = 0; p < fe->n_pools && r.active_pool < 0; p++)
+        for (size_t b = 0; b < fe->pools[p].n_backends; b++)
+            if (state_of(&fe->pools[p].backends[b], states) == BS_UP) {
+                r.active_pool = (int)p;
+                break;
+            }
+    bool all_unknown = true, any_weight = false;
+    size_t i = 0;
+    for (size_t p = 0; p < fe->n_pools; p++) {
+        for (size_t b = 0; b < fe->pools[p].n_backends; b++, i++) {
+            const struct pool_backend_conf *pb = &fe->pools[p].backends[b];
+            enum backend_state s = state_of(pb, states);
+            struct lb_weight w = { 0, false };
+            if (s == BS_UP && (int)p == r.active_pool)
+                w.weight = overrides && overrides[i] >= 0 ? (uint8_t)overrides[i] : pb->weight;
+            else if (s == BS_DOWN)
+                w.flush = fe->flush_on_down;
+            else if (s == BS_DISABLED)
+                w.flush = true;
+            out[i] = w;
+            all_unknown = all_unknown && s == BS_UNKNOWN;
+            any_weight = any_weight || w.weight > 0;
+        }
+    }
+    if (!all_unknown)
+        r.state = any_weight ? FE_UP : FE_DOWN;
+    return r;
+}
+
+struct override {
+    char *fe, *pool, *be;
+    uint8_t weight;
+};
+
+struct lb_overrides {
+    struct override *v;
+    size_t n, cap;
+};
+
+struct lb_overrides *lb_overrides_new(void)
+{
+    return calloc(1, sizeof(struct lb_overrides));
+}
+
+static void override_clear(struct override *o)
+{
+    free(o->fe);
+    free(o->pool);
+    free(o->be);
+}
+
+void lb_overrides_free(struct lb_overrides *o)
+{
+    if (!o)
+        return;
+    for (size_t i = 0; i < o->n; i++)
+        override_clear(&o->v[i]);
+    free(o->v);
+    free(o);
+}
+
+static struct override *find(const struct lb_overrides *o, const char *fe, const char *pool,
+                             const char *be)
+{
+    for (size_t i = 0; i < o->n; i++)
+        if (!strcmp(o->v[i].fe, fe) && !strcmp(o->v[i].pool, pool) && !strcmp(o->v[i].be, be))
+            return &o->v[i];
+    return NULL;
+}
+
+void lb_overrides_set(struct lb_overrides *o, const char *fe, const char *pool, const char *be,
+                      uint8_t weight)
+{
+    struct override *x = find(o, fe, pool, be);
+    if (x) {
+        x->weight = weight;
+        return;
+    }
+    if (o->n == o->cap) {
+        size_t cap = o->cap ? o->cap * 2 : 8;
+        struct override *v = realloc(o->v, cap * sizeof(*v));
+        if (!v)
+            abort();
+        o->v = v;
+        o->cap = cap;
+    }
+    struct override n = { strdup(fe), strdup(pool), strdup(be), weight };
+    if (!n.fe || !n.pool || !n.be)
+        abort();
+    o->v[o->n++] = n;
+}
+
+int lb_overrides_get(const struct lb_overrides *o, const char *fe, const char *pool, const char *be)
+{
+    const struct override *x = find(o, fe, pool, be);
+    return x ? x->weight : -1;
+}
+
+void lb_overrides_fill(const struct lb_overrides *o, const struct frontend_conf *fe, int16_t *flat)
+{
+    size_t i = 0;
+    for (size_t p = 0; p < fe->n_pools; p++)
+        for (size_t b = 0; b < fe->pools[p].n_backends; b++, i++)
+            flat[i] = (int16_t)lb_overrides_get(o, fe->name, fe->pools[p].name,
+                                                fe->pools[p].backends[b].backend);
+}
+
+static bool exists(const struct maglev_config *cfg, const struct override *x)
+{
+    const struct frontend_conf *fe = config_find_frontend(cfg, x->fe);
+    for (size_t p = 0; fe && p < fe->n_pools; p++) {
+        if (strcmp(fe->pools[p].name, x->pool) != 0)
+            continue;
+        for (size_t b = 0; b < fe->pools[p].n_backends; b++)
+            if (!strcmp(fe->pools[p].backends[b].backend, x->be))
+                return true;
+    }
+    return false;
+}
+
+size_t lb_overrides_prune(struct lb_overrides *o, const struct maglev_config *cfg)
+{
+    size_t k = 0, dropped = 0;
+    for (size_t i = 0; i < o->n; i++) {
+        if (exists(cfg, &o->v[i])) {
+            o->v[k++] = o->v[i];
+        } else {
+            override_clear(&o->v[i]);
+            dropped++;
+        }
+    }
+    o->n = k;
+    return dropped;
+}
