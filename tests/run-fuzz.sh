@@ -5,7 +5,7 @@
 set -u
 cd "$(dirname "$0")/.."
 B=build-fuzz
-FUZZERS="fuzz_config"
+FUZZERS="fuzz_config fuzz_cmdtree"
 total=${FUZZ_SECONDS:-60}
 n=$(echo $FUZZERS | wc -w)
 each=$((total / n))
@@ -22,6 +22,7 @@ for f in $FUZZERS; do
     mkdir -p "$work/corpus" "$work/artifacts"
     case $f in
     fuzz_config) seeds="tests/config/valid tests/config/invalid examples"; dict=tests/fuzz/config.dict ;;
+    fuzz_cmdtree) seeds="tests/fuzz/corpus-cmdtree"; dict=tests/fuzz/cmdtree.dict ;;
     esac
     echo "fuzz: $f for ${each}s"
     if ! $B/tests/fuzz/$f -max_total_time="$each" -timeout=10 -rss_limit_mb=2048 \

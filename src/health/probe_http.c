@@ -16,11 +16,12 @@
  *
  * Only as much of the body as the check needs is read: nothing without a
  * response-regex (the transfer stops at the first body byte, the status is
- * known by then), at most BODY_MAX bytes with one. */
-#define PCRE2_CODE_UNIT_WIDTH 8
+ * known by then), at most BODY_MAX bytes with one.
+ *
+ * What a finished transfer means is http_classify.c's, from the facts
+ * gathered here; compiled response-regexes are kept in a regex_cache. */
 #include <curl/curl.h>
 #include <errno.h>
-#include <pcre2.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,20 +31,12 @@
 
 #include "common/duration.h"
 #include "common/log.h"
+#include "health/http_classify.h"
 #include "health/probe_int.h"
+#include "health/regex_cache.h"
 
-#define BODY_MAX        (64 * 1024) /* body bytes kept for the regex */
-#define BODY_CHUNK      4096        /* first allocation of the body buffer */
-#define REGEX_CACHE_MAX 64          /* compiled regexes kept per env */
-#define DETAIL_MAX      100         /* result details stay shorter than this */
-
-/* A compiled response-regex, keyed by the healthcheck and its pattern. */
-struct regex_entry {
-    struct regex_entry *next; /* most recently used first */
-    const struct healthcheck_conf *hc;
-    char *pattern;
-    pcre2_code *code;
-};
+#define BODY_MAX   (64 * 1024) /* body bytes kept for the regex */
+#define BODY_CHUNK 4096        /* first allocation of the body buffer */
 
 /* An ev_io for one socket curl asked us to watch. */
 struct sock_watch {
@@ -58,8 +51,7 @@ struct http_env {
     CURLM *multi;
     ev_timer timer; /* curl's timeout */
     struct sock_watch *watches;
-    struct regex_entry *regexes;
-    size_t n_regexes;
+    struct regex_cache regexes;
 };
 
 /* A probe's state (p->impl). */
@@ -83,71 +75,6 @@ struct http_probe {
 };
 
 static bool curl_ready;
-
-/* ---- regex cache ------------------------------------------------------------ */
-
-static void regex_entry_free(struct regex_entry *e)
-{
-    pcre2_code_free(e->code);
-    free(e->pattern);
-    free(e);
-}
-
-/* The compiled hc->response_regex, from the cache or compiled now (with
- * JIT when available). NULL with err set when it does not compile. */
-static const pcre2_code *regex_get(struct http_env *he, const struct healthcheck_conf *hc,
-                                   char *err, size_t errlen)
-{
-    const char *pat = hc->response_regex;
-    struct regex_entry **pp = &he->regexes, *e;
-    while ((e = *pp)) {
-        if (e->hc != hc) {
-            pp = &e->next;
-            continue;
-        }
-        *pp = e->next;
-        if (strcmp(e->pattern, pat) == 0) { /* hit: move to the front */
-            e->next = he->regexes;
-            he->regexes = e;
-            return e->code;
-        }
-        /* the same conf pointer with another pattern: a stale entry */
-        regex_entry_free(e);
-        he->n_regexes--;
-    }
-    int rc;
-    PCRE2_SIZE off;
-    pcre2_code *code = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, 0, &rc, &off, NULL);
-    if (!code) {
-        PCRE2_UCHAR msg[96];
-        pcre2_get_error_message(rc, msg, sizeof(msg));
-        snprintf(err, errlen, "response-regex: %s at offset %zu", (const char *)msg, (size_t)off);
-        return NULL;
-    }
-    (void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE); /* the interpreter otherwise */
-    e = calloc(1, sizeof(*e));
-    char *dup = strdup(pat);
-    if (!e || !dup) {
-        free(e);
-        free(dup);
-        pcre2_code_free(code);
-        snprintf(err, errlen, "response-regex: out of memory");
-        return NULL;
-    }
-    e->hc = hc;
-    e->pattern = dup;
-    e->code = code;
-    e->next = he->regexes;
-    he->regexes = e;
-    if (++he->n_regexes > REGEX_CACHE_MAX) { /* drop the least recently used */
-        for (pp = &he->regexes; (*pp)->next; pp = &(*pp)->next)
-            ;
-        regex_entry_free(*pp);
-        *pp = NULL;
-        he->n_regexes--;
-    }
-    return code;
-}
 
 /* ---- curl <-> libev ----------------------------------------------------------- */
 
@@ -312,11 +239,7 @@ void probe_http_env_free(struct probe_env *env)
     ev_timer_stop(env->loop, &he->timer);
     while (he->watches) /* none when every probe was finished or cancelled */
         sock_watch_free(he, he->watches);
-    while (he->regexes) {
-        struct regex_entry *e = he->regexes;
-        he->regexes = e->next;
-        regex_entry_free(e);
-    }
+    regex_cache_clear(&he->regexes);
     free(he);
     env->http = NULL;
 }
@@ -380,95 +303,6 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *userp)
 
 /* ---- results ----------------------------------------------------------------- */
 
-/* Copies src into a detail: control characters become spaces, trailing
- * spaces and dots go, at most DETAIL_MAX - 1 characters. */
-static void detail_clean(char *dst, const char *src)
-{
-    size_t n = 0;
-    for (; src[n] && n < DETAIL_MAX - 1; n++)
-        dst[n] = (unsigned char)src[n] < 0x20 || src[n] == 0x7f ? ' ' : src[n];
-    while (n > 0 && (dst[n - 1] == ' ' || dst[n - 1] == '.'))
-        n--;
-    dst[n] = '\0';
-}
-
-static bool starts_with(const char *s, const char *prefix)
-{
-    return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
-static bool is_tls_error(CURLcode rc)
-{
-    switch (rc) {
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_SSL_ENGINE_NOTFOUND:
-    case CURLE_SSL_ENGINE_SETFAILED:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_ENGINE_INITFAILED:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_SHUTDOWN_FAILED:
-    case CURLE_SSL_CRL_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_SSL_CLIENTCERT:
-    case CURLE_USE_SSL_FAILED:
-        return true;
-    default:
-        return false;
-    }
-}
-
-/* A short TLS detail from curl's error buffer, e.g.
- *   "SSL certificate problem: self-signed certificate"
- *      -> "certificate verify failed: self-signed certificate"
- *   "OpenSSL/3.0.x: error:0A00010B:SSL routines::wrong version number"
- *      -> "TLS handshake failed: wrong version number"
- *   "OpenSSL SSL_connect: SSL_ERROR_SYSCALL in connection to 127.0.0.1:1 "
- *      -> "TLS handshake failed: connection closed" */
-static void tls_detail(const struct probe *p, CURLcode rc, const char *errbuf,
-                       struct probe_result *r)
-{
-    char msg[CURL_ERROR_SIZE];
-    snprintf(msg, sizeof(msg), "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
-    char *cut = strstr(msg, " in connection to ");
-    if (cut)
-        *cut = '\0';
-    const char *m = msg, *s;
-    if (starts_with(m, "SSL certificate problem: ")) {
-        m += strlen("SSL certificate problem: ");
-        rc = CURLE_PEER_FAILED_VERIFICATION;
-    } else if (strstr(m, "subject name") && strstr(m, "match")) {
-        const char *name = p->hc->tls_server_name;
-        char addr[IP_ADDR_STRLEN];
-        if (!name)
-            name = ip_addr_format(&p->addr, addr, sizeof(addr));
-        char d[DETAIL_MAX + 64];
-        snprintf(d, sizeof(d), "certificate does not match %s", name);
-        detail_clean(r->detail, d);
-        r->code = PC_L6RSP;
-        return;
-    } else if ((s = strstr(m, "::"))) { /* OpenSSL 3: error:XXXXXXXX:lib::reason */
-        m = s + 2;
-    } else if ((s = strstr(m, "routines:"))) { /* OpenSSL 1.1: lib:func:reason */
-        const char *c = strrchr(s, ':');
-        m = c ? c + 1 : s;
-    } else if (starts_with(m, "OpenSSL SSL_connect: ")) {
-        m += strlen("OpenSSL SSL_connect: ");
-        if (starts_with(m, "SSL_ERROR_SYSCALL"))
-            m = "connection closed";
-    }
-    const char *what = rc == CURLE_PEER_FAILED_VERIFICATION ? "certificate verify failed"
-                       : rc == CURLE_SSL_CONNECT_ERROR      ? "TLS handshake failed"
-                                                            : "TLS error";
-    char d[DETAIL_MAX + CURL_ERROR_SIZE];
-    snprintf(d, sizeof(d), "%s: %s", what, m);
-    detail_clean(r->detail, d);
-    r->code = PC_L6RSP;
-}
-
 /* Whether the TCP connection was established. CURLINFO_CONNECT_TIME_T is
  * not enough: curl 7.88 sets it only once the whole connection is set up,
  * TLS included, so ask the socket itself. */
@@ -496,14 +330,7 @@ static bool tls_done(const struct http_probe *hp)
 static void timed_out(struct probe *p, struct probe_result *r)
 {
     struct http_probe *hp = p->impl;
-    char d[DURATION_BUFSZ];
-    duration_format(p->hc->timeout, d, sizeof(d));
-    if (!tcp_connected(p))
-        probe_result_set(r, PC_L4TOUT, "no connection within %s", d);
-    else if (hp->https && !tls_done(hp))
-        probe_result_set(r, PC_L6TOUT, "TLS handshake not finished within %s", d);
-    else
-        probe_result_set(r, PC_L7TOUT, "no complete response within %s", d);
+    http_timeout_result(p->hc->timeout, hp && hp->https, tcp_connected(p), tls_done(hp), r);
 }
 
 static long os_errno(const struct http_probe *hp)
@@ -518,66 +345,34 @@ static long os_errno(const struct http_probe *hp)
 static void classify(struct probe *p, CURLcode rc, struct probe_result *r)
 {
     struct http_probe *hp = p->impl;
-    struct http_env *he = p->env->http;
-    char d[DETAIL_MAX + CURL_ERROR_SIZE];
-    long e;
-    if (hp->sockerr) {
-        detail_clean(d, hp->err);
-        probe_result_set(r, PC_SOCKERR, "%s", d);
-        return;
+    char rxerr[PROBE_DETAIL_MAX * 2];
+    struct http_facts f = {
+        .hc = p->hc,
+        .addr = &p->addr,
+        .rc = rc,
+        .sockerr = hp->sockerr,
+        .sock_err = hp->err,
+        .stopped = hp->stopped,
+        .nomem = hp->nomem,
+        .https = hp->https,
+        .errbuf = hp->errbuf,
+        .body = hp->body,
+        .body_len = hp->body_len,
+    };
+    if (!f.sockerr) {
+        f.os_errno = os_errno(hp);
+        f.tcp_connected = tcp_connected(p);
+        f.tls_done = tls_done(hp);
     }
-    if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && hp->stopped)) {
-        long status = 0;
-        curl_easy_getinfo(hp->easy, CURLINFO_RESPONSE_CODE, &status);
-        const pcre2_code *rx = NULL;
-        if (p->hc->response_regex && !(rx = regex_get(he, p->hc, d, sizeof(d)))) {
-            probe_result_set(r, PC_L7RSP, "%.*s", DETAIL_MAX - 1, d);
-            return;
+    if (http_response_needed(&f)) {
+        curl_easy_getinfo(hp->easy, CURLINFO_RESPONSE_CODE, &f.status);
+        if (p->hc->response_regex) {
+            rxerr[0] = '\0';
+            f.regex = regex_cache_get(&p->env->http->regexes, p->hc, rxerr, sizeof(rxerr));
+            f.regex_err = rxerr;
         }
-        http_check_response(p->hc, rx, status, hp->body, hp->body_len, r);
-        return;
     }
-    if (rc == CURLE_OUT_OF_MEMORY || (rc == CURLE_WRITE_ERROR && hp->nomem)) {
-        probe_result_set(r, PC_SOCKERR, "out of memory");
-        return;
-    }
-    if (is_tls_error(rc)) {
-        tls_detail(p, rc, hp->errbuf, r);
-        return;
-    }
-    switch (rc) {
-    case CURLE_COULDNT_CONNECT:
-        if ((e = os_errno(hp)) != 0) {
-            probe_result_from_errno((int)e, r);
-        } else {
-            detail_clean(d, hp->errbuf[0] ? hp->errbuf : curl_easy_strerror(rc));
-            probe_result_set(r, PC_L4CON, "%s", d);
-        }
-        return;
-    case CURLE_OPERATION_TIMEDOUT:
-        timed_out(p, r);
-        return;
-    case CURLE_GOT_NOTHING:
-        probe_result_set(r, PC_L7RSP, "empty response");
-        return;
-    case CURLE_WEIRD_SERVER_REPLY:
-    case CURLE_UNSUPPORTED_PROTOCOL: /* e.g. an HTTP/0.9 answer */
-        probe_result_set(r, PC_L7RSP, "invalid HTTP response");
-        return;
-    case CURLE_PARTIAL_FILE:
-        probe_result_set(r, PC_L7RSP, "incomplete response");
-        return;
-    case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR:
-        e = os_errno(hp);
-        probe_result_set(r, PC_L7RSP, "%s error: %s", rc == CURLE_RECV_ERROR ? "receive" : "send",
-                         e ? strerror((int)e) : "connection closed");
-        return;
-    default:
-        detail_clean(d, hp->errbuf[0] ? hp->errbuf : curl_easy_strerror(rc));
-        probe_result_set(r, tcp_connected(p) ? PC_L7RSP : PC_L4CON, "%s", d);
-        return;
-    }
+    http_classify(&f, r);
 }
 
 /* Finishes every probe whose transfer completed. probe_finish() releases
@@ -661,7 +456,7 @@ static void start(struct probe *p)
     hp->fd = CURL_SOCKET_BAD;
     hp->https = hc->type == HC_HTTPS;
     hp->keep_body = hc->response_regex != NULL;
-    if (hc->response_regex && !regex_get(he, hc, hp->err, sizeof(hp->err))) {
+    if (hc->response_regex && !regex_cache_get(&he->regexes, hc, hp->err, sizeof(hp->err))) {
         probe_fail_soon(p, PC_L7RSP, "%s", hp->err);
         return;
     }

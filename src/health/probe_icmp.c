@@ -21,7 +21,9 @@
  * source address == the probe's target, and the 16-byte random cookie
  * carried as payload. An ICMP error matches by the quoted request: its
  * destination, identifier (raw) and sequence number (and the cookie when
- * the error quotes it). */
+ * the error quotes it).
+ *
+ * The packets themselves, their parsing and the table are icmp_packet.c's. */
 #include <errno.h>
 #include <netinet/icmp6.h>
 #include <netinet/in.h>
@@ -36,28 +38,17 @@
 #include <linux/errqueue.h> /* after time.h: it needs struct timespec */
 
 #include "common/duration.h"
+#include "health/icmp_packet.h"
 #include "health/probe_int.h"
 
 #ifndef ICMP_FILTER
 #define ICMP_FILTER 1 /* linux/icmp.h, which clashes with netinet/ip_icmp.h */
 #endif
 
-#define ICMP_COOKIE_LEN   16
-#define ICMP_ECHO_LEN     (8 + ICMP_COOKIE_LEN)
 #define ICMP_READ_BATCH   64    /* datagrams per wakeup; the watcher fires again */
 #define ICMP_BUF_LEN      512   /* enough for an error quoting our request */
 #define ICMP_MAX_INFLIGHT 32768 /* per socket; half the sequence numbers stay free */
 #define ICMP_RCVBUF       (1 << 20)
-#define ICMP_TABLE_MIN    64
-
-/* ICMP types */
-#define ICMP4_ECHO_REPLY   0
-#define ICMP4_DEST_UNREACH 3
-#define ICMP4_ECHO         8
-#define ICMP4_TIME_EXCEED  11
-#define ICMP4_PARAM_PROB   12
-#define ICMP6_ECHO         128
-#define ICMP6_ECHO_REPL    129
 
 struct icmp_sock;
 
@@ -79,8 +70,7 @@ struct icmp_sock {
     uint16_t ident;   /* raw sockets only; the kernel picks it for ping sockets */
     uint16_t next_seq;
     ev_io io;
-    struct icmp_probe **slots; /* open addressing, linear probing, by seq */
-    uint32_t cap, n;           /* cap is a power of two, n <= cap / 2 */
+    struct icmp_seq_table probes; /* of struct icmp_probe, by seq */
 };
 
 struct icmp_env {
@@ -97,29 +87,6 @@ static uint64_t rng_next(struct icmp_env *ie)
     z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
     z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
     return z ^ (z >> 31);
-}
-
-static uint16_t rd16(const uint8_t *b)
-{
-    return (uint16_t)(b[0] << 8 | b[1]);
-}
-
-static void wr16(uint8_t *b, uint16_t v)
-{
-    b[0] = (uint8_t)(v >> 8);
-    b[1] = (uint8_t)v;
-}
-
-static uint16_t inet_cksum(const uint8_t *b, size_t n)
-{
-    uint32_t sum = 0;
-    for (size_t i = 0; i + 1 < n; i += 2)
-        sum += rd16(b + i);
-    if (n & 1)
-        sum += (uint32_t)b[n - 1] << 8;
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
-    return (uint16_t)~sum;
 }
 
 static bool same_ns(const char *a, const char *b)
@@ -149,69 +116,6 @@ static struct ip_addr addr_of(const void *sa, socklen_t len)
     return a;
 }
 
-/* ---- the table of probes in flight, by sequence number ---------------- */
-
-static uint32_t home_of(const struct icmp_sock *s, uint16_t seq)
-{
-    return seq & (s->cap - 1); /* sequence numbers are handed out in order */
-}
-
-static struct icmp_probe *table_find(const struct icmp_sock *s, uint16_t seq)
-{
-    if (!s->cap)
-        return NULL;
-    for (uint32_t i = home_of(s, seq); s->slots[i]; i = (i + 1) & (s->cap - 1))
-        if (s->slots[i]->seq == seq)
-            return s->slots[i];
-    return NULL;
-}
-
-static void table_put(struct icmp_sock *s, struct icmp_probe *ip)
-{
-    uint32_t i = home_of(s, ip->seq);
-    while (s->slots[i])
-        i = (i + 1) & (s->cap - 1);
-    s->slots[i] = ip;
-}
-
-static int table_grow(struct icmp_sock *s)
-{
-    uint32_t old_cap = s->cap;
-    struct icmp_probe **old = s->slots;
-    uint32_t cap = old_cap ? old_cap * 2 : ICMP_TABLE_MIN;
-    struct icmp_probe **slots = calloc(cap, sizeof(*slots));
-    if (!slots)
-        return -ENOMEM;
-    s->slots = slots;
-    s->cap = cap;
-    for (uint32_t i = 0; i < old_cap; i++)
-        if (old[i])
-            table_put(s, old[i]);
-    free(old);
-    return 0;
-}
-
-/* Removes ip, shifting later entries of its cluster back (no tombstones). */
-static void table_remove(struct icmp_sock *s, const struct icmp_probe *ip)
-{
-    uint32_t mask = s->cap - 1, i = home_of(s, ip->seq);
-    while (s->slots[i] != ip)
-        i = (i + 1) & mask;
-    s->slots[i] = NULL;
-    s->n--;
-    for (uint32_t j = (i + 1) & mask; s->slots[j]; j = (j + 1) & mask) {
-        uint32_t k = home_of(s, s->slots[j]->seq);
-        /* the entry at j may move to the hole at i unless its home lies
-         * cyclically in (i, j] */
-        bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
-        if (!stays) {
-            s->slots[i] = s->slots[j];
-            s->slots[j] = NULL;
-            i = j;
-        }
-    }
-}
-
 /* ---- sockets ---------------------------------------------------------- */
 
 static void icmp_on_read(struct ev_loop *loop, ev_io *w, int revents);
@@ -227,17 +131,19 @@ static void sock_close(struct icmp_sock *s)
             break;
         }
     }
-    for (uint32_t i = 0; i < s->cap; i++) /* only if probes were not cancelled first */
-        if (s->slots[i])
-            s->slots[i]->sock = NULL;
-    free(s->slots);
+    for (uint32_t i = 0; i < s->probes.cap; i++) { /* only if probes were not cancelled first */
+        struct icmp_probe *ip = s->probes.slots[i].item;
+        if (ip)
+            ip->sock = NULL;
+    }
+    icmp_seq_free(&s->probes);
     free(s->netns);
     free(s);
 }
 
 static void sock_close_if_idle(struct icmp_sock *s)
 {
-    if (s->n == 0 && !s->dispatching)
+    if (s->probes.n == 0 && !s->dispatching)
         sock_close(s);
 }
 
@@ -331,18 +237,16 @@ static struct icmp_sock *sock_get(struct probe_env *env, int family, const char 
 /* Puts ip into s's table under a free sequence number. */
 static int sock_attach(struct icmp_sock *s, struct icmp_probe *ip)
 {
-    if (s->n >= ICMP_MAX_INFLIGHT)
+    if (s->probes.n >= ICMP_MAX_INFLIGHT)
         return -EBUSY;
-    if ((s->n + 1) * 2 > s->cap && table_grow(s) < 0)
-        return -ENOMEM;
     uint16_t seq = s->next_seq;
-    while (table_find(s, seq))
+    while (icmp_seq_find(&s->probes, seq))
         seq++;
+    if (icmp_seq_put(&s->probes, seq, ip) < 0)
+        return -ENOMEM;
     s->next_seq = (uint16_t)(seq + 1);
     ip->seq = seq;
     ip->sock = s;
-    table_put(s, ip);
-    s->n++;
     return 0;
 }
 
@@ -351,7 +255,7 @@ static void sock_detach(struct icmp_probe *ip)
     struct icmp_sock *s = ip->sock;
     if (!s)
         return;
-    table_remove(s, ip);
+    icmp_seq_remove(&s->probes, ip->seq);
     ip->sock = NULL;
     sock_close_if_idle(s);
 }
@@ -364,13 +268,8 @@ static int icmp_send(const struct icmp_sock *s, const struct icmp_probe *ip,
                      const struct ip_addr *dst, const struct ip_addr *src)
 {
     uint8_t pkt[ICMP_ECHO_LEN];
-    memset(pkt, 0, sizeof(pkt));
-    pkt[0] = s->family == AF_INET ? ICMP4_ECHO : ICMP6_ECHO;
-    wr16(pkt + 4, s->raw ? s->ident : 0); /* ping sockets put their own */
-    wr16(pkt + 6, ip->seq);
-    memcpy(pkt + 8, ip->cookie, ICMP_COOKIE_LEN);
-    if (s->family == AF_INET) /* ICMPv6 checksums are the kernel's */
-        wr16(pkt + 2, inet_cksum(pkt, sizeof(pkt)));
+    /* ping sockets put their own identifier */
+    icmp_echo_build(pkt, s->family, s->raw ? s->ident : 0, ip->seq, ip->cookie);
 
     struct sockaddr_storage ss;
     struct iovec iov = { .iov_base = pkt, .iov_len = sizeof(pkt) };
@@ -461,68 +360,12 @@ static void icmp_send_error(const struct probe *p, int err, const struct ip_addr
 
 /* ---- receiving -------------------------------------------------------- */
 
-static const char *icmp4_error_text(uint8_t type, uint8_t code)
-{
-    static const char *const unreach[16] = {
-        [0] = "network unreachable",
-        [1] = "host unreachable",
-        [2] = "protocol unreachable",
-        [3] = "port unreachable",
-        [4] = "fragmentation needed",
-        [5] = "source route failed",
-        [6] = "network unknown",
-        [7] = "host unknown",
-        [8] = "source host isolated",
-        [9] = "network administratively prohibited",
-        [10] = "host administratively prohibited",
-        [11] = "network unreachable for TOS",
-        [12] = "host unreachable for TOS",
-        [13] = "communication administratively prohibited",
-        [14] = "host precedence violation",
-        [15] = "precedence cutoff in effect",
-    };
-    switch (type) {
-    case ICMP4_DEST_UNREACH:
-        return code < 16 ? unreach[code] : "destination unreachable";
-    case ICMP4_TIME_EXCEED:
-        return code == 1 ? "fragment reassembly time exceeded" : "TTL exceeded in transit";
-    case ICMP4_PARAM_PROB:
-        return "parameter problem";
-    }
-    return NULL;
-}
-
-static const char *icmp6_error_text(uint8_t type, uint8_t code)
-{
-    static const char *const unreach[7] = {
-        [0] = "network unreachable", /* no route to destination */
-        [1] = "communication administratively prohibited",
-        [2] = "beyond scope of source address",
-        [3] = "host unreachable", /* address unreachable */
-        [4] = "port unreachable",
-        [5] = "source address failed ingress/egress policy",
-        [6] = "reject route to destination",
-    };
-    switch (type) {
-    case ICMP6_DST_UNREACH:
-        return code < 7 ? unreach[code] : "destination unreachable";
-    case ICMP6_PACKET_TOO_BIG:
-        return "packet too big";
-    case ICMP6_TIME_EXCEEDED:
-        return code == 1 ? "fragment reassembly time exceeded" : "hop limit exceeded in transit";
-    case ICMP6_PARAM_PROB:
-        return "parameter problem";
-    }
-    return NULL;
-}
-
 /* Finishes ip with L4CON for an ICMP error from offender (family 0 when
  * unknown), which is named when it is not the target itself. */
 static void icmp_error_finish(struct icmp_probe *ip, int family, uint8_t type, uint8_t code,
                               const struct ip_addr *offender)
 {
-    const char *what =
-        family == AF_INET ? icmp4_error_text(type, code) : icmp6_error_text(type, code);
+    const char *what = icmp_error_text(family, type, code);
     struct probe_result r;
     memset(&r, 0, sizeof(r));
     char a[IP_ADDR_STRLEN];
@@ -536,74 +379,32 @@ static void icmp_error_finish(struct icmp_probe *ip, int family, uint8_t type, u
     probe_finish(ip->p, &r);
 }
 
-/* The probe an echo header (8 bytes and maybe the cookie, len in all) of
- * ours refers to, sent to dst; NULL when it is not ours. */
-static struct icmp_probe *icmp_lookup(const struct icmp_sock *s, const uint8_t *echo, size_t len,
+/* The probe an echo header of ours refers to, sent to dst; NULL when it
+ * is not ours. */
+static struct icmp_probe *icmp_lookup(const struct icmp_sock *s, const struct icmp_echo *echo,
                                       const struct ip_addr *dst, bool need_cookie)
 {
-    if (len < 8 || (s->raw && rd16(echo + 4) != s->ident))
+    if (s->raw && echo->ident != s->ident)
         return NULL;
-    struct icmp_probe *ip = table_find(s, rd16(echo + 6));
+    struct icmp_probe *ip = icmp_seq_find(&s->probes, echo->seq);
     if (!ip || !ip_addr_equal(dst, &ip->p->addr))
         return NULL;
-    if (len >= ICMP_ECHO_LEN ? memcmp(echo + 8, ip->cookie, ICMP_COOKIE_LEN) != 0 : need_cookie)
+    if (echo->has_cookie ? memcmp(echo->cookie, ip->cookie, ICMP_COOKIE_LEN) != 0 : need_cookie)
         return NULL;
     return ip;
 }
 
-/* An ICMP error on a raw socket: it quotes the IP header and the start of
- * our echo request. */
-static void icmp_raw_error(struct icmp_sock *s, const uint8_t *icmp, size_t len,
-                           const struct ip_addr *from)
-{
-    const uint8_t *in = icmp + 8;
-    size_t inlen = len - 8;
-    struct ip_addr dst;
-    memset(&dst, 0, sizeof(dst));
-    dst.family = s->family;
-    if (s->family == AF_INET) {
-        if (inlen < 20 + 8 || (in[0] >> 4) != 4 || in[9] != IPPROTO_ICMP)
-            return;
-        size_t ihl = (size_t)(in[0] & 0x0f) * 4;
-        if (ihl < 20 || inlen < ihl + 8)
-            return;
-        memcpy(&dst.u.v4, in + 16, 4);
-        if (in[ihl] != ICMP4_ECHO)
-            return;
-        in += ihl;
-        inlen -= ihl;
-    } else {
-        if (inlen < 40 + 8 || (in[0] >> 4) != 6 || in[6] != IPPROTO_ICMPV6)
-            return;
-        memcpy(&dst.u.v6, in + 24, 16);
-        if (in[40] != ICMP6_ECHO)
-            return;
-        in += 40;
-        inlen -= 40;
-    }
-    struct icmp_probe *ip = icmp_lookup(s, in, inlen, &dst, false);
-    if (ip)
-        icmp_error_finish(ip, s->family, icmp[0], icmp[1], from);
-}
-
+/* A packet from the socket's ordinary queue: an echo reply, or on a raw
+ * socket an ICMP error quoting our request. */
 static void icmp_handle_packet(struct icmp_sock *s, const uint8_t *buf, size_t len,
                                const struct ip_addr *from)
 {
-    const uint8_t *icmp = buf;
-    if (s->raw && s->family == AF_INET) { /* raw IPv4 sockets see the IP header */
-        if (len < 20)
-            return;
-        size_t ihl = (size_t)(buf[0] & 0x0f) * 4;
-        if (ihl < 20 || len < ihl)
-            return;
-        icmp += ihl;
-        len -= ihl;
-    }
-    if (len < 8 || from->family != s->family)
+    struct icmp_msg m;
+    if (from->family != s->family ||
+        !icmp_parse(s->family, s->raw && s->family == AF_INET, buf, len, &m))
         return;
-    uint8_t reply = s->family == AF_INET ? ICMP4_ECHO_REPLY : ICMP6_ECHO_REPL;
-    if (icmp[0] == reply && icmp[1] == 0) {
-        struct icmp_probe *ip = icmp_lookup(s, icmp, len, from, true);
+    if (m.is_reply) {
+        struct icmp_probe *ip = icmp_lookup(s, &m.echo, from, true);
         if (ip) {
             struct probe_result r;
             memset(&r, 0, sizeof(r));
@@ -611,7 +412,9 @@ static void icmp_handle_packet(struct icmp_sock *s, const uint8_t *buf, size_t l
             probe_finish(ip->p, &r);
         }
     } else if (s->raw) { /* ping sockets report errors on the error queue */
-        icmp_raw_error(s, icmp, len, from);
+        struct icmp_probe *ip = icmp_lookup(s, &m.echo, &m.dst, false);
+        if (ip)
+            icmp_error_finish(ip, s->family, m.type, m.code, from);
     }
 }
 
@@ -658,7 +461,9 @@ static void icmp_read_errqueue(struct icmp_sock *s)
         if (!found || (ee.ee_origin != SO_EE_ORIGIN_ICMP && ee.ee_origin != SO_EE_ORIGIN_ICMP6))
             continue; /* local errors concern sends, which report them themselves */
         struct ip_addr dst = addr_of(&dst_ss, mh.msg_namelen);
-        struct icmp_probe *ip = icmp_lookup(s, buf, (size_t)n, &dst, false);
+        struct icmp_echo echo;
+        struct icmp_probe *ip =
+            icmp_echo_parse(buf, (size_t)n, &echo) ? icmp_lookup(s, &echo, &dst, false) : NULL;
         if (ip)
             icmp_error_finish(ip, s->family, ee.ee_type, ee.ee_code, &offender);
     }
@@ -674,7 +479,7 @@ static void icmp_on_read(struct ev_loop *loop, ev_io *w, int revents)
     s->dispatching = true;
     if (!s->raw)
         icmp_read_errqueue(s);
-    for (int i = 0; i < ICMP_READ_BATCH && s->n > 0; i++) {
+    for (int i = 0; i < ICMP_READ_BATCH && s->probes.n > 0; i++) {
         uint8_t buf[ICMP_BUF_LEN];
         struct sockaddr_storage from_ss;
         struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };

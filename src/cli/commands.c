@@ -1,0 +1,126 @@
+/* The maglevc command tree, as data. Each level is an array ended by END;
+ * the order of an array is the order of `?` help, completion and error
+ * lists. To add a command, add its keywords under the right level (e.g.
+ * `show vpp lb state` is KW("vpp", ..., KIDS(KW("info", ...), KW("lb", ...)))
+ * in show[]) and an action id in cmdtree.h; cmd_tree_check() in the unit
+ * tests catches clashes. */
+#include "cli/cmdtree.h"
+
+#define END                                                                                        \
+    {                                                                                              \
+        0                                                                                          \
+    }
+#define KIDS(...)                                                                                  \
+    .children = (const struct cmd_node[])                                                          \
+    {                                                                                              \
+        __VA_ARGS__, END                                                                           \
+    }
+#define KW(w, h, ...)                                                                              \
+    {                                                                                              \
+        .kind = CMD_KEYWORD, .word = (w), .help = (h), __VA_ARGS__                                 \
+    }
+#define NAME(k, w, h, ...)                                                                         \
+    {                                                                                              \
+        .kind = CMD_SLOT, .slot = (k), .word = (w), .help = (h), __VA_ARGS__                       \
+    }
+#define NUMBER(lo, hi, h, ...)                                                                     \
+    {                                                                                              \
+        .kind = CMD_SLOT, .slot = CMD_SLOT_NUMBER, .word = "N", .min = (lo), .max = (hi),          \
+        .help = (h), __VA_ARGS__                                                                   \
+    }
+#define ACT(a)    .action = (a)
+#define ARG(a)    .arg = (a)
+#define WATCH_END ACT(CMD_WATCH_EVENTS) /* the line may end after this watch option */
+
+static const struct cmd_node show[] = {
+    KW("version", "Show the maglevd version", ACT(CMD_SHOW_VERSION)),
+    KW("frontend", "Show one frontend",
+       KIDS(NAME(CMD_SLOT_FRONTEND, "NAME", "Frontend name", ARG(ARG_FRONTEND),
+                 ACT(CMD_SHOW_FRONTEND)))),
+    KW("frontends", "Show all frontends", ACT(CMD_SHOW_FRONTENDS)),
+    KW("backend", "Show one backend",
+       KIDS(NAME(CMD_SLOT_BACKEND, "NAME", "Backend name", ARG(ARG_BACKEND),
+                 ACT(CMD_SHOW_BACKEND)))),
+    KW("backends", "Show all backends", ACT(CMD_SHOW_BACKENDS)),
+    KW("healthcheck", "Show one healthcheck",
+       KIDS(NAME(CMD_SLOT_HEALTHCHECK, "NAME", "Healthcheck name", ARG(ARG_HEALTHCHECK),
+                 ACT(CMD_SHOW_HEALTHCHECK)))),
+    KW("healthchecks", "Show all healthchecks", ACT(CMD_SHOW_HEALTHCHECKS)),
+    END,
+};
+
+static const struct cmd_node set_backend_ops[] = {
+    KW("pause", "Stop health checking; keep the current state", ACT(CMD_SET_BACKEND_PAUSE)),
+    KW("resume", "Resume health checking", ACT(CMD_SET_BACKEND_RESUME)),
+    KW("enable", "Put the backend back in service", ACT(CMD_SET_BACKEND_ENABLE)),
+    KW("disable", "Take the backend out of service", ACT(CMD_SET_BACKEND_DISABLE)),
+    END,
+};
+
+/* set frontend NAME pool POOL backend NAME weight 0-100, one step per array */
+static const struct cmd_node set_weight[] = {
+    NUMBER(0, 100, "Weight", ARG(ARG_WEIGHT), ACT(CMD_SET_FRONTEND_WEIGHT)),
+    END,
+};
+
+static const struct cmd_node set_pool_backend[] = {
+    NAME(CMD_SLOT_BACKEND, "NAME", "Backend name", ARG(ARG_BACKEND),
+         KIDS(KW("weight", "Set the backend's weight in the pool", .children = set_weight))),
+    END,
+};
+
+static const struct cmd_node set_pool[] = {
+    NAME(CMD_SLOT_POOL, "POOL", "Pool name", ARG(ARG_POOL),
+         KIDS(KW("backend", "Change a backend in the pool", .children = set_pool_backend))),
+    END,
+};
+
+static const struct cmd_node set[] = {
+    KW("backend", "Change a backend",
+       KIDS(NAME(CMD_SLOT_BACKEND, "NAME", "Backend name", ARG(ARG_BACKEND),
+                 .children = set_backend_ops))),
+    KW("frontend", "Change a frontend",
+       KIDS(NAME(CMD_SLOT_FRONTEND, "NAME", "Frontend name", ARG(ARG_FRONTEND),
+                 KIDS(KW("pool", "Change a pool of the frontend", .children = set_pool))))),
+    END,
+};
+
+static const struct cmd_node config[] = {
+    KW("check", "Check the configuration file without loading it", ACT(CMD_CONFIG_CHECK)),
+    KW("reload", "Reload the configuration file", ACT(CMD_CONFIG_RELOAD)),
+    END,
+};
+
+/* watch events [num N] [log [level LEVEL]] [backend] [frontend], any order */
+static const struct cmd_node watch_options[] = {
+    KW("num", "Stop after N events",
+       KIDS(NUMBER(1, 1000000, "Number of events", ARG(ARG_NUM), WATCH_END))),
+    KW("log", "Log records", ARG(ARG_LOG), WATCH_END,
+       KIDS(KW("level", "Minimum level of log records (default info)",
+               KIDS(KW("debug", "Debug and above", ARG(ARG_LEVEL), WATCH_END),
+                    KW("info", "Info and above", ARG(ARG_LEVEL), WATCH_END),
+                    KW("warn", "Warnings and errors", ARG(ARG_LEVEL), WATCH_END),
+                    KW("error", "Errors only", ARG(ARG_LEVEL), WATCH_END))))),
+    KW("backend", "Backend state transitions", ARG(ARG_EVENT_BACKEND), WATCH_END),
+    KW("frontend", "Frontend state changes", ARG(ARG_EVENT_FRONTEND), WATCH_END),
+    END,
+};
+
+static const struct cmd_node watch[] = {
+    KW("events", "Stream events (all kinds unless some are chosen)", WATCH_END,
+       .flags = CMD_F_OPTIONS, .children = watch_options),
+    END,
+};
+
+static const struct cmd_node top[] = {
+    KW("show", "Show state", .children = show),
+    KW("set", "Change state", .children = set),
+    KW("config", "Check or reload the configuration", .children = config),
+    KW("watch", "Follow events as they happen", .children = watch),
+    KW("help", "Explain the shell", ACT(CMD_HELP)),
+    KW("quit", "Leave the shell", ACT(CMD_QUIT)),
+    KW("exit", "Leave the shell", ACT(CMD_QUIT)),
+    END,
+};
+
+const struct cmd_node maglevc_commands = { .kind = CMD_KEYWORD, .help = "", .children = top };

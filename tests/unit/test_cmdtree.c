@@ -1,0 +1,756 @@
+/* Unit tests for src/cli/cmdtree.c and the maglevc command table. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cmdtree.h"
+
+static const struct cmd_node *const root = &maglevc_commands;
+
+/* ---- a fake name provider: what the server would list ---- */
+
+struct fake {
+    int calls;
+    enum cmd_slot_kind kind;
+    char frontend[32], pool[32]; /* so_far as seen by the last call */
+    bool fail;
+};
+
+static void add_all(struct strlist *out, const char *const *v)
+{
+    for (; *v; v++)
+        strlist_add(out, *v);
+}
+
+static int fake_names(void *ctx, enum cmd_slot_kind kind, const struct cmd_parsed *so_far,
+                      struct strlist *out)
+{
+    struct fake *f = ctx;
+    const char *fe = so_far->arg[ARG_FRONTEND].str, *pool = so_far->arg[ARG_POOL].str;
+    f->calls++;
+    f->kind = kind;
+    snprintf(f->frontend, sizeof(f->frontend), "%s", fe ? fe : "");
+    snprintf(f->pool, sizeof(f->pool), "%s", pool ? pool : "");
+    if (f->fail)
+        return -1;
+    switch (kind) {
+    case CMD_SLOT_FRONTEND:
+        add_all(out, (const char *const[]){ "web", "api", "web-v6", NULL });
+        break;
+    case CMD_SLOT_POOL:
+        if (fe && strcmp(fe, "web") == 0)
+            add_all(out, (const char *const[]){ "primary", "fallback", NULL });
+        else if (fe && strcmp(fe, "api") == 0)
+            add_all(out, (const char *const[]){ "main", NULL });
+        break;
+    case CMD_SLOT_BACKEND:
+        if (pool && strcmp(pool, "primary") == 0)
+            add_all(out, (const char *const[]){ "be2", "be1", NULL });
+        else if (!pool) /* unsorted, with a duplicate and an empty name */
+            add_all(out, (const char *const[]){ "db1", "be3", "be1", "be2", "be1", "", NULL });
+        break;
+    case CMD_SLOT_HEALTHCHECK:
+        add_all(out, (const char *const[]){ "icmp", "http", NULL });
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+/* ---- helpers ---- */
+
+static char err[512];
+static struct cmd_parsed parsed;
+static struct strlist words;
+
+/* Parses line; keeps its words until the next call. */
+static int parse(const char *line)
+{
+    strlist_free(&words);
+    return cmd_parse_line(root, line, &words, &parsed, err, sizeof(err));
+}
+
+static void parse_err(const char *line, const char *msg)
+{
+    int rc = parse(line);
+    if (rc != -1 || strcmp(err, msg) != 0)
+        fail_msg("%s: rc %d, err '%s', want '%s'", line, rc, err, msg);
+}
+
+static const char *arg(int i)
+{
+    return parsed.arg[i].str;
+}
+
+/* Completion candidates joined by spaces, "=msg" appended when given. */
+static char *complete_at(const char *line, size_t cursor, struct fake *f, int *rc, size_t *start)
+{
+    static char buf[1024];
+    struct cmd_completion c;
+    *rc = cmd_complete(root, line, cursor, f ? fake_names : NULL, f, &c);
+    buf[0] = '\0';
+    for (size_t i = 0; i < c.words.n; i++)
+        snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", i ? " " : "", c.words.v[i]);
+    if (c.msg[0])
+        snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "=%s", c.msg);
+    if (start)
+        *start = c.start;
+    strlist_free(&c.words);
+    return buf;
+}
+
+static void comp(const char *line, struct fake *f, int want_rc, const char *want)
+{
+    int rc;
+    const char *got = complete_at(line, strlen(line), f, &rc, NULL);
+    if (rc != want_rc || strcmp(got, want) != 0)
+        fail_msg("complete '%s': rc %d '%s', want %d '%s'", line, rc, got, want_rc, want);
+}
+
+static void help(const char *line, struct fake *f, int want_rc, const char *want)
+{
+    struct strbuf sb = STRBUF_INIT;
+    int rc = cmd_help(root, line, f ? fake_names : NULL, f, &sb);
+    if (rc != want_rc || strcmp(strbuf_str(&sb), want) != 0)
+        fail_msg("help '%s': rc %d\n%s---want %d\n%s", line, rc, strbuf_str(&sb), want_rc, want);
+    strbuf_free(&sb);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    strlist_free(&words);
+    return 0;
+}
+
+/* ---- the tree ---- */
+
+static void test_tree_check(void **state)
+{
+    (void)state;
+    assert_int_equal(cmd_tree_check(root, err, sizeof(err)), 0);
+    assert_string_equal(err, "");
+
+    static const struct cmd_node dup[] = {
+        { .kind = CMD_KEYWORD, .word = "a", .help = "", .action = 1 },
+        { .kind = CMD_KEYWORD, .word = "A", .help = "", .action = 1 },
+        { 0 },
+    };
+    static const struct cmd_node leaf[] = { { .kind = CMD_KEYWORD, .word = "a", .help = "" },
+                                            { 0 } };
+    static const struct cmd_node slots[] = {
+        { .kind = CMD_SLOT, .slot = CMD_SLOT_BACKEND, .word = "B", .help = "", .action = 1 },
+        { .kind = CMD_SLOT, .slot = CMD_SLOT_POOL, .word = "P", .help = "", .action = 1 },
+        { 0 },
+    };
+    static const struct cmd_node range[] = {
+        { .kind = CMD_SLOT, .slot = CMD_SLOT_NUMBER, .word = "N", .help = "", .min = 5, .max = 1 },
+        { 0 },
+    };
+    static const struct cmd_node opts[] = {
+        { .kind = CMD_KEYWORD, .word = "x", .help = "", .action = 1 },
+        { 0 },
+    };
+    /* an option's child clashing with another option */
+    static const struct cmd_node clash_opts[] = {
+        { .kind = CMD_KEYWORD, .word = "x", .help = "", .action = 1, .children = opts },
+        { .kind = CMD_KEYWORD, .word = "y", .help = "", .action = 1, .children = opts },
+        { 0 },
+    };
+    static const struct cmd_node nested[] = {
+        { .kind = CMD_KEYWORD, .word = "y", .help = "", .flags = CMD_F_OPTIONS, .children = opts },
+        { 0 },
+    };
+    static const struct cmd_node cases[][2] = {
+        { { .kind = CMD_KEYWORD, .word = "r", .help = "", .children = dup }, { 0 } },
+        { { .kind = CMD_KEYWORD, .word = "r", .help = "", .children = leaf }, { 0 } },
+        { { .kind = CMD_KEYWORD, .word = "r", .help = "", .children = slots }, { 0 } },
+        { { .kind = CMD_KEYWORD, .word = "r", .help = "", .children = range }, { 0 } },
+        { { .kind = CMD_KEYWORD,
+            .word = "r",
+            .help = "",
+            .flags = CMD_F_OPTIONS,
+            .children = clash_opts },
+          { 0 } },
+        { { .kind = CMD_KEYWORD,
+            .word = "r",
+            .help = "",
+            .flags = CMD_F_OPTIONS,
+            .children = nested },
+          { 0 } },
+        { { .kind = CMD_KEYWORD, .word = "Bad", .help = "", .action = 1 }, { 0 } },
+        { { .kind = CMD_KEYWORD, .word = "r", .action = 1 }, { 0 } }, /* no help */
+    };
+    const char *want[] = {
+        "keyword \"A\" twice at one position",
+        "\"a\": a leaf without an action",
+        "two slots at one position",
+        "\"N\": bad token",
+        "keyword \"x\" twice at one position",
+        "\"y\": option node inside another",
+        "\"Bad\": bad token",
+        "\"r\": no help, or bad arg or action",
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct cmd_node r = { .kind = CMD_KEYWORD, .children = cases[i] };
+        assert_int_equal(cmd_tree_check(&r, err, sizeof(err)), -1);
+        assert_string_equal(err, want[i]);
+    }
+}
+
+/* ---- parsing ---- */
+
+static void test_prefixes(void **state)
+{
+    (void)state;
+    assert_int_equal(parse("sh backends"), CMD_SHOW_BACKENDS);
+    assert_int_equal(parse("sh fr web"), CMD_SHOW_FRONTEND); /* see test_exact_wins */
+    assert_int_equal(parse("sh v"), CMD_SHOW_VERSION);
+    assert_int_equal(parse("sh healthchecks"), CMD_SHOW_HEALTHCHECKS);
+    assert_int_equal(parse("conf rel"), CMD_CONFIG_RELOAD);
+    assert_int_equal(parse("c ch"), CMD_CONFIG_CHECK);
+    assert_int_equal(parse("w e"), CMD_WATCH_EVENTS);
+    assert_int_equal(parse("q"), CMD_QUIT);
+    assert_int_equal(parse("e"), CMD_QUIT);
+    assert_int_equal(parse("h"), CMD_HELP);
+    assert_int_equal(parse("se ba b1 dis"), CMD_SET_BACKEND_DISABLE);
+    assert_string_equal(arg(ARG_BACKEND), "b1");
+    assert_int_equal(parse("SE BA x P"), CMD_SET_BACKEND_PAUSE); /* keywords ignore case */
+    assert_string_equal(arg(ARG_BACKEND), "x");
+    assert_int_equal(parse(""), 0);
+    assert_string_equal(err, "");
+    assert_int_equal(parse(" \t "), 0);
+}
+
+static void test_exact_wins(void **state)
+{
+    (void)state;
+    assert_int_equal(parse("show frontends"), CMD_SHOW_FRONTENDS);
+    assert_int_equal(parse("show frontend web"), CMD_SHOW_FRONTEND);
+    assert_string_equal(arg(ARG_FRONTEND), "web");
+    assert_int_equal(parse("show backend be1"), CMD_SHOW_BACKEND);
+    assert_int_equal(parse("show backends"), CMD_SHOW_BACKENDS);
+    assert_int_equal(parse("show healthcheck http"), CMD_SHOW_HEALTHCHECK);
+    parse_err("show backend", "incomplete command; expected: NAME");
+    /* a prefix of several keywords is resolved by what follows it */
+    assert_int_equal(parse("show front"), CMD_SHOW_FRONTENDS);
+    assert_int_equal(parse("show front web"), CMD_SHOW_FRONTEND);
+    assert_string_equal(arg(ARG_FRONTEND), "web");
+    assert_int_equal(parse("sh ba"), CMD_SHOW_BACKENDS);
+    assert_int_equal(parse("sh backe"), CMD_SHOW_BACKENDS);
+    assert_int_equal(parse("sh ba web1"), CMD_SHOW_BACKEND);
+    assert_string_equal(arg(ARG_BACKEND), "web1");
+    assert_int_equal(parse("s ba b1 p"), CMD_SET_BACKEND_PAUSE); /* only "set" fits */
+    assert_string_equal(arg(ARG_BACKEND), "b1");
+    parse_err("show frontends web", "unexpected word \"web\"; expected end of command");
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    parse_err("s", "ambiguous \"s\": show, set");
+    assert_int_equal(parse("show h"), CMD_SHOW_HEALTHCHECKS);
+    assert_int_equal(parse("s b"), CMD_SHOW_BACKENDS); /* only "show backends" completes */
+    parse_err("s x", "ambiguous \"s\": show, set");    /* neither makes a command */
+    parse_err("shw", "unknown word \"shw\"; expected one of: show, set, config, watch, help, "
+                     "quit, exit");
+    parse_err("show x", "unknown word \"x\"; expected one of: version, frontend, frontends, "
+                        "backend, backends, healthcheck, healthchecks");
+    parse_err("set backend b1 explode",
+              "unknown word \"explode\"; expected one of: pause, resume, enable, disable");
+    parse_err("watch x", "unknown word \"x\"; expected: events");
+    parse_err("quit now", "unexpected word \"now\"; expected end of command");
+    parse_err("show", "incomplete command; expected one of: version, frontend, frontends, "
+                      "backend, backends, healthcheck, healthchecks");
+    parse_err("set backend b1", "incomplete command; expected one of: pause, resume, enable, "
+                                "disable");
+    parse_err("set frontend web pool", "incomplete command; expected: POOL");
+    parse_err("show backend \"\"", "NAME cannot be empty");
+    parse_err("\"\"", "unknown word \"\"; expected one of: show, set, config, watch, help, "
+                      "quit, exit");
+    parse_err("show \"a\tb\\\"", "unknown word \"a\\x09b\\\\\"; expected one of: version, "
+                                 "frontend, frontends, backend, backends, healthcheck, "
+                                 "healthchecks");
+    parse_err("show \"ab", "unbalanced quote at column 6");
+    parse_err("show a\"b c", "unbalanced quote at column 7");
+}
+
+struct want {
+    const char *line;
+    int action;
+    const char *fe, *be, *pool, *hc;
+};
+
+static void test_every_command(void **state)
+{
+    (void)state;
+    static const struct want w[] = {
+        { "show version", CMD_SHOW_VERSION, NULL, NULL, NULL, NULL },
+        { "show frontends", CMD_SHOW_FRONTENDS, NULL, NULL, NULL, NULL },
+        { "show frontend web", CMD_SHOW_FRONTEND, "web", NULL, NULL, NULL },
+        { "show backends", CMD_SHOW_BACKENDS, NULL, NULL, NULL, NULL },
+        { "show backend be1", CMD_SHOW_BACKEND, NULL, "be1", NULL, NULL },
+        { "show healthchecks", CMD_SHOW_HEALTHCHECKS, NULL, NULL, NULL, NULL },
+        { "show healthcheck http", CMD_SHOW_HEALTHCHECK, NULL, NULL, NULL, "http" },
+        { "set backend be1 pause", CMD_SET_BACKEND_PAUSE, NULL, "be1", NULL, NULL },
+        { "set backend be1 resume", CMD_SET_BACKEND_RESUME, NULL, "be1", NULL, NULL },
+        { "set backend be1 enable", CMD_SET_BACKEND_ENABLE, NULL, "be1", NULL, NULL },
+        { "set backend be1 disable", CMD_SET_BACKEND_DISABLE, NULL, "be1", NULL, NULL },
+        { "set frontend web pool primary backend be2 weight 40", CMD_SET_FRONTEND_WEIGHT, "web",
+          "be2", "primary", NULL },
+        { "config check", CMD_CONFIG_CHECK, NULL, NULL, NULL, NULL },
+        { "config reload", CMD_CONFIG_RELOAD, NULL, NULL, NULL, NULL },
+        { "watch events", CMD_WATCH_EVENTS, NULL, NULL, NULL, NULL },
+        { "help", CMD_HELP, NULL, NULL, NULL, NULL },
+        { "quit", CMD_QUIT, NULL, NULL, NULL, NULL },
+        { "exit", CMD_QUIT, NULL, NULL, NULL, NULL },
+        /* names are literal: a keyword-looking name, a prefix of a real one, quotes */
+        { "show backend backends", CMD_SHOW_BACKEND, NULL, "backends", NULL, NULL },
+        { "show backend be", CMD_SHOW_BACKEND, NULL, "be", NULL, NULL },
+        { "show frontend \"my web\"", CMD_SHOW_FRONTEND, "my web", NULL, NULL, NULL },
+        { "show frontend We\"b 1\"", CMD_SHOW_FRONTEND, "Web 1", NULL, NULL, NULL },
+    };
+    for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+        int rc = parse(w[i].line);
+        if (rc != w[i].action)
+            fail_msg("%s: %d (%s), want %d", w[i].line, rc, err, w[i].action);
+        assert_int_equal(parsed.action, w[i].action);
+        const char *got[] = { arg(ARG_FRONTEND), arg(ARG_BACKEND), arg(ARG_POOL),
+                              arg(ARG_HEALTHCHECK) };
+        const char *exp[] = { w[i].fe, w[i].be, w[i].pool, w[i].hc };
+        for (int k = 0; k < 4; k++) {
+            if (!exp[k])
+                assert_null(got[k]);
+            else
+                assert_string_equal(got[k], exp[k]);
+        }
+    }
+    assert_int_equal(parse("set frontend web pool primary backend be2 weight 40"),
+                     CMD_SET_FRONTEND_WEIGHT);
+    assert_int_equal(parsed.arg[ARG_WEIGHT].num, 40);
+    assert_string_equal(arg(ARG_WEIGHT), "40");
+
+    /* cmd_parse on an argv the caller owns */
+    char *argv[] = { "se", "ba", "b1", "p", NULL };
+    assert_int_equal(cmd_parse(root, 4, argv, &parsed, err, sizeof(err)), CMD_SET_BACKEND_PAUSE);
+    assert_ptr_equal(parsed.arg[ARG_BACKEND].str, argv[2]);
+    assert_int_equal(cmd_parse(root, 0, argv, NULL, NULL, 0), 0);
+    assert_int_equal(cmd_parse(root, 2, argv, NULL, NULL, 0), -1); /* NULL err is fine */
+}
+
+static void test_ranges(void **state)
+{
+    (void)state;
+    const char *pre = "set frontend web pool primary backend be1 weight ";
+    char line[128];
+    static const struct {
+        const char *w;
+        long long v;
+        const char *msg;
+    } c[] = {
+        { "0", 0, NULL },
+        { "100", 100, NULL },
+        { "007", 7, NULL },
+        { "+5", 5, NULL },
+        { "-0", 0, NULL },
+        { "-1", 0, "\"-1\" is out of range 0..100" },
+        { "101", 0, "\"101\" is out of range 0..100" },
+        { "99999999999999999999999", 0, "\"99999999999999999999999\" is out of range 0..100" },
+        { "-99999999999999999999999", 0, "\"-99999999999999999999999\" is out of range 0..100" },
+        { "x", 0, "\"x\" is not a number" },
+        { "abc", 0, "\"abc\" is not a number" },
+        { "1e3", 0, "\"1e3\" is not a number" },
+        { "-", 0, "\"-\" is not a number" },
+        { "5 ", 5, NULL },
+        { "\"\"", 0, "\"\" is not a number" },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        snprintf(line, sizeof(line), "%s%s", pre, c[i].w);
+        if (!c[i].msg) {
+            assert_int_equal(parse(line), CMD_SET_FRONTEND_WEIGHT);
+            assert_int_equal(parsed.arg[ARG_WEIGHT].num, c[i].v);
+        } else {
+            parse_err(line, c[i].msg);
+        }
+    }
+    assert_int_equal(parse("watch events num 1"), CMD_WATCH_EVENTS);
+    assert_int_equal(parsed.arg[ARG_NUM].num, 1);
+    assert_int_equal(parse("watch events num 1000000"), CMD_WATCH_EVENTS);
+    assert_int_equal(parsed.arg[ARG_NUM].num, 1000000);
+    parse_err("watch events num 0", "\"0\" is out of range 1..1000000");
+    parse_err("watch events num 1000001", "\"1000001\" is out of range 1..1000000");
+}
+
+static void test_watch_options(void **state)
+{
+    (void)state;
+    assert_int_equal(parse("watch events"), CMD_WATCH_EVENTS);
+    for (int i = ARG_NUM; i <= ARG_EVENT_FRONTEND; i++)
+        assert_null(arg(i));
+    static const char *const same[] = {
+        "watch events num 5 log level warn backend frontend",
+        "watch events frontend backend log level warn num 5",
+        "watch events log level warn frontend num 5 backend",
+        "w ev f b lo le w n 5",
+        "WATCH EVENTS Log Level WARN num 5 backend frontend",
+    };
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+        if (parse(same[i]) != CMD_WATCH_EVENTS)
+            fail_msg("%s: %s", same[i], err);
+        assert_int_equal(parsed.arg[ARG_NUM].num, 5);
+        assert_string_equal(arg(ARG_LOG), "log");
+        assert_string_equal(arg(ARG_LEVEL), "warn");
+        assert_string_equal(arg(ARG_EVENT_BACKEND), "backend");
+        assert_string_equal(arg(ARG_EVENT_FRONTEND), "frontend");
+    }
+    assert_int_equal(parse("watch events log"), CMD_WATCH_EVENTS);
+    assert_string_equal(arg(ARG_LOG), "log");
+    assert_null(arg(ARG_LEVEL));
+    assert_null(arg(ARG_EVENT_BACKEND));
+    assert_int_equal(parse("watch events backend"), CMD_WATCH_EVENTS);
+    assert_null(arg(ARG_LOG));
+    assert_string_equal(arg(ARG_EVENT_BACKEND), "backend");
+    assert_int_equal(parse("watch events log level debug"), CMD_WATCH_EVENTS);
+    assert_string_equal(arg(ARG_LEVEL), "debug");
+    assert_int_equal(parse("watch events log level e"), CMD_WATCH_EVENTS);
+    assert_string_equal(arg(ARG_LEVEL), "error");
+
+    parse_err("watch events log log", "option \"log\" is given more than once");
+    parse_err("watch events backend log b", "option \"backend\" is given more than once");
+    parse_err("watch events num 3 num 4", "option \"num\" is given more than once");
+    parse_err("watch events log level info level warn",
+              "unknown word \"level\"; expected one of: num, backend, frontend");
+    parse_err("watch events level info",
+              "unknown word \"level\"; expected one of: num, log, backend, frontend");
+    parse_err("watch events log level",
+              "incomplete command; expected one of: debug, info, warn, error");
+    parse_err("watch events log level loud",
+              "unknown word \"loud\"; expected one of: debug, info, warn, error");
+    parse_err("watch events num", "incomplete command; expected: <1-1000000>");
+    parse_err("watch events num x", "\"x\" is not a number");
+    parse_err("watch events num 1 log backend frontend x",
+              "unexpected word \"x\"; expected end of command");
+}
+
+/* ---- completion ---- */
+
+static void test_complete(void **state)
+{
+    (void)state;
+    struct fake f = { 0 };
+    int rc;
+    size_t start;
+    comp("", &f, 7, "show set config watch help quit exit");
+    comp("sh", &f, 1, "show");
+    comp("s", &f, 2, "show set");
+    comp("SH", &f, 1, "show");
+    comp("show ", &f, 7, "version frontend frontends backend backends healthcheck healthchecks");
+    comp("show ba", &f, 2, "backend backends");
+    comp("show backend", &f, 2, "backend backends");
+    comp("show backends ", &f, 0, "=<cr>  Run the command");
+    comp("show backend ", &f, 4, "be1 be2 be3 db1=NAME  Backend name");
+    assert_string_equal(f.pool, "");
+    comp("show backend b", &f, 3, "be1 be2 be3=NAME  Backend name");
+    comp("show backend x", &f, 0, "=NAME  Backend name");
+    comp("show backend ", NULL, 0, "=NAME  Backend name");
+    comp("show healthcheck ", &f, 2, "http icmp=NAME  Healthcheck name");
+    assert_int_equal(f.kind, CMD_SLOT_HEALTHCHECK);
+    comp("set frontend ", &f, 3, "api web web-v6=NAME  Frontend name");
+    comp("set frontend web pool ", &f, 2, "fallback primary=POOL  Pool name");
+    assert_int_equal(f.kind, CMD_SLOT_POOL);
+    assert_string_equal(f.frontend, "web");
+    comp("set frontend api pool m", &f, 1, "main=POOL  Pool name");
+    assert_string_equal(f.frontend, "api");
+    comp("set frontend web pool primary backend ", &f, 2, "be1 be2=NAME  Backend name");
+    assert_int_equal(f.kind, CMD_SLOT_BACKEND);
+    assert_string_equal(f.frontend, "web");
+    assert_string_equal(f.pool, "primary");
+    comp("set frontend web pool primary backend be1 weight ", &f, 0, "=<0-100>  Weight");
+    comp("set frontend web pool primary backend be1 weight 5", &f, 0, "=<0-100>  Weight");
+    f.fail = true;
+    comp("show backend ", &f, 0, "=NAME  Backend name");
+    f.fail = false;
+
+    comp("watch events l", &f, 1, "log");
+    comp("watch events ", &f, 4, "num log backend frontend");
+    comp("watch events log ", &f, 4, "level num backend frontend");
+    comp("watch events backend log ", &f, 3, "level num frontend");
+    comp("watch events log level ", &f, 4, "debug info warn error");
+    comp("watch events num ", &f, 0, "=<1-1000000>  Number of events");
+    comp("watch events num 5 ", &f, 3, "log backend frontend");
+    comp("watch events log backend b", &f, 0, "=option \"backend\" is given more than once");
+
+    comp("shw ", &f, -1,
+         "=unknown word \"shw\"; expected one of: show, set, config, watch, "
+         "help, quit, exit");
+    comp("show xyz", &f, 0,
+         "=unknown word \"xyz\"; expected one of: version, frontend, "
+         "frontends, backend, backends, healthcheck, healthchecks");
+    comp("quit ", &f, 0, "=<cr>  Run the command");
+
+    /* the word under the cursor, and where it starts */
+    assert_string_equal(complete_at("show backends", 4, &f, &rc, &start), "show");
+    assert_int_equal(start, 0);
+    assert_string_equal(complete_at("show backends", 7, &f, &rc, &start), "backend backends");
+    assert_int_equal(start, 5);
+    assert_string_equal(complete_at("show backends", 5, &f, &rc, &start),
+                        "version frontend frontends backend backends healthcheck healthchecks");
+    assert_int_equal(start, 5);
+    assert_string_equal(complete_at("sh", 99, &f, &rc, &start), "show");
+    assert_string_equal(complete_at("show backend \"b", 15, &f, &rc, &start),
+                        "be1 be2 be3=NAME  Backend name");
+    assert_int_equal(start, 13);
+    assert_string_equal(complete_at("show   \"ba\"", 11, &f, &rc, &start), "backend backends");
+    assert_int_equal(start, 7);
+    assert_string_equal(complete_at(NULL, 0, &f, &rc, &start),
+                        "show set config watch help quit exit");
+}
+
+/* ---- `?` help ---- */
+
+static void test_help(void **state)
+{
+    (void)state;
+    struct fake f = { 0 };
+    help("", &f, 0,
+         "  show      Show state\n"
+         "  set       Change state\n"
+         "  config    Check or reload the configuration\n"
+         "  watch     Follow events as they happen\n"
+         "  help      Explain the shell\n"
+         "  quit      Leave the shell\n"
+         "  exit      Leave the shell\n");
+    help("show ba", &f, 0,
+         "  backend   Show one backend\n"
+         "  backends  Show all backends\n");
+    help("sh h", &f, 0,
+         "  healthcheck   Show one healthcheck\n"
+         "  healthchecks  Show all healthchecks\n");
+    help("set frontend web pool primary backend be1 weight ", &f, 0, "  <0-100>   Weight\n");
+    help("show version ", &f, 0, "  <cr>      Run the command\n");
+    help("show version", &f, 0, "  version   Show the maglevd version\n");
+    help("show backend ", &f, 0,
+         "  NAME      Backend name\n"
+         "  be1\n"
+         "  be2\n"
+         "  be3\n"
+         "  db1\n");
+    help("show backend d", NULL, 0, "  NAME      Backend name\n");
+    help("show backend db1 ", &f, 0, "  <cr>      Run the command\n");
+    help("watch events log ", &f, 0,
+         "  level     Minimum level of log records (default info)\n"
+         "  num       Stop after N events\n"
+         "  backend   Backend state transitions\n"
+         "  frontend  Frontend state changes\n"
+         "  <cr>      Run the command\n");
+    help("watch events num ", &f, 0, "  <1-1000000>  Number of events\n");
+    help("shw ", &f, -1,
+         "unknown word \"shw\"; expected one of: show, set, config, watch, help, quit, exit\n");
+    help("show zz", &f, -1,
+         "unknown word \"zz\"; expected one of: version, frontend, frontends, backend, "
+         "backends, healthcheck, healthchecks\n");
+    help("show \"x", &f, -1,
+         "unknown word \"x\"; expected one of: version, frontend, frontends, backend, "
+         "backends, healthcheck, healthchecks\n");
+    help("quit x", &f, -1, "unexpected word \"x\"; expected end of command\n");
+}
+
+/* ---- tokeniser and hostile input ---- */
+
+static void test_tokenize(void **state)
+{
+    (void)state;
+    struct strlist w = STRLIST_INIT;
+    assert_int_equal(cmd_tokenize(" a\tb\r\n  \"c d\" e\"f g\"h \"\" i\"\" \v", &w, err, 64), 0);
+    assert_int_equal(w.n, 6);
+    const char *want[] = { "a", "b", "c d", "ef gh", "", "i" };
+    for (size_t i = 0; i < 6; i++)
+        assert_string_equal(w.v[i], want[i]);
+    assert_null(w.v[6]);
+    strlist_free(&w);
+    assert_int_equal(cmd_tokenize("", &w, err, 64), 0);
+    assert_int_equal(w.n, 0);
+    assert_int_equal(cmd_tokenize("a \"b", &w, err, 64), -1);
+    assert_string_equal(err, "unbalanced quote at column 3");
+    strlist_free(&w);
+    assert_int_equal(cmd_tokenize("\"", &w, err, 8), -1);
+    assert_string_equal(err, "unbalan"); /* cut to errlen */
+    strlist_free(&w);
+    strlist_free(&w); /* twice is fine */
+}
+
+static void test_hostile(void **state)
+{
+    (void)state;
+    /* 10,000 words: the walk stops at the first that does not fit */
+    size_t n = 10000;
+    char *line = malloc(n * 5 + 1);
+    assert_non_null(line);
+    for (size_t i = 0; i < n; i++)
+        memcpy(line + i * 5, "show ", 5);
+    line[n * 5] = '\0';
+    parse_err(line, "unknown word \"show\"; expected one of: version, frontend, frontends, "
+                    "backend, backends, healthcheck, healthchecks");
+    assert_int_equal(words.n, n);
+    comp(line, NULL, -1,
+         "=unknown word \"show\"; expected one of: version, frontend, frontends, backend, "
+         "backends, healthcheck, healthchecks");
+    free(line);
+
+    /* a 1 MB word: cut short in the message */
+    size_t big = 1 << 20;
+    line = malloc(big + 8);
+    assert_non_null(line);
+    memcpy(line, "show ", 5);
+    memset(line + 5, 'x', big);
+    line[big + 5] = '\0';
+    assert_int_equal(parse(line), -1);
+    assert_non_null(strstr(err, "xxx...\"; expected one of"));
+    assert_true(strlen(err) < 300);
+    struct strbuf sb = STRBUF_INIT;
+    assert_int_equal(cmd_help(root, line, NULL, NULL, &sb), -1);
+    strbuf_free(&sb);
+    memcpy(line, "show backend ", 13); /* a huge name is still a name */
+    assert_int_equal(parse(line), CMD_SHOW_BACKEND);
+    assert_int_equal(strlen(arg(ARG_BACKEND)), big + 5 - 13);
+    free(line);
+
+    /* a tiny error buffer, bytes above 0x7f, blank-only lines */
+    char small[4];
+    strlist_free(&words);
+    assert_int_equal(cmd_parse_line(root, "nope", &words, &parsed, small, sizeof(small)), -1);
+    assert_string_equal(small, "unk");
+    parse_err("\xff\xfe", "unknown word \"\xff\xfe\"; expected one of: show, set, config, "
+                          "watch, help, quit, exit");
+    assert_int_equal(parse("\n\n\t"), 0);
+}
+
+/* Random and garbled lines through parse, complete and help: no crash,
+ * and every result is consistent. Run under ASan in CI. */
+static uint32_t rnd_state = 12345;
+
+static uint32_t rnd(void)
+{
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 17;
+    rnd_state ^= rnd_state << 5;
+    return rnd_state;
+}
+
+static void test_fuzz_loop(void **state)
+{
+    (void)state;
+    static const char *const toks[] = {
+        "show",
+        "sh",
+        "s",
+        "set",
+        "backend",
+        "backends",
+        "b",
+        "frontend",
+        "fro",
+        "pool",
+        "weight",
+        "watch",
+        "events",
+        "num",
+        "log",
+        "level",
+        "debug",
+        "warn",
+        "config",
+        "reload",
+        "check",
+        "quit",
+        "exit",
+        "help",
+        "0",
+        "100",
+        "-1",
+        "101",
+        "99999999999999999999",
+        "\"",
+        "\"\"",
+        "\"a b\"",
+        "web",
+        "primary",
+        "be1",
+        "x",
+        "\t",
+        "  ",
+        "?",
+    };
+    struct fake f = { 0 };
+    char line[512];
+    for (int iter = 0; iter < 20000; iter++) {
+        size_t len = 0;
+        int nw = (int)(rnd() % 12);
+        for (int i = 0; i < nw && len < sizeof(line) - 64; i++) {
+            const char *t;
+            char raw[9];
+            if (rnd() % 8 == 0) {
+                size_t k = rnd() % 8;
+                for (size_t j = 0; j < k; j++)
+                    raw[j] = (char)(rnd() % 255 + 1);
+                raw[k] = '\0';
+                t = raw;
+            } else {
+                t = toks[rnd() % (sizeof(toks) / sizeof(toks[0]))];
+            }
+            len +=
+                (size_t)snprintf(line + len, sizeof(line) - len, "%s%s", t, rnd() % 4 ? " " : "");
+        }
+        line[len] = '\0';
+        f.fail = rnd() % 5 == 0;
+
+        int rc = parse(line);
+        assert_true(rc >= -1 && rc < CMD_ACTION_COUNT);
+        if (rc == -1)
+            assert_true(err[0] != '\0');
+        else
+            assert_true(err[0] == '\0' && parsed.action == rc);
+
+        struct cmd_completion c;
+        size_t cur = len ? rnd() % (len + 1) : 0;
+        int n = cmd_complete(root, line, cur, fake_names, &f, &c);
+        assert_true(n >= -1 && c.start <= cur);
+        if (n == -1)
+            assert_true(c.msg[0] != '\0' && c.words.n == 0);
+        else
+            assert_int_equal((size_t)n, c.words.n);
+        strlist_free(&c.words);
+
+        struct strbuf sb = STRBUF_INIT;
+        int h = cmd_help(root, line, fake_names, &f, &sb);
+        assert_true(h == 0 || h == -1);
+        assert_true(sb.len > 0 && sb.buf[sb.len - 1] == '\n');
+        strbuf_free(&sb);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_tree_check, teardown),
+        cmocka_unit_test_teardown(test_prefixes, teardown),
+        cmocka_unit_test_teardown(test_exact_wins, teardown),
+        cmocka_unit_test_teardown(test_errors, teardown),
+        cmocka_unit_test_teardown(test_every_command, teardown),
+        cmocka_unit_test_teardown(test_ranges, teardown),
+        cmocka_unit_test_teardown(test_watch_options, teardown),
+        cmocka_unit_test_teardown(test_complete, teardown),
+        cmocka_unit_test_teardown(test_help, teardown),
+        cmocka_unit_test_teardown(test_tokenize, teardown),
+        cmocka_unit_test_teardown(test_hostile, teardown),
+        cmocka_unit_test_teardown(test_fuzz_loop, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
