@@ -32,16 +32,18 @@ typedef void (*api_handler_fn)(struct api_call *call, const ProtobufCMessage *re
 struct api_method {
     const char *name; /* method name in the service, e.g. "GetVersion" */
     api_handler_fn fn;
+    bool stream; /* server streaming ("returns (stream X)"): protobuf-c's
+                  * service descriptor does not record it */
 };
 
 struct api_server_opts {
     const char *addrs;                         /* listener list, see above */
     const ProtobufCServiceDescriptor *service; /* maglev__maglev__descriptor */
-    const struct api_method *methods;          /* one per service method */
+    const struct api_method *methods;          /* missing ones: UNIMPLEMENTED */
     size_t n_methods;
     void *ctx;                           /* passed to handlers */
     const unsigned char *descriptor_set; /* FileDescriptorSet of the .proto */
-    size_t descriptor_set_len;           /* (for reflection) */
+    size_t descriptor_set_len;           /* (for reflection; NULL: none) */
     size_t max_receive_bytes;            /* 0 = 1 MiB */
     size_t stream_queue_max;             /* per stream, 0 = 1024 messages */
 };
@@ -66,7 +68,7 @@ void api_fail(struct api_call *call, grpc_status_code code, const char *fmt, ...
 /* Server streaming: queues msg (serialised at once, the caller keeps
  * ownership of msg). Returns 0, -ENOBUFS when the stream's queue is full
  * (a slow client: end it with RESOURCE_EXHAUSTED), -EPIPE when the client
- * is gone. */
+ * is gone, -EINVAL for a method not marked .stream. */
 int api_stream_send(struct api_call *call, const ProtobufCMessage *msg);
 /* Ends a stream after the queued messages with OK. */
 void api_stream_end(struct api_call *call);
@@ -77,7 +79,8 @@ void api_stream_end(struct api_call *call);
 typedef void (*api_cancel_fn)(struct api_call *call, void *ctx);
 void api_call_on_cancel(struct api_call *call, api_cancel_fn fn, void *ctx);
 
-/* The peer ("unix:" or "ipv4:127.0.0.1:5678"), for logs. */
+/* The peer ("unix:" or "ipv4:127.0.0.1:5678") and the method name
+ * ("GetVersion"), for logs. */
 const char *api_call_peer(const struct api_call *call);
 const char *api_call_method(const struct api_call *call);
 

@@ -1,22 +1,26 @@
 /* daemon.c: the libev loop that owns all daemon state: signals, the core,
  * the API server. */
 #include <ev.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "api/api.h"
 #include "common/log.h"
 #include "common/version.h"
 #include "config/config.h"
-#include "daemon/core.h"
+#include "core/core.h"
 #include "daemon/daemon.h"
 
 struct daemon {
     struct ev_loop *loop;
     const struct daemon_opts *opts;
     struct core *core;
+    struct api *api;
     ev_signal sighup, sigterm, sigint;
     int exit_code;
+    bool stopping;
 };
 
 static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
@@ -30,6 +34,9 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
         config_diags_free(&diags);
         return;
     }
+    if (d->stopping)
+        return; /* e.g. SIGINT to the process group and SIGTERM from a supervisor */
+    d->stopping = true;
     log_info("maglevd-stop", LOG_STR("signal", w->signum == SIGTERM ? "SIGTERM" : "SIGINT"));
     ev_break(loop, EVBREAK_ALL);
 }
@@ -87,7 +94,15 @@ int daemon_run(const struct daemon_opts *opts)
              LOG_UINT("healthchecks", cfg->n_healthchecks), LOG_UINT("backends", cfg->n_backends),
              LOG_UINT("frontends", cfg->n_frontends));
     d.core = core_new(d.loop, opts->config, cfg);
-    ev_run(d.loop, 0);
+    char err[512];
+    if (api_start(d.core, opts->grpc_addr, &d.api, err, sizeof(err)) < 0) {
+        log_error("api-error", LOG_STR("error", err));
+        log_error("maglevd-stop", LOG_STR("reason", "cannot serve the API"));
+        d.exit_code = 1;
+    } else {
+        ev_run(d.loop, 0);
+    }
+    api_stop(d.api);
     core_free(d.core);
 out:
     ev_signal_stop(d.loop, &d.sighup);

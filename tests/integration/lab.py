@@ -188,13 +188,17 @@ class Lab:
 class Daemon:
     """maglevd in the foreground, JSON logs collected by a reader thread."""
 
-    def __init__(self, config, *args, level="debug"):
+    def __init__(self, config, *args, level="debug", grpc_addr=None):
         import threading
         self.records = []
         self.lock = threading.Lock()
         env = {k: v for k, v in os.environ.items() if not k.startswith("MAGLEV_")}
+        if grpc_addr is None:
+            grpc_addr = "unix:" + os.path.join(os.path.dirname(os.path.abspath(config)),
+                                               "maglevd.sock")
+        self.grpc_addr = grpc_addr
         self.p = subprocess.Popen([MAGLEVD, "--config", config, "--log-format", "json",
-                                   "--log-level", level, *args],
+                                   "--log-level", level, "--grpc-addr", grpc_addr, *args],
                                   stderr=subprocess.PIPE, text=True, env=env)
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()

@@ -24,6 +24,7 @@ GOOD = """maglev:
 
 def env(**extra):
     e = {k: v for k, v in os.environ.items() if not k.startswith("MAGLEV_")}
+    e["MAGLEV_GRPC_ADDR"] = ""  # no API unless a test asks for one
     e.update(extra)
     return e
 
@@ -32,7 +33,9 @@ class Daemon:
     """maglevd in the foreground with JSON logs read line by line."""
 
     def __init__(self, config, *args):
-        self.p = subprocess.Popen([MAGLEVD, "--config", config, "--log-format", "json", *args],
+        sock = "unix:" + os.path.join(os.path.dirname(config), "maglevd.sock")
+        self.p = subprocess.Popen([MAGLEVD, "--config", config, "--log-format", "json",
+                                   "--grpc-addr", sock, *args],
                                   stderr=subprocess.PIPE, text=True, env=env())
         self.records = []
 

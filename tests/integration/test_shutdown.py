@@ -44,7 +44,8 @@ def test_sigterm_under_valgrind():
         p = subprocess.Popen(["valgrind", "--leak-check=full", "--show-leak-kinds=definite,indirect",
                               "--errors-for-leak-kinds=definite,indirect", "--error-exitcode=99",
                               "--track-fds=yes", f"--log-file={vlog}",
-                              MAGLEVD, "--config", cfg, "--log-format", "json"],
+                              MAGLEVD, "--config", cfg, "--log-format", "json",
+                              "--grpc-addr", ""],
                              stderr=subprocess.PIPE, text=True, env=env)
         ups = set()
         deadline = time.monotonic() + 60

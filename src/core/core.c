@@ -6,7 +6,7 @@
 #include <sys/time.h>
 
 #include "common/log.h"
-#include "daemon/core.h"
+#include "core/core.h"
 
 static int64_t wall_us(void)
 {

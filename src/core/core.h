@@ -3,8 +3,8 @@
  * overrides, and the frontend states derived from them. The gRPC handlers
  * (src/api) and the signal handlers call into it; observers (event
  * streams, later the VPP sync) are told about every change. */
-#ifndef MAGLEV_DAEMON_CORE_H
-#define MAGLEV_DAEMON_CORE_H
+#ifndef MAGLEV_CORE_CORE_H
+#define MAGLEV_CORE_CORE_H
 
 #include <ev.h>
 #include <stdbool.h>

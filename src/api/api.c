@@ -1,0 +1,49 @@
+/* api.c: starting and stopping the maglev.Maglev service. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "api/api.h"
+#include "api/api_int.h"
+#include "common/log.h"
+#include "maglev.pb-c.h"
+#include "maglev_descriptor.h"
+
+int api_start(struct core *core, const char *addrs, struct api **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (!addrs || !*addrs)
+        return 0;
+    struct api *api = calloc(1, sizeof(*api));
+    if (!api)
+        return -ENOMEM;
+    api->core = core;
+    api->events = events_new(api);
+    struct api_server_opts opts = {
+        .addrs = addrs,
+        .service = &maglev__maglev__descriptor,
+        .methods = api_methods,
+        .n_methods = api_n_methods,
+        .ctx = api,
+        .descriptor_set = maglev_descriptor_set,
+        .descriptor_set_len = maglev_descriptor_set_len,
+    };
+    int rc = api_server_start(core->loop, &opts, &api->server, err, errlen);
+    if (rc < 0) {
+        events_free(api->events);
+        free(api);
+        return rc;
+    }
+    log_info("api-listening", LOG_STR("addr", addrs));
+    *out = api;
+    return 0;
+}
+
+void api_stop(struct api *api)
+{
+    if (!api)
+        return;
+    events_free(api->events); /* ends the event streams cleanly */
+    api_server_stop(api->server);
+    free(api);
+}

@@ -1,0 +1,16 @@
+/* api: the maglev.Maglev gRPC service on top of the daemon core. */
+#ifndef MAGLEV_API_API_H
+#define MAGLEV_API_API_H
+
+#include <stddef.h>
+
+struct core;
+struct api;
+
+/* Starts the listeners in addrs (see grpc_server.h); "" starts nothing and
+ * returns 0 with *out NULL. Returns -errno with err set on failure. */
+int api_start(struct core *core, const char *addrs, struct api **out, char *err, size_t errlen);
+/* Ends every stream and call, stops the server. Safe with NULL. */
+void api_stop(struct api *api);
+
+#endif

@@ -1,0 +1,25 @@
+/* Internal to src/api: the service's shared state and parts. */
+#ifndef MAGLEV_API_API_INT_H
+#define MAGLEV_API_API_INT_H
+
+#include "api/grpc_server.h"
+#include "core/core.h"
+
+struct events;
+
+struct api {
+    struct core *core;
+    struct api_server *server;
+    struct events *events;
+};
+
+/* handlers.c: the method table, in the service's order */
+extern const struct api_method api_methods[];
+extern const size_t api_n_methods;
+
+/* events.c: WatchEvents subscribers */
+struct events *events_new(struct api *api);
+void events_free(struct events *ev);
+void events_watch(struct api_call *call, const ProtobufCMessage *req, void *ctx);
+
+#endif

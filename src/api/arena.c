@@ -1,0 +1,54 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/arena.h"
+
+void *ar_alloc(struct arena *a, size_t size)
+{
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 32;
+        void **v = realloc(a->v, cap * sizeof(*v));
+        if (!v)
+            abort();
+        a->v = v;
+        a->cap = cap;
+    }
+    void *p = calloc(1, size ? size : 1);
+    if (!p)
+        abort();
+    a->v[a->n++] = p;
+    return p;
+}
+
+char *ar_strdup(struct arena *a, const char *s)
+{
+    s = s ? s : "";
+    size_t n = strlen(s) + 1;
+    char *p = ar_alloc(a, n);
+    memcpy(p, s, n);
+    return p;
+}
+
+char *ar_printf(struct arena *a, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *p = ar_alloc(a, n > 0 ? (size_t)n + 1 : 1);
+    va_start(ap, fmt);
+    vsnprintf(p, n > 0 ? (size_t)n + 1 : 1, fmt, ap);
+    va_end(ap);
+    return p;
+}
+
+void ar_free(struct arena *a)
+{
+    for (size_t i = 0; i < a->n; i++)
+        free(a->v[i]);
+    free(a->v);
+    a->v = NULL;
+    a->n = a->cap = 0;
+}

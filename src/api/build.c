@@ -1,0 +1,241 @@
+/* build.c: protobuf-c messages from daemon state. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "api/build.h"
+#include "common/duration.h"
+
+static char *addr_str(struct arena *a, const struct ip_addr *ip)
+{
+    char buf[IP_ADDR_STRLEN];
+    return ip_addr_is_set(ip) ? ar_strdup(a, ip_addr_format(ip, buf, sizeof(buf))) : "";
+}
+
+static int64_t now_us(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+}
+
+Maglev__Transition *build_transition(struct arena *a, const struct health_transition *t)
+{
+    Maglev__Transition *m = ar_new(a, Maglev__Transition);
+    maglev__transition__init(m);
+    m->time_us = t->time_us;
+    m->from_state = (char *)backend_state_name(t->from);
+    m->to_state = (char *)backend_state_name(t->to);
+    m->code = (char *)probe_code_name(t->code);
+    m->detail = ar_strdup(a, t->detail);
+    return m;
+}
+
+Maglev__Frontend *build_frontend(struct arena *a, const struct core *c, size_t i)
+{
+    const struct frontend_conf *fe = &c->cfg->frontends[i];
+    Maglev__Frontend *m = ar_new(a, Maglev__Frontend);
+    maglev__frontend__init(m);
+    m->name = fe->name;
+    m->description = fe->description ? fe->description : "";
+    m->address = addr_str(a, &fe->address);
+    m->protocol = (char *)fe_protocol_name(fe->protocol);
+    m->port = fe->port;
+    m->src_ip_sticky = fe->src_ip_sticky;
+    m->flush_on_down = fe->flush_on_down;
+    struct lb_weight *w = ar_array(a, struct lb_weight, lb_slots(fe));
+    struct lb_frontend_result r = core_frontend_weights(c, i, w);
+    m->state = (char *)fe_state_name(r.state);
+    m->active_pool = r.active_pool >= 0 ? fe->pools[r.active_pool].name : "";
+    m->n_pools = fe->n_pools;
+    m->pools = ar_array(a, Maglev__Pool *, fe->n_pools);
+    size_t slot = 0;
+    for (size_t p = 0; p < fe->n_pools; p++) {
+        const struct pool_conf *pc = &fe->pools[p];
+        Maglev__Pool *pm = m->pools[p] = ar_new(a, Maglev__Pool);
+        maglev__pool__init(pm);
+        pm->name = pc->name;
+        pm->n_backends = pc->n_backends;
+        pm->backends = ar_array(a, Maglev__PoolBackend *, pc->n_backends);
+        for (size_t b = 0; b < pc->n_backends; b++, slot++) {
+            const struct pool_backend_conf *pb = &pc->backends[b];
+            const struct backend_conf *bc = &c->cfg->backends[pb->backend_index];
+            enum backend_state st = core_backend_state(c, (size_t)pb->backend_index);
+            Maglev__PoolBackend *bm = pm->backends[b] = ar_new(a, Maglev__PoolBackend);
+            maglev__pool_backend__init(bm);
+            bm->name = pb->backend;
+            bm->address = addr_str(a, &bc->address);
+            int ov = lb_overrides_get(c->overrides, fe->name, pc->name, pb->backend);
+            bm->weight = pb->weight;
+            bm->overridden = ov >= 0;
+            bm->effective_weight = w[slot].weight;
+            bm->flush = w[slot].flush;
+            bm->state = (char *)backend_state_name(st);
+            bm->enabled = st != BS_DISABLED;
+        }
+    }
+    return m;
+}
+
+Maglev__Backend *build_backend(struct arena *a, const struct core *c, size_t i)
+{
+    const struct backend_conf *bc = &c->cfg->backends[i];
+    const struct backend_rt *b = checker_find(c->checker, bc->name);
+    Maglev__Backend *m = ar_new(a, Maglev__Backend);
+    maglev__backend__init(m);
+    m->name = bc->name;
+    m->address = addr_str(a, &bc->address);
+    m->healthcheck = bc->healthcheck ? bc->healthcheck : "";
+    if (b) {
+        m->state = (char *)backend_state_name(b->sm.state);
+        m->enabled = b->sm.state != BS_DISABLED;
+        m->counter = b->sm.counter;
+        m->rise = b->sm.rise;
+        m->fall = b->sm.fall;
+        m->last_code = (char *)probe_code_name(b->last.code);
+        m->last_detail = ar_strdup(a, b->last.detail);
+        m->last_probe_time_us = b->last_probe_us;
+        m->last_probe_duration_us = b->last.duration_us;
+        m->probes = b->probes;
+        m->probes_passed = b->passes;
+        m->n_history = b->history.len;
+        m->history = ar_array(a, Maglev__Transition *, b->history.len);
+        for (size_t h = 0; h < b->history.len; h++)
+            m->history[h] = build_transition(a, health_history_at(&b->history, h));
+    } else {
+        m->state = "unknown";
+        m->last_code = "none";
+    }
+    size_t n = 0;
+    char **fes = ar_array(a, char *, c->cfg->n_frontends);
+    for (size_t f = 0; f < c->cfg->n_frontends; f++) {
+        const struct frontend_conf *fe = &c->cfg->frontends[f];
+        bool uses = false;
+        for (size_t p = 0; p < fe->n_pools && !uses; p++)
+            for (size_t k = 0; k < fe->pools[p].n_backends && !uses; k++)
+                uses = fe->pools[p].backends[k].backend_index == (int)i;
+        if (uses)
+            fes[n++] = fe->name;
+    }
+    m->n_frontends = n;
+    m->frontends = fes;
+    return m;
+}
+
+static int64_t ms(int64_t ns)
+{
+    return ns / DURATION_MS;
+}
+
+Maglev__HealthCheck *build_healthcheck(struct arena *a, const struct core *c, size_t i)
+{
+    const struct healthcheck_conf *h = &c->cfg->healthchecks[i];
+    Maglev__HealthCheck *m = ar_new(a, Maglev__HealthCheck);
+    maglev__health_check__init(m);
+    m->name = h->name;
+    m->type = (char *)hc_type_name(h->type);
+    m->port = h->port;
+    m->interval_ms = ms(h->interval);
+    m->fast_interval_ms = ms(h->fast_interval);
+    m->down_interval_ms = ms(h->down_interval);
+    m->timeout_ms = ms(h->timeout);
+    m->rise = h->rise;
+    m->fall = h->fall;
+    m->source_address = addr_str(a, &h->source_address);
+    m->netns = h->netns ? h->netns : c->cfg->netns ? c->cfg->netns : "";
+    m->path = h->path ? h->path : "";
+    m->host = h->host ? h->host : "";
+    m->n_response_codes = h->n_codes;
+    m->response_codes = ar_array(a, char *, h->n_codes);
+    for (size_t k = 0; k < h->n_codes; k++)
+        m->response_codes[k] = h->codes[k].lo == h->codes[k].hi
+                                   ? ar_printf(a, "%u", h->codes[k].lo)
+                                   : ar_printf(a, "%u-%u", h->codes[k].lo, h->codes[k].hi);
+    m->response_regex = h->response_regex ? h->response_regex : "";
+    m->tls_server_name = h->tls_server_name ? h->tls_server_name : "";
+    m->tls_insecure = h->tls_insecure;
+    char **users = ar_array(a, char *, c->cfg->n_backends);
+    size_t n = 0;
+    for (size_t b = 0; b < c->cfg->n_backends; b++)
+        if (c->cfg->backends[b].hc_index == (int)i)
+            users[n++] = c->cfg->backends[b].name;
+    m->n_backends = n;
+    m->backends = users;
+    return m;
+}
+
+const char *stage_name(enum config_stage s)
+{
+    switch (s) {
+    case CONFIG_STAGE_SYNTAX:
+        return "syntax";
+    case CONFIG_STAGE_STRUCTURE:
+        return "structure";
+    case CONFIG_STAGE_SEMANTIC:
+        return "semantic";
+    case CONFIG_STAGE_VPP:
+        return "vpp";
+    default:
+        return "";
+    }
+}
+
+Maglev__ConfigResult *build_config_result(struct arena *a, const struct core *c,
+                                          const struct config_diags *d,
+                                          const struct maglev_config *ok_cfg)
+{
+    Maglev__ConfigResult *m = ar_new(a, Maglev__ConfigResult);
+    maglev__config_result__init(m);
+    m->path = c->config_path;
+    m->ok = ok_cfg != NULL;
+    if (ok_cfg) {
+        char *s = config_summary(ok_cfg);
+        m->summary = ar_strdup(a, s);
+        free(s);
+        return m;
+    }
+    m->stage = (char *)stage_name(d->stage);
+    m->n_errors = d->n;
+    m->errors = ar_array(a, char *, d->n);
+    for (size_t i = 0; i < d->n; i++) {
+        char *s = config_diag_format(d, i);
+        m->errors[i] = ar_strdup(a, s);
+        free(s);
+    }
+    return m;
+}
+
+Maglev__Event *build_backend_event(struct arena *a, const struct backend_rt *b,
+                                   const struct health_transition *t, bool initial)
+{
+    Maglev__Event *e = ar_new(a, Maglev__Event);
+    maglev__event__init(e);
+    e->time_us = t ? t->time_us : now_us();
+    e->kind_case = MAGLEV__EVENT__KIND_BACKEND;
+    Maglev__BackendEvent *m = e->backend = ar_new(a, Maglev__BackendEvent);
+    maglev__backend_event__init(m);
+    m->name = b->name;
+    m->initial = initial;
+    m->state = (char *)backend_state_name(t ? t->to : b->sm.state);
+    if (t)
+        m->transition = build_transition(a, t);
+    return e;
+}
+
+Maglev__Event *build_frontend_event(struct arena *a, const struct frontend_conf *fe,
+                                    enum fe_state from, enum fe_state to, int active_pool,
+                                    bool initial)
+{
+    Maglev__Event *e = ar_new(a, Maglev__Event);
+    maglev__event__init(e);
+    e->time_us = now_us();
+    e->kind_case = MAGLEV__EVENT__KIND_FRONTEND;
+    Maglev__FrontendEvent *m = e->frontend = ar_new(a, Maglev__FrontendEvent);
+    maglev__frontend_event__init(m);
+    m->name = fe->name;
+    m->from_state = (char *)fe_state_name(from);
+    m->to_state = (char *)fe_state_name(to);
+    m->initial = initial;
+    m->active_pool = active_pool >= 0 ? fe->pools[active_pool].name : "";
+    return e;
+}

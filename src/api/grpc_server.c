@@ -1,0 +1,860 @@
+/* grpc_server: gRPC C core behind the api_* interface (see grpc_server.h).
+ *
+ * Threads. One completion-queue (CQ) thread runs grpc_completion_queue_next,
+ * keeps REQUEST_POOL calls requested, decodes requests and answers
+ * reflection; handlers run on the libev loop thread, which receives calls
+ * through a mutex-protected queue and an ev_async. Batches are started from
+ * both threads, always with s->mu held, so two threads never start batches on
+ * one call at once.
+ *
+ * A call has one batch of each kind at most in flight: RECV (request),
+ * CLOSE (RECV_CLOSE_ON_SERVER, started at once: it reports cancellation),
+ * SEND (a stream message; the next one is started by the CQ thread when it
+ * completes) and FINAL (the status). Each in-flight batch, the hand-off
+ * queue and the loop (from the handler's start until api_reply/api_fail/
+ * api_stream_end or the cancel callback) hold a reference; the last one frees
+ * the call. */
+#include "api/grpc_server.h"
+
+#include <errno.h>
+#include <ev.h>
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/slice.h>
+#include <grpc/support/alloc.h>
+#include <grpc/support/log.h>
+#include <grpc/support/time.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/reflection.h"
+#include "api/server_setup.h"
+#include "common/log.h"
+
+#define REQUEST_POOL      16
+#define DEFAULT_MAX_RECV  (1 << 20)
+#define DEFAULT_QUEUE_MAX 1024
+
+static const char *const reflection_paths[] = {
+    "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+    "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+};
+
+enum tag_kind { TAG_REQUEST, TAG_RECV, TAG_SEND, TAG_FINAL, TAG_CLOSE, TAG_SHUTDOWN };
+struct tag {
+    enum tag_kind kind;
+    struct api_call *call;
+};
+
+enum call_kind { CALL_UNKNOWN, CALL_METHOD, CALL_REFLECT };
+enum final_state { FINAL_NONE, FINAL_PENDING, FINAL_STARTED };
+enum { Q_HANDLE = 1, Q_CANCEL = 2 }; /* hand-off queue flags */
+
+struct msg {
+    struct msg *next;
+    grpc_byte_buffer *bb;
+};
+
+struct api_call {
+    struct api_server *s;
+    grpc_call *call;
+    grpc_call_details details;
+    grpc_metadata_array md;
+    struct tag t_request, t_recv, t_send, t_final, t_close;
+    enum call_kind kind;
+    const struct api_route *m;
+    char *peer;
+    int64_t start_us;
+    ProtobufCMessage *req;
+    grpc_byte_buffer *recv_bb;  /* RECV output */
+    int close_cancelled;        /* CLOSE output */
+    grpc_slice status_details;  /* FINAL input, outlives the batch */
+    grpc_byte_buffer *final_bb; /* FINAL input */
+    /* under s->mu */
+    int refs;
+    bool closed, cancelled, md_sent, send_failed, dispatched;
+    grpc_byte_buffer *inflight; /* SEND input */
+    struct msg *q_head, *q_tail;
+    size_t q_len;
+    enum final_state final;
+    grpc_status_code code;
+    char *pending_msg; /* FINAL_PENDING */
+    unsigned qflags;
+    struct api_call *qnext;
+    /* loop thread only */
+    bool loop_owned;
+    api_cancel_fn cancel_fn;
+    void *cancel_ctx;
+    struct api_call *lprev, *lnext;
+};
+
+struct api_server {
+    struct ev_loop *loop;
+    ev_async async;
+    grpc_server *server;
+    grpc_completion_queue *cq;
+    pthread_t thread;
+    bool thread_started;
+    struct tag t_shutdown;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    /* under mu */
+    struct api_call *q_head, *q_tail;
+    bool stopping, cq_closed, cq_done;
+    /* read-only after start */
+    struct api_route *routes;
+    size_t n_routes;
+    void *ctx;
+    size_t queue_max;
+    struct api_reflect *reflect;
+    struct api_listener *listeners;
+    size_t n_listeners;
+    /* loop thread only */
+    struct api_call *loop_calls;
+};
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void grpc_log_to_ours(gpr_log_func_args *a)
+{
+    if (a->severity == GPR_LOG_SEVERITY_ERROR)
+        log_warn("grpc-log", LOG_STR("text", a->message), LOG_STR("file", a->file),
+                 LOG_INT("line", a->line));
+    else
+        log_debug("grpc-log", LOG_STR("text", a->message), LOG_STR("file", a->file),
+                  LOG_INT("line", a->line));
+}
+
+/* ---- serialisation ---- */
+
+static grpc_byte_buffer *pack_msg(const ProtobufCMessage *msg)
+{
+    size_t len = msg ? protobuf_c_message_get_packed_size(msg) : 0;
+    grpc_slice sl = grpc_slice_malloc(len);
+    if (msg)
+        protobuf_c_message_pack(msg, GRPC_SLICE_START_PTR(sl));
+    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&sl, 1);
+    grpc_slice_unref(sl);
+    return bb;
+}
+
+static grpc_slice read_all(grpc_byte_buffer *bb)
+{
+    grpc_byte_buffer_reader rd;
+    if (!grpc_byte_buffer_reader_init(&rd, bb))
+        return grpc_empty_slice();
+    grpc_slice sl = grpc_byte_buffer_reader_readall(&rd);
+    grpc_byte_buffer_reader_destroy(&rd);
+    return sl;
+}
+
+/* ---- calls: references and batches (all *_locked run with s->mu held) ---- */
+
+static void drop_queue_locked(struct api_call *c)
+{
+    while (c->q_head) {
+        struct msg *m = c->q_head;
+        c->q_head = m->next;
+        grpc_byte_buffer_destroy(m->bb);
+        free(m);
+    }
+    c->q_tail = NULL;
+    c->q_len = 0;
+}
+
+static void call_free(struct api_call *c)
+{
+    if (c->call) {
+        if (log_enabled(LOG_LEVEL_DEBUG)) {
+            char *path = grpc_slice_to_c_string(c->details.method);
+            log_debug("api-call-end", LOG_STR("method", path), LOG_STR("peer", c->peer),
+                      LOG_INT("status", c->code), LOG_BOOL("cancelled", c->cancelled),
+                      LOG_INT("duration_us", now_us() - c->start_us));
+            gpr_free(path);
+        }
+        grpc_call_unref(c->call);
+    }
+    grpc_call_details_destroy(&c->details);
+    grpc_metadata_array_destroy(&c->md);
+    if (c->req)
+        protobuf_c_message_free_unpacked(c->req, NULL);
+    if (c->recv_bb)
+        grpc_byte_buffer_destroy(c->recv_bb);
+    if (c->final_bb)
+        grpc_byte_buffer_destroy(c->final_bb);
+    if (c->inflight)
+        grpc_byte_buffer_destroy(c->inflight);
+    drop_queue_locked(c);
+    grpc_slice_unref(c->status_details);
+    gpr_free(c->peer);
+    free(c->pending_msg);
+    free(c);
+}
+
+static void call_unref(struct api_call *c)
+{
+    pthread_mutex_lock(&c->s->mu);
+    bool last = --c->refs == 0;
+    pthread_mutex_unlock(&c->s->mu);
+    if (last)
+        call_free(c);
+}
+
+static bool start_locked(struct api_call *c, grpc_op *ops, size_t n, struct tag *t)
+{
+    if (c->s->cq_closed)
+        return false;
+    grpc_call_error e = grpc_call_start_batch(c->call, ops, n, t, NULL);
+    if (e != GRPC_CALL_OK) {
+        log_debug("api-batch-error", LOG_INT("error", e), LOG_INT("tag", t->kind));
+        return false;
+    }
+    c->refs++;
+    return true;
+}
+
+static size_t add_initial_md(struct api_call *c, grpc_op *ops)
+{
+    if (c->md_sent)
+        return 0;
+    c->md_sent = true;
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    return 1;
+}
+
+/* The status, after bb (a reply, consumed) if any. */
+static void final_locked(struct api_call *c, grpc_status_code code, const char *msg,
+                         grpc_byte_buffer *bb)
+{
+    grpc_op ops[3];
+    memset(ops, 0, sizeof(ops));
+    size_t n = add_initial_md(c, ops);
+    if (bb) {
+        ops[n].op = GRPC_OP_SEND_MESSAGE;
+        ops[n++].data.send_message.send_message = bb;
+        c->final_bb = bb;
+    }
+    grpc_slice_unref(c->status_details);
+    c->status_details = grpc_slice_from_copied_string(msg ? msg : "");
+    ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+    ops[n].data.send_status_from_server.status = code;
+    ops[n++].data.send_status_from_server.status_details = &c->status_details;
+    c->final = FINAL_STARTED;
+    c->code = code;
+    start_locked(c, ops, n, &c->t_final);
+}
+
+static bool send_locked(struct api_call *c, grpc_byte_buffer *bb)
+{
+    grpc_op ops[2];
+    memset(ops, 0, sizeof(ops));
+    size_t n = add_initial_md(c, ops);
+    ops[n].op = GRPC_OP_SEND_MESSAGE;
+    ops[n++].data.send_message.send_message = bb;
+    c->inflight = bb;
+    if (start_locked(c, ops, n, &c->t_send))
+        return true;
+    c->inflight = NULL;
+    c->send_failed = true;
+    grpc_byte_buffer_destroy(bb);
+    return false;
+}
+
+static void recv_locked(struct api_call *c)
+{
+    grpc_op op;
+    memset(&op, 0, sizeof(op));
+    op.op = GRPC_OP_RECV_MESSAGE;
+    op.data.recv_message.recv_message = &c->recv_bb;
+    start_locked(c, &op, 1, &c->t_recv);
+}
+
+/* Hands the call to the loop; returns true when the loop must be woken. */
+static bool post_locked(struct api_call *c, unsigned flag)
+{
+    struct api_server *s = c->s;
+    bool queued = c->qflags != 0;
+    c->qflags |= flag;
+    if (queued)
+        return false;
+    c->refs++;
+    c->qnext = NULL;
+    if (s->q_tail)
+        s->q_tail->qnext = c;
+    else
+        s->q_head = c;
+    s->q_tail = c;
+    pthread_cond_signal(&s->cond);
+    return true;
+}
+
+/* ---- CQ thread ---- */
+
+static void arm_request(struct api_server *s)
+{
+    struct api_call *c = calloc(1, sizeof(*c));
+    if (!c) {
+        log_warn("api-request-oom");
+        return;
+    }
+    c->s = s;
+    c->refs = 1;
+    c->status_details = grpc_empty_slice();
+    c->t_request = (struct tag){ TAG_REQUEST, c };
+    c->t_recv = (struct tag){ TAG_RECV, c };
+    c->t_send = (struct tag){ TAG_SEND, c };
+    c->t_final = (struct tag){ TAG_FINAL, c };
+    c->t_close = (struct tag){ TAG_CLOSE, c };
+    grpc_call_details_init(&c->details);
+    grpc_metadata_array_init(&c->md);
+    grpc_call_error e = grpc_server_request_call(s->server, &c->call, &c->details, &c->md, s->cq,
+                                                 s->cq, &c->t_request);
+    if (e != GRPC_CALL_OK) {
+        log_debug("api-request-error", LOG_INT("error", e));
+        call_free(c);
+    }
+}
+
+static void on_request(struct api_call *c, bool ok)
+{
+    struct api_server *s = c->s;
+    if (!ok) { /* the server is shutting down */
+        call_unref(c);
+        return;
+    }
+    pthread_mutex_lock(&s->mu);
+    bool stopping = s->stopping;
+    pthread_mutex_unlock(&s->mu);
+    if (!stopping)
+        arm_request(s);
+
+    c->peer = grpc_call_get_peer(c->call);
+    c->start_us = now_us();
+    for (size_t i = 0; i < s->n_routes && !c->m; i++) {
+        if (grpc_slice_str_cmp(c->details.method, s->routes[i].path) == 0)
+            c->m = &s->routes[i];
+    }
+    if (c->m && c->m->fn)
+        c->kind = CALL_METHOD;
+    for (size_t i = 0; i < 2 && s->reflect && c->kind == CALL_UNKNOWN; i++) {
+        if (grpc_slice_str_cmp(c->details.method, reflection_paths[i]) == 0)
+            c->kind = CALL_REFLECT;
+    }
+
+    grpc_op op;
+    memset(&op, 0, sizeof(op));
+    op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    op.data.recv_close_on_server.cancelled = &c->close_cancelled;
+    pthread_mutex_lock(&s->mu);
+    if (s->stopping) {
+        grpc_call_cancel_with_status(c->call, GRPC_STATUS_UNAVAILABLE, "server stopping", NULL);
+    } else if (start_locked(c, &op, 1, &c->t_close)) {
+        if (c->kind == CALL_UNKNOWN) {
+            char msg[300];
+            char *path = grpc_slice_to_c_string(c->details.method);
+            snprintf(msg, sizeof(msg), "%s %s", c->m ? "not implemented:" : "unknown method", path);
+            gpr_free(path);
+            final_locked(c, GRPC_STATUS_UNIMPLEMENTED, msg, NULL);
+        } else {
+            recv_locked(c);
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    call_unref(c);
+}
+
+static void reflect_recv(struct api_call *c, grpc_byte_buffer *bb)
+{
+    grpc_slice sl = read_all(bb);
+    uint8_t *out = NULL;
+    size_t outlen = 0;
+    int rc = api_reflect_answer(c->s->reflect, GRPC_SLICE_START_PTR(sl), GRPC_SLICE_LENGTH(sl),
+                                &out, &outlen);
+    grpc_slice_unref(sl);
+    pthread_mutex_lock(&c->s->mu);
+    if (rc == 0) {
+        grpc_slice rs = grpc_slice_new(out, outlen, free);
+        send_locked(c, grpc_raw_byte_buffer_create(&rs, 1));
+        grpc_slice_unref(rs);
+    } else {
+        final_locked(c, rc == -EINVAL ? GRPC_STATUS_INVALID_ARGUMENT : GRPC_STATUS_INTERNAL,
+                     rc == -EINVAL ? "malformed ServerReflectionRequest" : "out of memory", NULL);
+    }
+    pthread_mutex_unlock(&c->s->mu);
+}
+
+static void method_recv(struct api_call *c, grpc_byte_buffer *bb)
+{
+    struct api_server *s = c->s;
+    const ProtobufCMessageDescriptor *in = c->m->desc->input;
+    grpc_slice sl = read_all(bb);
+    size_t len = GRPC_SLICE_LENGTH(sl);
+    c->req = protobuf_c_message_unpack(in, NULL, len, GRPC_SLICE_START_PTR(sl));
+    grpc_slice_unref(sl);
+    bool wake = false;
+    pthread_mutex_lock(&s->mu);
+    if (!c->req) {
+        char msg[300];
+        snprintf(msg, sizeof(msg), "%s: malformed %s (%zu bytes)", c->m->desc->name, in->name, len);
+        final_locked(c, GRPC_STATUS_INVALID_ARGUMENT, msg, NULL);
+    } else if (s->stopping) {
+        final_locked(c, GRPC_STATUS_UNAVAILABLE, "server stopping", NULL);
+    } else {
+        c->dispatched = true;
+        wake = post_locked(c, Q_HANDLE);
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (wake)
+        ev_async_send(s->loop, &s->async);
+}
+
+static void on_recv(struct api_call *c, bool ok)
+{
+    grpc_byte_buffer *bb = c->recv_bb;
+    c->recv_bb = NULL;
+    if (ok && bb) {
+        if (c->kind == CALL_REFLECT)
+            reflect_recv(c, bb);
+        else
+            method_recv(c, bb);
+    } else if (ok) { /* the client half-closed */
+        pthread_mutex_lock(&c->s->mu);
+        if (c->kind == CALL_REFLECT)
+            final_locked(c, GRPC_STATUS_OK, NULL, NULL);
+        else
+            final_locked(c, GRPC_STATUS_INVALID_ARGUMENT, "no request message", NULL);
+        pthread_mutex_unlock(&c->s->mu);
+    } /* else cancelled: CLOSE reports it */
+    if (bb)
+        grpc_byte_buffer_destroy(bb);
+    call_unref(c);
+}
+
+static void on_send(struct api_call *c, bool ok)
+{
+    pthread_mutex_lock(&c->s->mu);
+    grpc_byte_buffer_destroy(c->inflight);
+    c->inflight = NULL;
+    if (!ok) {
+        c->send_failed = true;
+        drop_queue_locked(c);
+    } else if (c->kind == CALL_REFLECT) {
+        recv_locked(c);
+    } else if (c->q_head) {
+        struct msg *m = c->q_head;
+        if (!(c->q_head = m->next))
+            c->q_tail = NULL;
+        c->q_len--;
+        if (!send_locked(c, m->bb))
+            drop_queue_locked(c);
+        free(m);
+    } else if (c->final == FINAL_PENDING) {
+        final_locked(c, c->code, c->pending_msg, NULL);
+    }
+    pthread_mutex_unlock(&c->s->mu);
+    call_unref(c);
+}
+
+static void on_close(struct api_call *c)
+{
+    struct api_server *s = c->s;
+    bool wake = false;
+    pthread_mutex_lock(&s->mu);
+    c->closed = true;
+    c->cancelled = c->close_cancelled != 0;
+    if (c->cancelled) {
+        drop_queue_locked(c);
+        if (c->dispatched)
+            wake = post_locked(c, Q_CANCEL);
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (wake)
+        ev_async_send(s->loop, &s->async);
+    call_unref(c);
+}
+
+static void *cq_main(void *arg)
+{
+    struct api_server *s = arg;
+    pthread_setname_np(pthread_self(), "maglev-grpc");
+    for (;;) {
+        grpc_event ev =
+            grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+        if (ev.type == GRPC_QUEUE_SHUTDOWN)
+            break;
+        if (ev.type != GRPC_OP_COMPLETE)
+            continue;
+        struct tag *t = ev.tag;
+        bool ok = ev.success != 0;
+        switch (t->kind) {
+        case TAG_REQUEST:
+            on_request(t->call, ok);
+            break;
+        case TAG_RECV:
+            on_recv(t->call, ok);
+            break;
+        case TAG_SEND:
+            on_send(t->call, ok);
+            break;
+        case TAG_FINAL:
+            call_unref(t->call);
+            break;
+        case TAG_CLOSE:
+            on_close(t->call);
+            break;
+        case TAG_SHUTDOWN:
+            pthread_mutex_lock(&s->mu);
+            s->cq_closed = true;
+            grpc_completion_queue_shutdown(s->cq);
+            pthread_mutex_unlock(&s->mu);
+            break;
+        }
+    }
+    pthread_mutex_lock(&s->mu);
+    s->cq_done = true;
+    pthread_cond_broadcast(&s->cond);
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* ---- loop thread ---- */
+
+static void loop_release(struct api_call *c)
+{
+    struct api_server *s = c->s;
+    c->loop_owned = false;
+    if (c->lprev)
+        c->lprev->lnext = c->lnext;
+    else
+        s->loop_calls = c->lnext;
+    if (c->lnext)
+        c->lnext->lprev = c->lprev;
+    c->lprev = c->lnext = NULL;
+    call_unref(c);
+}
+
+static void loop_cancel(struct api_call *c)
+{
+    api_cancel_fn fn = c->cancel_fn;
+    pthread_mutex_lock(&c->s->mu);
+    c->refs++; /* for the callback */
+    pthread_mutex_unlock(&c->s->mu);
+    loop_release(c);
+    if (fn)
+        fn(c, c->cancel_ctx);
+    call_unref(c);
+}
+
+static void process_queue(struct api_server *s, struct api_call *list)
+{
+    while (list) {
+        struct api_call *c = list;
+        list = c->qnext;
+        pthread_mutex_lock(&s->mu);
+        unsigned flags = c->qflags;
+        c->qflags = 0;
+        c->qnext = NULL;
+        bool run = !c->cancelled && !s->stopping;
+        if ((flags & Q_HANDLE) && run)
+            c->refs++; /* the loop's */
+        pthread_mutex_unlock(&s->mu);
+        if ((flags & Q_HANDLE) && run) {
+            c->loop_owned = true;
+            c->lnext = s->loop_calls;
+            if (s->loop_calls)
+                s->loop_calls->lprev = c;
+            s->loop_calls = c;
+            c->m->fn(c, c->req, s->ctx);
+        }
+        if ((flags & Q_CANCEL) && c->loop_owned)
+            loop_cancel(c);
+        call_unref(c); /* the queue's */
+    }
+}
+
+static struct api_call *take_queue_locked(struct api_server *s)
+{
+    struct api_call *list = s->q_head;
+    s->q_head = s->q_tail = NULL;
+    return list;
+}
+
+static void on_async(struct ev_loop *loop, ev_async *w, int revents)
+{
+    struct api_server *s = w->data;
+    pthread_mutex_lock(&s->mu);
+    struct api_call *list = take_queue_locked(s);
+    pthread_mutex_unlock(&s->mu);
+    process_queue(s, list);
+}
+
+void api_reply(struct api_call *c, const ProtobufCMessage *msg)
+{
+    if (!c || !c->loop_owned)
+        return;
+    if (c->m->stream) {
+        api_stream_send(c, msg);
+        api_stream_end(c);
+        return;
+    }
+    grpc_byte_buffer *bb = pack_msg(msg);
+    pthread_mutex_lock(&c->s->mu);
+    if (c->final == FINAL_NONE && !c->closed)
+        final_locked(c, GRPC_STATUS_OK, NULL, bb);
+    else
+        grpc_byte_buffer_destroy(bb);
+    pthread_mutex_unlock(&c->s->mu);
+    loop_release(c);
+}
+
+void api_fail(struct api_call *c, grpc_status_code code, const char *fmt, ...)
+{
+    if (!c || !c->loop_owned)
+        return;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    pthread_mutex_lock(&c->s->mu);
+    if (c->final == FINAL_NONE && !c->closed) {
+        drop_queue_locked(c);
+        if (c->inflight) {
+            c->final = FINAL_PENDING;
+            c->code = code;
+            c->pending_msg = strdup(msg);
+        } else {
+            final_locked(c, code, msg, NULL);
+        }
+    }
+    pthread_mutex_unlock(&c->s->mu);
+    loop_release(c);
+}
+
+int api_stream_send(struct api_call *c, const ProtobufCMessage *msg)
+{
+    if (!c || !c->loop_owned)
+        return -EPIPE;
+    if (!c->m->stream)
+        return -EINVAL; /* a unary method: api_reply */
+    struct api_server *s = c->s;
+    grpc_byte_buffer *bb = pack_msg(msg);
+    int rc = 0;
+    pthread_mutex_lock(&s->mu);
+    if (c->closed || c->send_failed || c->final != FINAL_NONE || s->stopping) {
+        rc = -EPIPE;
+    } else if (c->q_len + (c->inflight != NULL) >= s->queue_max) {
+        rc = -ENOBUFS;
+    } else if (!c->inflight) {
+        rc = send_locked(c, bb) ? 0 : -EPIPE;
+        bb = NULL;
+    } else {
+        struct msg *m = malloc(sizeof(*m));
+        if (m) {
+            *m = (struct msg){ .bb = bb };
+            if (c->q_tail)
+                c->q_tail->next = m;
+            else
+                c->q_head = m;
+            c->q_tail = m;
+            c->q_len++;
+            bb = NULL;
+        } else {
+            rc = -ENOMEM;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (bb)
+        grpc_byte_buffer_destroy(bb);
+    return rc;
+}
+
+void api_stream_end(struct api_call *c)
+{
+    if (!c || !c->loop_owned)
+        return;
+    pthread_mutex_lock(&c->s->mu);
+    if (c->final == FINAL_NONE && !c->closed && !c->send_failed) {
+        if (c->inflight) {
+            c->final = FINAL_PENDING; /* status OK once the queue is sent */
+            c->code = GRPC_STATUS_OK;
+        } else {
+            final_locked(c, GRPC_STATUS_OK, NULL, NULL);
+        }
+    }
+    pthread_mutex_unlock(&c->s->mu);
+    loop_release(c);
+}
+
+void api_call_on_cancel(struct api_call *c, api_cancel_fn fn, void *ctx)
+{
+    if (c && c->loop_owned) {
+        c->cancel_fn = fn;
+        c->cancel_ctx = ctx;
+    }
+}
+
+const char *api_call_peer(const struct api_call *c)
+{
+    return c && c->peer ? c->peer : "";
+}
+
+const char *api_call_method(const struct api_call *c)
+{
+    return c && c->m ? c->m->desc->name : "";
+}
+
+/* ---- start and stop ---- */
+
+static int add_listeners(struct api_server *s, char *err, size_t errlen)
+{
+    grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+    int rc = 0;
+    for (size_t i = 0; i < s->n_listeners && rc == 0; i++) {
+        const struct api_listener *l = &s->listeners[i];
+        if (grpc_server_add_http2_port(s->server, l->addr, creds) == 0) {
+            snprintf(err, errlen, "%s: cannot listen (address in use or not valid)", l->addr);
+            rc = -EADDRINUSE;
+        } else if (l->unix_path && chmod(l->unix_path, 0660) < 0) {
+            rc = -errno;
+            snprintf(err, errlen, "%s: chmod 0660: %s", l->addr, strerror(-rc));
+        }
+    }
+    grpc_server_credentials_release(creds);
+    return rc;
+}
+
+/* Shuts the server down and drains the queue on this thread (no CQ thread). */
+static void shutdown_unstarted(struct api_server *s)
+{
+    grpc_server_shutdown_and_notify(s->server, s->cq, &s->t_shutdown);
+    for (;;) {
+        grpc_event ev =
+            grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+        if (ev.type == GRPC_QUEUE_SHUTDOWN)
+            break;
+        if (ev.type == GRPC_OP_COMPLETE && ev.tag == &s->t_shutdown)
+            grpc_completion_queue_shutdown(s->cq);
+    }
+}
+
+static void server_free(struct api_server *s)
+{
+    if (s->server)
+        grpc_server_destroy(s->server);
+    if (s->cq)
+        grpc_completion_queue_destroy(s->cq);
+    if (s->server || s->cq)
+        grpc_shutdown();
+    /* the sockets go while the locks are still held */
+    api_listeners_release(s->listeners, s->n_listeners, s->server != NULL);
+    api_routes_free(s->routes, s->n_routes);
+    api_reflect_free(s->reflect);
+    pthread_cond_destroy(&s->cond);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+int api_server_start(struct ev_loop *loop, const struct api_server_opts *opts,
+                     struct api_server **out, char *err, size_t errlen)
+{
+    struct api_server *s = calloc(1, sizeof(*s));
+    if (!s)
+        return -ENOMEM;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cond, NULL);
+    s->loop = loop;
+    s->ctx = opts->ctx;
+    s->queue_max = opts->stream_queue_max ? opts->stream_queue_max : DEFAULT_QUEUE_MAX;
+    s->t_shutdown.kind = TAG_SHUTDOWN;
+    snprintf(err, errlen, "api: out of memory");
+    int rc = api_routes_build(opts, &s->routes, &s->n_routes, err, errlen);
+    if (rc == 0)
+        rc = api_listeners_prepare(opts->addrs ? opts->addrs : "", &s->listeners, &s->n_listeners,
+                                   err, errlen);
+    if (rc == 0 && opts->descriptor_set)
+        rc = api_reflect_new(opts->descriptor_set, opts->descriptor_set_len, opts->service->name,
+                             &s->reflect, err, errlen);
+    if (rc < 0) {
+        server_free(s);
+        return rc;
+    }
+
+    gpr_set_log_function(grpc_log_to_ours);
+    grpc_init();
+    s->cq = grpc_completion_queue_create_for_next(NULL);
+    grpc_arg args[] = {
+        { .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_ALLOW_REUSEPORT, .value.integer = 0 },
+        { .type = GRPC_ARG_INTEGER,
+          .key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
+          .value.integer = !opts->max_receive_bytes              ? DEFAULT_MAX_RECV
+                           : opts->max_receive_bytes < INT32_MAX ? (int)opts->max_receive_bytes
+                                                                 : INT32_MAX },
+    };
+    grpc_channel_args chargs = { .num_args = 2, .args = args };
+    s->server = grpc_server_create(&chargs, NULL);
+    grpc_server_register_completion_queue(s->server, s->cq, NULL);
+    rc = add_listeners(s, err, errlen);
+    if (rc < 0) {
+        shutdown_unstarted(s);
+        server_free(s);
+        return rc;
+    }
+    grpc_server_start(s->server);
+    ev_async_init(&s->async, on_async);
+    s->async.data = s;
+    ev_async_start(loop, &s->async);
+    if ((rc = -pthread_create(&s->thread, NULL, cq_main, s)) < 0) {
+        snprintf(err, errlen, "api: cannot start the gRPC thread: %s", strerror(-rc));
+        api_server_stop(s);
+        return rc;
+    }
+    s->thread_started = true;
+    for (int i = 0; i < REQUEST_POOL; i++)
+        arm_request(s);
+    *out = s;
+    return 0;
+}
+
+void api_server_stop(struct api_server *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->stopping = true;
+    pthread_mutex_unlock(&s->mu);
+    if (!s->thread_started) {
+        shutdown_unstarted(s);
+    } else {
+        grpc_server_shutdown_and_notify(s->server, s->cq, &s->t_shutdown);
+        grpc_server_cancel_all_calls(s->server);
+        while (s->loop_calls)
+            loop_cancel(s->loop_calls);
+        /* The CQ thread finishes every call; hand-offs still arriving are
+         * dropped (process_queue does not run handlers while stopping). */
+        for (bool done = false; !done;) {
+            pthread_mutex_lock(&s->mu);
+            while (!s->q_head && !s->cq_done)
+                pthread_cond_wait(&s->cond, &s->mu);
+            struct api_call *list = take_queue_locked(s);
+            done = !list && s->cq_done;
+            pthread_mutex_unlock(&s->mu);
+            process_queue(s, list);
+        }
+        pthread_join(s->thread, NULL);
+    }
+    ev_async_stop(s->loop, &s->async);
+    server_free(s);
+}

@@ -1,0 +1,251 @@
+/* handlers.c: the maglev.Maglev RPCs on the loop thread. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "api/api_int.h"
+#include "api/build.h"
+#include "common/log.h"
+#include "common/version.h"
+
+#define REPLY(call, arena, msg)                                                                    \
+    do {                                                                                           \
+        api_reply((call), (const ProtobufCMessage *)(msg));                                        \
+        ar_free(arena);                                                                            \
+    } while (0)
+
+static bool name_given(struct api_call *call, const char *name, const char *what)
+{
+    if (name && *name)
+        return true;
+    api_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "%s name is empty", what);
+    return false;
+}
+
+static void get_version(struct api_call *call, const ProtobufCMessage *req, void *ctx)
+{
+    (void)req;
+    struct api *api = ctx;
+    Maglev__VersionInfo m = MAGLEV__VERSION_INFO__INIT;
+    m.version = (char *)version_string();
+    m.commit = (char *)version_commit();
+    m.build_date = (char *)version_date();
+    m.start_time_us = api->core->start_us;
+    m.pid = getpid();
+    m.config_path = api->core->config_path;
+    api_reply(call, (const ProtobufCMessage *)&m);
+}
+
+static void list_frontends(struct api_call *call, const ProtobufCMessage *req, void *ctx)
+{
+    (void)req;
+    struct core *c = ((struct api *)ctx)->core;
+    struct arena a = ARENA_INIT;
+    Maglev__ListFrontendsResponse m = MAGLEV__LIST_FRONTENDS_RESPONSE__INIT;
+    m.n_frontends = c->cfg->n_frontends;
+    m.frontends = ar_array(&a, Maglev__Frontend *, m.n_frontends);
+    for (size_t i = 0; i < m.n_frontends; i++)
+        m.frontends[i] = build_frontend(&a, c, i);
+    REPLY(call, &a, &m);
+}
+
+static void get_frontend(struct api_call *call, const ProtobufCMessage *req, void *ctx)
+{
+    const Maglev__GetFrontendRequest *r = (const void *)req;
+    struct core *c = ((struct api *)ctx)->core;
+    if (!name_given(call, r->name, "frontend"))
+        return;
+    const struct frontend_conf *fe = config_find_frontend(c->cfg, r->name);
+    if (!fe) {
+        api_fail(call, GRPC_STATUS_NOT_FOUND, "frontend \"%s\" not found", r->name);
+        return;
+    }
+    struct arena a = ARENA_INIT;
+    REPLY(call, &a, build_frontend(&a, c, (size_t)(fe - c->cfg->frontends)));
+}
+
+static void list_backends(struct api_call *call, const ProtobufCMessage *req, void *ctx)
+{
+    (void)req;
+    struct core *c = ((struct api *)ctx)->core;
+    struct arena a = ARENA_INIT;
+    Maglev__ListBackendsResponse m = MAGLEV__LIST_BACKENDS_RESPONSE__INIT;
+    m.n_backends = c->cfg->n_backends;
+    m.backends = ar_array(&a, Maglev__Backend *, m.n_backends);
+    for (size_t i = 0; i < m.n_backends; i++)
+        m.backends[i] = build_backend(&a, c, i);
+    REPLY(call, &a, &m);
+}
+
+/* The config index of a backend named in a request, or -1 (reported). */
+static long find_backend(struct api_call *call, const struct core *c, const char *name)
+{
+    if (!name_given(call, name, "backend"))
+        return -1;
+    const struct backend_conf *b = config_find_backend(c->cfg, name);
+    if (!b) {
+        api_fail(call, GRPC_STATUS_NOT_FOUND, "backend \"%s\" not found", name);
+        return -1;
+    }
+    return b - c->cfg->backends;
+}
+
+static void get_backend(struct api_call *call, const ProtobufCMessage *req, void *ctx)
+{
+    const Maglev__GetBackendRequest *r = (const void *)req;
+    struct core *c = ((struct api *)ctx)->core;
+    long i = find_backend(call, c, r->name);
+    if (i < 0)
+        return;
+    struct arena a = ARENA_INIT;
+    REPLY(call, &a, build_backend(&a, c, (size_t)i));
+}
+
+static void list_healthchecks(struct api_call *call, const ProtobufCMessage *req, void *ctx)
+{
+    (void)req;
+    struct core *c = ((struct api *)ctx)->core;
+    struct arena a = ARENA_INIT;
+    Maglev__ListHealthChecksResponse m = MAGLEV__LIST_HEALTH_CHECKS_RESPONSE__INIT;
+    m.n_healthchecks = c->cfg->n_healthchecks;
+    m.healthchecks = ar_array(&a, Maglev__HealthCheck *, m.n_healthchecks);
+    for (size_t i = 0; i < m.n_healthchecks; i++)
+        m.healthchecks[i] = build_healthcheck(&a, c, i);
+    REPLY(call, &a, &m);
+}
+
+static void get_healthcheck(struct api_call *call, const ProtobufCMessage *req, void *ctx)
+{
+    const Maglev__GetHealthCheckRequest *r = (const void *)req;
+    struct core *c = ((struct api *)ctx)->core;
+    if (!name_given(call, r->name, "healthcheck"))
+        return;
+    const struct healthcheck_conf *h = config_find_healthcheck(c->cfg, r->name);
+    if (!h) {
+        api_fail(call, GRPC_STATUS_NOT_FOUND, "healthcheck \"%s\" not found", r->name);
+        return;
+    }
+    struct arena a = ARENA_INIT;
+    REPLY(call, &a, build_healthcheck(&a, c, (size_t)(h - c->cfg->healthchecks)));
+}
+
+static void backend_action(struct api_call *call, const ProtobufCMessage *req, void *ctx,
+                           int (*fn)(struct checker *, const char *), const char *verb)
+{
+    const Maglev__BackendActionRequest *r = (const void *)req;
+    struct core *c = ((struct api *)ctx)->core;
+    long i = find_backend(call, c, r->name);
+    if (i < 0)
+        return;
+    int rc = fn(c->checker, r->name);
+    if (rc == -EPERM) {
+        api_fail(call, GRPC_STATUS_FAILED_PRECONDITION,
+                 "cannot %s backend \"%s\": it is disabled; enable it first", verb, r->name);
+        return;
+    }
+    if (rc < 0) {
+        api_fail(call, GRPC_STATUS_NOT_FOUND, "backend \"%s\" not found", r->name);
+        return;
+    }
+    log_info("operator-action", LOG_STR("action", verb), LOG_STR("backend", r->name),
+             LOG_STR("peer", api_call_peer(call)));
+    struct arena a = ARENA_INIT;
+    REPLY(call, &a, build_backend(&a, c, (size_t)i));
+}
+
+static void pause_backend(struct api_call *call, const ProtobufCMessage *req, void *ctx)
+{
+    backend_action(call, req, ctx, checker_pause, "pause");
+}
+
+static void resume_backend(struct api_call *call, const ProtobufCMessage *req, void *ctx)
+{
+    backend_action(call, req, ctx, checker_resume, "resume");
+}
+
+static void enable_backend(struct api_call *call, const ProtobufCMessage *req, void *ctx)
+{
+    backend_action(call, req, ctx, checker_enable, "enable");
+}
+
+static void disable_backend(struct api_call *call, const ProtobufCMessage *req, void *ctx)
+{
+    backend_action(call, req, ctx, checker_disable, "disable");
+}
+
+static void set_weight(struct api_call *call, const ProtobufCMessage *req, void *ctx)
+{
+    const Maglev__SetWeightRequest *r = (const void *)req;
+    struct core *c = ((struct api *)ctx)->core;
+    if (!name_given(call, r->frontend, "frontend") || !name_given(call, r->pool, "pool") ||
+        !name_given(call, r->backend, "backend"))
+        return;
+    if (r->weight > CONFIG_WEIGHT_MAX) {
+        api_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "weight %u out of range 0..%d", r->weight,
+                 CONFIG_WEIGHT_MAX);
+        return;
+    }
+    char err[256];
+    if (core_set_weight(c, r->frontend, r->pool, r->backend, (uint8_t)r->weight, err, sizeof(err)) <
+        0) {
+        api_fail(call, GRPC_STATUS_NOT_FOUND, "%s", err);
+        return;
+    }
+    const struct frontend_conf *fe = config_find_frontend(c->cfg, r->frontend);
+    struct arena a = ARENA_INIT;
+    REPLY(call, &a, build_frontend(&a, c, (size_t)(fe - c->cfg->frontends)));
+}
+
+static void check_config(struct api_call *call, const ProtobufCMessage *req, void *ctx)
+{
+    (void)req;
+    struct core *c = ((struct api *)ctx)->core;
+    struct config_diags d = { 0 };
+    struct maglev_config *cfg = NULL;
+    core_check(c, &cfg, &d);
+    struct arena a = ARENA_INIT;
+    Maglev__ConfigResult *m = build_config_result(&a, c, &d, cfg);
+    config_free(cfg);
+    config_diags_free(&d);
+    REPLY(call, &a, m);
+}
+
+static void reload_config(struct api_call *call, const ProtobufCMessage *req, void *ctx)
+{
+    (void)req;
+    struct core *c = ((struct api *)ctx)->core;
+    struct config_diags d = { 0 };
+    struct checker_reload_stats st = { 0 };
+    log_info("operator-action", LOG_STR("action", "reload"), LOG_STR("peer", api_call_peer(call)));
+    int rc = core_reload(c, &d, &st);
+    struct arena a = ARENA_INIT;
+    Maglev__ConfigResult *m = build_config_result(&a, c, &d, rc == 0 ? c->cfg : NULL);
+    m->added = st.added;
+    m->changed = st.changed;
+    m->removed = st.removed;
+    m->unchanged = st.unchanged;
+    config_diags_free(&d);
+    REPLY(call, &a, m);
+}
+
+const struct api_method api_methods[] = {
+    { "GetVersion", get_version, false },
+    { "ListFrontends", list_frontends, false },
+    { "GetFrontend", get_frontend, false },
+    { "ListBackends", list_backends, false },
+    { "GetBackend", get_backend, false },
+    { "ListHealthChecks", list_healthchecks, false },
+    { "GetHealthCheck", get_healthcheck, false },
+    { "PauseBackend", pause_backend, false },
+    { "ResumeBackend", resume_backend, false },
+    { "EnableBackend", enable_backend, false },
+    { "DisableBackend", disable_backend, false },
+    { "SetFrontendPoolBackendWeight", set_weight, false },
+    { "CheckConfig", check_config, false },
+    { "ReloadConfig", reload_config, false },
+    { "WatchEvents", events_watch, true },
+};
+const size_t api_n_methods = sizeof(api_methods) / sizeof(api_methods[0]);
