@@ -1,0 +1,74 @@
+/* actions: what maglevc does for a parsed command: the RPC, then the text
+ * (render.h) or JSON (json.h) on the session's output. Also the live names
+ * for completion and `?` help (names.c), fetched from the server and cached
+ * for a couple of seconds. */
+#ifndef MAGLEV_CLI_ACTIONS_H
+#define MAGLEV_CLI_ACTIONS_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cli/client.h"
+#include "cli/cmdtree.h"
+#include "maglev.pb-c.h"
+
+#define ACTION_TIMEOUT_MS 10000 /* deadline of a command's RPC */
+#define NAMES_TIMEOUT_MS  2000  /* deadline of a completion's RPC */
+#define NAMES_TTL_US      2000000
+
+struct names_cache {
+    int64_t fetched_us[3]; /* monotonic time of the last fetch, 0 = never */
+    Maglev__ListBackendsResponse *backends;
+    Maglev__ListFrontendsResponse *frontends;
+    Maglev__ListHealthChecksResponse *healthchecks;
+};
+
+struct session {
+    struct client *client;
+    const char *addr;                   /* as given, for messages */
+    bool color;                         /* colour on `out` */
+    bool err_color;                     /* colour on `err` */
+    bool json;                          /* --json */
+    bool interactive;                   /* in the shell */
+    FILE *out, *err;                    /* stdout, stderr */
+    volatile sig_atomic_t *interrupted; /* set by SIGINT; cleared by the caller */
+    struct names_cache names;
+};
+
+/* Exit statuses of maglevc. */
+enum {
+    EXIT_OK = 0,
+    EXIT_SERVER = 1, /* the server said no, or could not be reached */
+    EXIT_USAGE = 2,  /* the command line is wrong */
+};
+
+/* Runs a parsed command (not CMD_QUIT: the caller handles it). Returns
+ * EXIT_OK, or EXIT_SERVER after printing the error. */
+int action_run(struct session *s, const struct cmd_parsed *p);
+
+/* Prints "error: msg" on s->err (red when coloured). */
+void action_error(struct session *s, const char *msg);
+
+/* The server's version, or NULL with the reason in st (free with
+ * protobuf_c_message_free_unpacked). */
+Maglev__VersionInfo *action_server_version(struct session *s, struct client_status *st);
+
+/* The operator's message for a failed call: the server's status message,
+ * or "cannot reach maglevd at ADDR: ..." and the like. */
+void action_status_message(const struct session *s, const struct client_status *st, char *buf,
+                           size_t len);
+
+/* ---- names.c ---- */
+
+/* A cmd_names_fn; ctx is the struct session. */
+int names_fn(void *ctx, enum cmd_slot_kind kind, const struct cmd_parsed *so_far,
+             struct strlist *out);
+void names_free(struct names_cache *nc);
+
+/* Monotonic and wall clocks, µs. */
+int64_t mono_us(void);
+int64_t wall_us(void);
+
+#endif

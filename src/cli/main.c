@@ -1,0 +1,203 @@
+/* maglevc: the operator's shell and one-shot CLI for maglevd.
+ *
+ *   maglevc [--server ADDR] [--color auto|always|never] [--json] [COMMAND...]
+ *
+ * With a command: runs it once; exit 0 ok, 1 server error, 2 usage error.
+ * Without: the interactive shell (or, with stdin not a terminal, one command
+ * per line). --complete LINE (hidden) prints the completions of LINE one per
+ * line, for the bash completion script. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/actions.h"
+#include "cli/shell.h"
+#include "common/version.h"
+
+#define DEFAULT_SERVER "unix:/run/vpp-maglev/maglevd.sock"
+
+enum color_mode { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
+
+struct opts {
+    const char *server;
+    enum color_mode color;
+    bool json;
+    const char *complete; /* --complete LINE */
+};
+
+static volatile sig_atomic_t interrupted;
+
+/* The first Ctrl-C asks the running command to stop; a second one, before
+ * it did, ends the program the default way. */
+static void on_sigint(int sig)
+{
+    if (interrupted) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    interrupted = 1;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: maglevc [OPTIONS] [COMMAND...]\n"
+            "\n"
+            "The shell of maglevd: without a command, an interactive shell (TAB completes,\n"
+            "\"?\" lists what may come next); with one, runs it and exits.\n"
+            "\n"
+            "  -s, --server ADDR   maglevd's API: unix:PATH or HOST:PORT (default $MAGLEV_SERVER,\n"
+            "                      else " DEFAULT_SERVER ")\n"
+            "      --color WHEN    auto (a terminal, unless NO_COLOR is set), always or never\n"
+            "  -j, --json          print results as JSON (field names as in maglev.proto)\n"
+            "  -h, --help          this help\n"
+            "  -V, --version       maglevc's version\n"
+            "\n"
+            "Commands: show version | frontends | frontend NAME | backends | backend NAME |\n"
+            "          healthchecks | healthcheck NAME;\n"
+            "          set backend NAME pause|resume|enable|disable;\n"
+            "          set frontend NAME pool POOL backend NAME weight 0-100;\n"
+            "          config check | reload; watch events [num N] [log [level L]] [backend]\n"
+            "          [frontend]; help. A unique prefix of a word is enough (sh ba).\n"
+            "\n"
+            "Exit status: 0 ok, 1 the server failed or said no, 2 usage error.\n");
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+    enum { OPT_COLOR = 256, OPT_COMPLETE };
+    static const struct option longopts[] = {
+        { "server", required_argument, NULL, 's' },
+        { "color", required_argument, NULL, OPT_COLOR },
+        { "colour", required_argument, NULL, OPT_COLOR },
+        { "json", no_argument, NULL, 'j' },
+        { "complete", required_argument, NULL, OPT_COMPLETE },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *env = getenv("MAGLEV_SERVER");
+    o->server = env && *env ? env : DEFAULT_SERVER;
+    int c;
+    while ((c = getopt_long(argc, argv, "s:jhV", longopts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            o->server = optarg;
+            break;
+        case 'j':
+            o->json = true;
+            break;
+        case OPT_COLOR:
+            if (strcmp(optarg, "auto") == 0)
+                o->color = COLOR_AUTO;
+            else if (strcmp(optarg, "always") == 0)
+                o->color = COLOR_ALWAYS;
+            else if (strcmp(optarg, "never") == 0)
+                o->color = COLOR_NEVER;
+            else {
+                fprintf(stderr, "maglevc: --color: expected auto, always or never, not \"%s\"\n",
+                        optarg);
+                return -1;
+            }
+            break;
+        case OPT_COMPLETE:
+            o->complete = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(EXIT_OK);
+        case 'V':
+            printf("maglevc %s (commit %s, built %s)\n", version_string(), version_commit(),
+                   version_date());
+            exit(EXIT_OK);
+        default:
+            usage(stderr);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static bool use_color(enum color_mode m, int fd)
+{
+    if (m != COLOR_AUTO)
+        return m == COLOR_ALWAYS;
+    const char *no = getenv("NO_COLOR");
+    return isatty(fd) && !(no && *no);
+}
+
+/* --complete LINE: candidates one per line (quoted when holding a blank);
+ * names come from the server when it answers. */
+static int complete(struct session *s, const char *line)
+{
+    struct cmd_completion c;
+    int n = cmd_complete(&maglevc_commands, line, strlen(line), s->client ? names_fn : NULL, s, &c);
+    for (int i = 0; i < n; i++)
+        printf(strpbrk(c.words.v[i], " \t") ? "\"%s\"\n" : "%s\n", c.words.v[i]);
+    strlist_free(&c.words);
+    return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+    struct opts o = { 0 };
+    if (parse_opts(argc, argv, &o) < 0)
+        return EXIT_USAGE;
+
+    struct session s = {
+        .addr = o.server,
+        .color = !o.json && use_color(o.color, STDOUT_FILENO),
+        .err_color = use_color(o.color, STDERR_FILENO),
+        .json = o.json,
+        .out = stdout,
+        .err = stderr,
+        .interrupted = &interrupted,
+    };
+
+    /* A command line that does not parse needs no server. */
+    struct cmd_parsed p = { 0 };
+    int words = argc - optind;
+    if (!o.complete && words > 0) {
+        char err[512];
+        if (cmd_parse(&maglevc_commands, words, argv + optind, &p, err, sizeof(err)) < 0) {
+            action_error(&s, err);
+            return EXIT_USAGE;
+        }
+        if (p.action == CMD_QUIT)
+            return EXIT_OK;
+        if (p.action == CMD_HELP)
+            return action_run(&s, &p);
+    }
+
+    struct sigaction sa = { .sa_handler = on_sigint }; /* no SA_RESTART: reads see EINTR */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+
+    char err[256];
+    if (client_open(o.server, &s.client, err, sizeof(err)) < 0) {
+        if (o.complete)
+            return complete(&s, o.complete); /* keywords only */
+        action_error(&s, err);
+        return EXIT_USAGE;
+    }
+    client_set_interrupt(s.client, &interrupted);
+    client_set_timeout(s.client, ACTION_TIMEOUT_MS);
+
+    int rc;
+    if (o.complete)
+        rc = complete(&s, o.complete);
+    else if (words > 0)
+        rc = action_run(&s, &p);
+    else if (isatty(STDIN_FILENO))
+        rc = shell_run(&s);
+    else
+        rc = shell_batch(&s, stdin);
+
+    names_free(&s.names);
+    client_close(s.client);
+    return rc;
+}

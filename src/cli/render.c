@@ -1,0 +1,398 @@
+/* render: the state views for people (see render.h). */
+#include "cli/render.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/render_int.h"
+
+/* ---- small helpers ---- */
+
+/* A "label  value" line of a detail view: the label column is `width` wide. */
+static void field(struct strbuf *sb, const struct render_opts *o, size_t indent, size_t width,
+                  const char *label, const char *value)
+{
+    for (size_t i = 0; i < indent; i++)
+        strbuf_addc(sb, ' ');
+    struct strbuf l = STRBUF_INIT;
+    sb_colored(&l, o->color, TC_LABEL, label);
+    sb_pad(sb, strbuf_str(&l), width);
+    strbuf_free(&l);
+    strbuf_adds(sb, "  ");
+    strbuf_adds(sb, value);
+    strbuf_addc(sb, '\n');
+}
+
+static void fieldf(struct strbuf *sb, const struct render_opts *o, size_t indent, size_t width,
+                   const char *label, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+static void fieldf(struct strbuf *sb, const struct render_opts *o, size_t indent, size_t width,
+                   const char *label, const char *fmt, ...)
+{
+    struct strbuf v = STRBUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    strbuf_vaddf(&v, fmt, ap);
+    va_end(ap);
+    field(sb, o, indent, width, label, strbuf_str(&v));
+    strbuf_free(&v);
+}
+
+static void join(struct strbuf *sb, char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        strbuf_addf(sb, "%s%s", i ? ", " : "", str(v[i]));
+    if (!n)
+        strbuf_addc(sb, '-');
+}
+
+static void add_empty_note(struct strbuf *sb, const char *what)
+{
+    strbuf_addf(sb, "no %s\n", what);
+}
+
+/* ---- version ---- */
+
+void render_version(struct strbuf *sb, const struct render_opts *o,
+                    const struct client_version *client, const Maglev__VersionInfo *v)
+{
+    const size_t w = 7;
+    fieldf(sb, o, 0, w, "maglevc", "%s (commit %s, built %s)", client->version, client->commit,
+           client->build_date);
+    if (!v) {
+        field(sb, o, 0, w, "maglevd", "not reachable");
+        return;
+    }
+    fieldf(sb, o, 0, w, "maglevd", "%s (commit %s, built %s)", str(v->version), str(v->commit),
+           str(v->build_date));
+    char t[48], age[48];
+    render_time(t, sizeof(t), v->start_time_us);
+    render_age(age, sizeof(age), v->start_time_us, o->now_us);
+    strbuf_addf(sb, "%*s  pid %d, started %s (%s)\n", (int)w, "", (int)v->pid, t, age);
+    strbuf_addf(sb, "%*s  config %s\n", (int)w, "", or_dash(v->config_path));
+}
+
+/* ---- frontends ---- */
+
+static void add_listen(struct strbuf *sb, const Maglev__Frontend *f)
+{
+    strbuf_addf(sb, "%s port %u/%s", or_dash(f->address), f->port, or_dash(f->protocol));
+}
+
+void render_frontends(struct strbuf *sb, const struct render_opts *o,
+                      const Maglev__ListFrontendsResponse *r)
+{
+    if (!r->n_frontends) {
+        add_empty_note(sb, "frontends");
+        return;
+    }
+    static const char *const hdr[] = { "NAME",  "ADDRESS",     "PORT",     "PROTO",
+                                       "STATE", "ACTIVE POOL", "BACKENDS", NULL };
+    struct table t;
+    table_init(&t, 7, 0, o->color);
+    table_header(&t, hdr);
+    for (size_t i = 0; i < r->n_frontends; i++) {
+        const Maglev__Frontend *f = r->frontends[i];
+        size_t up = 0, total = 0;
+        for (size_t p = 0; p < f->n_pools; p++)
+            for (size_t b = 0; b < f->pools[p]->n_backends; b++) {
+                const Maglev__PoolBackend *pb = f->pools[p]->backends[b];
+                total++;
+                up += pb->enabled && strcmp(str(pb->state), "up") == 0;
+            }
+        table_cell(&t, TC_BOLD, str(f->name));
+        table_cell(&t, TC_NONE, or_dash(f->address));
+        table_cellf(&t, TC_NONE, "%u", f->port);
+        table_cell(&t, TC_NONE, or_dash(f->protocol));
+        table_cell(&t, state_color(f->state), or_dash(f->state));
+        table_cell(&t, TC_NONE, or_dash(f->active_pool));
+        table_cellf(&t, TC_NONE, "%zu/%zu up", up, total);
+        table_endrow(&t);
+    }
+    table_render(&t, sb);
+    table_free(&t);
+}
+
+void render_frontend(struct strbuf *sb, const struct render_opts *o, const Maglev__Frontend *f)
+{
+    const size_t w = 11;
+    struct strbuf l = STRBUF_INIT;
+    sb_colored(&l, o->color, TC_LABEL, "frontend");
+    strbuf_addc(&l, ' ');
+    sb_colored(&l, o->color, TC_BOLD, str(f->name));
+    strbuf_addc(&l, ' ');
+    add_state(&l, o, f->state);
+    strbuf_addc(&l, '\n');
+    strbuf_adds(sb, strbuf_str(&l));
+    strbuf_reset(&l);
+
+    add_listen(&l, f);
+    field(sb, o, 2, w, "address", strbuf_str(&l));
+    strbuf_reset(&l);
+    if (f->description && *f->description)
+        field(sb, o, 2, w, "description", f->description);
+    strbuf_addf(&l, "src-ip-sticky %s, flush-on-down %s", f->src_ip_sticky ? "yes" : "no",
+                f->flush_on_down ? "yes" : "no");
+    field(sb, o, 2, w, "options", strbuf_str(&l));
+    strbuf_reset(&l);
+    field(sb, o, 2, w, "active pool", f->active_pool && *f->active_pool ? f->active_pool : "none");
+
+    struct table t;
+    table_init(&t, 6, 2, o->color);
+    for (size_t p = 0; p < f->n_pools; p++) {
+        const Maglev__Pool *pool = f->pools[p];
+        bool active = f->active_pool && strcmp(str(pool->name), f->active_pool) == 0;
+        sb_colored(&l, o->color, TC_LABEL, "pool");
+        strbuf_addc(&l, ' ');
+        sb_colored(&l, o->color, TC_BOLD, str(pool->name));
+        if (active) {
+            strbuf_addc(&l, ' ');
+            sb_colored(&l, o->color, TC_GREEN, "(active)");
+        }
+        if (!pool->n_backends)
+            strbuf_adds(&l, "  no backends");
+        table_line(&t, 0, strbuf_str(&l));
+        strbuf_reset(&l);
+        for (size_t b = 0; b < pool->n_backends; b++) {
+            const Maglev__PoolBackend *pb = pool->backends[b];
+            table_cellf(&t, TC_NONE, "  %s", str(pb->name));
+            table_cell(&t, TC_NONE, or_dash(pb->address));
+            sb_colored(&l, o->color, TC_LABEL, "weight");
+            strbuf_addf(&l, " %u", pb->weight);
+            table_cell(&t, TC_NONE, strbuf_str(&l));
+            strbuf_reset(&l);
+            sb_colored(&l, o->color, TC_LABEL, "effective");
+            strbuf_addf(&l, " %u", pb->effective_weight);
+            table_cell(&t, TC_NONE, strbuf_str(&l));
+            strbuf_reset(&l);
+            table_cell(&t, state_color(pb->state), or_dash(pb->state));
+            if (!pb->enabled)
+                strbuf_adds(&l, "[disabled] ");
+            if (pb->flush)
+                strbuf_adds(&l, "[flushed] ");
+            if (pb->overridden)
+                strbuf_adds(&l, "[weight override] ");
+            if (l.len)
+                l.buf[--l.len] = '\0';
+            table_cell(&t, TC_YELLOW, strbuf_str(&l));
+            strbuf_reset(&l);
+            table_endrow(&t);
+        }
+    }
+    if (!f->n_pools)
+        table_line(&t, 0, "no pools");
+    table_render(&t, sb);
+    table_free(&t);
+    strbuf_free(&l);
+}
+
+/* ---- backends ---- */
+
+static int64_t last_transition_us(const Maglev__Backend *b)
+{
+    return b->n_history ? b->history[b->n_history - 1]->time_us : 0;
+}
+
+void render_backends(struct strbuf *sb, const struct render_opts *o,
+                     const Maglev__ListBackendsResponse *r)
+{
+    if (!r->n_backends) {
+        add_empty_note(sb, "backends");
+        return;
+    }
+    static const char *const hdr[] = { "NAME",       "ADDRESS", "STATE",     "HEALTHCHECK",
+                                       "LAST PROBE", "SINCE",   "FRONTENDS", NULL };
+    struct table t;
+    struct strbuf l = STRBUF_INIT;
+    table_init(&t, 7, 0, o->color);
+    table_header(&t, hdr);
+    for (size_t i = 0; i < r->n_backends; i++) {
+        const Maglev__Backend *b = r->backends[i];
+        table_cell(&t, TC_BOLD, str(b->name));
+        table_cell(&t, TC_NONE, or_dash(b->address));
+        add_state(&l, o, b->state);
+        if (!b->enabled && strcmp(str(b->state), "disabled") != 0)
+            sb_colored(&l, o->color, TC_YELLOW, " [disabled]");
+        table_cell(&t, TC_NONE, strbuf_str(&l));
+        strbuf_reset(&l);
+        table_cell(&t, TC_NONE, or_dash(b->healthcheck));
+        table_cell(&t, TC_NONE, or_dash(b->last_code));
+        char age[48];
+        int64_t since = last_transition_us(b);
+        if (since) { /* whole seconds from one up: the column stays calm */
+            int64_t d = o->now_us - since;
+            render_duration(age, sizeof(age), d >= 1000000 ? d / 1000000 * 1000000 : d);
+        }
+        table_cell(&t, TC_NONE, since ? age : "-");
+        join(&l, b->frontends, b->n_frontends);
+        table_cell(&t, TC_NONE, strbuf_str(&l));
+        strbuf_reset(&l);
+        table_endrow(&t);
+    }
+    table_render(&t, sb);
+    table_free(&t);
+    strbuf_free(&l);
+}
+
+void render_backend(struct strbuf *sb, const struct render_opts *o, const Maglev__Backend *b)
+{
+    const size_t w = 11;
+    char t1[48], t2[48], t3[48];
+    struct strbuf l = STRBUF_INIT;
+    sb_colored(&l, o->color, TC_LABEL, "backend");
+    strbuf_addc(&l, ' ');
+    sb_colored(&l, o->color, TC_BOLD, str(b->name));
+    strbuf_addc(&l, ' ');
+    add_state(&l, o, b->state);
+    if (!b->enabled && strcmp(str(b->state), "disabled") != 0)
+        sb_colored(&l, o->color, TC_YELLOW, " [disabled]");
+    strbuf_adds(sb, strbuf_str(&l));
+    strbuf_addc(sb, '\n');
+    strbuf_reset(&l);
+
+    field(sb, o, 2, w, "address", or_dash(b->address));
+    add_state(&l, o, b->state);
+    if (last_transition_us(b)) {
+        render_time(t1, sizeof(t1), last_transition_us(b));
+        render_age(t2, sizeof(t2), last_transition_us(b), o->now_us);
+        strbuf_addf(&l, " since %s (%s)", t1, t2);
+    }
+    field(sb, o, 2, w, "state", strbuf_str(&l));
+    strbuf_reset(&l);
+    field(sb, o, 2, w, "enabled", b->enabled ? "yes" : "no");
+    field(sb, o, 2, w, "healthcheck",
+          b->healthcheck && *b->healthcheck ? b->healthcheck : "none (not probed)");
+    fieldf(sb, o, 2, w, "counter", "%u (rise %u, fall %u)", b->counter, b->rise, b->fall);
+    field(sb, o, 2, w, "last code", or_dash(b->last_code));
+    field(sb, o, 2, w, "last detail", or_dash(b->last_detail));
+    if (b->last_probe_time_us) {
+        render_time(t1, sizeof(t1), b->last_probe_time_us);
+        render_age(t2, sizeof(t2), b->last_probe_time_us, o->now_us);
+        render_duration(t3, sizeof(t3), b->last_probe_duration_us);
+        fieldf(sb, o, 2, w, "last probe", "%s (%s), took %s", t1, t2, t3);
+    } else {
+        field(sb, o, 2, w, "last probe", "never");
+    }
+    fieldf(sb, o, 2, w, "probes", "%" PRIu64 " (%" PRIu64 " passed)", b->probes, b->probes_passed);
+    join(&l, b->frontends, b->n_frontends);
+    field(sb, o, 2, w, "frontends", strbuf_str(&l));
+    strbuf_reset(&l);
+
+    if (!b->n_history) {
+        field(sb, o, 2, w, "history", "none");
+        strbuf_free(&l);
+        return;
+    }
+    strbuf_adds(sb, "  ");
+    sb_colored(sb, o->color, TC_LABEL, "history");
+    strbuf_addc(sb, '\n');
+    struct table t;
+    table_init(&t, 6, 4, o->color);
+    for (size_t i = 0; i < b->n_history; i++) {
+        const Maglev__Transition *tr = b->history[i];
+        render_time(t1, sizeof(t1), tr->time_us);
+        table_cell(&t, TC_NONE, t1);
+        table_cell(&t, state_color(tr->from_state), or_dash(tr->from_state));
+        table_cell(&t, TC_NONE, ARROW);
+        table_cell(&t, state_color(tr->to_state), or_dash(tr->to_state));
+        table_cell(&t, TC_NONE, str(tr->code));
+        table_cell(&t, TC_NONE, str(tr->detail));
+        table_endrow(&t);
+    }
+    table_render(&t, sb);
+    table_free(&t);
+    strbuf_free(&l);
+}
+
+void render_backend_action(struct strbuf *sb, const struct render_opts *o, const char *done,
+                           const Maglev__Backend *b)
+{
+    sb_colored(sb, o->color, TC_LABEL, "backend");
+    strbuf_addf(sb, " %s %s (state ", str(b->name), done);
+    add_state(sb, o, b->state);
+    strbuf_adds(sb, ")\n");
+}
+
+/* ---- healthchecks ---- */
+
+void render_healthchecks(struct strbuf *sb, const struct render_opts *o,
+                         const Maglev__ListHealthChecksResponse *r)
+{
+    if (!r->n_healthchecks) {
+        add_empty_note(sb, "healthchecks");
+        return;
+    }
+    static const char *const hdr[] = { "NAME",    "TYPE",      "PORT",     "INTERVAL",
+                                       "TIMEOUT", "RISE/FALL", "BACKENDS", NULL };
+    struct table t;
+    struct strbuf l = STRBUF_INIT;
+    char d1[32], d2[32];
+    table_init(&t, 7, 0, o->color);
+    table_header(&t, hdr);
+    for (size_t i = 0; i < r->n_healthchecks; i++) {
+        const Maglev__HealthCheck *h = r->healthchecks[i];
+        table_cell(&t, TC_BOLD, str(h->name));
+        table_cell(&t, TC_NONE, or_dash(h->type));
+        if (h->port)
+            table_cellf(&t, TC_NONE, "%u", h->port);
+        else
+            table_cell(&t, TC_NONE, "-");
+        render_duration(d1, sizeof(d1), h->interval_ms * 1000);
+        render_duration(d2, sizeof(d2), h->timeout_ms * 1000);
+        table_cell(&t, TC_NONE, d1);
+        table_cell(&t, TC_NONE, d2);
+        table_cellf(&t, TC_NONE, "%u/%u", h->rise, h->fall);
+        join(&l, h->backends, h->n_backends);
+        table_cell(&t, TC_NONE, strbuf_str(&l));
+        strbuf_reset(&l);
+        table_endrow(&t);
+    }
+    table_render(&t, sb);
+    table_free(&t);
+    strbuf_free(&l);
+}
+
+void render_healthcheck(struct strbuf *sb, const struct render_opts *o,
+                        const Maglev__HealthCheck *h)
+{
+    const size_t w = 15;
+    char d[32];
+    struct strbuf l = STRBUF_INIT;
+    sb_colored(sb, o->color, TC_LABEL, "healthcheck");
+    strbuf_addc(sb, ' ');
+    sb_colored(sb, o->color, TC_BOLD, str(h->name));
+    strbuf_addc(sb, '\n');
+    field(sb, o, 2, w, "type", or_dash(h->type));
+    if (h->port)
+        fieldf(sb, o, 2, w, "port", "%u", h->port);
+    else
+        field(sb, o, 2, w, "port", "-");
+    static const char *const names[] = { "interval", "fast-interval", "down-interval", "timeout" };
+    const int64_t ms[] = { h->interval_ms, h->fast_interval_ms, h->down_interval_ms,
+                           h->timeout_ms };
+    for (size_t i = 0; i < 4; i++) {
+        render_duration(d, sizeof(d), ms[i] * 1000);
+        field(sb, o, 2, w, names[i], d);
+    }
+    fieldf(sb, o, 2, w, "rise", "%u", h->rise);
+    fieldf(sb, o, 2, w, "fall", "%u", h->fall);
+    field(sb, o, 2, w, "source address", or_dash(h->source_address));
+    field(sb, o, 2, w, "netns", or_dash(h->netns));
+    const char *opt_label[] = { "path", "host", "response regex", "tls server name" };
+    const char *opt_value[] = { h->path, h->host, h->response_regex, h->tls_server_name };
+    for (size_t i = 0; i < 4; i++)
+        if (opt_value[i] && *opt_value[i])
+            field(sb, o, 2, w, opt_label[i], opt_value[i]);
+    if (h->n_response_codes) {
+        join(&l, h->response_codes, h->n_response_codes);
+        field(sb, o, 2, w, "response codes", strbuf_str(&l));
+        strbuf_reset(&l);
+    }
+    if (h->tls_insecure)
+        field(sb, o, 2, w, "tls insecure", "yes");
+    join(&l, h->backends, h->n_backends);
+    field(sb, o, 2, w, "backends", strbuf_str(&l));
+    strbuf_free(&l);
+}

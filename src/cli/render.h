@@ -1,0 +1,70 @@
+/* render: maglevd's answers as text for people (render.c: the state views;
+ * render_event.c: times, events, config results, errors). Pure: a message in, lines
+ * appended to a strbuf; no I/O, and the current time comes in the options
+ * (ages like "3s ago"). Local time comes from localtime_r (TZ).
+ *
+ * Tables are aligned on visible width (see table.h), with or without
+ * colour: labels dark blue, states up green / down red / others yellow,
+ * errors red. */
+#ifndef MAGLEV_CLI_RENDER_H
+#define MAGLEV_CLI_RENDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/strbuf.h"
+#include "maglev.pb-c.h"
+
+struct render_opts {
+    bool color;
+    int64_t now_us; /* wall clock, µs since the epoch */
+};
+
+/* Local time "2025-03-01 12:34:56.789"; "-" for 0. */
+void render_time(char *buf, size_t len, int64_t time_us);
+/* A duration: "850µs", "1.2ms", "2.50s", "3m12s", "2h05m", "3d04h". */
+void render_duration(char *buf, size_t len, int64_t us);
+/* How long ago: "0.4s ago", "12s ago", "3m12s ago"; "never" for 0. */
+void render_age(char *buf, size_t len, int64_t then_us, int64_t now_us);
+
+/* Client identity plus the server's VersionInfo (NULL: not reachable). */
+struct client_version {
+    const char *version, *commit, *build_date;
+};
+void render_version(struct strbuf *sb, const struct render_opts *o,
+                    const struct client_version *client, const Maglev__VersionInfo *server);
+
+void render_frontends(struct strbuf *sb, const struct render_opts *o,
+                      const Maglev__ListFrontendsResponse *r);
+/* Hierarchical: the frontend, its pools (the active one marked), each pool's
+ * backends with configured/effective weight, state and the markers
+ * [disabled], [flushed] and [weight override] (set at run time). */
+void render_frontend(struct strbuf *sb, const struct render_opts *o, const Maglev__Frontend *f);
+
+void render_backends(struct strbuf *sb, const struct render_opts *o,
+                     const Maglev__ListBackendsResponse *r);
+/* Every field, the last probe (code, detail, age, duration) and the
+ * transition history with times. */
+void render_backend(struct strbuf *sb, const struct render_opts *o, const Maglev__Backend *b);
+/* One line after an operator action: "backend b1 paused (state paused)". */
+void render_backend_action(struct strbuf *sb, const struct render_opts *o, const char *done,
+                           const Maglev__Backend *b);
+
+void render_healthchecks(struct strbuf *sb, const struct render_opts *o,
+                         const Maglev__ListHealthChecksResponse *r);
+void render_healthcheck(struct strbuf *sb, const struct render_opts *o,
+                        const Maglev__HealthCheck *h);
+
+/* "OK  path" with the summary (and for a reload what changed), or "FAILED"
+ * with the stage and the error list. */
+void render_config_result(struct strbuf *sb, const struct render_opts *o,
+                          const Maglev__ConfigResult *r, bool reload);
+
+/* One line for a WatchEvents event (with newline). */
+void render_event(struct strbuf *sb, const struct render_opts *o, const Maglev__Event *e);
+
+/* "error: msg\n", red when colour is on. */
+void render_error(struct strbuf *sb, bool color, const char *msg);
+
+#endif

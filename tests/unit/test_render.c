@@ -1,0 +1,541 @@
+/* Unit tests for maglevc's pure output code: src/cli/table.c (alignment on
+ * visible width, colours), render.c (hierarchical frontend, backend
+ * details, times) and json.c (escaping, field names). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/json.h"
+#include "cli/render.h"
+#include "cli/table.h"
+
+/* 2023-11-14 22:13:20.123456 UTC */
+#define T0 INT64_C(1700000000123456)
+
+/* s without its colour escapes (a copy to free). */
+static char *strip(const char *s)
+{
+    struct strbuf sb = STRBUF_INIT;
+    while (*s) {
+        if (s[0] == '\033' && s[1] == '[') {
+            s += 2;
+            while (*s && (*s < 0x40 || *s > 0x7e))
+                s++;
+            if (*s)
+                s++;
+            continue;
+        }
+        strbuf_addc(&sb, *s++);
+    }
+    return strbuf_detach(&sb);
+}
+
+/* ---- table ---- */
+
+static void test_visible_width(void **state)
+{
+    (void)state;
+    assert_int_equal(visible_width(""), 0);
+    assert_int_equal(visible_width("abc"), 3);
+    assert_int_equal(visible_width("\033[31mab\033[0m"), 2);
+    assert_int_equal(visible_width("\033[1;34mx\033[0m"), 1);
+    assert_int_equal(visible_width("\xe2\x86\x92"), 1);                     /* → */
+    assert_int_equal(visible_width("12\xc2\xb5s"), 4);                      /* 12µs */
+    assert_int_equal(visible_width("\033[32m\xc3\xa9t\xc3\xa9\033[0m"), 3); /* été */
+}
+
+static char *render_table(bool color)
+{
+    struct table t;
+    struct strbuf sb = STRBUF_INIT;
+    static const char *const hdr[] = { "NAME", "STATE", "NOTE", NULL };
+    table_init(&t, 3, 2, color);
+    table_header(&t, hdr);
+    table_cell(&t, TC_BOLD, "b1");
+    table_cell(&t, state_color("up"), "up");
+    table_cell(&t, TC_NONE, "first");
+    table_endrow(&t);
+    table_cell(&t, TC_BOLD, "backend-long");
+    table_cell(&t, state_color("down"), "down");
+    table_cell(&t, TC_NONE, "\xe2\x86\x92 x"); /* multi-byte, one column */
+    table_endrow(&t);
+    table_line(&t, 1, "a line outside the columns");
+    table_cell(&t, TC_NONE, "\xc3\xa9t\xc3\xa9");
+    table_cell(&t, state_color("paused"), "paused");
+    table_endrow(&t); /* the missing last cell: no trailing blanks */
+    table_render(&t, &sb);
+    table_free(&t);
+    return strbuf_detach(&sb);
+}
+
+static void test_table_alignment(void **state)
+{
+    (void)state;
+    char *plain = render_table(false);
+    char *colored = render_table(true);
+    assert_string_equal(plain, "  NAME          STATE   NOTE\n"
+                               "  b1            up      first\n"
+                               "  backend-long  down    \xe2\x86\x92 x\n"
+                               "   a line outside the columns\n"
+                               "  \xc3\xa9t\xc3\xa9           paused\n");
+    assert_null(strchr(plain, '\033'));
+    assert_non_null(strchr(colored, '\033'));
+    /* the coloured table is the plain one plus escapes only */
+    char *stripped = strip(colored);
+    assert_string_equal(stripped, plain);
+    /* and every line of it has the same visible width as the plain one */
+    char *a = plain, *b = colored;
+    for (;;) {
+        char *ea = strchr(a, '\n'), *eb = strchr(b, '\n');
+        if (!ea || !eb) {
+            assert_true(!ea && !eb);
+            break;
+        }
+        *ea = *eb = '\0';
+        assert_int_equal(visible_width(a), visible_width(b));
+        a = ea + 1;
+        b = eb + 1;
+    }
+    free(stripped);
+    free(plain);
+    free(colored);
+}
+
+static void test_state_colors(void **state)
+{
+    (void)state;
+    assert_int_equal(state_color("up"), TC_GREEN);
+    assert_int_equal(state_color("down"), TC_RED);
+    assert_int_equal(state_color("unknown"), TC_YELLOW);
+    assert_int_equal(state_color("paused"), TC_YELLOW);
+    assert_int_equal(state_color("disabled"), TC_YELLOW);
+    assert_int_equal(state_color(NULL), TC_YELLOW);
+    assert_string_equal(tcolor_start(TC_LABEL), "\033[34m");
+    assert_string_equal(tcolor_start(TC_NONE), "");
+
+    struct strbuf sb = STRBUF_INIT;
+    sb_colored(&sb, true, TC_GREEN, "up");
+    assert_string_equal(strbuf_str(&sb), "\033[32mup\033[0m");
+    strbuf_reset(&sb);
+    sb_colored(&sb, false, TC_GREEN, "up");
+    assert_string_equal(strbuf_str(&sb), "up");
+    strbuf_reset(&sb);
+    render_error(&sb, true, "backend \"x\" not found");
+    assert_string_equal(strbuf_str(&sb),
+                        "\033[31merror:\033[0m \033[31mbackend \"x\" not found\033[0m\n");
+    strbuf_reset(&sb);
+    render_error(&sb, false, "backend \"x\" not found");
+    assert_string_equal(strbuf_str(&sb), "error: backend \"x\" not found\n");
+    strbuf_free(&sb);
+}
+
+/* ---- hand-built messages ---- */
+
+static Maglev__PoolBackend pb(const char *name, const char *addr, uint32_t w, uint32_t eff,
+                              const char *st, bool enabled, bool overridden)
+{
+    Maglev__PoolBackend b = MAGLEV__POOL_BACKEND__INIT;
+    b.name = (char *)name;
+    b.address = (char *)addr;
+    b.weight = w;
+    b.effective_weight = eff;
+    b.state = (char *)st;
+    b.enabled = enabled;
+    b.overridden = overridden;
+    return b;
+}
+
+static void test_frontend_hierarchy(void **state)
+{
+    (void)state;
+    Maglev__PoolBackend b1 = pb("b1", "198.18.1.2", 100, 100, "up", true, false);
+    Maglev__PoolBackend b2 = pb("b2", "198.18.2.2", 50, 0, "down", true, true);
+    Maglev__PoolBackend b3 = pb("backend3", "2001:db8:3::2", 100, 0, "up", false, false);
+    b3.flush = true;
+    Maglev__PoolBackend *p1b[] = { &b1, &b2 }, *p2b[] = { &b3 };
+    Maglev__Pool p1 = MAGLEV__POOL__INIT, p2 = MAGLEV__POOL__INIT;
+    p1.name = "primary";
+    p1.n_backends = 2;
+    p1.backends = p1b;
+    p2.name = "fallback";
+    p2.n_backends = 1;
+    p2.backends = p2b;
+    Maglev__Pool *pools[] = { &p1, &p2 };
+    Maglev__Frontend f = MAGLEV__FRONTEND__INIT;
+    f.name = "web";
+    f.description = "the web site";
+    f.address = "192.0.2.1";
+    f.protocol = "tcp";
+    f.port = 80;
+    f.flush_on_down = true;
+    f.state = "up";
+    f.n_pools = 2;
+    f.pools = pools;
+    f.active_pool = "primary";
+
+    struct render_opts o = { .color = false, .now_us = T0 };
+    struct strbuf sb = STRBUF_INIT;
+    render_frontend(&sb, &o, &f);
+    assert_string_equal(strbuf_str(&sb),
+                        "frontend web up\n"
+                        "  address      192.0.2.1 port 80/tcp\n"
+                        "  description  the web site\n"
+                        "  options      src-ip-sticky no, flush-on-down yes\n"
+                        "  active pool  primary\n"
+                        "  pool primary (active)\n"
+                        "    b1        198.18.1.2     weight 100  effective 100  up\n"
+                        "    b2        198.18.2.2     weight 50   effective 0    down  "
+                        "[weight override]\n"
+                        "  pool fallback\n"
+                        "    backend3  2001:db8:3::2  weight 100  effective 0    up    "
+                        "[disabled] [flushed]\n");
+
+    /* coloured: the same text, states and markers in their colours */
+    struct strbuf c = STRBUF_INIT;
+    o.color = true;
+    render_frontend(&c, &o, &f);
+    char *stripped = strip(strbuf_str(&c));
+    assert_string_equal(stripped, strbuf_str(&sb));
+    assert_non_null(strstr(strbuf_str(&c), "\033[32m(active)\033[0m"));
+    assert_non_null(strstr(strbuf_str(&c), "\033[31mdown\033[0m"));
+    assert_non_null(strstr(strbuf_str(&c), "\033[34mweight\033[0m"));
+    assert_non_null(strstr(strbuf_str(&c), "\033[33m[weight override]\033[0m"));
+    free(stripped);
+    strbuf_free(&c);
+
+    /* the list view: one row per frontend, backends up over all */
+    Maglev__Frontend *fv[] = { &f };
+    Maglev__ListFrontendsResponse lr = MAGLEV__LIST_FRONTENDS_RESPONSE__INIT;
+    lr.n_frontends = 1;
+    lr.frontends = fv;
+    strbuf_reset(&sb);
+    o.color = false;
+    render_frontends(&sb, &o, &lr);
+    assert_string_equal(strbuf_str(&sb),
+                        "NAME  ADDRESS    PORT  PROTO  STATE  ACTIVE POOL  BACKENDS\n"
+                        "web   192.0.2.1  80    tcp    up     primary      1/3 up\n");
+    strbuf_free(&sb);
+}
+
+static void test_backend_details(void **state)
+{
+    (void)state;
+    Maglev__Transition t1 = MAGLEV__TRANSITION__INIT, t2 = MAGLEV__TRANSITION__INIT;
+    t1.time_us = T0 - 60000000;
+    t1.from_state = "unknown";
+    t1.to_state = "up";
+    t1.code = "L7OK";
+    t1.detail = "HTTP 200";
+    t2.time_us = T0 - 5000000;
+    t2.from_state = "up";
+    t2.to_state = "down";
+    t2.code = "L4TOUT";
+    t2.detail = "no connection within 1s";
+    Maglev__Transition *hist[] = { &t1, &t2 };
+    char *fes[] = { "web4", "web6" };
+    Maglev__Backend b = MAGLEV__BACKEND__INIT;
+    b.name = "b1";
+    b.address = "198.18.1.2";
+    b.healthcheck = "web";
+    b.state = "down";
+    b.enabled = true;
+    b.counter = 1;
+    b.rise = 2;
+    b.fall = 3;
+    b.last_code = "L4TOUT";
+    b.last_detail = "no connection within 1s";
+    b.last_probe_time_us = T0 - 400000;
+    b.last_probe_duration_us = 1000500;
+    b.probes = 12;
+    b.probes_passed = 10;
+    b.n_history = 2;
+    b.history = hist;
+    b.n_frontends = 2;
+    b.frontends = fes;
+
+    struct render_opts o = { .color = false, .now_us = T0 };
+    struct strbuf sb = STRBUF_INIT;
+    render_backend(&sb, &o, &b);
+    assert_string_equal(strbuf_str(&sb),
+                        "backend b1 down\n"
+                        "  address      198.18.1.2\n"
+                        "  state        down since 2023-11-14 22:13:15.123 (5.0s ago)\n"
+                        "  enabled      yes\n"
+                        "  healthcheck  web\n"
+                        "  counter      1 (rise 2, fall 3)\n"
+                        "  last code    L4TOUT\n"
+                        "  last detail  no connection within 1s\n"
+                        "  last probe   2023-11-14 22:13:19.723 (0.4s ago), took 1s\n"
+                        "  probes       12 (10 passed)\n"
+                        "  frontends    web4, web6\n"
+                        "  history\n"
+                        "    2023-11-14 22:12:20.123  unknown  \xe2\x86\x92  up    L7OK    "
+                        "HTTP 200\n"
+                        "    2023-11-14 22:13:15.123  up       \xe2\x86\x92  down  L4TOUT  "
+                        "no connection within 1s\n");
+
+    Maglev__Backend *bv[] = { &b };
+    Maglev__ListBackendsResponse lr = MAGLEV__LIST_BACKENDS_RESPONSE__INIT;
+    lr.n_backends = 1;
+    lr.backends = bv;
+    strbuf_reset(&sb);
+    b.enabled = false;
+    render_backends(&sb, &o, &lr);
+    assert_string_equal(strbuf_str(&sb),
+                        "NAME  ADDRESS     STATE            HEALTHCHECK  LAST PROBE  SINCE  "
+                        "FRONTENDS\n"
+                        "b1    198.18.1.2  down [disabled]  web          L4TOUT      5s     "
+                        "web4, web6\n");
+    strbuf_free(&sb);
+}
+
+static void test_event_lines(void **state)
+{
+    (void)state;
+    struct render_opts o = { .color = false, .now_us = T0 };
+    struct strbuf sb = STRBUF_INIT;
+    Maglev__Transition tr = MAGLEV__TRANSITION__INIT;
+    tr.from_state = "up";
+    tr.to_state = "down";
+    tr.code = "L7STS";
+    tr.detail = "HTTP 503";
+    Maglev__BackendEvent be = MAGLEV__BACKEND_EVENT__INIT;
+    be.name = "b1";
+    be.transition = &tr;
+    be.state = "down";
+    Maglev__Event e = MAGLEV__EVENT__INIT;
+    e.time_us = T0;
+    e.kind_case = MAGLEV__EVENT__KIND_BACKEND;
+    e.backend = &be;
+    render_event(&sb, &o, &e);
+    assert_string_equal(strbuf_str(&sb), "2023-11-14 22:13:20.123  backend  b1 up \xe2\x86\x92 "
+                                         "down L7STS HTTP 503\n");
+
+    Maglev__FrontendEvent fe = MAGLEV__FRONTEND_EVENT__INIT;
+    fe.name = "web";
+    fe.from_state = "up";
+    fe.to_state = "down";
+    fe.active_pool = "fallback";
+    e.kind_case = MAGLEV__EVENT__KIND_FRONTEND;
+    e.frontend = &fe;
+    strbuf_reset(&sb);
+    render_event(&sb, &o, &e);
+    assert_string_equal(strbuf_str(&sb), "2023-11-14 22:13:20.123  frontend web up \xe2\x86\x92 "
+                                         "down (active pool fallback)\n");
+
+    Maglev__LogEvent le = MAGLEV__LOG_EVENT__INIT;
+    le.level = "warn";
+    le.msg = "x";
+    le.line = "time=... level=warn msg=x";
+    e.kind_case = MAGLEV__EVENT__KIND_LOG;
+    e.log = &le;
+    strbuf_reset(&sb);
+    render_event(&sb, &o, &e);
+    assert_string_equal(strbuf_str(&sb),
+                        "2023-11-14 22:13:20.123  log      warn  time=... level=warn msg=x\n");
+    strbuf_free(&sb);
+}
+
+static void test_config_result(void **state)
+{
+    (void)state;
+    struct render_opts o = { .color = false, .now_us = T0 };
+    struct strbuf sb = STRBUF_INIT;
+    Maglev__ConfigResult r = MAGLEV__CONFIG_RESULT__INIT;
+    r.ok = true;
+    r.path = "/etc/maglev.yaml";
+    r.summary = "1 healthchecks, 2 backends";
+    r.added = 1;
+    r.unchanged = 2;
+    render_config_result(&sb, &o, &r, true);
+    assert_string_equal(strbuf_str(&sb), "OK  /etc/maglev.yaml\n"
+                                         "  1 healthchecks, 2 backends\n"
+                                         "  added 1, changed 0, removed 0, unchanged 2\n");
+    char *errs[] = { "maglev.yaml:3:5: maglev.backends.b1: bad address" };
+    r.ok = false;
+    r.stage = "semantic";
+    r.n_errors = 1;
+    r.errors = errs;
+    strbuf_reset(&sb);
+    render_config_result(&sb, &o, &r, false);
+    assert_string_equal(strbuf_str(&sb), "FAILED  /etc/maglev.yaml (semantic)\n"
+                                         "  maglev.yaml:3:5: maglev.backends.b1: bad address\n");
+    strbuf_free(&sb);
+}
+
+/* ---- times ---- */
+
+static void test_times(void **state)
+{
+    (void)state;
+    char b[64];
+    render_time(b, sizeof(b), 0);
+    assert_string_equal(b, "-");
+    render_time(b, sizeof(b), T0);
+    assert_string_equal(b, "2023-11-14 22:13:20.123");
+    render_time(b, sizeof(b), INT64_C(1700000000000999));
+    assert_string_equal(b, "2023-11-14 22:13:20.000");
+
+    static const struct {
+        int64_t us;
+        const char *s;
+    } d[] = {
+        { 0, "0\xc2\xb5s" },       { 850, "850\xc2\xb5s" }, { 1200, "1.2ms" },
+        { 500000, "500ms" },       { 1000000, "1s" },       { 2500000, "2.5s" },
+        { 1234567, "1.23s" },      { 192000000, "3m12s" },  { 7500000000, "2h05m" },
+        { 273600000000, "3d04h" }, { -5, "0\xc2\xb5s" },
+    };
+    for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++) {
+        render_duration(b, sizeof(b), d[i].us);
+        assert_string_equal(b, d[i].s);
+    }
+    render_age(b, sizeof(b), 0, T0);
+    assert_string_equal(b, "never");
+    render_age(b, sizeof(b), T0 - 400000, T0);
+    assert_string_equal(b, "0.4s ago");
+    render_age(b, sizeof(b), T0 - 12000000, T0);
+    assert_string_equal(b, "12s ago");
+    render_age(b, sizeof(b), T0 - 192000000, T0);
+    assert_string_equal(b, "3m12s ago");
+    render_age(b, sizeof(b), T0 + 5000000, T0); /* clock skew */
+    assert_string_equal(b, "0.0s ago");
+}
+
+/* ---- JSON ---- */
+
+static void check_json_string(const char *in, size_t len, const char *want)
+{
+    struct strbuf sb = STRBUF_INIT;
+    json_string(&sb, in, len);
+    assert_string_equal(strbuf_str(&sb), want);
+    strbuf_free(&sb);
+}
+
+static void test_json_escaping(void **state)
+{
+    (void)state;
+    check_json_string("", 0, "\"\"");
+    check_json_string("plain", 5, "\"plain\"");
+    check_json_string("a\"b\\c", 5, "\"a\\\"b\\\\c\"");
+    check_json_string("\n\r\t\b\f", 5, "\"\\n\\r\\t\\b\\f\"");
+    check_json_string("\x01\x1f\x7f", 3, "\"\\u0001\\u001f\\u007f\"");
+    check_json_string("a\0b", 3, "\"a\\u0000b\"");
+    /* valid UTF-8 passes through: é → 😀 */
+    check_json_string("\xc3\xa9 \xe2\x86\x92 \xf0\x9f\x98\x80", 11,
+                      "\"\xc3\xa9 \xe2\x86\x92 \xf0\x9f\x98\x80\"");
+    /* invalid: a lone continuation byte, a truncated sequence, an overlong
+     * '/', a surrogate, 0xff */
+    check_json_string("\x80", 1, "\"\\ufffd\"");
+    check_json_string("x\xe2\x86", 3, "\"x\\ufffd\\ufffd\"");
+    check_json_string("\xc0\xaf", 2, "\"\\ufffd\\ufffd\"");
+    check_json_string("\xed\xa0\x80", 3, "\"\\ufffd\\ufffd\\ufffd\"");
+    check_json_string("\xff", 1, "\"\\ufffd\"");
+    /* '/' and other printable ASCII stay as they are */
+    check_json_string("</a>", 4, "\"</a>\"");
+}
+
+static void test_json_fields(void **state)
+{
+    (void)state;
+    Maglev__Transition t = MAGLEV__TRANSITION__INIT;
+    t.time_us = T0;
+    t.from_state = "up";
+    t.to_state = "down";
+    t.code = "L7STS";
+    t.detail = "said \"no\"";
+    Maglev__Transition *hist[] = { &t };
+    char *fes[] = { "web" };
+    Maglev__Backend b = MAGLEV__BACKEND__INIT;
+    b.name = "b1";
+    b.state = "down";
+    b.enabled = true;
+    b.probes = UINT64_C(18446744073709551615);
+    b.last_probe_time_us = T0;
+    b.n_history = 1;
+    b.history = hist;
+    b.n_frontends = 1;
+    b.frontends = fes;
+
+    struct strbuf sb = STRBUF_INIT;
+    json_message(&sb, &b.base, false, 0);
+    assert_string_equal(strbuf_str(&sb),
+                        "{\"name\":\"b1\",\"address\":\"\",\"healthcheck\":\"\",\"state\":\"down\","
+                        "\"enabled\":true,\"counter\":0,\"rise\":0,\"fall\":0,\"last_code\":\"\","
+                        "\"last_detail\":\"\",\"last_probe_time_us\":1700000000123456,"
+                        "\"last_probe_duration_us\":0,\"probes\":18446744073709551615,"
+                        "\"probes_passed\":0,\"history\":[{\"time_us\":1700000000123456,"
+                        "\"from_state\":\"up\",\"to_state\":\"down\",\"code\":\"L7STS\","
+                        "\"detail\":\"said \\\"no\\\"\"}],\"frontends\":[\"web\"]}");
+
+    /* pretty: same content, two-blank indent, scalars of arrays on one line */
+    strbuf_reset(&sb);
+    b.n_history = 0;
+    json_message(&sb, &b.base, true, 0);
+    assert_non_null(strstr(strbuf_str(&sb), "{\n  \"name\": \"b1\",\n  \"address\": \"\",\n"));
+    assert_non_null(strstr(strbuf_str(&sb), "  \"history\": [],\n  \"frontends\": [\"web\"]\n}"));
+
+    /* a oneof: only the member set; a map as an object */
+    Maglev__LogEvent__FieldsEntry f1 = MAGLEV__LOG_EVENT__FIELDS_ENTRY__INIT;
+    f1.key = "backend";
+    f1.value = "b1";
+    Maglev__LogEvent__FieldsEntry *fv[] = { &f1 };
+    Maglev__LogEvent le = MAGLEV__LOG_EVENT__INIT;
+    le.level = "info";
+    le.msg = "m";
+    le.n_fields = 1;
+    le.fields = fv;
+    le.line = "l";
+    Maglev__Event e = MAGLEV__EVENT__INIT;
+    e.time_us = 5;
+    e.kind_case = MAGLEV__EVENT__KIND_LOG;
+    e.log = &le;
+    strbuf_reset(&sb);
+    json_message(&sb, &e.base, false, 0);
+    assert_string_equal(strbuf_str(&sb), "{\"time_us\":5,\"log\":{\"level\":\"info\",\"msg\":\"m\","
+                                         "\"fields\":{\"backend\":\"b1\"},\"line\":\"l\"}}");
+
+    /* an empty message, and a missing sub-message */
+    Maglev__BackendEvent be = MAGLEV__BACKEND_EVENT__INIT;
+    strbuf_reset(&sb);
+    json_message(&sb, &be.base, false, 0);
+    assert_string_equal(strbuf_str(&sb), "{\"name\":\"\",\"transition\":null,\"initial\":false,"
+                                         "\"state\":\"\"}");
+    Maglev__GetVersionRequest gv = MAGLEV__GET_VERSION_REQUEST__INIT;
+    strbuf_reset(&sb);
+    json_message(&sb, &gv.base, true, 0);
+    assert_string_equal(strbuf_str(&sb), "{}");
+
+    /* show version: client and server */
+    Maglev__VersionInfo v = MAGLEV__VERSION_INFO__INIT;
+    v.version = "0.1.0";
+    v.pid = 42;
+    strbuf_reset(&sb);
+    json_version(&sb, "0.1.0", "abc", "2025-01-01T00:00:00Z", &v.base, false);
+    assert_string_equal(strbuf_str(&sb),
+                        "{\"client\":{\"version\":\"0.1.0\",\"commit\":\"abc\",\"build_date\":"
+                        "\"2025-01-01T00:00:00Z\"},\"server\":{\"version\":\"0.1.0\",\"commit\":"
+                        "\"\",\"build_date\":\"\",\"start_time_us\":0,\"pid\":42,"
+                        "\"config_path\":\"\"}}");
+    strbuf_free(&sb);
+}
+
+int main(void)
+{
+    setenv("TZ", "UTC", 1);
+    tzset();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_visible_width),   cmocka_unit_test(test_table_alignment),
+        cmocka_unit_test(test_state_colors),    cmocka_unit_test(test_frontend_hierarchy),
+        cmocka_unit_test(test_backend_details), cmocka_unit_test(test_event_lines),
+        cmocka_unit_test(test_config_result),   cmocka_unit_test(test_times),
+        cmocka_unit_test(test_json_escaping),   cmocka_unit_test(test_json_fields),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
