@@ -3,7 +3,7 @@ BUILD   ?= build
 CONFIG  ?= examples/maglev.yaml
 SOURCES  = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
-.PHONY: all build deps check test run fuzz bench fixstyle checkstyle clean
+.PHONY: all build deps check test run fuzz bench bench-probes fixstyle checkstyle clean
 
 all: build
 
@@ -23,17 +23,23 @@ check: build
 test: deps
 	@tests/run-all.sh
 
-# The main job: maglevd in the foreground on the example config.
+# The main job: the demo lab (nginx backends in network namespaces) with
+# maglevd in the foreground probing them; Ctrl-C stops and cleans up.
 run: build
 	$(BUILD)/src/daemon/maglevd --version
-	$(BUILD)/src/daemon/maglevd --check --dump --config $(CONFIG)
-	$(BUILD)/src/daemon/maglevd --config $(CONFIG) --log-level debug
+	$(BUILD)/src/daemon/maglevd --check --config $(CONFIG)
+	MAGLEVD=$(BUILD)/src/daemon/maglevd /usr/bin/python3 tools/demo.py
 
 fuzz: deps
 	@tests/run-fuzz.sh
 
 bench: build
 	ninja -C $(BUILD) bench
+
+# The probe engine against HAProxy, ~5 minutes; needs nginx and haproxy.
+# Quick run: make bench-probes PROBES_ARGS="--seconds 10 --sizes 1000"
+bench-probes: build
+	$(BUILD)/bench/bench_probes $(PROBES_ARGS)
 
 fixstyle:
 	clang-format -i $(SOURCES)

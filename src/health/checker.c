@@ -86,6 +86,7 @@ static void hc_put(struct checker *ck, struct hc_rt *h)
 static void stop_worker(struct backend_rt *b)
 {
     ev_timer_stop(b->ck->loop, &b->timer);
+    b->deferred = false;
     if (b->probe) {
         probe_cancel(b->probe);
         b->probe = NULL;
@@ -171,14 +172,45 @@ static void record_lateness(struct checker *ck, double late_s)
     ck->stats.probes_started++;
 }
 
+/* Overload guard. After a stall (the loop blocked, the machine busy) many
+ * probes fall due at once; starting them all together would time many of
+ * them out and feed the stall. So a probe more than STALL_LATE_S late is
+ * spread uniformly over the next min(fast-interval, 1 s), and at most
+ * MAX_IN_FLIGHT probes run at once (the rest retry within 10..50 ms). */
+#define STALL_LATE_S  0.1
+#define MAX_IN_FLIGHT 2048
+
+static bool defer_if_overloaded(struct backend_rt *b)
+{
+    double late = ev_time() - b->planned;
+    if (!b->deferred) {
+        record_lateness(b->ck, late);
+        if (late > STALL_LATE_S) {
+            int64_t span =
+                b->hc->conf.fast_interval < DURATION_SEC ? b->hc->conf.fast_interval : DURATION_SEC;
+            b->deferred = true;
+            schedule(b, health_first_delay(span, &b->rng));
+            return true;
+        }
+    }
+    if (checker_probes_in_flight(b->ck) >= MAX_IN_FLIGHT) {
+        b->deferred = true;
+        schedule(b, 10 * DURATION_MS + health_first_delay(40 * DURATION_MS, &b->rng));
+        return true;
+    }
+    b->deferred = false;
+    return false;
+}
+
 static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)revents;
     struct backend_rt *b = w->data;
     if (!b->hc || !health_sm_probing(&b->sm) || b->probe)
         return;
-    record_lateness(b->ck, ev_time() - b->planned);
     (void)loop;
+    if (defer_if_overloaded(b))
+        return;
     struct probe_req req = {
         .hc = &b->hc->conf,
         .addr = b->address,

@@ -41,6 +41,7 @@ struct backend_rt {
     ev_tstamp planned;      /* when the next probe should start */
     uint64_t rng;
     bool fresh, kept; /* reload bookkeeping */
+    bool deferred;    /* the current probe start was put off (overload) */
 };
 
 /* The healthcheck a backend uses, with the effective netns resolved. */

@@ -515,6 +515,9 @@ static void start(struct probe *p)
     SETOPT(c, CURLOPT_FOLLOWLOCATION, 0L);
     SETOPT(c, CURLOPT_FRESH_CONNECT, 1L);
     SETOPT(c, CURLOPT_FORBID_REUSE, 1L);
+    /* no DNS cache: the host is a literal address, and libcurl walks the whole
+     * cache after every transfer (one entry per backend: quadratic at scale) */
+    SETOPT(c, CURLOPT_DNS_CACHE_TIMEOUT, 0L);
     SETOPT(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     SETOPT(c, CURLOPT_PATH_AS_IS, 1L);
     SETOPT(c, CURLOPT_USERAGENT, p->env->user_agent);

@@ -248,3 +248,44 @@ class Daemon:
                 self.p.wait()
         self.reader.join(timeout=5)
         return self.p.returncode
+
+
+def web_config(lab):
+    """Three backends (http, http, tcp) behind one frontend with two pools:
+    the config the API and maglevc tests share."""
+    b = lab.backends
+    return f"""maglev:
+  healthchecker: {{netns: {lab.hub}, transition-history: 7}}
+  healthchecks:
+    http:
+      type: http
+      interval: 1s
+      fast-interval: 200ms
+      timeout: 500ms
+      params: {{path: /healthz, host: lab.example, response-codes: [200, "300-399"]}}
+    tcp: {{type: tcp, port: 80, interval: 1s, fast-interval: 200ms, timeout: 500ms}}
+  backends:
+    b1: {{address: {b[0].v4}, healthcheck: http}}
+    b2: {{address: {b[1].v4}, healthcheck: http}}
+    b3: {{address: {b[2].v4}, healthcheck: tcp}}
+  frontends:
+    web:
+      description: "the web"
+      address: 198.19.0.10
+      protocol: tcp
+      port: 80
+      pools:
+        - name: primary
+          backends: {{b1: {{}}, b2: {{weight: 50}}}}
+        - name: fallback
+          backends: {{b3: {{}}}}
+  vpp:
+    lb: {{ipv4-src-address: 198.19.0.1, ipv6-src-address: "2001:db8:ffff::1"}}
+"""
+
+
+def start_web_lab(lab):
+    """maglevd on web_config, once every backend is up."""
+    lab.daemon = Daemon(lab.write_config(web_config(lab)))
+    for name in ("b1", "b2", "b3"):
+        lab.daemon.wait_state(name, "up")

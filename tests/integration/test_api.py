@@ -1,16 +1,14 @@
 """The maglev.Maglev API of a real maglevd, through Debian's python3-grpcio as
 an independent client (messages from protoc --python_out), against the nginx
 lab: every RPC, each error code, reflection, event streams."""
-import json
 import os
 import sys
-import threading
 import time
 
 import grpc
 import pytest
 
-from lab import Daemon, Lab, is_root
+from lab import Lab, is_root, start_web_lab
 
 sys.path.insert(0, os.environ.get("PROTO_PY_DIR", "build/proto"))
 import maglev_pb2 as pb  # noqa: E402
@@ -18,44 +16,10 @@ import maglev_pb2 as pb  # noqa: E402
 pytestmark = pytest.mark.skipif(not is_root(), reason="the lab needs root (namespaces)")
 
 
-def config(lab):
-    b = lab.backends
-    return f"""maglev:
-  healthchecker: {{netns: {lab.hub}, transition-history: 7}}
-  healthchecks:
-    http:
-      type: http
-      interval: 1s
-      fast-interval: 200ms
-      timeout: 500ms
-      params: {{path: /healthz, host: lab.example, response-codes: [200, "300-399"]}}
-    tcp: {{type: tcp, port: 80, interval: 1s, fast-interval: 200ms, timeout: 500ms}}
-  backends:
-    b1: {{address: {b[0].v4}, healthcheck: http}}
-    b2: {{address: {b[1].v4}, healthcheck: http}}
-    b3: {{address: {b[2].v4}, healthcheck: tcp}}
-  frontends:
-    web:
-      description: "the web"
-      address: 198.19.0.10
-      protocol: tcp
-      port: 80
-      pools:
-        - name: primary
-          backends: {{b1: {{}}, b2: {{weight: 50}}}}
-        - name: fallback
-          backends: {{b3: {{}}}}
-  vpp:
-    lb: {{ipv4-src-address: 198.19.0.1, ipv6-src-address: "2001:db8:ffff::1"}}
-"""
-
-
 @pytest.fixture(scope="module")
 def lab():
     with Lab(3) as lab:
-        lab.daemon = Daemon(lab.write_config(config(lab)))
-        for name in ("b1", "b2", "b3"):
-            lab.daemon.wait_state(name, "up")
+        start_web_lab(lab)
         lab.channel = grpc.insecure_channel(lab.daemon.grpc_addr)
         yield lab
         lab.channel.close()

@@ -13,7 +13,7 @@ import time
 import pexpect
 import pytest
 
-from lab import MAGLEVD, Daemon, Lab, is_root
+from lab import MAGLEVD, Lab, is_root, start_web_lab
 
 pytestmark = pytest.mark.skipif(not is_root(), reason="the lab needs root (namespaces)")
 
@@ -27,44 +27,10 @@ TIME = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}"
 ARROW = "\u2192"
 
 
-def config(lab):
-    b = lab.backends
-    return f"""maglev:
-  healthchecker: {{netns: {lab.hub}, transition-history: 7}}
-  healthchecks:
-    http:
-      type: http
-      interval: 1s
-      fast-interval: 200ms
-      timeout: 500ms
-      params: {{path: /healthz, host: lab.example}}
-    tcp: {{type: tcp, port: 80, interval: 1s, fast-interval: 200ms, timeout: 500ms}}
-  backends:
-    b1: {{address: {b[0].v4}, healthcheck: http}}
-    b2: {{address: {b[1].v4}, healthcheck: http}}
-    b3: {{address: {b[2].v4}, healthcheck: tcp}}
-  frontends:
-    web:
-      description: "the web"
-      address: 198.19.0.10
-      protocol: tcp
-      port: 80
-      pools:
-        - name: primary
-          backends: {{b1: {{}}, b2: {{weight: 50}}}}
-        - name: fallback
-          backends: {{b3: {{}}}}
-  vpp:
-    lb: {{ipv4-src-address: 198.19.0.1, ipv6-src-address: "2001:db8:ffff::1"}}
-"""
-
-
 @pytest.fixture(scope="module")
 def lab():
     with Lab(3) as lab:
-        lab.daemon = Daemon(lab.write_config(config(lab)))
-        for name in ("b1", "b2", "b3"):
-            lab.daemon.wait_state(name, "up")
+        start_web_lab(lab)
         lab.home = tempfile.mkdtemp(prefix="maglevc-home-", dir=lab.dir)
         yield lab
 

@@ -3,12 +3,10 @@
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import time
 
-import pytest
 
 MAGLEVD = os.environ.get("MAGLEVD", "build/src/daemon/maglevd")
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
