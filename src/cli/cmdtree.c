@@ -396,22 +396,27 @@ static int walk_from(struct walk *w, size_t i, size_t n, char *const *words, boo
         size_t np;
         const struct cmd_node *m = match_word(w, word, err, pm, &np);
         if (!m && np > 1 && --*budget > 0) {
-            struct walk found = { 0 };
-            int nok = 0;
+            /* the one candidate that makes a complete command wins; while
+             * completing, else the one with which the line walks at all */
+            struct walk complete = { 0 }, walks = { 0 };
+            int ncomplete = 0, nwalk = 0;
             for (size_t k = 0; k < np; k++) {
                 struct walk t = *w;
                 struct strbuf e2 = STRBUF_INIT;
                 apply_word(&t, pm[k], word);
-                if (walk_from(&t, i + 1, n, words, need_action, &e2, budget) == 0 &&
-                    (!need_action || t.node->action)) {
-                    found = t;
-                    nok++;
+                if (walk_from(&t, i + 1, n, words, need_action, &e2, budget) == 0) {
+                    walks = t;
+                    nwalk++;
+                    if (t.node->action) {
+                        complete = t;
+                        ncomplete++;
+                    }
                 }
                 strbuf_free(&e2);
             }
-            if (nok == 1) {
+            if (ncomplete == 1 || (!need_action && ncomplete == 0 && nwalk == 1)) {
                 strbuf_reset(err);
-                *w = found;
+                *w = ncomplete == 1 ? complete : walks;
                 return 0;
             }
         }
