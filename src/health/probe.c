@@ -61,6 +61,7 @@ static const struct probe_ops *ops_for(enum hc_type t)
     case HC_ICMP:
         return &probe_icmp_ops;
     case HC_HTTP:
+        return &probe_http_native_ops;
     case HC_HTTPS:
         return &probe_http_ops;
     }

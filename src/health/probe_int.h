@@ -74,7 +74,8 @@ socklen_t probe_sockaddr(const struct ip_addr *addr, uint16_t port, struct socka
 /* The probe types. */
 extern const struct probe_ops probe_tcp_ops;
 extern const struct probe_ops probe_icmp_ops;
-extern const struct probe_ops probe_http_ops; /* http and https */
+extern const struct probe_ops probe_http_ops;        /* https, via libcurl */
+extern const struct probe_ops probe_http_native_ops; /* plain http, our own client */
 
 /* Per-type shared state, created lazily and freed with the env. */
 void probe_http_env_free(struct probe_env *env);

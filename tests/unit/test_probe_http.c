@@ -1044,8 +1044,14 @@ static void test_cancel(void **state)
     struct healthcheck_conf hc_tls = make_hc(HC_HTTPS, srv_quiet.port, "/ok");
     struct healthcheck_conf hc_ok = make_hc(HC_HTTP, srv_http.port, "/ok");
     hc_tls.tls_insecure = true;
-    /* warm up: curl and OpenSSL may keep files open once initialised */
+    /* warm up: curl and OpenSSL may keep files open once initialised (an
+     * https probe: http does not use them), and so does netns.c (its own
+     * namespace, once a probe names one: http opens its socket at start) */
     assert_result(run_probe(&hc_ok, "127.0.0.1"), PC_L7OK, "HTTP 200");
+    struct healthcheck_conf hc_tls_warm = hc_tls;
+    hc_tls_warm.port = srv_http.port;
+    assert_code(run_probe(&hc_tls_warm, "127.0.0.1"), PC_L6RSP);
+    assert_code(run_probe_ns(&hc_ok, "127.0.0.1", "maglev-test-no-such-ns"), PC_SOCKERR);
     assert_true(run_until(srv_idle, &srv_http, TIMEOUT_S));
     int fds = count_fds();
 
@@ -1260,15 +1266,25 @@ static void test_env_free(void **state)
     probe_http_env_free(e);
     probe_http_env_free(e);
     probe_env_free(e);
-    struct healthcheck_conf hc = make_hc(HC_HTTP, srv_http.port, "/ok");
-    hc.response_regex = "green";
-    assert_result(run_probe(&hc, "127.0.0.1"), PC_L7OK, "HTTP 200");
+    /* env->http is libcurl's, for https only (without nginx: https
+     * against the plain server, which fails the handshake) */
+    struct healthcheck_conf hc = make_hc(HC_HTTPS, have_nginx ? tls_port : srv_http.port, "/ok");
+    hc.tls_insecure = true;
+    hc.response_regex = "tls ok";
+    enum probe_code want = have_nginx ? PC_L7OK : PC_L6RSP;
+    assert_code(run_probe(&hc, "127.0.0.1"), want);
     assert_non_null(env->http);
     probe_http_env_free(env);
     assert_null(env->http);
     /* created again on demand */
-    assert_result(run_probe(&hc, "127.0.0.1"), PC_L7OK, "HTTP 200");
+    assert_code(run_probe(&hc, "127.0.0.1"), want);
     assert_non_null(env->http);
+    /* plain http does without it */
+    probe_http_env_free(env);
+    hc = make_hc(HC_HTTP, srv_http.port, "/ok");
+    hc.response_regex = "green";
+    assert_result(run_probe(&hc, "127.0.0.1"), PC_L7OK, "HTTP 200");
+    assert_null(env->http);
 }
 
 int main(void)
