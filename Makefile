@@ -3,7 +3,7 @@ BUILD   ?= build
 CONFIG  ?= examples/maglev.yaml
 SOURCES  = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
-.PHONY: all build deps check test run fuzz bench bench-probes fixstyle checkstyle clean
+.PHONY: all build deps check test run fuzz bench bench-probes fixstyle checkstyle clean vpp-binapi
 
 all: build
 
@@ -40,6 +40,13 @@ bench: build
 # Quick run: make bench-probes PROBES_ARGS="--seconds 10 --sizes 1000"
 bench-probes: build
 	$(BUILD)/bench/bench_probes $(PROBES_ARGS)
+
+# Regenerate the committed VPP message codecs (src/vpp/gen/) from VPP's API
+# JSON; the build itself never needs the JSON.
+VPP_API_JSON ?= ../shared/vpp/json
+vpp-binapi:
+	/usr/bin/python3 tools/vppapigen.py $(VPP_API_JSON) src/vpp/gen
+	clang-format -i src/vpp/gen/vpp_msgs.h src/vpp/gen/vpp_msgs.c
 
 fixstyle:
 	clang-format -i $(SOURCES)
