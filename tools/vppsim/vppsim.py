@@ -1,0 +1,64 @@
+#!/usr/bin/python3
+"""vppsim: a stand-in VPP speaking the binary API over a UNIX socket.
+
+Implements memclnt (sockclnt_create/delete, control_ping), show_version,
+cli_inband (a few show commands), ip_route_lookup and the LB plugin API
+(lb.api 1.2.0) with the semantics described in the implementer's notes.
+State is written as JSON to --state-file after every change.
+"""
+import argparse
+import os
+import signal
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from server import Server  # noqa: E402
+from wire import LB_V12_ONLY  # noqa: E402
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--socket", required=True, help="API socket path")
+    p.add_argument("--version", default="26.10-rc0~374-gb575ec2c5",
+                   help="show_version version string")
+    p.add_argument("--missing", default="",
+                   help="comma list of messages to leave out of the table "
+                        "(X also drops X_reply; X_dump also X_details)")
+    p.add_argument("--bad-crc", default="",
+                   help="comma list of messages advertised with a wrong CRC")
+    p.add_argument("--old-lb", action="store_true",
+                   help="simulate lb.api 1.1.0 (VPP <= 26.06): no v2/weight "
+                        "messages and no lb_conf_get")
+    p.add_argument("--pad", type=int, default=0,
+                   help="extra filler table entries (simulate a big table)")
+    p.add_argument("--id-base", type=int, default=29,
+                   help="first dynamic message id")
+    p.add_argument("--state-file", help="JSON state, rewritten on changes")
+    p.add_argument("--on-fatal", choices=["exit", "record"], default="exit",
+                   help="requests that take real VPP down: exit (status 70) "
+                        "or only record them in the state")
+    p.add_argument("--gc-period", type=float, default=60.0)
+    p.add_argument("--gc-min-age", type=float, default=10.0)
+    p.add_argument("-v", "--verbose", action="store_true")
+    a = p.parse_args(argv)
+    missing = [m for m in a.missing.split(",") if m]
+    if a.old_lb:
+        missing += LB_V12_ONLY
+    srv = Server(a.socket, version=a.version, missing=missing,
+                 bad_crc=a.bad_crc.split(","), pad=a.pad, id_base=a.id_base,
+                 state_file=a.state_file, on_fatal=a.on_fatal,
+                 gc_period=a.gc_period, gc_min_age=a.gc_min_age,
+                 verbose=a.verbose)
+
+    def stop(*_):
+        srv.running = False
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    srv.serve()
+    return 70 if srv.fatal and a.on_fatal == "exit" else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
