@@ -417,6 +417,80 @@ class Gen:
         return out
 
 
+    # --- formatting (the DEBUG wire trail) ----------------------------------
+    def fmt_field(self, f, v, key):
+        """Statements appending `key=value` for field f of struct pointer v."""
+        n = cname(f["name"])
+        k = '"%s"' % key
+        if f["type"] == "string":
+            if f["arr"]:
+                return ["fmt_str(c, \"\", %s, %s->%s, strnlen(%s->%s, %d));"
+                        % (k, v, n, v, n, f["arr"])]
+            return ["fmt_str(c, \"\", %s, %s->%s ? %s->%s : \"\", %s->%s ? %s->%s_len : 0);"
+                    % (k, v, n, v, n, v, n, v, n)]
+        if f["count"] is not None:
+            return ["fmt_count(c, \"\", %s, %s->%s);" % (k, v, cname(f["count"]))]
+        if f["type"] in ("vl_api_ip4_address_t", "vl_api_ip6_address_t") and not f["arr"]:
+            af = "AF_INET" if "ip4" in f["type"] else "AF_INET6"
+            return ["fmt_ip(c, \"\", %s, %s, %s->%s);" % (k, af, v, n)]
+        if f["arr"]:
+            if self.bytes_only(f["type"]):
+                return ["fmt_hex(c, \"\", %s, (const uint8_t *)%s->%s, sizeof(%s->%s));"
+                        % (k, v, n, v, n)]
+            return ["fmt_count(c, \"\", %s, %d);" % (k, f["arr"])]
+        return self.fmt_elem(f["type"], "%s->%s" % (v, n), key)
+
+    def fmt_elem(self, tname, expr, key):
+        kind, name, dims = self.api.resolve(tname)
+        k = '"%s"' % key
+        if dims:
+            if self.bytes_only(tname):
+                return ["fmt_hex(c, \"\", %s, (const uint8_t *)%s, sizeof(%s));" % (k, expr, expr)]
+            return ["fmt_count(c, \"\", %s, %d);" % (k, dims[0])]
+        if kind == "prim":
+            w = PRIM[name][2]
+            if w == "bool":
+                return ["fmt_bool(c, \"\", %s, %s);" % (k, expr)]
+            if w == "f64":
+                return ["fmt_f64(c, \"\", %s, %s);" % (k, expr)]
+            if name.startswith("i"):
+                return ["fmt_i64(c, \"\", %s, %s);" % (k, expr)]
+            return ["fmt_u64(c, \"\", %s, %s);" % (k, expr)]
+        if kind == "enum":
+            return ["fmt_enum(c, \"\", %s, ename_%s(%s), %s);" % (k, name, expr, expr)]
+        if kind == "struct":
+            if name == "address":
+                return ["fmt_address(c, \"\", %s, %s.af, %s.un.ip6);" % (k, expr, expr)]
+            if name == "prefix":
+                return ["fmt_prefix(c, \"\", %s, %s.address.af, %s.address.un.ip6, %s.len);"
+                        % (k, expr, expr, expr)]
+            out = []
+            for sf in fields_of(self.api.types[name]):
+                sub = dict(sf)
+                out += self.fmt_field(sub, "(&%s)" % expr, "%s.%s" % (key, sf["name"]))
+            return out
+        if kind == "union":
+            return ["fmt_hex(c, \"\", %s, (const uint8_t *)&%s, %d);"
+                    % (k, expr, self.wire_size(tname))]
+        die("fmt %s" % tname)
+
+
+def enum_short_names(api, name):
+    """value -> short lower-case name ("gre4" for LB_API_ENCAP_TYPE_GRE4)."""
+    e = api.enums[name]
+    items = [(it[0], it[1]) for it in e[1:] if not isinstance(it, dict)]
+    real = [n for n, _ in items if "_N_" not in n]
+    pre = os.path.commonprefix(real) if len(real) > 1 else ""
+    pre = pre[:pre.rfind("_") + 1] if "_" in pre else ""
+    out, seen = [], set()
+    for n, v in items:
+        if "_N_" in n or v in seen:
+            continue
+        seen.add(v)
+        out.append((v, n[len(pre):].lower()))
+    return out
+
+
 def enum_lines(api, name):
     e = api.enums[name]
     base = api.enum_base(name)
@@ -516,6 +590,9 @@ def main():
           "    int (*encode)(const void *m, uint8_t *buf, size_t len);",
           "    int (*decode)(const uint8_t *buf, size_t len, void *out);",
           "    void (*free)(void *m);",
+          "    /* \"key=value ...\" of the fields (not msg_id, client_index, context)",
+          "     * into buf, always terminated; returns the untruncated length. */",
+          "    size_t (*format)(const void *m, char *buf, size_t len);",
           "};", "",
           "extern const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS];", "",
           "/* Per message X (msg_id is the wire's _vl_msg_id; the caller sets it from",
@@ -534,7 +611,10 @@ def main():
           " *   vppmsg_X_size(m)    what encode would return; 0 if m cannot be encoded.",
           " *   vppmsg_X_free(m)    only for messages with a variable part: frees what",
           " *                       decode allocated (VLAs, variable strings). NULL-safe.",
-          " *                       Do not call it on a struct whose pointers you set. */",
+          " *                       Do not call it on a struct whose pointers you set.",
+          " *   vppmsg_X_format(m, buf, len)  \"key=value ...\" for logs (addresses and",
+          " *                       prefixes as text, enums by name, nested fields as",
+          " *                       a.b, variable arrays as their count); snprintf-like. */",
           ""]
     for name, crc, fixed, fn, fields in msgs:
         sz = g.fields_size(fields)
@@ -561,6 +641,8 @@ def main():
         h.append("int vppmsg_%s_decode(const uint8_t *buf, size_t len, struct vppmsg_%s *out);"
                  % (name, name))
         h.append("size_t vppmsg_%s_size(const struct vppmsg_%s *m);" % (name, name))
+        h.append("size_t vppmsg_%s_format(const struct vppmsg_%s *m, char *buf, size_t len);"
+                 % (name, name))
         if g.owns(fields):
             h.append("void vppmsg_%s_free(struct vppmsg_%s *m);" % (name, name))
         h.append("")
@@ -575,6 +657,14 @@ def main():
             c.append("_Static_assert(sizeof(union vppapi_%s) == %d, \"union %s is raw bytes\");"
                      % (name, g.wire_size("vl_api_%s_t" % name), name))
     c.append("")
+    for kind, name in g.order:
+        if kind != "enum":
+            continue
+        c += ["__attribute__((unused)) static const char *ename_%s(uint64_t v)" % name, "{",
+              "    switch (v) {"]
+        for v, sn in enum_short_names(api, name):
+            c += ["    case %dU:" % v, "        return \"%s\";" % sn]
+        c += ["    default:", "        return NULL;", "    }", "}", ""]
     for kind, name in g.order:
         if kind != "struct":
             continue
@@ -641,7 +731,18 @@ def main():
               "    if (c->err) {"]
         c += ["        vppmsg_%s_free(&tmp);" % name] if owns else []
         c += ["        return c->err;", "    }", "    *out = tmp;", "    return 0;", "}", ""]
+        # format
+        c += ["size_t vppmsg_%s_format(const %s *m, char *buf, size_t len)" % (name, S), "{",
+              "    struct fcur cur = { buf, len, 0 };",
+              "    struct fcur *c = &cur;"]
+        for f in fields:
+            if f["name"] in ("_vl_msg_id", "client_index", "context"):
+                continue
+            c += ["    " + s for s in g.fmt_field(f, "m", f["name"])]
+        c += ["    return fcur_result(c);", "}", ""]
         # generic wrappers
+        c += ["static size_t fmt_any_%s(const void *m, char *buf, size_t len)" % name, "{",
+              "    return vppmsg_%s_format(m, buf, len);" % name, "}", ""]
         c += ["static int enc_any_%s(const void *m, uint8_t *buf, size_t len)" % name, "{",
               "    return vppmsg_%s_encode(m, buf, len);" % name, "}", "",
               "static int dec_any_%s(const uint8_t *buf, size_t len, void *out)" % name, "{",
@@ -664,6 +765,7 @@ def main():
               "        .encode = enc_any_%s," % name,
               "        .decode = dec_any_%s," % name,
               "        .free = %s," % ("free_any_%s" % name if owns else "NULL"),
+              "        .format = fmt_any_%s," % name,
               "    },"]
     c += ["};", ""]
     os.makedirs(odir, exist_ok=True)

@@ -4,13 +4,17 @@
 #ifndef MAGLEV_VPP_CODEC_RT_H
 #define MAGLEV_VPP_CODEC_RT_H
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 /* Write cursor: buf NULL means "count only" (used by *_size()). The first
  * failure sticks in err; later puts do nothing. */
@@ -226,6 +230,142 @@ __attribute__((unused)) static void *get_array(struct rcur *c, size_t count, siz
     if (!a)
         c->err = -ENOMEM;
     return a;
+}
+
+/* ---- formatting (the DEBUG wire trail): "key=value key=value" ----
+ * Output is always NUL-terminated and truncated at len; fcur.off counts what
+ * would have been written. */
+struct fcur {
+    char *buf;
+    size_t len;
+    size_t off;
+};
+
+__attribute__((format(printf, 2, 3), unused)) static void fput(struct fcur *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    size_t room = c->off < c->len ? c->len - c->off : 0;
+    int n = vsnprintf(room ? c->buf + c->off : NULL, room, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        c->off += (size_t)n;
+}
+
+/* " prefix.name=" (no leading space for the first field). */
+__attribute__((unused)) static void fkey(struct fcur *c, const char *prefix, const char *name)
+{
+    fput(c, "%s%s%s%s=", c->off ? " " : "", prefix, *prefix ? "." : "", name);
+}
+
+__attribute__((unused)) static void fmt_u64(struct fcur *c, const char *p, const char *k,
+                                            uint64_t v)
+{
+    fkey(c, p, k);
+    fput(c, "%llu", (unsigned long long)v);
+}
+
+__attribute__((unused)) static void fmt_i64(struct fcur *c, const char *p, const char *k, int64_t v)
+{
+    fkey(c, p, k);
+    fput(c, "%lld", (long long)v);
+}
+
+__attribute__((unused)) static void fmt_f64(struct fcur *c, const char *p, const char *k, double v)
+{
+    fkey(c, p, k);
+    fput(c, "%g", v);
+}
+
+__attribute__((unused)) static void fmt_bool(struct fcur *c, const char *p, const char *k, bool v)
+{
+    fkey(c, p, k);
+    fput(c, "%s", v ? "true" : "false");
+}
+
+/* An enum value by its name, or the number when it has none. */
+__attribute__((unused)) static void fmt_enum(struct fcur *c, const char *p, const char *k,
+                                             const char *name, uint64_t v)
+{
+    fkey(c, p, k);
+    if (name)
+        fput(c, "%s", name);
+    else
+        fput(c, "%llu", (unsigned long long)v);
+}
+
+/* A string, quoted, at most 96 bytes of it; quotes, backslashes and
+ * control bytes escaped (the logger escapes again for its format). */
+__attribute__((unused)) static void fmt_str(struct fcur *c, const char *p, const char *k,
+                                            const char *s, size_t n)
+{
+    fkey(c, p, k);
+    fput(c, "\"");
+    size_t shown = n > 96 ? 96 : n;
+    for (size_t i = 0; i < shown; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == '"' || ch == '\\')
+            fput(c, "\\%c", ch);
+        else if (ch < 0x20 || ch == 0x7f)
+            fput(c, "\\x%02x", ch);
+        else
+            fput(c, "%c", ch);
+    }
+    fput(c, "\"%s", n > shown ? "..." : "");
+}
+
+__attribute__((unused)) static void fmt_hex(struct fcur *c, const char *p, const char *k,
+                                            const uint8_t *b, size_t n)
+{
+    fkey(c, p, k);
+    for (size_t i = 0; i < n; i++)
+        fput(c, "%02x", b[i]);
+}
+
+__attribute__((unused)) static void fmt_ip(struct fcur *c, const char *p, const char *k, int af,
+                                           const uint8_t *b)
+{
+    char s[INET6_ADDRSTRLEN];
+    fkey(c, p, k);
+    if (!inet_ntop(af, b, s, sizeof(s)))
+        snprintf(s, sizeof(s), "?");
+    fput(c, "%s", s);
+}
+
+/* vl_api_address_t: af 0 = IPv4 (first 4 union bytes), 1 = IPv6. */
+__attribute__((unused)) static void fmt_address(struct fcur *c, const char *p, const char *k,
+                                                uint8_t af, const uint8_t *un)
+{
+    if (af == 0 || af == 1) {
+        fmt_ip(c, p, k, af == 0 ? AF_INET : AF_INET6, un);
+        return;
+    }
+    fkey(c, p, k);
+    fput(c, "af%u:", af);
+    for (size_t i = 0; i < 16; i++)
+        fput(c, "%02x", un[i]);
+}
+
+__attribute__((unused)) static void fmt_prefix(struct fcur *c, const char *p, const char *k,
+                                               uint8_t af, const uint8_t *un, uint8_t len)
+{
+    fmt_address(c, p, k, af, un);
+    fput(c, "/%u", len);
+}
+
+/* A variable-length array: its element count only. */
+__attribute__((unused)) static void fmt_count(struct fcur *c, const char *p, const char *k,
+                                              uint64_t n)
+{
+    fkey(c, p, k);
+    fput(c, "[%llu]", (unsigned long long)n);
+}
+
+static inline size_t fcur_result(struct fcur *c)
+{
+    if (c->len)
+        c->buf[c->off < c->len ? c->off : c->len - 1] = '\0';
+    return c->off;
 }
 
 #endif

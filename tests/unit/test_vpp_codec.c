@@ -529,6 +529,79 @@ static void test_all_fixed_roundtrip(void **state)
     }
 }
 
+/* The wire trail's field text: addresses and prefixes as text, enums by
+ * name, nested fields dotted, VLAs as counts; truncation always terminates. */
+static void test_format(void **state)
+{
+    (void)state;
+    char buf[512];
+    struct vppmsg_lb_add_del_as_v2 m;
+    vppmsg_lb_add_del_as_v2_init(&m);
+    m.client_index = 0x80000001;
+    m.context = 42;
+    m.pfx.address.af = VPPAPI_ADDRESS_IP4;
+    memcpy(m.pfx.address.un.ip4, "\xc0\x00\x02\x01", 4);
+    m.pfx.len = 32;
+    m.protocol = 6;
+    m.port = 80;
+    m.as_address.af = VPPAPI_ADDRESS_IP6;
+    memcpy(m.as_address.un.ip6, "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01", 16);
+    m.weight = 50;
+    m.is_flush = true;
+    size_t n = vppmsg_lb_add_del_as_v2_format(&m, buf, sizeof(buf));
+    assert_string_equal(buf, "pfx=192.0.2.1/32 protocol=6 port=80 as_address=2001:db8::1 "
+                             "weight=50 is_del=false is_flush=true");
+    assert_int_equal(n, strlen(buf));
+    /* truncated: terminated, the full length returned */
+    char small[10];
+    assert_int_equal(vppmsg_lb_add_del_as_v2_format(&m, small, sizeof(small)), n);
+    assert_string_equal(small, "pfx=192.0");
+
+    struct vppmsg_lb_vip_details v;
+    vppmsg_lb_vip_details_init(&v);
+    v.vip.pfx.address.af = VPPAPI_ADDRESS_IP6;
+    v.vip.pfx.len = 128;
+    v.vip.protocol = 255;
+    v.encap = VPPAPI_LB_API_ENCAP_TYPE_GRE6;
+    v.srv_type = 77; /* no such value: the number */
+    v.flow_table_length = 1024;
+    vppmsg_lb_vip_details_format(&v, buf, sizeof(buf));
+    assert_string_equal(buf, "vip.pfx=::/128 vip.protocol=reserved vip.port=0 encap=gre6 dscp=cs0 "
+                             "srv_type=77 target_port=0 flow_table_length=1024");
+
+    struct vppmsg_sockclnt_create_reply r;
+    vppmsg_sockclnt_create_reply_init(&r);
+    r.index = 0x80000002;
+    r.count = 2150;
+    vppmsg_sockclnt_create_reply_format(&r, buf, sizeof(buf));
+    assert_string_equal(buf, "response=0 index=2147483650 count=2150 message_table=[2150]");
+
+    struct vppmsg_show_version_reply sv;
+    vppmsg_show_version_reply_init(&sv);
+    snprintf(sv.version, sizeof(sv.version), "26.10\"x\n");
+    vppmsg_show_version_reply_format(&sv, buf, sizeof(buf));
+    assert_string_equal(buf, "retval=0 program=\"\" version=\"26.10\\\"x\\x0a\" build_date=\"\" "
+                             "build_directory=\"\"");
+
+    /* whatever a random body decodes to formats within bounds */
+    for (size_t i = 0; i < VPPMSG_N_MSGS; i++) {
+        const struct vppmsg_desc *d = &vppmsg_table[i];
+        if (d->variable)
+            continue;
+        uint8_t wire[512];
+        _Alignas(max_align_t) unsigned char st[1024];
+        for (size_t k = 0; k < d->min_size; k++)
+            wire[k] = (uint8_t)rnd();
+        assert_int_equal(d->decode(wire, d->min_size, st), 0);
+        char out[48];
+        memset(out, 'Z', sizeof(out));
+        size_t full = d->format(st, out, sizeof(out) - 8);
+        assert_true(strlen(out) < sizeof(out) - 8);
+        assert_true(full >= strlen(out));
+        assert_int_equal(out[sizeof(out) - 1], 'Z');
+    }
+}
+
 /* Names, CRCs and sizes line up with CRCS.txt / LAYOUTS.md. */
 static void test_table(void **state)
 {
@@ -745,6 +818,7 @@ int main(void)
         cmocka_unit_test(test_ip_route_lookup_reply),
         cmocka_unit_test(test_all_fixed_roundtrip),
         cmocka_unit_test(test_table),
+        cmocka_unit_test(test_format),
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_wire_header),
         cmocka_unit_test(test_wire_reassembly_every_split),

@@ -30,6 +30,218 @@
 
 _Static_assert(sizeof(union vppapi_address_union) == 16, "union address_union is raw bytes");
 
+__attribute__((unused)) static const char *ename_address_family(uint64_t v)
+{
+    switch (v) {
+    case 0U:
+        return "ip4";
+    case 1U:
+        return "ip6";
+    default:
+        return NULL;
+    }
+}
+
+__attribute__((unused)) static const char *ename_fib_path_type(uint64_t v)
+{
+    switch (v) {
+    case 0U:
+        return "normal";
+    case 1U:
+        return "local";
+    case 2U:
+        return "drop";
+    case 3U:
+        return "udp_encap";
+    case 4U:
+        return "bier_imp";
+    case 5U:
+        return "icmp_unreach";
+    case 6U:
+        return "icmp_prohibit";
+    case 7U:
+        return "source_lookup";
+    case 8U:
+        return "dvr";
+    case 9U:
+        return "interface_rx";
+    case 10U:
+        return "classify";
+    default:
+        return NULL;
+    }
+}
+
+__attribute__((unused)) static const char *ename_fib_path_flags(uint64_t v)
+{
+    switch (v) {
+    case 0U:
+        return "none";
+    case 1U:
+        return "resolve_via_attached";
+    case 2U:
+        return "resolve_via_host";
+    case 4U:
+        return "pop_pw_cw";
+    default:
+        return NULL;
+    }
+}
+
+__attribute__((unused)) static const char *ename_fib_path_nh_proto(uint64_t v)
+{
+    switch (v) {
+    case 0U:
+        return "ip4";
+    case 1U:
+        return "ip6";
+    case 2U:
+        return "mpls";
+    case 3U:
+        return "ethernet";
+    case 4U:
+        return "bier";
+    default:
+        return NULL;
+    }
+}
+
+__attribute__((unused)) static const char *ename_lb_encap_type(uint64_t v)
+{
+    switch (v) {
+    case 0U:
+        return "gre4";
+    case 1U:
+        return "gre6";
+    case 2U:
+        return "l3dsr";
+    case 3U:
+        return "nat4";
+    case 4U:
+        return "nat6";
+    default:
+        return NULL;
+    }
+}
+
+__attribute__((unused)) static const char *ename_lb_srv_type(uint64_t v)
+{
+    switch (v) {
+    case 0U:
+        return "clusterip";
+    case 1U:
+        return "nodeport";
+    default:
+        return NULL;
+    }
+}
+
+__attribute__((unused)) static const char *ename_ip_proto(uint64_t v)
+{
+    switch (v) {
+    case 0U:
+        return "hopopt";
+    case 1U:
+        return "icmp";
+    case 2U:
+        return "igmp";
+    case 6U:
+        return "tcp";
+    case 17U:
+        return "udp";
+    case 47U:
+        return "gre";
+    case 50U:
+        return "esp";
+    case 51U:
+        return "ah";
+    case 58U:
+        return "icmp6";
+    case 88U:
+        return "eigrp";
+    case 89U:
+        return "ospf";
+    case 132U:
+        return "sctp";
+    case 255U:
+        return "reserved";
+    default:
+        return NULL;
+    }
+}
+
+__attribute__((unused)) static const char *ename_ip_dscp(uint64_t v)
+{
+    switch (v) {
+    case 0U:
+        return "cs0";
+    case 8U:
+        return "cs1";
+    case 10U:
+        return "af11";
+    case 12U:
+        return "af12";
+    case 14U:
+        return "af13";
+    case 16U:
+        return "cs2";
+    case 18U:
+        return "af21";
+    case 20U:
+        return "af22";
+    case 22U:
+        return "af23";
+    case 24U:
+        return "cs3";
+    case 26U:
+        return "af31";
+    case 28U:
+        return "af32";
+    case 30U:
+        return "af33";
+    case 32U:
+        return "cs4";
+    case 34U:
+        return "af41";
+    case 36U:
+        return "af42";
+    case 38U:
+        return "af43";
+    case 40U:
+        return "cs5";
+    case 46U:
+        return "ef";
+    case 48U:
+        return "cs6";
+    case 50U:
+        return "cs7";
+    default:
+        return NULL;
+    }
+}
+
+__attribute__((unused)) static const char *ename_lb_vip_type(uint64_t v)
+{
+    switch (v) {
+    case 0U:
+        return "ip6_gre6";
+    case 1U:
+        return "ip6_gre4";
+    case 2U:
+        return "ip4_gre6";
+    case 3U:
+        return "ip4_gre4";
+    case 4U:
+        return "ip4_l3dsr";
+    case 5U:
+        return "ip4_nat4";
+    case 6U:
+        return "ip6_nat6";
+    default:
+        return NULL;
+    }
+}
+
 static void enc_module_version(struct wcur *c, const struct vppapi_module_version *v)
 {
     put_u32(c, v->major);
@@ -254,6 +466,20 @@ int vppmsg_get_first_msg_id_decode(const uint8_t *buf, size_t len,
     return 0;
 }
 
+size_t vppmsg_get_first_msg_id_format(const struct vppmsg_get_first_msg_id *m, char *buf,
+                                      size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    fmt_str(c, "", "name", m->name, strnlen(m->name, 64));
+    return fcur_result(c);
+}
+
+static size_t fmt_any_get_first_msg_id(const void *m, char *buf, size_t len)
+{
+    return vppmsg_get_first_msg_id_format(m, buf, len);
+}
+
 static int enc_any_get_first_msg_id(const void *m, uint8_t *buf, size_t len)
 {
     return vppmsg_get_first_msg_id_encode(m, buf, len);
@@ -314,6 +540,21 @@ int vppmsg_get_first_msg_id_reply_decode(const uint8_t *buf, size_t len,
     return 0;
 }
 
+size_t vppmsg_get_first_msg_id_reply_format(const struct vppmsg_get_first_msg_id_reply *m,
+                                            char *buf, size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    fmt_i64(c, "", "retval", m->retval);
+    fmt_u64(c, "", "first_msg_id", m->first_msg_id);
+    return fcur_result(c);
+}
+
+static size_t fmt_any_get_first_msg_id_reply(const void *m, char *buf, size_t len)
+{
+    return vppmsg_get_first_msg_id_reply_format(m, buf, len);
+}
+
 static int enc_any_get_first_msg_id_reply(const void *m, uint8_t *buf, size_t len)
 {
     return vppmsg_get_first_msg_id_reply_encode(m, buf, len);
@@ -367,6 +608,18 @@ int vppmsg_api_versions_decode(const uint8_t *buf, size_t len, struct vppmsg_api
     }
     *out = tmp;
     return 0;
+}
+
+size_t vppmsg_api_versions_format(const struct vppmsg_api_versions *m, char *buf, size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    return fcur_result(c);
+}
+
+static size_t fmt_any_api_versions(const void *m, char *buf, size_t len)
+{
+    return vppmsg_api_versions_format(m, buf, len);
 }
 
 static int enc_any_api_versions(const void *m, uint8_t *buf, size_t len)
@@ -446,6 +699,22 @@ int vppmsg_api_versions_reply_decode(const uint8_t *buf, size_t len,
     return 0;
 }
 
+size_t vppmsg_api_versions_reply_format(const struct vppmsg_api_versions_reply *m, char *buf,
+                                        size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    fmt_i64(c, "", "retval", m->retval);
+    fmt_u64(c, "", "count", m->count);
+    fmt_count(c, "", "api_versions", m->count);
+    return fcur_result(c);
+}
+
+static size_t fmt_any_api_versions_reply(const void *m, char *buf, size_t len)
+{
+    return vppmsg_api_versions_reply_format(m, buf, len);
+}
+
 static int enc_any_api_versions_reply(const void *m, uint8_t *buf, size_t len)
 {
     return vppmsg_api_versions_reply_encode(m, buf, len);
@@ -505,6 +774,19 @@ int vppmsg_sockclnt_create_decode(const uint8_t *buf, size_t len,
     }
     *out = tmp;
     return 0;
+}
+
+size_t vppmsg_sockclnt_create_format(const struct vppmsg_sockclnt_create *m, char *buf, size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    fmt_str(c, "", "name", m->name, strnlen(m->name, 64));
+    return fcur_result(c);
+}
+
+static size_t fmt_any_sockclnt_create(const void *m, char *buf, size_t len)
+{
+    return vppmsg_sockclnt_create_format(m, buf, len);
 }
 
 static int enc_any_sockclnt_create(const void *m, uint8_t *buf, size_t len)
@@ -589,6 +871,23 @@ int vppmsg_sockclnt_create_reply_decode(const uint8_t *buf, size_t len,
     return 0;
 }
 
+size_t vppmsg_sockclnt_create_reply_format(const struct vppmsg_sockclnt_create_reply *m, char *buf,
+                                           size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    fmt_i64(c, "", "response", m->response);
+    fmt_u64(c, "", "index", m->index);
+    fmt_u64(c, "", "count", m->count);
+    fmt_count(c, "", "message_table", m->count);
+    return fcur_result(c);
+}
+
+static size_t fmt_any_sockclnt_create_reply(const void *m, char *buf, size_t len)
+{
+    return vppmsg_sockclnt_create_reply_format(m, buf, len);
+}
+
 static int enc_any_sockclnt_create_reply(const void *m, uint8_t *buf, size_t len)
 {
     return vppmsg_sockclnt_create_reply_encode(m, buf, len);
@@ -652,6 +951,19 @@ int vppmsg_sockclnt_delete_decode(const uint8_t *buf, size_t len,
     return 0;
 }
 
+size_t vppmsg_sockclnt_delete_format(const struct vppmsg_sockclnt_delete *m, char *buf, size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    fmt_u64(c, "", "index", m->index);
+    return fcur_result(c);
+}
+
+static size_t fmt_any_sockclnt_delete(const void *m, char *buf, size_t len)
+{
+    return vppmsg_sockclnt_delete_format(m, buf, len);
+}
+
 static int enc_any_sockclnt_delete(const void *m, uint8_t *buf, size_t len)
 {
     return vppmsg_sockclnt_delete_encode(m, buf, len);
@@ -710,6 +1022,20 @@ int vppmsg_sockclnt_delete_reply_decode(const uint8_t *buf, size_t len,
     return 0;
 }
 
+size_t vppmsg_sockclnt_delete_reply_format(const struct vppmsg_sockclnt_delete_reply *m, char *buf,
+                                           size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    fmt_i64(c, "", "response", m->response);
+    return fcur_result(c);
+}
+
+static size_t fmt_any_sockclnt_delete_reply(const void *m, char *buf, size_t len)
+{
+    return vppmsg_sockclnt_delete_reply_format(m, buf, len);
+}
+
 static int enc_any_sockclnt_delete_reply(const void *m, uint8_t *buf, size_t len)
 {
     return vppmsg_sockclnt_delete_reply_encode(m, buf, len);
@@ -765,6 +1091,19 @@ int vppmsg_memclnt_keepalive_decode(const uint8_t *buf, size_t len,
     }
     *out = tmp;
     return 0;
+}
+
+size_t vppmsg_memclnt_keepalive_format(const struct vppmsg_memclnt_keepalive *m, char *buf,
+                                       size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    return fcur_result(c);
+}
+
+static size_t fmt_any_memclnt_keepalive(const void *m, char *buf, size_t len)
+{
+    return vppmsg_memclnt_keepalive_format(m, buf, len);
 }
 
 static int enc_any_memclnt_keepalive(const void *m, uint8_t *buf, size_t len)
@@ -825,6 +1164,20 @@ int vppmsg_memclnt_keepalive_reply_decode(const uint8_t *buf, size_t len,
     return 0;
 }
 
+size_t vppmsg_memclnt_keepalive_reply_format(const struct vppmsg_memclnt_keepalive_reply *m,
+                                             char *buf, size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    fmt_i64(c, "", "retval", m->retval);
+    return fcur_result(c);
+}
+
+static size_t fmt_any_memclnt_keepalive_reply(const void *m, char *buf, size_t len)
+{
+    return vppmsg_memclnt_keepalive_reply_format(m, buf, len);
+}
+
 static int enc_any_memclnt_keepalive_reply(const void *m, uint8_t *buf, size_t len)
 {
     return vppmsg_memclnt_keepalive_reply_encode(m, buf, len);
@@ -878,6 +1231,18 @@ int vppmsg_control_ping_decode(const uint8_t *buf, size_t len, struct vppmsg_con
     }
     *out = tmp;
     return 0;
+}
+
+size_t vppmsg_control_ping_format(const struct vppmsg_control_ping *m, char *buf, size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    return fcur_result(c);
+}
+
+static size_t fmt_any_control_ping(const void *m, char *buf, size_t len)
+{
+    return vppmsg_control_ping_format(m, buf, len);
 }
 
 static int enc_any_control_ping(const void *m, uint8_t *buf, size_t len)
@@ -941,6 +1306,21 @@ int vppmsg_control_ping_reply_decode(const uint8_t *buf, size_t len,
     return 0;
 }
 
+size_t vppmsg_control_ping_reply_format(const struct vppmsg_control_ping_reply *m, char *buf,
+                                        size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    fmt_i64(c, "", "retval", m->retval);
+    fmt_u64(c, "", "vpe_pid", m->vpe_pid);
+    return fcur_result(c);
+}
+
+static size_t fmt_any_control_ping_reply(const void *m, char *buf, size_t len)
+{
+    return vppmsg_control_ping_reply_format(m, buf, len);
+}
+
 static int enc_any_control_ping_reply(const void *m, uint8_t *buf, size_t len)
 {
     return vppmsg_control_ping_reply_encode(m, buf, len);
@@ -994,6 +1374,18 @@ int vppmsg_show_version_decode(const uint8_t *buf, size_t len, struct vppmsg_sho
     }
     *out = tmp;
     return 0;
+}
+
+size_t vppmsg_show_version_format(const struct vppmsg_show_version *m, char *buf, size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    return fcur_result(c);
+}
+
+static size_t fmt_any_show_version(const void *m, char *buf, size_t len)
+{
+    return vppmsg_show_version_format(m, buf, len);
 }
 
 static int enc_any_show_version(const void *m, uint8_t *buf, size_t len)
@@ -1061,6 +1453,24 @@ int vppmsg_show_version_reply_decode(const uint8_t *buf, size_t len,
     return 0;
 }
 
+size_t vppmsg_show_version_reply_format(const struct vppmsg_show_version_reply *m, char *buf,
+                                        size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    fmt_i64(c, "", "retval", m->retval);
+    fmt_str(c, "", "program", m->program, strnlen(m->program, 32));
+    fmt_str(c, "", "version", m->version, strnlen(m->version, 32));
+    fmt_str(c, "", "build_date", m->build_date, strnlen(m->build_date, 32));
+    fmt_str(c, "", "build_directory", m->build_directory, strnlen(m->build_directory, 256));
+    return fcur_result(c);
+}
+
+static size_t fmt_any_show_version_reply(const void *m, char *buf, size_t len)
+{
+    return vppmsg_show_version_reply_format(m, buf, len);
+}
+
 static int enc_any_show_version_reply(const void *m, uint8_t *buf, size_t len)
 {
     return vppmsg_show_version_reply_encode(m, buf, len);
@@ -1126,6 +1536,19 @@ int vppmsg_cli_inband_decode(const uint8_t *buf, size_t len, struct vppmsg_cli_i
     }
     *out = tmp;
     return 0;
+}
+
+size_t vppmsg_cli_inband_format(const struct vppmsg_cli_inband *m, char *buf, size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    fmt_str(c, "", "cmd", m->cmd ? m->cmd : "", m->cmd ? m->cmd_len : 0);
+    return fcur_result(c);
+}
+
+static size_t fmt_any_cli_inband(const void *m, char *buf, size_t len)
+{
+    return vppmsg_cli_inband_format(m, buf, len);
 }
 
 static int enc_any_cli_inband(const void *m, uint8_t *buf, size_t len)
@@ -1202,6 +1625,21 @@ int vppmsg_cli_inband_reply_decode(const uint8_t *buf, size_t len,
     return 0;
 }
 
+size_t vppmsg_cli_inband_reply_format(const struct vppmsg_cli_inband_reply *m, char *buf,
+                                      size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    fmt_i64(c, "", "retval", m->retval);
+    fmt_str(c, "", "reply", m->reply ? m->reply : "", m->reply ? m->reply_len : 0);
+    return fcur_result(c);
+}
+
+static size_t fmt_any_cli_inband_reply(const void *m, char *buf, size_t len)
+{
+    return vppmsg_cli_inband_reply_format(m, buf, len);
+}
+
 static int enc_any_cli_inband_reply(const void *m, uint8_t *buf, size_t len)
 {
     return vppmsg_cli_inband_reply_encode(m, buf, len);
@@ -1267,6 +1705,21 @@ int vppmsg_ip_route_lookup_decode(const uint8_t *buf, size_t len,
     }
     *out = tmp;
     return 0;
+}
+
+size_t vppmsg_ip_route_lookup_format(const struct vppmsg_ip_route_lookup *m, char *buf, size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    fmt_u64(c, "", "table_id", m->table_id);
+    fmt_u64(c, "", "exact", m->exact);
+    fmt_prefix(c, "", "prefix", m->prefix.address.af, m->prefix.address.un.ip6, m->prefix.len);
+    return fcur_result(c);
+}
+
+static size_t fmt_any_ip_route_lookup(const void *m, char *buf, size_t len)
+{
+    return vppmsg_ip_route_lookup_format(m, buf, len);
 }
 
 static int enc_any_ip_route_lookup(const void *m, uint8_t *buf, size_t len)
@@ -1335,6 +1788,26 @@ int vppmsg_ip_route_lookup_reply_decode(const uint8_t *buf, size_t len,
     }
     *out = tmp;
     return 0;
+}
+
+size_t vppmsg_ip_route_lookup_reply_format(const struct vppmsg_ip_route_lookup_reply *m, char *buf,
+                                           size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    fmt_i64(c, "", "retval", m->retval);
+    fmt_u64(c, "", "route.table_id", (&m->route)->table_id);
+    fmt_u64(c, "", "route.stats_index", (&m->route)->stats_index);
+    fmt_prefix(c, "", "route.prefix", (&m->route)->prefix.address.af,
+               (&m->route)->prefix.address.un.ip6, (&m->route)->prefix.len);
+    fmt_u64(c, "", "route.n_paths", (&m->route)->n_paths);
+    fmt_count(c, "", "route.paths", (&m->route)->n_paths);
+    return fcur_result(c);
+}
+
+static size_t fmt_any_ip_route_lookup_reply(const void *m, char *buf, size_t len)
+{
+    return vppmsg_ip_route_lookup_reply_format(m, buf, len);
 }
 
 static int enc_any_ip_route_lookup_reply(const void *m, uint8_t *buf, size_t len)
@@ -1409,6 +1882,22 @@ int vppmsg_lb_conf_decode(const uint8_t *buf, size_t len, struct vppmsg_lb_conf 
     return 0;
 }
 
+size_t vppmsg_lb_conf_format(const struct vppmsg_lb_conf *m, char *buf, size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    fmt_ip(c, "", "ip4_src_address", AF_INET, m->ip4_src_address);
+    fmt_ip(c, "", "ip6_src_address", AF_INET6, m->ip6_src_address);
+    fmt_u64(c, "", "sticky_buckets_per_core", m->sticky_buckets_per_core);
+    fmt_u64(c, "", "flow_timeout", m->flow_timeout);
+    return fcur_result(c);
+}
+
+static size_t fmt_any_lb_conf(const void *m, char *buf, size_t len)
+{
+    return vppmsg_lb_conf_format(m, buf, len);
+}
+
 static int enc_any_lb_conf(const void *m, uint8_t *buf, size_t len)
 {
     return vppmsg_lb_conf_encode(m, buf, len);
@@ -1464,6 +1953,19 @@ int vppmsg_lb_conf_reply_decode(const uint8_t *buf, size_t len, struct vppmsg_lb
     return 0;
 }
 
+size_t vppmsg_lb_conf_reply_format(const struct vppmsg_lb_conf_reply *m, char *buf, size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    fmt_i64(c, "", "retval", m->retval);
+    return fcur_result(c);
+}
+
+static size_t fmt_any_lb_conf_reply(const void *m, char *buf, size_t len)
+{
+    return vppmsg_lb_conf_reply_format(m, buf, len);
+}
+
 static int enc_any_lb_conf_reply(const void *m, uint8_t *buf, size_t len)
 {
     return vppmsg_lb_conf_reply_encode(m, buf, len);
@@ -1517,6 +2019,18 @@ int vppmsg_lb_conf_get_decode(const uint8_t *buf, size_t len, struct vppmsg_lb_c
     }
     *out = tmp;
     return 0;
+}
+
+size_t vppmsg_lb_conf_get_format(const struct vppmsg_lb_conf_get *m, char *buf, size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    return fcur_result(c);
+}
+
+static size_t fmt_any_lb_conf_get(const void *m, char *buf, size_t len)
+{
+    return vppmsg_lb_conf_get_format(m, buf, len);
 }
 
 static int enc_any_lb_conf_get(const void *m, uint8_t *buf, size_t len)
@@ -1582,6 +2096,24 @@ int vppmsg_lb_conf_get_reply_decode(const uint8_t *buf, size_t len,
     }
     *out = tmp;
     return 0;
+}
+
+size_t vppmsg_lb_conf_get_reply_format(const struct vppmsg_lb_conf_get_reply *m, char *buf,
+                                       size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    fmt_i64(c, "", "retval", m->retval);
+    fmt_ip(c, "", "ip4_src_address", AF_INET, m->ip4_src_address);
+    fmt_ip(c, "", "ip6_src_address", AF_INET6, m->ip6_src_address);
+    fmt_u64(c, "", "sticky_buckets_per_core", m->sticky_buckets_per_core);
+    fmt_u64(c, "", "flow_timeout", m->flow_timeout);
+    return fcur_result(c);
+}
+
+static size_t fmt_any_lb_conf_get_reply(const void *m, char *buf, size_t len)
+{
+    return vppmsg_lb_conf_get_reply_format(m, buf, len);
 }
 
 static int enc_any_lb_conf_get_reply(const void *m, uint8_t *buf, size_t len)
@@ -1663,6 +2195,28 @@ int vppmsg_lb_add_del_vip_decode(const uint8_t *buf, size_t len, struct vppmsg_l
     return 0;
 }
 
+size_t vppmsg_lb_add_del_vip_format(const struct vppmsg_lb_add_del_vip *m, char *buf, size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    fmt_prefix(c, "", "pfx", m->pfx.address.af, m->pfx.address.un.ip6, m->pfx.len);
+    fmt_u64(c, "", "protocol", m->protocol);
+    fmt_u64(c, "", "port", m->port);
+    fmt_enum(c, "", "encap", ename_lb_encap_type(m->encap), m->encap);
+    fmt_u64(c, "", "dscp", m->dscp);
+    fmt_enum(c, "", "type", ename_lb_srv_type(m->type), m->type);
+    fmt_u64(c, "", "target_port", m->target_port);
+    fmt_u64(c, "", "node_port", m->node_port);
+    fmt_u64(c, "", "new_flows_table_length", m->new_flows_table_length);
+    fmt_bool(c, "", "is_del", m->is_del);
+    return fcur_result(c);
+}
+
+static size_t fmt_any_lb_add_del_vip(const void *m, char *buf, size_t len)
+{
+    return vppmsg_lb_add_del_vip_format(m, buf, len);
+}
+
 static int enc_any_lb_add_del_vip(const void *m, uint8_t *buf, size_t len)
 {
     return vppmsg_lb_add_del_vip_encode(m, buf, len);
@@ -1719,6 +2273,20 @@ int vppmsg_lb_add_del_vip_reply_decode(const uint8_t *buf, size_t len,
     }
     *out = tmp;
     return 0;
+}
+
+size_t vppmsg_lb_add_del_vip_reply_format(const struct vppmsg_lb_add_del_vip_reply *m, char *buf,
+                                          size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    fmt_i64(c, "", "retval", m->retval);
+    return fcur_result(c);
+}
+
+static size_t fmt_any_lb_add_del_vip_reply(const void *m, char *buf, size_t len)
+{
+    return vppmsg_lb_add_del_vip_reply_format(m, buf, len);
 }
 
 static int enc_any_lb_add_del_vip_reply(const void *m, uint8_t *buf, size_t len)
@@ -1804,6 +2372,30 @@ int vppmsg_lb_add_del_vip_v2_decode(const uint8_t *buf, size_t len,
     return 0;
 }
 
+size_t vppmsg_lb_add_del_vip_v2_format(const struct vppmsg_lb_add_del_vip_v2 *m, char *buf,
+                                       size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    fmt_prefix(c, "", "pfx", m->pfx.address.af, m->pfx.address.un.ip6, m->pfx.len);
+    fmt_u64(c, "", "protocol", m->protocol);
+    fmt_u64(c, "", "port", m->port);
+    fmt_enum(c, "", "encap", ename_lb_encap_type(m->encap), m->encap);
+    fmt_u64(c, "", "dscp", m->dscp);
+    fmt_enum(c, "", "type", ename_lb_srv_type(m->type), m->type);
+    fmt_u64(c, "", "target_port", m->target_port);
+    fmt_u64(c, "", "node_port", m->node_port);
+    fmt_u64(c, "", "new_flows_table_length", m->new_flows_table_length);
+    fmt_bool(c, "", "src_ip_sticky", m->src_ip_sticky);
+    fmt_bool(c, "", "is_del", m->is_del);
+    return fcur_result(c);
+}
+
+static size_t fmt_any_lb_add_del_vip_v2(const void *m, char *buf, size_t len)
+{
+    return vppmsg_lb_add_del_vip_v2_format(m, buf, len);
+}
+
 static int enc_any_lb_add_del_vip_v2(const void *m, uint8_t *buf, size_t len)
 {
     return vppmsg_lb_add_del_vip_v2_encode(m, buf, len);
@@ -1860,6 +2452,20 @@ int vppmsg_lb_add_del_vip_v2_reply_decode(const uint8_t *buf, size_t len,
     }
     *out = tmp;
     return 0;
+}
+
+size_t vppmsg_lb_add_del_vip_v2_reply_format(const struct vppmsg_lb_add_del_vip_v2_reply *m,
+                                             char *buf, size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    fmt_i64(c, "", "retval", m->retval);
+    return fcur_result(c);
+}
+
+static size_t fmt_any_lb_add_del_vip_v2_reply(const void *m, char *buf, size_t len)
+{
+    return vppmsg_lb_add_del_vip_v2_reply_format(m, buf, len);
 }
 
 static int enc_any_lb_add_del_vip_v2_reply(const void *m, uint8_t *buf, size_t len)
@@ -1930,6 +2536,24 @@ int vppmsg_lb_add_del_as_decode(const uint8_t *buf, size_t len, struct vppmsg_lb
     return 0;
 }
 
+size_t vppmsg_lb_add_del_as_format(const struct vppmsg_lb_add_del_as *m, char *buf, size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    fmt_prefix(c, "", "pfx", m->pfx.address.af, m->pfx.address.un.ip6, m->pfx.len);
+    fmt_u64(c, "", "protocol", m->protocol);
+    fmt_u64(c, "", "port", m->port);
+    fmt_address(c, "", "as_address", m->as_address.af, m->as_address.un.ip6);
+    fmt_bool(c, "", "is_del", m->is_del);
+    fmt_bool(c, "", "is_flush", m->is_flush);
+    return fcur_result(c);
+}
+
+static size_t fmt_any_lb_add_del_as(const void *m, char *buf, size_t len)
+{
+    return vppmsg_lb_add_del_as_format(m, buf, len);
+}
+
 static int enc_any_lb_add_del_as(const void *m, uint8_t *buf, size_t len)
 {
     return vppmsg_lb_add_del_as_encode(m, buf, len);
@@ -1985,6 +2609,20 @@ int vppmsg_lb_add_del_as_reply_decode(const uint8_t *buf, size_t len,
     }
     *out = tmp;
     return 0;
+}
+
+size_t vppmsg_lb_add_del_as_reply_format(const struct vppmsg_lb_add_del_as_reply *m, char *buf,
+                                         size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    fmt_i64(c, "", "retval", m->retval);
+    return fcur_result(c);
+}
+
+static size_t fmt_any_lb_add_del_as_reply(const void *m, char *buf, size_t len)
+{
+    return vppmsg_lb_add_del_as_reply_format(m, buf, len);
 }
 
 static int enc_any_lb_add_del_as_reply(const void *m, uint8_t *buf, size_t len)
@@ -2060,6 +2698,26 @@ int vppmsg_lb_add_del_as_v2_decode(const uint8_t *buf, size_t len,
     return 0;
 }
 
+size_t vppmsg_lb_add_del_as_v2_format(const struct vppmsg_lb_add_del_as_v2 *m, char *buf,
+                                      size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    fmt_prefix(c, "", "pfx", m->pfx.address.af, m->pfx.address.un.ip6, m->pfx.len);
+    fmt_u64(c, "", "protocol", m->protocol);
+    fmt_u64(c, "", "port", m->port);
+    fmt_address(c, "", "as_address", m->as_address.af, m->as_address.un.ip6);
+    fmt_u64(c, "", "weight", m->weight);
+    fmt_bool(c, "", "is_del", m->is_del);
+    fmt_bool(c, "", "is_flush", m->is_flush);
+    return fcur_result(c);
+}
+
+static size_t fmt_any_lb_add_del_as_v2(const void *m, char *buf, size_t len)
+{
+    return vppmsg_lb_add_del_as_v2_format(m, buf, len);
+}
+
 static int enc_any_lb_add_del_as_v2(const void *m, uint8_t *buf, size_t len)
 {
     return vppmsg_lb_add_del_as_v2_encode(m, buf, len);
@@ -2116,6 +2774,20 @@ int vppmsg_lb_add_del_as_v2_reply_decode(const uint8_t *buf, size_t len,
     }
     *out = tmp;
     return 0;
+}
+
+size_t vppmsg_lb_add_del_as_v2_reply_format(const struct vppmsg_lb_add_del_as_v2_reply *m,
+                                            char *buf, size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    fmt_i64(c, "", "retval", m->retval);
+    return fcur_result(c);
+}
+
+static size_t fmt_any_lb_add_del_as_v2_reply(const void *m, char *buf, size_t len)
+{
+    return vppmsg_lb_add_del_as_v2_reply_format(m, buf, len);
 }
 
 static int enc_any_lb_add_del_as_v2_reply(const void *m, uint8_t *buf, size_t len)
@@ -2188,6 +2860,25 @@ int vppmsg_lb_as_set_weight_decode(const uint8_t *buf, size_t len,
     return 0;
 }
 
+size_t vppmsg_lb_as_set_weight_format(const struct vppmsg_lb_as_set_weight *m, char *buf,
+                                      size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    fmt_prefix(c, "", "pfx", m->pfx.address.af, m->pfx.address.un.ip6, m->pfx.len);
+    fmt_u64(c, "", "protocol", m->protocol);
+    fmt_u64(c, "", "port", m->port);
+    fmt_address(c, "", "as_address", m->as_address.af, m->as_address.un.ip6);
+    fmt_u64(c, "", "weight", m->weight);
+    fmt_bool(c, "", "is_flush", m->is_flush);
+    return fcur_result(c);
+}
+
+static size_t fmt_any_lb_as_set_weight(const void *m, char *buf, size_t len)
+{
+    return vppmsg_lb_as_set_weight_format(m, buf, len);
+}
+
 static int enc_any_lb_as_set_weight(const void *m, uint8_t *buf, size_t len)
 {
     return vppmsg_lb_as_set_weight_encode(m, buf, len);
@@ -2244,6 +2935,20 @@ int vppmsg_lb_as_set_weight_reply_decode(const uint8_t *buf, size_t len,
     }
     *out = tmp;
     return 0;
+}
+
+size_t vppmsg_lb_as_set_weight_reply_format(const struct vppmsg_lb_as_set_weight_reply *m,
+                                            char *buf, size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    fmt_i64(c, "", "retval", m->retval);
+    return fcur_result(c);
+}
+
+static size_t fmt_any_lb_as_set_weight_reply(const void *m, char *buf, size_t len)
+{
+    return vppmsg_lb_as_set_weight_reply_format(m, buf, len);
 }
 
 static int enc_any_lb_as_set_weight_reply(const void *m, uint8_t *buf, size_t len)
@@ -2307,6 +3012,21 @@ int vppmsg_lb_flush_vip_decode(const uint8_t *buf, size_t len, struct vppmsg_lb_
     return 0;
 }
 
+size_t vppmsg_lb_flush_vip_format(const struct vppmsg_lb_flush_vip *m, char *buf, size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    fmt_prefix(c, "", "pfx", m->pfx.address.af, m->pfx.address.un.ip6, m->pfx.len);
+    fmt_u64(c, "", "protocol", m->protocol);
+    fmt_u64(c, "", "port", m->port);
+    return fcur_result(c);
+}
+
+static size_t fmt_any_lb_flush_vip(const void *m, char *buf, size_t len)
+{
+    return vppmsg_lb_flush_vip_format(m, buf, len);
+}
+
 static int enc_any_lb_flush_vip(const void *m, uint8_t *buf, size_t len)
 {
     return vppmsg_lb_flush_vip_encode(m, buf, len);
@@ -2362,6 +3082,20 @@ int vppmsg_lb_flush_vip_reply_decode(const uint8_t *buf, size_t len,
     }
     *out = tmp;
     return 0;
+}
+
+size_t vppmsg_lb_flush_vip_reply_format(const struct vppmsg_lb_flush_vip_reply *m, char *buf,
+                                        size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    fmt_i64(c, "", "retval", m->retval);
+    return fcur_result(c);
+}
+
+static size_t fmt_any_lb_flush_vip_reply(const void *m, char *buf, size_t len)
+{
+    return vppmsg_lb_flush_vip_reply_format(m, buf, len);
 }
 
 static int enc_any_lb_flush_vip_reply(const void *m, uint8_t *buf, size_t len)
@@ -2426,6 +3160,23 @@ int vppmsg_lb_vip_dump_decode(const uint8_t *buf, size_t len, struct vppmsg_lb_v
     }
     *out = tmp;
     return 0;
+}
+
+size_t vppmsg_lb_vip_dump_format(const struct vppmsg_lb_vip_dump *m, char *buf, size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    fmt_prefix(c, "", "pfx", m->pfx.address.af, m->pfx.address.un.ip6, m->pfx.len);
+    fmt_u64(c, "", "pfx_matcher.le", (&m->pfx_matcher)->le);
+    fmt_u64(c, "", "pfx_matcher.ge", (&m->pfx_matcher)->ge);
+    fmt_u64(c, "", "protocol", m->protocol);
+    fmt_u64(c, "", "port", m->port);
+    return fcur_result(c);
+}
+
+static size_t fmt_any_lb_vip_dump(const void *m, char *buf, size_t len)
+{
+    return vppmsg_lb_vip_dump_format(m, buf, len);
 }
 
 static int enc_any_lb_vip_dump(const void *m, uint8_t *buf, size_t len)
@@ -2493,6 +3244,27 @@ int vppmsg_lb_vip_details_decode(const uint8_t *buf, size_t len, struct vppmsg_l
     return 0;
 }
 
+size_t vppmsg_lb_vip_details_format(const struct vppmsg_lb_vip_details *m, char *buf, size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    fmt_prefix(c, "", "vip.pfx", (&m->vip)->pfx.address.af, (&m->vip)->pfx.address.un.ip6,
+               (&m->vip)->pfx.len);
+    fmt_enum(c, "", "vip.protocol", ename_ip_proto((&m->vip)->protocol), (&m->vip)->protocol);
+    fmt_u64(c, "", "vip.port", (&m->vip)->port);
+    fmt_enum(c, "", "encap", ename_lb_encap_type(m->encap), m->encap);
+    fmt_enum(c, "", "dscp", ename_ip_dscp(m->dscp), m->dscp);
+    fmt_enum(c, "", "srv_type", ename_lb_srv_type(m->srv_type), m->srv_type);
+    fmt_u64(c, "", "target_port", m->target_port);
+    fmt_u64(c, "", "flow_table_length", m->flow_table_length);
+    return fcur_result(c);
+}
+
+static size_t fmt_any_lb_vip_details(const void *m, char *buf, size_t len)
+{
+    return vppmsg_lb_vip_details_format(m, buf, len);
+}
+
 static int enc_any_lb_vip_details(const void *m, uint8_t *buf, size_t len)
 {
     return vppmsg_lb_vip_details_encode(m, buf, len);
@@ -2552,6 +3324,21 @@ int vppmsg_lb_as_dump_decode(const uint8_t *buf, size_t len, struct vppmsg_lb_as
     }
     *out = tmp;
     return 0;
+}
+
+size_t vppmsg_lb_as_dump_format(const struct vppmsg_lb_as_dump *m, char *buf, size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    fmt_prefix(c, "", "pfx", m->pfx.address.af, m->pfx.address.un.ip6, m->pfx.len);
+    fmt_u64(c, "", "protocol", m->protocol);
+    fmt_u64(c, "", "port", m->port);
+    return fcur_result(c);
+}
+
+static size_t fmt_any_lb_as_dump(const void *m, char *buf, size_t len)
+{
+    return vppmsg_lb_as_dump_format(m, buf, len);
 }
 
 static int enc_any_lb_as_dump(const void *m, uint8_t *buf, size_t len)
@@ -2615,6 +3402,25 @@ int vppmsg_lb_as_details_decode(const uint8_t *buf, size_t len, struct vppmsg_lb
     return 0;
 }
 
+size_t vppmsg_lb_as_details_format(const struct vppmsg_lb_as_details *m, char *buf, size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    fmt_prefix(c, "", "vip.pfx", (&m->vip)->pfx.address.af, (&m->vip)->pfx.address.un.ip6,
+               (&m->vip)->pfx.len);
+    fmt_enum(c, "", "vip.protocol", ename_ip_proto((&m->vip)->protocol), (&m->vip)->protocol);
+    fmt_u64(c, "", "vip.port", (&m->vip)->port);
+    fmt_address(c, "", "app_srv", m->app_srv.af, m->app_srv.un.ip6);
+    fmt_u64(c, "", "flags", m->flags);
+    fmt_u64(c, "", "in_use_since", m->in_use_since);
+    return fcur_result(c);
+}
+
+static size_t fmt_any_lb_as_details(const void *m, char *buf, size_t len)
+{
+    return vppmsg_lb_as_details_format(m, buf, len);
+}
+
 static int enc_any_lb_as_details(const void *m, uint8_t *buf, size_t len)
 {
     return vppmsg_lb_as_details_encode(m, buf, len);
@@ -2674,6 +3480,21 @@ int vppmsg_lb_as_v2_dump_decode(const uint8_t *buf, size_t len, struct vppmsg_lb
     }
     *out = tmp;
     return 0;
+}
+
+size_t vppmsg_lb_as_v2_dump_format(const struct vppmsg_lb_as_v2_dump *m, char *buf, size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    fmt_prefix(c, "", "pfx", m->pfx.address.af, m->pfx.address.un.ip6, m->pfx.len);
+    fmt_u64(c, "", "protocol", m->protocol);
+    fmt_u64(c, "", "port", m->port);
+    return fcur_result(c);
+}
+
+static size_t fmt_any_lb_as_v2_dump(const void *m, char *buf, size_t len)
+{
+    return vppmsg_lb_as_v2_dump_format(m, buf, len);
 }
 
 static int enc_any_lb_as_v2_dump(const void *m, uint8_t *buf, size_t len)
@@ -2743,6 +3564,28 @@ int vppmsg_lb_as_v2_details_decode(const uint8_t *buf, size_t len,
     return 0;
 }
 
+size_t vppmsg_lb_as_v2_details_format(const struct vppmsg_lb_as_v2_details *m, char *buf,
+                                      size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    fmt_prefix(c, "", "vip.pfx", (&m->vip)->pfx.address.af, (&m->vip)->pfx.address.un.ip6,
+               (&m->vip)->pfx.len);
+    fmt_enum(c, "", "vip.protocol", ename_ip_proto((&m->vip)->protocol), (&m->vip)->protocol);
+    fmt_u64(c, "", "vip.port", (&m->vip)->port);
+    fmt_address(c, "", "app_srv", m->app_srv.af, m->app_srv.un.ip6);
+    fmt_u64(c, "", "flags", m->flags);
+    fmt_u64(c, "", "in_use_since", m->in_use_since);
+    fmt_u64(c, "", "weight", m->weight);
+    fmt_u64(c, "", "num_buckets", m->num_buckets);
+    return fcur_result(c);
+}
+
+static size_t fmt_any_lb_as_v2_details(const void *m, char *buf, size_t len)
+{
+    return vppmsg_lb_as_v2_details_format(m, buf, len);
+}
+
 static int enc_any_lb_as_v2_details(const void *m, uint8_t *buf, size_t len)
 {
     return vppmsg_lb_as_v2_details_encode(m, buf, len);
@@ -2805,6 +3648,21 @@ int vppmsg_lb_add_del_intf_nat4_decode(const uint8_t *buf, size_t len,
     return 0;
 }
 
+size_t vppmsg_lb_add_del_intf_nat4_format(const struct vppmsg_lb_add_del_intf_nat4 *m, char *buf,
+                                          size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    fmt_bool(c, "", "is_add", m->is_add);
+    fmt_u64(c, "", "sw_if_index", m->sw_if_index);
+    return fcur_result(c);
+}
+
+static size_t fmt_any_lb_add_del_intf_nat4(const void *m, char *buf, size_t len)
+{
+    return vppmsg_lb_add_del_intf_nat4_format(m, buf, len);
+}
+
 static int enc_any_lb_add_del_intf_nat4(const void *m, uint8_t *buf, size_t len)
 {
     return vppmsg_lb_add_del_intf_nat4_encode(m, buf, len);
@@ -2861,6 +3719,20 @@ int vppmsg_lb_add_del_intf_nat4_reply_decode(const uint8_t *buf, size_t len,
     }
     *out = tmp;
     return 0;
+}
+
+size_t vppmsg_lb_add_del_intf_nat4_reply_format(const struct vppmsg_lb_add_del_intf_nat4_reply *m,
+                                                char *buf, size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    fmt_i64(c, "", "retval", m->retval);
+    return fcur_result(c);
+}
+
+static size_t fmt_any_lb_add_del_intf_nat4_reply(const void *m, char *buf, size_t len)
+{
+    return vppmsg_lb_add_del_intf_nat4_reply_format(m, buf, len);
 }
 
 static int enc_any_lb_add_del_intf_nat4_reply(const void *m, uint8_t *buf, size_t len)
@@ -2925,6 +3797,21 @@ int vppmsg_lb_add_del_intf_nat6_decode(const uint8_t *buf, size_t len,
     return 0;
 }
 
+size_t vppmsg_lb_add_del_intf_nat6_format(const struct vppmsg_lb_add_del_intf_nat6 *m, char *buf,
+                                          size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    fmt_bool(c, "", "is_add", m->is_add);
+    fmt_u64(c, "", "sw_if_index", m->sw_if_index);
+    return fcur_result(c);
+}
+
+static size_t fmt_any_lb_add_del_intf_nat6(const void *m, char *buf, size_t len)
+{
+    return vppmsg_lb_add_del_intf_nat6_format(m, buf, len);
+}
+
 static int enc_any_lb_add_del_intf_nat6(const void *m, uint8_t *buf, size_t len)
 {
     return vppmsg_lb_add_del_intf_nat6_encode(m, buf, len);
@@ -2983,6 +3870,20 @@ int vppmsg_lb_add_del_intf_nat6_reply_decode(const uint8_t *buf, size_t len,
     return 0;
 }
 
+size_t vppmsg_lb_add_del_intf_nat6_reply_format(const struct vppmsg_lb_add_del_intf_nat6_reply *m,
+                                                char *buf, size_t len)
+{
+    struct fcur cur = { buf, len, 0 };
+    struct fcur *c = &cur;
+    fmt_i64(c, "", "retval", m->retval);
+    return fcur_result(c);
+}
+
+static size_t fmt_any_lb_add_del_intf_nat6_reply(const void *m, char *buf, size_t len)
+{
+    return vppmsg_lb_add_del_intf_nat6_reply_format(m, buf, len);
+}
+
 static int enc_any_lb_add_del_intf_nat6_reply(const void *m, uint8_t *buf, size_t len)
 {
     return vppmsg_lb_add_del_intf_nat6_reply_encode(m, buf, len);
@@ -3006,6 +3907,7 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_get_first_msg_id,
         .decode = dec_any_get_first_msg_id,
         .free = NULL,
+        .format = fmt_any_get_first_msg_id,
     },
     [VPPMSG_IDX_GET_FIRST_MSG_ID_REPLY] = {
         .name = "get_first_msg_id_reply",
@@ -3019,6 +3921,7 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_get_first_msg_id_reply,
         .decode = dec_any_get_first_msg_id_reply,
         .free = NULL,
+        .format = fmt_any_get_first_msg_id_reply,
     },
     [VPPMSG_IDX_API_VERSIONS] = {
         .name = "api_versions",
@@ -3032,6 +3935,7 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_api_versions,
         .decode = dec_any_api_versions,
         .free = NULL,
+        .format = fmt_any_api_versions,
     },
     [VPPMSG_IDX_API_VERSIONS_REPLY] = {
         .name = "api_versions_reply",
@@ -3045,6 +3949,7 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_api_versions_reply,
         .decode = dec_any_api_versions_reply,
         .free = free_any_api_versions_reply,
+        .format = fmt_any_api_versions_reply,
     },
     [VPPMSG_IDX_SOCKCLNT_CREATE] = {
         .name = "sockclnt_create",
@@ -3058,6 +3963,7 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_sockclnt_create,
         .decode = dec_any_sockclnt_create,
         .free = NULL,
+        .format = fmt_any_sockclnt_create,
     },
     [VPPMSG_IDX_SOCKCLNT_CREATE_REPLY] = {
         .name = "sockclnt_create_reply",
@@ -3071,6 +3977,7 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_sockclnt_create_reply,
         .decode = dec_any_sockclnt_create_reply,
         .free = free_any_sockclnt_create_reply,
+        .format = fmt_any_sockclnt_create_reply,
     },
     [VPPMSG_IDX_SOCKCLNT_DELETE] = {
         .name = "sockclnt_delete",
@@ -3084,6 +3991,7 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_sockclnt_delete,
         .decode = dec_any_sockclnt_delete,
         .free = NULL,
+        .format = fmt_any_sockclnt_delete,
     },
     [VPPMSG_IDX_SOCKCLNT_DELETE_REPLY] = {
         .name = "sockclnt_delete_reply",
@@ -3097,6 +4005,7 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_sockclnt_delete_reply,
         .decode = dec_any_sockclnt_delete_reply,
         .free = NULL,
+        .format = fmt_any_sockclnt_delete_reply,
     },
     [VPPMSG_IDX_MEMCLNT_KEEPALIVE] = {
         .name = "memclnt_keepalive",
@@ -3110,6 +4019,7 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_memclnt_keepalive,
         .decode = dec_any_memclnt_keepalive,
         .free = NULL,
+        .format = fmt_any_memclnt_keepalive,
     },
     [VPPMSG_IDX_MEMCLNT_KEEPALIVE_REPLY] = {
         .name = "memclnt_keepalive_reply",
@@ -3123,6 +4033,7 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_memclnt_keepalive_reply,
         .decode = dec_any_memclnt_keepalive_reply,
         .free = NULL,
+        .format = fmt_any_memclnt_keepalive_reply,
     },
     [VPPMSG_IDX_CONTROL_PING] = {
         .name = "control_ping",
@@ -3136,6 +4047,7 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_control_ping,
         .decode = dec_any_control_ping,
         .free = NULL,
+        .format = fmt_any_control_ping,
     },
     [VPPMSG_IDX_CONTROL_PING_REPLY] = {
         .name = "control_ping_reply",
@@ -3149,6 +4061,7 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_control_ping_reply,
         .decode = dec_any_control_ping_reply,
         .free = NULL,
+        .format = fmt_any_control_ping_reply,
     },
     [VPPMSG_IDX_SHOW_VERSION] = {
         .name = "show_version",
@@ -3162,6 +4075,7 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_show_version,
         .decode = dec_any_show_version,
         .free = NULL,
+        .format = fmt_any_show_version,
     },
     [VPPMSG_IDX_SHOW_VERSION_REPLY] = {
         .name = "show_version_reply",
@@ -3175,6 +4089,7 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_show_version_reply,
         .decode = dec_any_show_version_reply,
         .free = NULL,
+        .format = fmt_any_show_version_reply,
     },
     [VPPMSG_IDX_CLI_INBAND] = {
         .name = "cli_inband",
@@ -3188,6 +4103,7 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_cli_inband,
         .decode = dec_any_cli_inband,
         .free = free_any_cli_inband,
+        .format = fmt_any_cli_inband,
     },
     [VPPMSG_IDX_CLI_INBAND_REPLY] = {
         .name = "cli_inband_reply",
@@ -3201,6 +4117,7 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_cli_inband_reply,
         .decode = dec_any_cli_inband_reply,
         .free = free_any_cli_inband_reply,
+        .format = fmt_any_cli_inband_reply,
     },
     [VPPMSG_IDX_IP_ROUTE_LOOKUP] = {
         .name = "ip_route_lookup",
@@ -3214,6 +4131,7 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_ip_route_lookup,
         .decode = dec_any_ip_route_lookup,
         .free = NULL,
+        .format = fmt_any_ip_route_lookup,
     },
     [VPPMSG_IDX_IP_ROUTE_LOOKUP_REPLY] = {
         .name = "ip_route_lookup_reply",
@@ -3227,6 +4145,7 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_ip_route_lookup_reply,
         .decode = dec_any_ip_route_lookup_reply,
         .free = free_any_ip_route_lookup_reply,
+        .format = fmt_any_ip_route_lookup_reply,
     },
     [VPPMSG_IDX_LB_CONF] = {
         .name = "lb_conf",
@@ -3240,6 +4159,7 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_lb_conf,
         .decode = dec_any_lb_conf,
         .free = NULL,
+        .format = fmt_any_lb_conf,
     },
     [VPPMSG_IDX_LB_CONF_REPLY] = {
         .name = "lb_conf_reply",
@@ -3253,6 +4173,7 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_lb_conf_reply,
         .decode = dec_any_lb_conf_reply,
         .free = NULL,
+        .format = fmt_any_lb_conf_reply,
     },
     [VPPMSG_IDX_LB_CONF_GET] = {
         .name = "lb_conf_get",
@@ -3266,6 +4187,7 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_lb_conf_get,
         .decode = dec_any_lb_conf_get,
         .free = NULL,
+        .format = fmt_any_lb_conf_get,
     },
     [VPPMSG_IDX_LB_CONF_GET_REPLY] = {
         .name = "lb_conf_get_reply",
@@ -3279,6 +4201,7 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_lb_conf_get_reply,
         .decode = dec_any_lb_conf_get_reply,
         .free = NULL,
+        .format = fmt_any_lb_conf_get_reply,
     },
     [VPPMSG_IDX_LB_ADD_DEL_VIP] = {
         .name = "lb_add_del_vip",
@@ -3292,6 +4215,7 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_lb_add_del_vip,
         .decode = dec_any_lb_add_del_vip,
         .free = NULL,
+        .format = fmt_any_lb_add_del_vip,
     },
     [VPPMSG_IDX_LB_ADD_DEL_VIP_REPLY] = {
         .name = "lb_add_del_vip_reply",
@@ -3305,6 +4229,7 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_lb_add_del_vip_reply,
         .decode = dec_any_lb_add_del_vip_reply,
         .free = NULL,
+        .format = fmt_any_lb_add_del_vip_reply,
     },
     [VPPMSG_IDX_LB_ADD_DEL_VIP_V2] = {
         .name = "lb_add_del_vip_v2",
@@ -3318,6 +4243,7 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_lb_add_del_vip_v2,
         .decode = dec_any_lb_add_del_vip_v2,
         .free = NULL,
+        .format = fmt_any_lb_add_del_vip_v2,
     },
     [VPPMSG_IDX_LB_ADD_DEL_VIP_V2_REPLY] = {
         .name = "lb_add_del_vip_v2_reply",
@@ -3331,6 +4257,7 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_lb_add_del_vip_v2_reply,
         .decode = dec_any_lb_add_del_vip_v2_reply,
         .free = NULL,
+        .format = fmt_any_lb_add_del_vip_v2_reply,
     },
     [VPPMSG_IDX_LB_ADD_DEL_AS] = {
         .name = "lb_add_del_as",
@@ -3344,6 +4271,7 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_lb_add_del_as,
         .decode = dec_any_lb_add_del_as,
         .free = NULL,
+        .format = fmt_any_lb_add_del_as,
     },
     [VPPMSG_IDX_LB_ADD_DEL_AS_REPLY] = {
         .name = "lb_add_del_as_reply",
@@ -3357,6 +4285,7 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_lb_add_del_as_reply,
         .decode = dec_any_lb_add_del_as_reply,
         .free = NULL,
+        .format = fmt_any_lb_add_del_as_reply,
     },
     [VPPMSG_IDX_LB_ADD_DEL_AS_V2] = {
         .name = "lb_add_del_as_v2",
@@ -3370,6 +4299,7 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_lb_add_del_as_v2,
         .decode = dec_any_lb_add_del_as_v2,
         .free = NULL,
+        .format = fmt_any_lb_add_del_as_v2,
     },
     [VPPMSG_IDX_LB_ADD_DEL_AS_V2_REPLY] = {
         .name = "lb_add_del_as_v2_reply",
@@ -3383,6 +4313,7 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_lb_add_del_as_v2_reply,
         .decode = dec_any_lb_add_del_as_v2_reply,
         .free = NULL,
+        .format = fmt_any_lb_add_del_as_v2_reply,
     },
     [VPPMSG_IDX_LB_AS_SET_WEIGHT] = {
         .name = "lb_as_set_weight",
@@ -3396,6 +4327,7 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_lb_as_set_weight,
         .decode = dec_any_lb_as_set_weight,
         .free = NULL,
+        .format = fmt_any_lb_as_set_weight,
     },
     [VPPMSG_IDX_LB_AS_SET_WEIGHT_REPLY] = {
         .name = "lb_as_set_weight_reply",
@@ -3409,6 +4341,7 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_lb_as_set_weight_reply,
         .decode = dec_any_lb_as_set_weight_reply,
         .free = NULL,
+        .format = fmt_any_lb_as_set_weight_reply,
     },
     [VPPMSG_IDX_LB_FLUSH_VIP] = {
         .name = "lb_flush_vip",
@@ -3422,6 +4355,7 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_lb_flush_vip,
         .decode = dec_any_lb_flush_vip,
         .free = NULL,
+        .format = fmt_any_lb_flush_vip,
     },
     [VPPMSG_IDX_LB_FLUSH_VIP_REPLY] = {
         .name = "lb_flush_vip_reply",
@@ -3435,6 +4369,7 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_lb_flush_vip_reply,
         .decode = dec_any_lb_flush_vip_reply,
         .free = NULL,
+        .format = fmt_any_lb_flush_vip_reply,
     },
     [VPPMSG_IDX_LB_VIP_DUMP] = {
         .name = "lb_vip_dump",
@@ -3448,6 +4383,7 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_lb_vip_dump,
         .decode = dec_any_lb_vip_dump,
         .free = NULL,
+        .format = fmt_any_lb_vip_dump,
     },
     [VPPMSG_IDX_LB_VIP_DETAILS] = {
         .name = "lb_vip_details",
@@ -3461,6 +4397,7 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_lb_vip_details,
         .decode = dec_any_lb_vip_details,
         .free = NULL,
+        .format = fmt_any_lb_vip_details,
     },
     [VPPMSG_IDX_LB_AS_DUMP] = {
         .name = "lb_as_dump",
@@ -3474,6 +4411,7 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_lb_as_dump,
         .decode = dec_any_lb_as_dump,
         .free = NULL,
+        .format = fmt_any_lb_as_dump,
     },
     [VPPMSG_IDX_LB_AS_DETAILS] = {
         .name = "lb_as_details",
@@ -3487,6 +4425,7 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_lb_as_details,
         .decode = dec_any_lb_as_details,
         .free = NULL,
+        .format = fmt_any_lb_as_details,
     },
     [VPPMSG_IDX_LB_AS_V2_DUMP] = {
         .name = "lb_as_v2_dump",
@@ -3500,6 +4439,7 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_lb_as_v2_dump,
         .decode = dec_any_lb_as_v2_dump,
         .free = NULL,
+        .format = fmt_any_lb_as_v2_dump,
     },
     [VPPMSG_IDX_LB_AS_V2_DETAILS] = {
         .name = "lb_as_v2_details",
@@ -3513,6 +4453,7 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_lb_as_v2_details,
         .decode = dec_any_lb_as_v2_details,
         .free = NULL,
+        .format = fmt_any_lb_as_v2_details,
     },
     [VPPMSG_IDX_LB_ADD_DEL_INTF_NAT4] = {
         .name = "lb_add_del_intf_nat4",
@@ -3526,6 +4467,7 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_lb_add_del_intf_nat4,
         .decode = dec_any_lb_add_del_intf_nat4,
         .free = NULL,
+        .format = fmt_any_lb_add_del_intf_nat4,
     },
     [VPPMSG_IDX_LB_ADD_DEL_INTF_NAT4_REPLY] = {
         .name = "lb_add_del_intf_nat4_reply",
@@ -3539,6 +4481,7 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_lb_add_del_intf_nat4_reply,
         .decode = dec_any_lb_add_del_intf_nat4_reply,
         .free = NULL,
+        .format = fmt_any_lb_add_del_intf_nat4_reply,
     },
     [VPPMSG_IDX_LB_ADD_DEL_INTF_NAT6] = {
         .name = "lb_add_del_intf_nat6",
@@ -3552,6 +4495,7 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_lb_add_del_intf_nat6,
         .decode = dec_any_lb_add_del_intf_nat6,
         .free = NULL,
+        .format = fmt_any_lb_add_del_intf_nat6,
     },
     [VPPMSG_IDX_LB_ADD_DEL_INTF_NAT6_REPLY] = {
         .name = "lb_add_del_intf_nat6_reply",
@@ -3565,5 +4509,6 @@ const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS] = {
         .encode = enc_any_lb_add_del_intf_nat6_reply,
         .decode = dec_any_lb_add_del_intf_nat6_reply,
         .free = NULL,
+        .format = fmt_any_lb_add_del_intf_nat6_reply,
     },
 };

@@ -284,6 +284,9 @@ struct vppmsg_desc {
     int (*encode)(const void *m, uint8_t *buf, size_t len);
     int (*decode)(const uint8_t *buf, size_t len, void *out);
     void (*free)(void *m);
+    /* "key=value ..." of the fields (not msg_id, client_index, context)
+     * into buf, always terminated; returns the untruncated length. */
+    size_t (*format)(const void *m, char *buf, size_t len);
 };
 
 extern const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS];
@@ -304,7 +307,10 @@ extern const struct vppmsg_desc vppmsg_table[VPPMSG_N_MSGS];
  *   vppmsg_X_size(m)    what encode would return; 0 if m cannot be encoded.
  *   vppmsg_X_free(m)    only for messages with a variable part: frees what
  *                       decode allocated (VLAs, variable strings). NULL-safe.
- *                       Do not call it on a struct whose pointers you set. */
+ *                       Do not call it on a struct whose pointers you set.
+ *   vppmsg_X_format(m, buf, len)  "key=value ..." for logs (addresses and
+ *                       prefixes as text, enums by name, nested fields as
+ *                       a.b, variable arrays as their count); snprintf-like. */
 
 /* get_first_msg_id (memclnt.api.json, crc 0xebf79a66, fixed id 10): 74 bytes */
 #define VPPMSG_GET_FIRST_MSG_ID_NAME_CRC "get_first_msg_id_ebf79a66"
@@ -323,6 +329,8 @@ int vppmsg_get_first_msg_id_encode(const struct vppmsg_get_first_msg_id *m, uint
 int vppmsg_get_first_msg_id_decode(const uint8_t *buf, size_t len,
                                    struct vppmsg_get_first_msg_id *out);
 size_t vppmsg_get_first_msg_id_size(const struct vppmsg_get_first_msg_id *m);
+size_t vppmsg_get_first_msg_id_format(const struct vppmsg_get_first_msg_id *m, char *buf,
+                                      size_t len);
 
 /* get_first_msg_id_reply (memclnt.api.json, crc 0x7d337472, fixed id 11): 12 bytes */
 #define VPPMSG_GET_FIRST_MSG_ID_REPLY_NAME_CRC "get_first_msg_id_reply_7d337472"
@@ -341,6 +349,8 @@ int vppmsg_get_first_msg_id_reply_encode(const struct vppmsg_get_first_msg_id_re
 int vppmsg_get_first_msg_id_reply_decode(const uint8_t *buf, size_t len,
                                          struct vppmsg_get_first_msg_id_reply *out);
 size_t vppmsg_get_first_msg_id_reply_size(const struct vppmsg_get_first_msg_id_reply *m);
+size_t vppmsg_get_first_msg_id_reply_format(const struct vppmsg_get_first_msg_id_reply *m,
+                                            char *buf, size_t len);
 
 /* api_versions (memclnt.api.json, crc 0x51077d14, fixed id 12): 10 bytes */
 #define VPPMSG_API_VERSIONS_NAME_CRC "api_versions_51077d14"
@@ -356,6 +366,7 @@ void vppmsg_api_versions_init(struct vppmsg_api_versions *m);
 int vppmsg_api_versions_encode(const struct vppmsg_api_versions *m, uint8_t *buf, size_t len);
 int vppmsg_api_versions_decode(const uint8_t *buf, size_t len, struct vppmsg_api_versions *out);
 size_t vppmsg_api_versions_size(const struct vppmsg_api_versions *m);
+size_t vppmsg_api_versions_format(const struct vppmsg_api_versions *m, char *buf, size_t len);
 
 /* api_versions_reply (memclnt.api.json, crc 0x5f0d99d6, fixed id 13): variable, fixed part 14 bytes
  */
@@ -376,6 +387,8 @@ int vppmsg_api_versions_reply_encode(const struct vppmsg_api_versions_reply *m, 
 int vppmsg_api_versions_reply_decode(const uint8_t *buf, size_t len,
                                      struct vppmsg_api_versions_reply *out);
 size_t vppmsg_api_versions_reply_size(const struct vppmsg_api_versions_reply *m);
+size_t vppmsg_api_versions_reply_format(const struct vppmsg_api_versions_reply *m, char *buf,
+                                        size_t len);
 void vppmsg_api_versions_reply_free(struct vppmsg_api_versions_reply *m);
 
 /* sockclnt_create (memclnt.api.json, crc 0x455fb9c4, fixed id 15): 70 bytes */
@@ -393,6 +406,7 @@ int vppmsg_sockclnt_create_encode(const struct vppmsg_sockclnt_create *m, uint8_
 int vppmsg_sockclnt_create_decode(const uint8_t *buf, size_t len,
                                   struct vppmsg_sockclnt_create *out);
 size_t vppmsg_sockclnt_create_size(const struct vppmsg_sockclnt_create *m);
+size_t vppmsg_sockclnt_create_format(const struct vppmsg_sockclnt_create *m, char *buf, size_t len);
 
 /* sockclnt_create_reply (memclnt.api.json, crc 0x35166268, fixed id 16): variable, fixed part 20
  * bytes */
@@ -415,6 +429,8 @@ int vppmsg_sockclnt_create_reply_encode(const struct vppmsg_sockclnt_create_repl
 int vppmsg_sockclnt_create_reply_decode(const uint8_t *buf, size_t len,
                                         struct vppmsg_sockclnt_create_reply *out);
 size_t vppmsg_sockclnt_create_reply_size(const struct vppmsg_sockclnt_create_reply *m);
+size_t vppmsg_sockclnt_create_reply_format(const struct vppmsg_sockclnt_create_reply *m, char *buf,
+                                           size_t len);
 void vppmsg_sockclnt_create_reply_free(struct vppmsg_sockclnt_create_reply *m);
 
 /* sockclnt_delete (memclnt.api.json, crc 0x8ac76db6, fixed id 17): 14 bytes */
@@ -433,6 +449,7 @@ int vppmsg_sockclnt_delete_encode(const struct vppmsg_sockclnt_delete *m, uint8_
 int vppmsg_sockclnt_delete_decode(const uint8_t *buf, size_t len,
                                   struct vppmsg_sockclnt_delete *out);
 size_t vppmsg_sockclnt_delete_size(const struct vppmsg_sockclnt_delete *m);
+size_t vppmsg_sockclnt_delete_format(const struct vppmsg_sockclnt_delete *m, char *buf, size_t len);
 
 /* sockclnt_delete_reply (memclnt.api.json, crc 0x8f38b1ee, fixed id 18): 10 bytes */
 #define VPPMSG_SOCKCLNT_DELETE_REPLY_NAME_CRC "sockclnt_delete_reply_8f38b1ee"
@@ -450,6 +467,8 @@ int vppmsg_sockclnt_delete_reply_encode(const struct vppmsg_sockclnt_delete_repl
 int vppmsg_sockclnt_delete_reply_decode(const uint8_t *buf, size_t len,
                                         struct vppmsg_sockclnt_delete_reply *out);
 size_t vppmsg_sockclnt_delete_reply_size(const struct vppmsg_sockclnt_delete_reply *m);
+size_t vppmsg_sockclnt_delete_reply_format(const struct vppmsg_sockclnt_delete_reply *m, char *buf,
+                                           size_t len);
 
 /* memclnt_keepalive (memclnt.api.json, crc 0x51077d14, fixed id 21): 10 bytes */
 #define VPPMSG_MEMCLNT_KEEPALIVE_NAME_CRC "memclnt_keepalive_51077d14"
@@ -467,6 +486,8 @@ int vppmsg_memclnt_keepalive_encode(const struct vppmsg_memclnt_keepalive *m, ui
 int vppmsg_memclnt_keepalive_decode(const uint8_t *buf, size_t len,
                                     struct vppmsg_memclnt_keepalive *out);
 size_t vppmsg_memclnt_keepalive_size(const struct vppmsg_memclnt_keepalive *m);
+size_t vppmsg_memclnt_keepalive_format(const struct vppmsg_memclnt_keepalive *m, char *buf,
+                                       size_t len);
 
 /* memclnt_keepalive_reply (memclnt.api.json, crc 0xe8d4e804, fixed id 22): 10 bytes */
 #define VPPMSG_MEMCLNT_KEEPALIVE_REPLY_NAME_CRC "memclnt_keepalive_reply_e8d4e804"
@@ -484,6 +505,8 @@ int vppmsg_memclnt_keepalive_reply_encode(const struct vppmsg_memclnt_keepalive_
 int vppmsg_memclnt_keepalive_reply_decode(const uint8_t *buf, size_t len,
                                           struct vppmsg_memclnt_keepalive_reply *out);
 size_t vppmsg_memclnt_keepalive_reply_size(const struct vppmsg_memclnt_keepalive_reply *m);
+size_t vppmsg_memclnt_keepalive_reply_format(const struct vppmsg_memclnt_keepalive_reply *m,
+                                             char *buf, size_t len);
 
 /* control_ping (memclnt.api.json, crc 0x51077d14, fixed id 23): 10 bytes */
 #define VPPMSG_CONTROL_PING_NAME_CRC "control_ping_51077d14"
@@ -499,6 +522,7 @@ void vppmsg_control_ping_init(struct vppmsg_control_ping *m);
 int vppmsg_control_ping_encode(const struct vppmsg_control_ping *m, uint8_t *buf, size_t len);
 int vppmsg_control_ping_decode(const uint8_t *buf, size_t len, struct vppmsg_control_ping *out);
 size_t vppmsg_control_ping_size(const struct vppmsg_control_ping *m);
+size_t vppmsg_control_ping_format(const struct vppmsg_control_ping *m, char *buf, size_t len);
 
 /* control_ping_reply (memclnt.api.json, crc 0xf6b0b8ca, fixed id 24): 18 bytes */
 #define VPPMSG_CONTROL_PING_REPLY_NAME_CRC "control_ping_reply_f6b0b8ca"
@@ -518,6 +542,8 @@ int vppmsg_control_ping_reply_encode(const struct vppmsg_control_ping_reply *m, 
 int vppmsg_control_ping_reply_decode(const uint8_t *buf, size_t len,
                                      struct vppmsg_control_ping_reply *out);
 size_t vppmsg_control_ping_reply_size(const struct vppmsg_control_ping_reply *m);
+size_t vppmsg_control_ping_reply_format(const struct vppmsg_control_ping_reply *m, char *buf,
+                                        size_t len);
 
 /* show_version (vpe.api.json, crc 0x51077d14): 10 bytes */
 #define VPPMSG_SHOW_VERSION_NAME_CRC "show_version_51077d14"
@@ -532,6 +558,7 @@ void vppmsg_show_version_init(struct vppmsg_show_version *m);
 int vppmsg_show_version_encode(const struct vppmsg_show_version *m, uint8_t *buf, size_t len);
 int vppmsg_show_version_decode(const uint8_t *buf, size_t len, struct vppmsg_show_version *out);
 size_t vppmsg_show_version_size(const struct vppmsg_show_version *m);
+size_t vppmsg_show_version_format(const struct vppmsg_show_version *m, char *buf, size_t len);
 
 /* show_version_reply (vpe.api.json, crc 0xc919bde1): 362 bytes */
 #define VPPMSG_SHOW_VERSION_REPLY_NAME_CRC "show_version_reply_c919bde1"
@@ -552,6 +579,8 @@ int vppmsg_show_version_reply_encode(const struct vppmsg_show_version_reply *m, 
 int vppmsg_show_version_reply_decode(const uint8_t *buf, size_t len,
                                      struct vppmsg_show_version_reply *out);
 size_t vppmsg_show_version_reply_size(const struct vppmsg_show_version_reply *m);
+size_t vppmsg_show_version_reply_format(const struct vppmsg_show_version_reply *m, char *buf,
+                                        size_t len);
 
 /* cli_inband (vlib.api.json, crc 0xf8377302): variable, fixed part 14 bytes */
 #define VPPMSG_CLI_INBAND_NAME_CRC "cli_inband_f8377302"
@@ -568,6 +597,7 @@ void vppmsg_cli_inband_init(struct vppmsg_cli_inband *m);
 int vppmsg_cli_inband_encode(const struct vppmsg_cli_inband *m, uint8_t *buf, size_t len);
 int vppmsg_cli_inband_decode(const uint8_t *buf, size_t len, struct vppmsg_cli_inband *out);
 size_t vppmsg_cli_inband_size(const struct vppmsg_cli_inband *m);
+size_t vppmsg_cli_inband_format(const struct vppmsg_cli_inband *m, char *buf, size_t len);
 void vppmsg_cli_inband_free(struct vppmsg_cli_inband *m);
 
 /* cli_inband_reply (vlib.api.json, crc 0x05879051): variable, fixed part 14 bytes */
@@ -587,6 +617,8 @@ int vppmsg_cli_inband_reply_encode(const struct vppmsg_cli_inband_reply *m, uint
 int vppmsg_cli_inband_reply_decode(const uint8_t *buf, size_t len,
                                    struct vppmsg_cli_inband_reply *out);
 size_t vppmsg_cli_inband_reply_size(const struct vppmsg_cli_inband_reply *m);
+size_t vppmsg_cli_inband_reply_format(const struct vppmsg_cli_inband_reply *m, char *buf,
+                                      size_t len);
 void vppmsg_cli_inband_reply_free(struct vppmsg_cli_inband_reply *m);
 
 /* ip_route_lookup (ip.api.json, crc 0x710d6471): 33 bytes */
@@ -606,6 +638,7 @@ int vppmsg_ip_route_lookup_encode(const struct vppmsg_ip_route_lookup *m, uint8_
 int vppmsg_ip_route_lookup_decode(const uint8_t *buf, size_t len,
                                   struct vppmsg_ip_route_lookup *out);
 size_t vppmsg_ip_route_lookup_size(const struct vppmsg_ip_route_lookup *m);
+size_t vppmsg_ip_route_lookup_format(const struct vppmsg_ip_route_lookup *m, char *buf, size_t len);
 
 /* ip_route_lookup_reply (ip.api.json, crc 0x5d8febcb): variable, fixed part 37 bytes */
 #define VPPMSG_IP_ROUTE_LOOKUP_REPLY_NAME_CRC "ip_route_lookup_reply_5d8febcb"
@@ -623,6 +656,8 @@ int vppmsg_ip_route_lookup_reply_encode(const struct vppmsg_ip_route_lookup_repl
 int vppmsg_ip_route_lookup_reply_decode(const uint8_t *buf, size_t len,
                                         struct vppmsg_ip_route_lookup_reply *out);
 size_t vppmsg_ip_route_lookup_reply_size(const struct vppmsg_ip_route_lookup_reply *m);
+size_t vppmsg_ip_route_lookup_reply_format(const struct vppmsg_ip_route_lookup_reply *m, char *buf,
+                                           size_t len);
 void vppmsg_ip_route_lookup_reply_free(struct vppmsg_ip_route_lookup_reply *m);
 
 /* lb_conf (lb.api.json, crc 0x56cd3261): 38 bytes */
@@ -642,6 +677,7 @@ void vppmsg_lb_conf_init(struct vppmsg_lb_conf *m);
 int vppmsg_lb_conf_encode(const struct vppmsg_lb_conf *m, uint8_t *buf, size_t len);
 int vppmsg_lb_conf_decode(const uint8_t *buf, size_t len, struct vppmsg_lb_conf *out);
 size_t vppmsg_lb_conf_size(const struct vppmsg_lb_conf *m);
+size_t vppmsg_lb_conf_format(const struct vppmsg_lb_conf *m, char *buf, size_t len);
 
 /* lb_conf_reply (lb.api.json, crc 0xe8d4e804): 10 bytes */
 #define VPPMSG_LB_CONF_REPLY_NAME_CRC "lb_conf_reply_e8d4e804"
@@ -656,6 +692,7 @@ void vppmsg_lb_conf_reply_init(struct vppmsg_lb_conf_reply *m);
 int vppmsg_lb_conf_reply_encode(const struct vppmsg_lb_conf_reply *m, uint8_t *buf, size_t len);
 int vppmsg_lb_conf_reply_decode(const uint8_t *buf, size_t len, struct vppmsg_lb_conf_reply *out);
 size_t vppmsg_lb_conf_reply_size(const struct vppmsg_lb_conf_reply *m);
+size_t vppmsg_lb_conf_reply_format(const struct vppmsg_lb_conf_reply *m, char *buf, size_t len);
 
 /* lb_conf_get (lb.api.json, crc 0x51077d14): 10 bytes */
 #define VPPMSG_LB_CONF_GET_NAME_CRC "lb_conf_get_51077d14"
@@ -670,6 +707,7 @@ void vppmsg_lb_conf_get_init(struct vppmsg_lb_conf_get *m);
 int vppmsg_lb_conf_get_encode(const struct vppmsg_lb_conf_get *m, uint8_t *buf, size_t len);
 int vppmsg_lb_conf_get_decode(const uint8_t *buf, size_t len, struct vppmsg_lb_conf_get *out);
 size_t vppmsg_lb_conf_get_size(const struct vppmsg_lb_conf_get *m);
+size_t vppmsg_lb_conf_get_format(const struct vppmsg_lb_conf_get *m, char *buf, size_t len);
 
 /* lb_conf_get_reply (lb.api.json, crc 0x923427ac): 38 bytes */
 #define VPPMSG_LB_CONF_GET_REPLY_NAME_CRC "lb_conf_get_reply_923427ac"
@@ -690,6 +728,8 @@ int vppmsg_lb_conf_get_reply_encode(const struct vppmsg_lb_conf_get_reply *m, ui
 int vppmsg_lb_conf_get_reply_decode(const uint8_t *buf, size_t len,
                                     struct vppmsg_lb_conf_get_reply *out);
 size_t vppmsg_lb_conf_get_reply_size(const struct vppmsg_lb_conf_get_reply *m);
+size_t vppmsg_lb_conf_get_reply_format(const struct vppmsg_lb_conf_get_reply *m, char *buf,
+                                       size_t len);
 
 /* lb_add_del_vip (lb.api.json, crc 0x6fa569c7): 49 bytes */
 #define VPPMSG_LB_ADD_DEL_VIP_NAME_CRC "lb_add_del_vip_6fa569c7"
@@ -714,6 +754,7 @@ void vppmsg_lb_add_del_vip_init(struct vppmsg_lb_add_del_vip *m);
 int vppmsg_lb_add_del_vip_encode(const struct vppmsg_lb_add_del_vip *m, uint8_t *buf, size_t len);
 int vppmsg_lb_add_del_vip_decode(const uint8_t *buf, size_t len, struct vppmsg_lb_add_del_vip *out);
 size_t vppmsg_lb_add_del_vip_size(const struct vppmsg_lb_add_del_vip *m);
+size_t vppmsg_lb_add_del_vip_format(const struct vppmsg_lb_add_del_vip *m, char *buf, size_t len);
 
 /* lb_add_del_vip_reply (lb.api.json, crc 0xe8d4e804): 10 bytes */
 #define VPPMSG_LB_ADD_DEL_VIP_REPLY_NAME_CRC "lb_add_del_vip_reply_e8d4e804"
@@ -730,6 +771,8 @@ int vppmsg_lb_add_del_vip_reply_encode(const struct vppmsg_lb_add_del_vip_reply 
 int vppmsg_lb_add_del_vip_reply_decode(const uint8_t *buf, size_t len,
                                        struct vppmsg_lb_add_del_vip_reply *out);
 size_t vppmsg_lb_add_del_vip_reply_size(const struct vppmsg_lb_add_del_vip_reply *m);
+size_t vppmsg_lb_add_del_vip_reply_format(const struct vppmsg_lb_add_del_vip_reply *m, char *buf,
+                                          size_t len);
 
 /* lb_add_del_vip_v2 (lb.api.json, crc 0x7c520e0f): 50 bytes */
 #define VPPMSG_LB_ADD_DEL_VIP_V2_NAME_CRC "lb_add_del_vip_v2_7c520e0f"
@@ -757,6 +800,8 @@ int vppmsg_lb_add_del_vip_v2_encode(const struct vppmsg_lb_add_del_vip_v2 *m, ui
 int vppmsg_lb_add_del_vip_v2_decode(const uint8_t *buf, size_t len,
                                     struct vppmsg_lb_add_del_vip_v2 *out);
 size_t vppmsg_lb_add_del_vip_v2_size(const struct vppmsg_lb_add_del_vip_v2 *m);
+size_t vppmsg_lb_add_del_vip_v2_format(const struct vppmsg_lb_add_del_vip_v2 *m, char *buf,
+                                       size_t len);
 
 /* lb_add_del_vip_v2_reply (lb.api.json, crc 0xe8d4e804): 10 bytes */
 #define VPPMSG_LB_ADD_DEL_VIP_V2_REPLY_NAME_CRC "lb_add_del_vip_v2_reply_e8d4e804"
@@ -773,6 +818,8 @@ int vppmsg_lb_add_del_vip_v2_reply_encode(const struct vppmsg_lb_add_del_vip_v2_
 int vppmsg_lb_add_del_vip_v2_reply_decode(const uint8_t *buf, size_t len,
                                           struct vppmsg_lb_add_del_vip_v2_reply *out);
 size_t vppmsg_lb_add_del_vip_v2_reply_size(const struct vppmsg_lb_add_del_vip_v2_reply *m);
+size_t vppmsg_lb_add_del_vip_v2_reply_format(const struct vppmsg_lb_add_del_vip_v2_reply *m,
+                                             char *buf, size_t len);
 
 /* lb_add_del_as (lb.api.json, crc 0x35d72500): 50 bytes */
 #define VPPMSG_LB_ADD_DEL_AS_NAME_CRC "lb_add_del_as_35d72500"
@@ -793,6 +840,7 @@ void vppmsg_lb_add_del_as_init(struct vppmsg_lb_add_del_as *m);
 int vppmsg_lb_add_del_as_encode(const struct vppmsg_lb_add_del_as *m, uint8_t *buf, size_t len);
 int vppmsg_lb_add_del_as_decode(const uint8_t *buf, size_t len, struct vppmsg_lb_add_del_as *out);
 size_t vppmsg_lb_add_del_as_size(const struct vppmsg_lb_add_del_as *m);
+size_t vppmsg_lb_add_del_as_format(const struct vppmsg_lb_add_del_as *m, char *buf, size_t len);
 
 /* lb_add_del_as_reply (lb.api.json, crc 0xe8d4e804): 10 bytes */
 #define VPPMSG_LB_ADD_DEL_AS_REPLY_NAME_CRC "lb_add_del_as_reply_e8d4e804"
@@ -809,6 +857,8 @@ int vppmsg_lb_add_del_as_reply_encode(const struct vppmsg_lb_add_del_as_reply *m
 int vppmsg_lb_add_del_as_reply_decode(const uint8_t *buf, size_t len,
                                       struct vppmsg_lb_add_del_as_reply *out);
 size_t vppmsg_lb_add_del_as_reply_size(const struct vppmsg_lb_add_del_as_reply *m);
+size_t vppmsg_lb_add_del_as_reply_format(const struct vppmsg_lb_add_del_as_reply *m, char *buf,
+                                         size_t len);
 
 /* lb_add_del_as_v2 (lb.api.json, crc 0x2f1d3b0e): 51 bytes */
 #define VPPMSG_LB_ADD_DEL_AS_V2_NAME_CRC "lb_add_del_as_v2_2f1d3b0e"
@@ -832,6 +882,8 @@ int vppmsg_lb_add_del_as_v2_encode(const struct vppmsg_lb_add_del_as_v2 *m, uint
 int vppmsg_lb_add_del_as_v2_decode(const uint8_t *buf, size_t len,
                                    struct vppmsg_lb_add_del_as_v2 *out);
 size_t vppmsg_lb_add_del_as_v2_size(const struct vppmsg_lb_add_del_as_v2 *m);
+size_t vppmsg_lb_add_del_as_v2_format(const struct vppmsg_lb_add_del_as_v2 *m, char *buf,
+                                      size_t len);
 
 /* lb_add_del_as_v2_reply (lb.api.json, crc 0xe8d4e804): 10 bytes */
 #define VPPMSG_LB_ADD_DEL_AS_V2_REPLY_NAME_CRC "lb_add_del_as_v2_reply_e8d4e804"
@@ -848,6 +900,8 @@ int vppmsg_lb_add_del_as_v2_reply_encode(const struct vppmsg_lb_add_del_as_v2_re
 int vppmsg_lb_add_del_as_v2_reply_decode(const uint8_t *buf, size_t len,
                                          struct vppmsg_lb_add_del_as_v2_reply *out);
 size_t vppmsg_lb_add_del_as_v2_reply_size(const struct vppmsg_lb_add_del_as_v2_reply *m);
+size_t vppmsg_lb_add_del_as_v2_reply_format(const struct vppmsg_lb_add_del_as_v2_reply *m,
+                                            char *buf, size_t len);
 
 /* lb_as_set_weight (lb.api.json, crc 0x2d89bdbd): 50 bytes */
 #define VPPMSG_LB_AS_SET_WEIGHT_NAME_CRC "lb_as_set_weight_2d89bdbd"
@@ -870,6 +924,8 @@ int vppmsg_lb_as_set_weight_encode(const struct vppmsg_lb_as_set_weight *m, uint
 int vppmsg_lb_as_set_weight_decode(const uint8_t *buf, size_t len,
                                    struct vppmsg_lb_as_set_weight *out);
 size_t vppmsg_lb_as_set_weight_size(const struct vppmsg_lb_as_set_weight *m);
+size_t vppmsg_lb_as_set_weight_format(const struct vppmsg_lb_as_set_weight *m, char *buf,
+                                      size_t len);
 
 /* lb_as_set_weight_reply (lb.api.json, crc 0xe8d4e804): 10 bytes */
 #define VPPMSG_LB_AS_SET_WEIGHT_REPLY_NAME_CRC "lb_as_set_weight_reply_e8d4e804"
@@ -886,6 +942,8 @@ int vppmsg_lb_as_set_weight_reply_encode(const struct vppmsg_lb_as_set_weight_re
 int vppmsg_lb_as_set_weight_reply_decode(const uint8_t *buf, size_t len,
                                          struct vppmsg_lb_as_set_weight_reply *out);
 size_t vppmsg_lb_as_set_weight_reply_size(const struct vppmsg_lb_as_set_weight_reply *m);
+size_t vppmsg_lb_as_set_weight_reply_format(const struct vppmsg_lb_as_set_weight_reply *m,
+                                            char *buf, size_t len);
 
 /* lb_flush_vip (lb.api.json, crc 0x1063f819): 31 bytes */
 #define VPPMSG_LB_FLUSH_VIP_NAME_CRC "lb_flush_vip_1063f819"
@@ -903,6 +961,7 @@ void vppmsg_lb_flush_vip_init(struct vppmsg_lb_flush_vip *m);
 int vppmsg_lb_flush_vip_encode(const struct vppmsg_lb_flush_vip *m, uint8_t *buf, size_t len);
 int vppmsg_lb_flush_vip_decode(const uint8_t *buf, size_t len, struct vppmsg_lb_flush_vip *out);
 size_t vppmsg_lb_flush_vip_size(const struct vppmsg_lb_flush_vip *m);
+size_t vppmsg_lb_flush_vip_format(const struct vppmsg_lb_flush_vip *m, char *buf, size_t len);
 
 /* lb_flush_vip_reply (lb.api.json, crc 0xe8d4e804): 10 bytes */
 #define VPPMSG_LB_FLUSH_VIP_REPLY_NAME_CRC "lb_flush_vip_reply_e8d4e804"
@@ -919,6 +978,8 @@ int vppmsg_lb_flush_vip_reply_encode(const struct vppmsg_lb_flush_vip_reply *m, 
 int vppmsg_lb_flush_vip_reply_decode(const uint8_t *buf, size_t len,
                                      struct vppmsg_lb_flush_vip_reply *out);
 size_t vppmsg_lb_flush_vip_reply_size(const struct vppmsg_lb_flush_vip_reply *m);
+size_t vppmsg_lb_flush_vip_reply_format(const struct vppmsg_lb_flush_vip_reply *m, char *buf,
+                                        size_t len);
 
 /* lb_vip_dump (lb.api.json, crc 0x56110cb7): 33 bytes */
 #define VPPMSG_LB_VIP_DUMP_NAME_CRC "lb_vip_dump_56110cb7"
@@ -937,6 +998,7 @@ void vppmsg_lb_vip_dump_init(struct vppmsg_lb_vip_dump *m);
 int vppmsg_lb_vip_dump_encode(const struct vppmsg_lb_vip_dump *m, uint8_t *buf, size_t len);
 int vppmsg_lb_vip_dump_decode(const uint8_t *buf, size_t len, struct vppmsg_lb_vip_dump *out);
 size_t vppmsg_lb_vip_dump_size(const struct vppmsg_lb_vip_dump *m);
+size_t vppmsg_lb_vip_dump_format(const struct vppmsg_lb_vip_dump *m, char *buf, size_t len);
 
 /* lb_vip_details (lb.api.json, crc 0x1329ec9b): 40 bytes */
 #define VPPMSG_LB_VIP_DETAILS_NAME_CRC "lb_vip_details_1329ec9b"
@@ -956,6 +1018,7 @@ void vppmsg_lb_vip_details_init(struct vppmsg_lb_vip_details *m);
 int vppmsg_lb_vip_details_encode(const struct vppmsg_lb_vip_details *m, uint8_t *buf, size_t len);
 int vppmsg_lb_vip_details_decode(const uint8_t *buf, size_t len, struct vppmsg_lb_vip_details *out);
 size_t vppmsg_lb_vip_details_size(const struct vppmsg_lb_vip_details *m);
+size_t vppmsg_lb_vip_details_format(const struct vppmsg_lb_vip_details *m, char *buf, size_t len);
 
 /* lb_as_dump (lb.api.json, crc 0x1063f819): 31 bytes */
 #define VPPMSG_LB_AS_DUMP_NAME_CRC "lb_as_dump_1063f819"
@@ -973,6 +1036,7 @@ void vppmsg_lb_as_dump_init(struct vppmsg_lb_as_dump *m);
 int vppmsg_lb_as_dump_encode(const struct vppmsg_lb_as_dump *m, uint8_t *buf, size_t len);
 int vppmsg_lb_as_dump_decode(const uint8_t *buf, size_t len, struct vppmsg_lb_as_dump *out);
 size_t vppmsg_lb_as_dump_size(const struct vppmsg_lb_as_dump *m);
+size_t vppmsg_lb_as_dump_format(const struct vppmsg_lb_as_dump *m, char *buf, size_t len);
 
 /* lb_as_details (lb.api.json, crc 0x8d24c29e): 49 bytes */
 #define VPPMSG_LB_AS_DETAILS_NAME_CRC "lb_as_details_8d24c29e"
@@ -990,6 +1054,7 @@ void vppmsg_lb_as_details_init(struct vppmsg_lb_as_details *m);
 int vppmsg_lb_as_details_encode(const struct vppmsg_lb_as_details *m, uint8_t *buf, size_t len);
 int vppmsg_lb_as_details_decode(const uint8_t *buf, size_t len, struct vppmsg_lb_as_details *out);
 size_t vppmsg_lb_as_details_size(const struct vppmsg_lb_as_details *m);
+size_t vppmsg_lb_as_details_format(const struct vppmsg_lb_as_details *m, char *buf, size_t len);
 
 /* lb_as_v2_dump (lb.api.json, crc 0x1063f819): 31 bytes */
 #define VPPMSG_LB_AS_V2_DUMP_NAME_CRC "lb_as_v2_dump_1063f819"
@@ -1007,6 +1072,7 @@ void vppmsg_lb_as_v2_dump_init(struct vppmsg_lb_as_v2_dump *m);
 int vppmsg_lb_as_v2_dump_encode(const struct vppmsg_lb_as_v2_dump *m, uint8_t *buf, size_t len);
 int vppmsg_lb_as_v2_dump_decode(const uint8_t *buf, size_t len, struct vppmsg_lb_as_v2_dump *out);
 size_t vppmsg_lb_as_v2_dump_size(const struct vppmsg_lb_as_v2_dump *m);
+size_t vppmsg_lb_as_v2_dump_format(const struct vppmsg_lb_as_v2_dump *m, char *buf, size_t len);
 
 /* lb_as_v2_details (lb.api.json, crc 0x90064aae): 54 bytes */
 #define VPPMSG_LB_AS_V2_DETAILS_NAME_CRC "lb_as_v2_details_90064aae"
@@ -1028,6 +1094,8 @@ int vppmsg_lb_as_v2_details_encode(const struct vppmsg_lb_as_v2_details *m, uint
 int vppmsg_lb_as_v2_details_decode(const uint8_t *buf, size_t len,
                                    struct vppmsg_lb_as_v2_details *out);
 size_t vppmsg_lb_as_v2_details_size(const struct vppmsg_lb_as_v2_details *m);
+size_t vppmsg_lb_as_v2_details_format(const struct vppmsg_lb_as_v2_details *m, char *buf,
+                                      size_t len);
 
 /* lb_add_del_intf_nat4 (lb.api.json, crc 0x47d6e753): 15 bytes */
 #define VPPMSG_LB_ADD_DEL_INTF_NAT4_NAME_CRC "lb_add_del_intf_nat4_47d6e753"
@@ -1046,6 +1114,8 @@ int vppmsg_lb_add_del_intf_nat4_encode(const struct vppmsg_lb_add_del_intf_nat4 
 int vppmsg_lb_add_del_intf_nat4_decode(const uint8_t *buf, size_t len,
                                        struct vppmsg_lb_add_del_intf_nat4 *out);
 size_t vppmsg_lb_add_del_intf_nat4_size(const struct vppmsg_lb_add_del_intf_nat4 *m);
+size_t vppmsg_lb_add_del_intf_nat4_format(const struct vppmsg_lb_add_del_intf_nat4 *m, char *buf,
+                                          size_t len);
 
 /* lb_add_del_intf_nat4_reply (lb.api.json, crc 0xe8d4e804): 10 bytes */
 #define VPPMSG_LB_ADD_DEL_INTF_NAT4_REPLY_NAME_CRC "lb_add_del_intf_nat4_reply_e8d4e804"
@@ -1062,6 +1132,8 @@ int vppmsg_lb_add_del_intf_nat4_reply_encode(const struct vppmsg_lb_add_del_intf
 int vppmsg_lb_add_del_intf_nat4_reply_decode(const uint8_t *buf, size_t len,
                                              struct vppmsg_lb_add_del_intf_nat4_reply *out);
 size_t vppmsg_lb_add_del_intf_nat4_reply_size(const struct vppmsg_lb_add_del_intf_nat4_reply *m);
+size_t vppmsg_lb_add_del_intf_nat4_reply_format(const struct vppmsg_lb_add_del_intf_nat4_reply *m,
+                                                char *buf, size_t len);
 
 /* lb_add_del_intf_nat6 (lb.api.json, crc 0x47d6e753): 15 bytes */
 #define VPPMSG_LB_ADD_DEL_INTF_NAT6_NAME_CRC "lb_add_del_intf_nat6_47d6e753"
@@ -1080,6 +1152,8 @@ int vppmsg_lb_add_del_intf_nat6_encode(const struct vppmsg_lb_add_del_intf_nat6 
 int vppmsg_lb_add_del_intf_nat6_decode(const uint8_t *buf, size_t len,
                                        struct vppmsg_lb_add_del_intf_nat6 *out);
 size_t vppmsg_lb_add_del_intf_nat6_size(const struct vppmsg_lb_add_del_intf_nat6 *m);
+size_t vppmsg_lb_add_del_intf_nat6_format(const struct vppmsg_lb_add_del_intf_nat6 *m, char *buf,
+                                          size_t len);
 
 /* lb_add_del_intf_nat6_reply (lb.api.json, crc 0xe8d4e804): 10 bytes */
 #define VPPMSG_LB_ADD_DEL_INTF_NAT6_REPLY_NAME_CRC "lb_add_del_intf_nat6_reply_e8d4e804"
@@ -1096,5 +1170,7 @@ int vppmsg_lb_add_del_intf_nat6_reply_encode(const struct vppmsg_lb_add_del_intf
 int vppmsg_lb_add_del_intf_nat6_reply_decode(const uint8_t *buf, size_t len,
                                              struct vppmsg_lb_add_del_intf_nat6_reply *out);
 size_t vppmsg_lb_add_del_intf_nat6_reply_size(const struct vppmsg_lb_add_del_intf_nat6_reply *m);
+size_t vppmsg_lb_add_del_intf_nat6_reply_format(const struct vppmsg_lb_add_del_intf_nat6_reply *m,
+                                                char *buf, size_t len);
 
 #endif
