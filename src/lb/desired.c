@@ -1,0 +1,314 @@
+/* desired.c: VIP keys and their text, the desired LB state of a config,
+ * sorting, lookup and release of states (pure; see lb/plan.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/duration.h"
+#include "lb/plan.h"
+
+int lb_vip_key_cmp(const struct lb_vip_key *a, const struct lb_vip_key *b)
+{
+    int c = ip_addr_cmp(&a->addr, &b->addr); /* family first, then numeric */
+    if (c)
+        return c;
+    if (a->plen != b->plen)
+        return a->plen < b->plen ? -1 : 1;
+    if (a->protocol != b->protocol)
+        return a->protocol < b->protocol ? -1 : 1;
+    if (a->port != b->port)
+        return a->port < b->port ? -1 : 1;
+    return 0;
+}
+
+const char *lb_vip_key_format(const struct lb_vip_key *k, char *buf, size_t len)
+{
+    if (!buf || !len)
+        return "";
+    char a[IP_ADDR_STRLEN];
+    ip_addr_format(&k->addr, a, sizeof(a));
+    if (k->protocol == LB_PROTO_ANY && k->port == 0)
+        snprintf(buf, len, "%s/%u any", a, (unsigned)k->plen);
+    else if (k->protocol == 6)
+        snprintf(buf, len, "%s/%u tcp:%u", a, (unsigned)k->plen, (unsigned)k->port);
+    else if (k->protocol == 17)
+        snprintf(buf, len, "%s/%u udp:%u", a, (unsigned)k->plen, (unsigned)k->port);
+    else
+        snprintf(buf, len, "%s/%u proto-%u:%u", a, (unsigned)k->plen, (unsigned)k->protocol,
+                 (unsigned)k->port);
+    return buf;
+}
+
+const char *lb_op_kind_name(enum lb_op_kind k)
+{
+    switch (k) {
+    case LB_OP_CONF_SET:
+        return "conf-set";
+    case LB_OP_VIP_ADD:
+        return "vip-add";
+    case LB_OP_VIP_DEL:
+        return "vip-del";
+    case LB_OP_AS_ADD:
+        return "as-add";
+    case LB_OP_AS_DEL:
+        return "as-del";
+    case LB_OP_AS_WEIGHT:
+        return "as-weight";
+    }
+    return "unknown";
+}
+
+const char *lb_encap_name(uint32_t encap)
+{
+    switch (encap) {
+    case LB_ENCAP_GRE4:
+        return "gre4";
+    case LB_ENCAP_GRE6:
+        return "gre6";
+    case LB_ENCAP_L3DSR:
+        return "l3dsr";
+    case LB_ENCAP_NAT4:
+        return "nat4";
+    case LB_ENCAP_NAT6:
+        return "nat6";
+    default:
+        return "unknown";
+    }
+}
+
+struct lb_vip_key lb_frontend_vip_key(const struct frontend_conf *fe)
+{
+    struct lb_vip_key k;
+    memset(&k, 0, sizeof(k));
+    k.addr = fe->address;
+    k.plen = fe->address.family == AF_INET ? 32 : 128;
+    switch (fe->protocol) {
+    case FE_PROTO_TCP:
+        k.protocol = 6;
+        k.port = fe->port;
+        break;
+    case FE_PROTO_UDP:
+        k.protocol = 17;
+        k.port = fe->port;
+        break;
+    default:
+        k.protocol = LB_PROTO_ANY;
+        k.port = 0;
+        break;
+    }
+    return k;
+}
+
+void lb_static_weights(const struct frontend_conf *fe, const int16_t *overrides,
+                       struct lb_weight *out)
+{
+    size_t i = 0;
+    for (size_t p = 0; p < fe->n_pools; p++)
+        for (size_t b = 0; b < fe->pools[p].n_backends; b++, i++) {
+            uint8_t w = fe->pools[p].backends[b].weight;
+            if (overrides && overrides[i] >= 0)
+                w = (uint8_t)overrides[i];
+            out[i].weight = p == 0 ? w : 0;
+            out[i].flush = false;
+        }
+}
+
+/* A desired AS with its position in the config, so that sorting keeps the
+ * first of two pool backends with one address. */
+struct as_pos {
+    struct lb_as as;
+    size_t pos;
+};
+
+static int as_pos_cmp(const void *a, const void *b)
+{
+    const struct as_pos *x = a, *y = b;
+    int c = ip_addr_cmp(&x->as.addr, &y->as.addr);
+    if (c)
+        return c;
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* The ASes of frontend fe_index into v (sorted, unique by address). */
+static int build_ases(const struct maglev_config *cfg, size_t fe_index, lb_weights_fn weights,
+                      void *ctx, struct lb_vip *v)
+{
+    const struct frontend_conf *fe = &cfg->frontends[fe_index];
+    size_t slots = lb_slots(fe);
+    if (!slots)
+        return 0;
+    struct lb_weight *w = calloc(slots, sizeof(*w));
+    struct as_pos *t = calloc(slots, sizeof(*t));
+    if (!w || !t) {
+        free(w);
+        free(t);
+        return -ENOMEM;
+    }
+    if (weights)
+        weights(ctx, fe_index, w);
+    else
+        lb_static_weights(fe, NULL, w);
+    size_t n = 0, i = 0;
+    for (size_t p = 0; p < fe->n_pools; p++) {
+        for (size_t b = 0; b < fe->pools[p].n_backends; b++, i++) {
+            int bi = fe->pools[p].backends[b].backend_index;
+            if (bi < 0 || (size_t)bi >= cfg->n_backends)
+                continue;
+            const struct ip_addr *a = &cfg->backends[bi].address;
+            if (!ip_addr_is_set(a))
+                continue;
+            t[n].as.addr = *a;
+            t[n].as.weight = w[i].weight;
+            t[n].as.flush = w[i].flush;
+            t[n].as.active = true;
+            t[n].pos = i;
+            n++;
+        }
+    }
+    free(w);
+    qsort(t, n, sizeof(*t), as_pos_cmp);
+    v->ases = n ? calloc(n, sizeof(*v->ases)) : NULL;
+    if (n && !v->ases) {
+        free(t);
+        return -ENOMEM;
+    }
+    for (size_t k = 0; k < n; k++) {
+        if (v->n_ases && ip_addr_equal(&v->ases[v->n_ases - 1].addr, &t[k].as.addr))
+            continue; /* a duplicate address: the first in the config wins */
+        v->ases[v->n_ases++] = t[k].as;
+    }
+    free(t);
+    return 0;
+}
+
+static int vip_name_cmp(const void *a, const void *b)
+{
+    const struct lb_vip *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : lb_vip_key_cmp(&x->key, &y->key);
+}
+
+static uint32_t seconds_of(int64_t ns)
+{
+    if (ns <= 0)
+        return 0;
+    int64_t s = ns / DURATION_SEC;
+    return s > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)s;
+}
+
+/* VPP always reports both source addresses; an unset one is all zeros. */
+static struct ip_addr src_or_zero(const struct ip_addr *a, int family)
+{
+    struct ip_addr r;
+    if (ip_addr_is_set(a))
+        return *a;
+    memset(&r, 0, sizeof(r));
+    r.family = family;
+    return r;
+}
+
+int lb_desired_build(const struct maglev_config *cfg, lb_weights_fn weights, void *ctx,
+                     struct lb_state *out)
+{
+    struct lb_state st;
+    memset(&st, 0, sizeof(st));
+    st.has_conf = true;
+    st.conf.ip4_src = src_or_zero(&cfg->vpp.ipv4_src_address, AF_INET);
+    st.conf.ip6_src = src_or_zero(&cfg->vpp.ipv6_src_address, AF_INET6);
+    st.conf.sticky_buckets_per_core = cfg->vpp.sticky_buckets_per_core;
+    st.conf.flow_timeout = seconds_of(cfg->vpp.flow_timeout);
+    if (cfg->n_frontends) {
+        st.vips = calloc(cfg->n_frontends, sizeof(*st.vips));
+        if (!st.vips)
+            return -ENOMEM;
+    }
+    for (size_t i = 0; i < cfg->n_frontends; i++) {
+        const struct frontend_conf *fe = &cfg->frontends[i];
+        struct lb_vip *v = &st.vips[st.n_vips++];
+        v->name = strdup(fe->name ? fe->name : "");
+        if (!v->name || build_ases(cfg, i, weights, ctx, v) < 0) {
+            lb_state_free(&st);
+            return -ENOMEM;
+        }
+        v->key = lb_frontend_vip_key(fe);
+        int fam = v->n_ases ? v->ases[0].addr.family : fe->address.family;
+        v->encap = fam == AF_INET ? LB_ENCAP_GRE4 : LB_ENCAP_GRE6;
+        v->src_ip_sticky = fe->src_ip_sticky ? 1 : 0;
+        v->flow_table_length = LB_NEW_FLOWS_TABLE_LENGTH;
+    }
+    if (st.n_vips > 1)
+        qsort(st.vips, st.n_vips, sizeof(*st.vips), vip_name_cmp);
+    *out = st;
+    return 0;
+}
+
+static int as_cmp(const void *a, const void *b)
+{
+    const struct lb_as *x = a, *y = b;
+    int c = ip_addr_cmp(&x->addr, &y->addr);
+    if (c)
+        return c;
+    /* duplicates (not from VPP in practice): the active one first, then by
+     * content, so the order never depends on the input order */
+    if (x->active != y->active)
+        return x->active ? -1 : 1;
+    if (x->weight != y->weight)
+        return x->weight < y->weight ? -1 : 1;
+    if (x->buckets != y->buckets)
+        return x->buckets < y->buckets ? -1 : 1;
+    return (int)x->flush - (int)y->flush;
+}
+
+static int vip_key_order(const void *a, const void *b)
+{
+    const struct lb_vip *x = a, *y = b;
+    int c = lb_vip_key_cmp(&x->key, &y->key);
+    if (c)
+        return c;
+    if (x->encap != y->encap)
+        return x->encap < y->encap ? -1 : 1;
+    if (x->n_ases != y->n_ases)
+        return x->n_ases < y->n_ases ? -1 : 1;
+    return 0;
+}
+
+void lb_state_sort_observed(struct lb_state *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n_vips; i++)
+        if (s->vips[i].n_ases > 1)
+            qsort(s->vips[i].ases, s->vips[i].n_ases, sizeof(struct lb_as), as_cmp);
+    if (s->n_vips > 1)
+        qsort(s->vips, s->n_vips, sizeof(*s->vips), vip_key_order);
+}
+
+const struct lb_vip *lb_state_find(const struct lb_state *observed, const struct lb_vip_key *k)
+{
+    if (!observed || !k)
+        return NULL;
+    size_t lo = 0, hi = observed->n_vips; /* the first VIP with a key >= k */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (lb_vip_key_cmp(&observed->vips[mid].key, k) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < observed->n_vips && lb_vip_key_cmp(&observed->vips[lo].key, k) == 0)
+        return &observed->vips[lo];
+    return NULL;
+}
+
+void lb_state_free(struct lb_state *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n_vips; i++) {
+        free(s->vips[i].name);
+        free(s->vips[i].ases);
+    }
+    free(s->vips);
+    memset(s, 0, sizeof(*s));
+}
