@@ -1,0 +1,41 @@
+/* vpp/lb: the LB plugin through the client — read the state VPP has into a
+ * struct lb_state, apply the ops of a struct lb_plan (both from lb/plan.h).
+ *
+ * Reading dumps everything (lb_conf_get, lb_vip_dump, an unfiltered
+ * lb_as_v2_dump) and matches ASes to VIPs locally: VPP's dump filters
+ * cannot match IPv4 VIPs (PROTOCOL.md 5.4). ASes of VIPs that are deleted
+ * but not yet garbage-collected are dropped; an address seen twice in one
+ * VIP (a lingering AS of an older VIP with the same key) keeps the active
+ * entry. src_ip_sticky is not in VPP's dumps: LB_STICKY_UNKNOWN.
+ *
+ * Applying pipelines the ops, at most `window` in flight (1 = one request
+ * at a time), in plan order: VPP handles one connection's requests in
+ * order, so the effect equals sending them one by one. */
+#ifndef MAGLEV_VPP_LB_H
+#define MAGLEV_VPP_LB_H
+
+#include "lb/plan.h"
+#include "vpp/client.h"
+
+struct vpp_op_result {
+    int retval; /* VPP's answer (0 ok, -6 no such entry, -81 exists ...) */
+    int err;    /* 0, or -errno from the client (-ETIMEDOUT, -ECONNRESET ...) */
+};
+
+/* "ok", "VPP error -81 (VALUE_EXIST)", "no reply (timeout)" ... into buf. */
+const char *vpp_op_result_format(const struct vpp_op_result *r, char *buf, size_t len);
+/* VPP's name of an API return value ("NO_SUCH_ENTRY"), or "". */
+const char *vpp_retval_name(int retval);
+
+/* observed is owned by the callback's caller on err == 0 (lb_state_free). */
+typedef void (*vpp_lb_read_cb)(void *ctx, int err, struct lb_state *observed);
+int vpp_lb_read(struct vpp_client *c, vpp_lb_read_cb cb, void *ctx);
+
+/* results[i] for plan->ops[i]; valid during the call. */
+typedef void (*vpp_lb_apply_cb)(void *ctx, const struct vpp_op_result *results, size_t failed);
+/* 0, -ENOTCONN, -ENOMEM. cb may run before this returns (an empty plan,
+ * or a connection lost while sending); plan must stay valid until cb. */
+int vpp_lb_apply(struct vpp_client *c, const struct lb_plan *plan, size_t window,
+                 vpp_lb_apply_cb cb, void *ctx);
+
+#endif

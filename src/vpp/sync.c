@@ -1,0 +1,539 @@
+/* VPP LB sync jobs (see sync.h). */
+#include "vpp/sync.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+
+enum job_kind { JOB_SYNC, JOB_STATE };
+
+struct vpp_sync_job {
+    struct vpp_sync *s;
+    enum job_kind kind;
+    char *frontend; /* NULL = all */
+    bool apply;
+    const char *trigger; /* "connect", "periodic", "reload", "api" */
+    vpp_sync_cb cb;
+    vpp_state_cb state_cb;
+    void *ctx;
+    bool canceled;
+    int64_t start_us;
+    struct lb_state desired, observed;
+    struct lb_plan plan;
+    struct vpp_sync_job *next;
+};
+
+struct sticky_mem {
+    struct lb_vip_key key;
+    bool sticky;
+};
+
+struct vpp_sync {
+    struct ev_loop *loop;
+    struct vpp_sync_opts opts;
+    vpp_desired_fn desired;
+    void *ctx;
+    struct vpp_client *client;
+    struct vpp_sync_job *queue, *queue_tail; /* head is running when running */
+    bool running;
+    ev_timer periodic;
+    ev_idle kick;
+    int64_t last_full_us;
+    /* the stickiness of the VIPs this connection created (VPP's dumps do
+     * not report it) */
+    struct sticky_mem *sticky;
+    size_t n_sticky;
+};
+
+static void run_next(struct vpp_sync *s);
+
+double vpp_sync_clamp_interval(double seconds)
+{
+    if (!(seconds >= 1))
+        return 1;
+    return seconds > 86400 ? 86400 : seconds;
+}
+
+/* ---- sticky memory ---- */
+
+static struct sticky_mem *sticky_find(struct vpp_sync *s, const struct lb_vip_key *k)
+{
+    for (size_t i = 0; i < s->n_sticky; i++)
+        if (lb_vip_key_cmp(&s->sticky[i].key, k) == 0)
+            return &s->sticky[i];
+    return NULL;
+}
+
+static void sticky_set(struct vpp_sync *s, const struct lb_vip_key *k, int sticky)
+{
+    struct sticky_mem *m = sticky_find(s, k);
+    if (sticky < 0) {
+        if (m)
+            *m = s->sticky[--s->n_sticky];
+        return;
+    }
+    if (!m) {
+        struct sticky_mem *n = realloc(s->sticky, (s->n_sticky + 1) * sizeof(*n));
+        if (!n)
+            return;
+        s->sticky = n;
+        m = &s->sticky[s->n_sticky++];
+        m->key = *k;
+    }
+    m->sticky = sticky;
+}
+
+/* ---- job queue ---- */
+
+static void job_free(struct vpp_sync_job *j)
+{
+    lb_plan_free(&j->plan);
+    lb_state_free(&j->desired);
+    lb_state_free(&j->observed);
+    free(j->frontend);
+    free(j);
+}
+
+static void enqueue(struct vpp_sync *s, struct vpp_sync_job *j)
+{
+    if (s->queue_tail)
+        s->queue_tail->next = j;
+    else
+        s->queue = j;
+    s->queue_tail = j;
+    if (!s->running)
+        ev_idle_start(s->loop, &s->kick);
+}
+
+static void job_done(struct vpp_sync *s)
+{
+    struct vpp_sync_job *j = s->queue;
+    s->queue = j->next;
+    if (!s->queue)
+        s->queue_tail = NULL;
+    s->running = false;
+    job_free(j);
+    if (s->queue)
+        ev_idle_start(s->loop, &s->kick);
+}
+
+static void fail_job(struct vpp_sync *s, struct vpp_sync_job *j, int err, const char *what)
+{
+    if (!j->canceled) {
+        if (j->kind == JOB_STATE && j->state_cb) {
+            j->state_cb(j->ctx, err, NULL);
+        } else if (j->cb) {
+            struct vpp_sync_result r = { .err = err, .full = !j->frontend };
+            snprintf(r.error, sizeof(r.error), "%s", what);
+            j->cb(j->ctx, &r);
+        }
+    }
+    if (!j->cb && !j->state_cb && err != -ECANCELED)
+        log_warn("vpp-lbsync-failed", LOG_STR("scope", j->frontend ? "vip" : "all"),
+                 LOG_STR("trigger", j->trigger), LOG_STR("error", what));
+    job_done(s);
+}
+
+static struct vpp_sync_job *job_new(struct vpp_sync *s, enum job_kind kind, const char *fe)
+{
+    struct vpp_sync_job *j = calloc(1, sizeof(*j));
+    if (!j)
+        return NULL;
+    j->s = s;
+    j->kind = kind;
+    if (fe && !(j->frontend = strdup(fe))) {
+        free(j);
+        return NULL;
+    }
+    return j;
+}
+
+/* An internal sync (full when frontend is NULL), unless an internal full
+ * sync or one of the same VIP is already waiting. */
+static void queue_internal(struct vpp_sync *s, const char *frontend, const char *trigger)
+{
+    for (struct vpp_sync_job *j = s->queue; j; j = j->next) {
+        if ((j == s->queue && s->running) || j->kind != JOB_SYNC || j->cb || !j->apply)
+            continue;
+        if (!j->frontend || (frontend && !strcmp(j->frontend, frontend)))
+            return;
+    }
+    struct vpp_sync_job *j = job_new(s, JOB_SYNC, frontend);
+    if (!j)
+        return;
+    j->apply = true;
+    j->trigger = trigger;
+    enqueue(s, j);
+}
+
+static void queue_full(struct vpp_sync *s, const char *trigger)
+{
+    queue_internal(s, NULL, trigger);
+}
+
+/* ---- logging the ops ---- */
+
+static void log_op(const struct lb_op *op, const char *result, bool dry)
+{
+    char vip[96], as[IP_ADDR_STRLEN] = "", ev[48];
+    lb_vip_key_format(&op->vip, vip, sizeof(vip));
+    if (op->kind == LB_OP_CONF_SET) {
+        char a4[IP_ADDR_STRLEN], a6[IP_ADDR_STRLEN];
+        LOG_AT(LOG_LEVEL_INFO, dry ? "vpp-lbsync-dry-run" : "vpp-lb-conf-set",
+               LOG_STR("op", "conf-set"),
+               LOG_STR("ipv4-src-address", ip_addr_format(&op->conf.ip4_src, a4, sizeof(a4))),
+               LOG_STR("ipv6-src-address", ip_addr_format(&op->conf.ip6_src, a6, sizeof(a6))),
+               LOG_UINT("sticky-buckets-per-core", op->conf.sticky_buckets_per_core),
+               LOG_UINT("flow-timeout", op->conf.flow_timeout), LOG_STR("result", result));
+        return;
+    }
+    snprintf(ev, sizeof(ev), "vpp-lbsync-%s", lb_op_kind_name(op->kind));
+    enum log_level lvl = dry ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG;
+    const char *event = dry ? "vpp-lbsync-dry-run" : ev;
+    const char *fe = op->frontend ? op->frontend : "";
+    if (op->kind == LB_OP_VIP_ADD || op->kind == LB_OP_VIP_DEL) {
+        LOG_AT(lvl, event, LOG_STR("op", lb_op_kind_name(op->kind)), LOG_STR("frontend", fe),
+               LOG_STR("vip", vip), LOG_STR("encap", lb_encap_name(op->encap)),
+               LOG_BOOL("src-ip-sticky", op->src_ip_sticky), LOG_STR("reason", op->reason),
+               LOG_STR("result", result));
+        return;
+    }
+    ip_addr_format(&op->as, as, sizeof(as));
+    if (op->kind == LB_OP_AS_WEIGHT)
+        LOG_AT(lvl, event, LOG_STR("op", lb_op_kind_name(op->kind)), LOG_STR("frontend", fe),
+               LOG_STR("vip", vip), LOG_STR("address", as), LOG_UINT("weight", op->weight),
+               LOG_UINT("old-weight", op->old_weight), LOG_BOOL("flush", op->flush),
+               LOG_STR("reason", op->reason), LOG_STR("result", result));
+    else
+        LOG_AT(lvl, event, LOG_STR("op", lb_op_kind_name(op->kind)), LOG_STR("frontend", fe),
+               LOG_STR("vip", vip), LOG_STR("address", as), LOG_UINT("weight", op->weight),
+               LOG_BOOL("flush", op->flush), LOG_STR("reason", op->reason),
+               LOG_STR("result", result));
+}
+
+static void log_done(struct vpp_sync_job *j, size_t failed, bool applied)
+{
+    const struct lb_plan *p = &j->plan;
+    log_info(applied ? "vpp-lbsync-done" : "vpp-lbsync-planned",
+             LOG_STR("scope", j->frontend ? "vip" : "all"), LOG_STR("frontend", j->frontend),
+             LOG_STR("trigger", j->trigger), LOG_UINT("conf-set", p->conf_set),
+             LOG_UINT("vip-add", p->vip_add), LOG_UINT("vip-del", p->vip_del),
+             LOG_UINT("as-add", p->as_add), LOG_UINT("as-del", p->as_del),
+             LOG_UINT("as-weight", p->as_weight), LOG_UINT("failed", failed),
+             LOG_DOUBLE("duration-ms", (double)(vpp_now_us() - j->start_us) / 1000.0));
+}
+
+/* ---- running a job ---- */
+
+static void finish_sync(struct vpp_sync *s, struct vpp_sync_job *j, const struct vpp_op_result *res,
+                        size_t failed, bool applied)
+{
+    log_done(j, failed, applied);
+    if (applied && !j->frontend && failed == 0)
+        s->last_full_us = vpp_now_us();
+    if (!j->canceled && j->cb) {
+        struct vpp_sync_result r = {
+            .full = !j->frontend,
+            .applied = applied,
+            .plan = &j->plan,
+            .results = res,
+            .failed = failed,
+            .duration_us = vpp_now_us() - j->start_us,
+        };
+        j->cb(j->ctx, &r);
+    }
+    job_done(s);
+}
+
+static void on_applied(void *ctx, const struct vpp_op_result *res, size_t failed)
+{
+    struct vpp_sync_job *j = ctx;
+    struct vpp_sync *s = j->s;
+    for (size_t i = 0; i < j->plan.n_ops; i++) {
+        const struct lb_op *op = &j->plan.ops[i];
+        char buf[128];
+        vpp_op_result_format(&res[i], buf, sizeof(buf));
+        bool ok = !res[i].err && !res[i].retval;
+        if (ok && op->kind == LB_OP_VIP_ADD)
+            sticky_set(s, &op->vip, op->src_ip_sticky);
+        else if (ok && op->kind == LB_OP_VIP_DEL)
+            sticky_set(s, &op->vip, -1);
+        if (op->kind == LB_OP_CONF_SET || log_enabled(LOG_LEVEL_DEBUG))
+            log_op(op, buf, false);
+        if (!ok) {
+            char vip[96], as[IP_ADDR_STRLEN] = "";
+            if (op->kind >= LB_OP_AS_ADD)
+                ip_addr_format(&op->as, as, sizeof(as));
+            log_warn("vpp-lbsync-op-failed", LOG_STR("op", lb_op_kind_name(op->kind)),
+                     LOG_STR("frontend", op->frontend),
+                     LOG_STR("vip", lb_vip_key_format(&op->vip, vip, sizeof(vip))),
+                     LOG_STR("address", as), LOG_STR("error", buf));
+        }
+    }
+    finish_sync(s, j, res, failed, true);
+}
+
+static void name_observed(struct lb_state *obs, const struct lb_state *desired)
+{
+    for (size_t i = 0; i < desired->n_vips; i++) {
+        struct lb_vip *v = (struct lb_vip *)lb_state_find(obs, &desired->vips[i].key);
+        if (v && !v->name)
+            v->name = strdup(desired->vips[i].name);
+    }
+}
+
+static void on_read(void *ctx, int err, struct lb_state *observed)
+{
+    struct vpp_sync_job *j = ctx;
+    struct vpp_sync *s = j->s;
+    if (err) {
+        char what[128];
+        snprintf(what, sizeof(what), "reading VPP's LB state: %s", strerror(-err));
+        fail_job(s, j, err, what);
+        return;
+    }
+    j->observed = *observed;
+    /* VPPs whose CLI did not tell: what this connection created */
+    for (size_t i = 0; i < j->observed.n_vips; i++) {
+        struct lb_vip *v = &j->observed.vips[i];
+        struct sticky_mem *m =
+            v->src_ip_sticky == LB_STICKY_UNKNOWN ? sticky_find(s, &v->key) : NULL;
+        if (m)
+            v->src_ip_sticky = m->sticky;
+    }
+    int r = s->desired(s->ctx, &j->desired);
+    if (r < 0) {
+        fail_job(s, j, r, "building the desired state failed");
+        return;
+    }
+    if (j->kind == JOB_STATE) {
+        name_observed(&j->observed, &j->desired);
+        if (!j->canceled && j->state_cb)
+            j->state_cb(j->ctx, 0, &j->observed);
+        job_done(s);
+        return;
+    }
+    r = lb_plan_build(&j->desired, &j->observed, j->frontend, &j->plan);
+    if (r < 0) {
+        char what[128];
+        if (r == -ENOENT)
+            snprintf(what, sizeof(what), "no frontend \"%s\"", j->frontend);
+        else
+            snprintf(what, sizeof(what), "planning failed: %s", strerror(-r));
+        fail_job(s, j, r, what);
+        return;
+    }
+    for (size_t i = 0; i < j->plan.n_ops; i++) {
+        const struct lb_op *op = &j->plan.ops[i];
+        if (op->kind == LB_OP_VIP_DEL && op->frontend) {
+            char vip[96];
+            log_info("vpp-lbsync-vip-recreate", LOG_STR("frontend", op->frontend),
+                     LOG_STR("vip", lb_vip_key_format(&op->vip, vip, sizeof(vip))),
+                     LOG_STR("reason", op->reason));
+        }
+    }
+    bool apply = j->apply && !s->opts.dry_run;
+    if (!apply) {
+        if (j->apply) /* dry run of a real sync: say what it would do */
+            for (size_t i = 0; i < j->plan.n_ops; i++)
+                log_op(&j->plan.ops[i], "not applied (dry run)", true);
+        finish_sync(s, j, NULL, 0, false);
+        return;
+    }
+    r = vpp_lb_apply(s->client, &j->plan, s->opts.window, on_applied, j);
+    if (r < 0)
+        fail_job(s, j, r, "VPP is not connected");
+}
+
+static void run_next(struct vpp_sync *s)
+{
+    while (s->queue && !s->running) {
+        struct vpp_sync_job *j = s->queue;
+        if (j->canceled && (j->cb || j->state_cb)) {
+            job_done(s);
+            continue;
+        }
+        s->running = true;
+        j->start_us = vpp_now_us();
+        if (j->kind == JOB_SYNC && j->apply && !s->opts.dry_run)
+            log_info("vpp-lbsync-start", LOG_STR("scope", j->frontend ? "vip" : "all"),
+                     LOG_STR("frontend", j->frontend), LOG_STR("trigger", j->trigger));
+        int r = vpp_lb_read(s->client, on_read, j);
+        if (r < 0)
+            fail_job(s, j, r, "VPP is not connected");
+    }
+}
+
+static void on_kick(struct ev_loop *loop, ev_idle *w, int revents)
+{
+    (void)revents;
+    ev_idle_stop(loop, w);
+    run_next(w->data);
+}
+
+static void on_periodic(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct vpp_sync *s = w->data;
+    if (vpp_client_is_up(s->client))
+        queue_full(s, "periodic");
+}
+
+static void on_up(void *ctx)
+{
+    struct vpp_sync *s = ctx;
+    s->n_sticky = 0; /* VPP may have restarted: nothing known */
+    queue_full(s, "connect");
+    ev_timer_stop(s->loop, &s->periodic);
+    ev_timer_set(&s->periodic, s->opts.interval, s->opts.interval);
+    ev_timer_start(s->loop, &s->periodic);
+}
+
+static void on_down(void *ctx, const char *reason)
+{
+    (void)reason;
+    struct vpp_sync *s = ctx;
+    ev_timer_stop(s->loop, &s->periodic);
+}
+
+/* ---- public ---- */
+
+struct vpp_sync *vpp_sync_new(struct ev_loop *loop, const struct vpp_sync_opts *opts,
+                              vpp_desired_fn desired, void *ctx)
+{
+    struct vpp_sync *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->loop = loop;
+    s->opts = *opts;
+    s->opts.window = opts->window ? opts->window : 256;
+    s->opts.interval = vpp_sync_clamp_interval(opts->interval);
+    s->desired = desired;
+    s->ctx = ctx;
+    struct vpp_client_cbs cbs = { .up = on_up, .down = on_down, .ctx = s };
+    s->client = vpp_client_new(loop, opts->api_path, &opts->client, &cbs);
+    if (!s->client) {
+        free(s);
+        return NULL;
+    }
+    ev_timer_init(&s->periodic, on_periodic, s->opts.interval, s->opts.interval);
+    s->periodic.data = s;
+    ev_idle_init(&s->kick, on_kick);
+    s->kick.data = s;
+    return s;
+}
+
+void vpp_sync_start(struct vpp_sync *s)
+{
+    log_info("vpp-start", LOG_STR("path", s->opts.api_path), LOG_BOOL("dry-run", s->opts.dry_run),
+             LOG_DOUBLE("sync-interval-s", s->opts.interval));
+    vpp_client_start(s->client);
+}
+
+void vpp_sync_free(struct vpp_sync *s)
+{
+    if (!s)
+        return;
+    ev_timer_stop(s->loop, &s->periodic);
+    ev_idle_stop(s->loop, &s->kick);
+    /* the running job's callbacks fire with -ECANCELED from the client */
+    vpp_client_free(s->client);
+    s->client = NULL;
+    while (s->queue) {
+        s->running = false;
+        fail_job(s, s->queue, -ECANCELED, "maglevd is stopping");
+    }
+    ev_idle_stop(s->loop, &s->kick);
+    free(s->sticky);
+    free(s);
+}
+
+const struct vpp_info *vpp_sync_info(const struct vpp_sync *s)
+{
+    return vpp_client_info(s->client);
+}
+
+bool vpp_sync_is_up(const struct vpp_sync *s)
+{
+    return vpp_client_is_up(s->client);
+}
+
+bool vpp_sync_dry_run(const struct vpp_sync *s)
+{
+    return s->opts.dry_run;
+}
+
+int64_t vpp_sync_last_full_us(const struct vpp_sync *s)
+{
+    return s->last_full_us;
+}
+
+struct vpp_client *vpp_sync_client(struct vpp_sync *s)
+{
+    return s->client;
+}
+
+void vpp_sync_reloaded(struct vpp_sync *s, double interval)
+{
+    interval = vpp_sync_clamp_interval(interval);
+    if (interval != s->opts.interval) {
+        s->opts.interval = interval;
+        if (ev_is_active(&s->periodic)) {
+            ev_timer_stop(s->loop, &s->periodic);
+            ev_timer_set(&s->periodic, interval, interval);
+            ev_timer_start(s->loop, &s->periodic);
+        }
+    }
+    if (vpp_client_is_up(s->client))
+        queue_full(s, "reload");
+}
+
+void vpp_sync_frontend(struct vpp_sync *s, const char *frontend, const char *trigger)
+{
+    if (s && vpp_client_is_up(s->client))
+        queue_internal(s, frontend, trigger);
+}
+
+int vpp_sync_request(struct vpp_sync *s, const char *frontend, bool apply, vpp_sync_cb cb,
+                     void *ctx, struct vpp_sync_job **job)
+{
+    if (!vpp_client_is_up(s->client))
+        return -ENOTCONN;
+    struct vpp_sync_job *j = job_new(s, JOB_SYNC, frontend);
+    if (!j)
+        return -ENOMEM;
+    j->apply = apply;
+    j->trigger = "api";
+    j->cb = cb;
+    j->ctx = ctx;
+    if (job)
+        *job = j;
+    enqueue(s, j);
+    return 0;
+}
+
+int vpp_sync_get_state(struct vpp_sync *s, vpp_state_cb cb, void *ctx, struct vpp_sync_job **job)
+{
+    if (!vpp_client_is_up(s->client))
+        return -ENOTCONN;
+    struct vpp_sync_job *j = job_new(s, JOB_STATE, NULL);
+    if (!j)
+        return -ENOMEM;
+    j->trigger = "api";
+    j->state_cb = cb;
+    j->ctx = ctx;
+    if (job)
+        *job = j;
+    enqueue(s, j);
+    return 0;
+}
+
+void vpp_sync_cancel(struct vpp_sync_job *job)
+{
+    if (job)
+        job->canceled = true;
+}
