@@ -17,6 +17,12 @@ struct api {
 extern const struct api_method api_methods[];
 extern const size_t api_n_methods;
 
+/* vpp_handlers.c: the VPP RPCs */
+void api_vpp_get_info(struct api_call *call, const ProtobufCMessage *req, void *ctx);
+void api_vpp_get_lb_state(struct api_call *call, const ProtobufCMessage *req, void *ctx);
+void api_vpp_sync(struct api_call *call, const ProtobufCMessage *req, void *ctx);
+void api_vpp_plan(struct api_call *call, const ProtobufCMessage *req, void *ctx);
+
 /* events.c: WatchEvents subscribers */
 struct events *events_new(struct api *api);
 void events_free(struct events *ev);

@@ -246,6 +246,10 @@ const struct api_method api_methods[] = {
     { "SetFrontendPoolBackendWeight", set_weight, false },
     { "CheckConfig", check_config, false },
     { "ReloadConfig", reload_config, false },
+    { "GetVPPInfo", api_vpp_get_info, false },
+    { "GetVPPLBState", api_vpp_get_lb_state, false },
+    { "SyncVPPLBState", api_vpp_sync, false },
+    { "PlanVPPLBState", api_vpp_plan, false },
     { "WatchEvents", events_watch, true },
 };
 const size_t api_n_methods = sizeof(api_methods) / sizeof(api_methods[0]);

@@ -8,6 +8,8 @@
 #include "common/log.h"
 #include "core/core.h"
 
+#include "lb/plan.h"
+
 static int64_t wall_us(void)
 {
     struct timeval tv;
@@ -218,6 +220,9 @@ int core_set_weight(struct core *c, const char *fe, const char *pool, const char
                 log_info("weight-set", LOG_STR("frontend", fe), LOG_STR("pool", pool),
                          LOG_STR("backend", be), LOG_UINT("weight", weight));
                 refresh_frontends(c, be);
+                for (struct core_observer *o = c->observers; o; o = o->next)
+                    if (o->weight)
+                        o->weight(o->ctx, f);
                 return 0;
             }
         }
@@ -227,4 +232,23 @@ int core_set_weight(struct core *c, const char *fe, const char *pool, const char
     }
     snprintf(err, errlen, "pool \"%s\" not found in frontend \"%s\"", pool, fe);
     return -ENOENT;
+}
+
+static void static_weights(void *ctx, size_t i, struct lb_weight *out)
+{
+    const struct core *c = ctx;
+    const struct frontend_conf *fe = &c->cfg->frontends[i];
+    size_t n = lb_slots(fe);
+    int16_t *ov = calloc(n ? n : 1, sizeof(*ov));
+    if (!ov)
+        abort();
+    lb_overrides_fill(c->overrides, fe, ov);
+    lb_static_weights(fe, ov, out);
+    free(ov);
+}
+
+int core_lb_desired(void *core, struct lb_state *out)
+{
+    struct core *c = core;
+    return lb_desired_build(c->cfg, static_weights, c, out);
 }

@@ -15,6 +15,8 @@
 #include "lb/lb.h"
 
 struct core;
+struct vpp_sync;
+struct lb_state;
 
 struct core_observer {
     /* a backend changed state (also called with t->to == BS_REMOVED) */
@@ -24,6 +26,8 @@ struct core_observer {
                      enum fe_state to, int active_pool);
     /* the config was replaced (after a successful reload) */
     void (*reloaded)(void *ctx);
+    /* an operator set a run-time weight in frontend fe */
+    void (*weight)(void *ctx, const struct frontend_conf *fe);
     void *ctx;
     struct core_observer *next;
 };
@@ -37,6 +41,7 @@ struct core {
     struct lb_frontend_result *fe; /* per cfg frontend: last known result */
     int64_t start_us;              /* wall clock */
     struct core_observer *observers;
+    struct vpp_sync *vpp; /* NULL = VPP integration disabled (set by the daemon) */
 };
 
 /* Takes ownership of cfg. */
@@ -58,6 +63,11 @@ struct lb_frontend_result core_frontend_weights(const struct core *c, size_t i,
 /* Run-time weight. 0; -ENOENT with err naming what is missing. */
 int core_set_weight(struct core *c, const char *fe, const char *pool, const char *be,
                     uint8_t weight, char *err, size_t errlen);
+
+/* The LB state VPP should have (lb/plan.h), for the VPP sync. Weights are
+ * static for now: the first pool's configured weights (or run-time
+ * overrides), 0 for the other pools. 0 or -ENOMEM. */
+int core_lb_desired(void *core, struct lb_state *out);
 
 /* The health state of cfg backend i. */
 enum backend_state core_backend_state(const struct core *c, size_t i);

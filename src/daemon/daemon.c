@@ -1,5 +1,6 @@
 /* daemon.c: the libev loop that owns all daemon state: signals, the core,
  * the API server. */
+#include <errno.h>
 #include <ev.h>
 #include <stdbool.h>
 #include <signal.h>
@@ -12,12 +13,15 @@
 #include "config/config.h"
 #include "core/core.h"
 #include "daemon/daemon.h"
+#include "vpp/sync.h"
 
 struct daemon {
     struct ev_loop *loop;
     const struct daemon_opts *opts;
     struct core *core;
     struct api *api;
+    struct vpp_sync *vpp;
+    struct core_observer vpp_obs;
     ev_signal sighup, sigterm, sigint;
     int exit_code;
     bool stopping;
@@ -63,6 +67,50 @@ static struct maglev_config *load(const char *path)
     return cfg;
 }
 
+static void on_reloaded(void *ctx)
+{
+    struct daemon *d = ctx;
+    vpp_sync_reloaded(d->vpp, (double)d->core->cfg->vpp.sync_interval / 1e9);
+}
+
+static void on_weight(void *ctx, const struct frontend_conf *fe)
+{
+    struct daemon *d = ctx;
+    vpp_sync_frontend(d->vpp, fe->name, "weight");
+}
+
+/* VPP integration, unless --vpp-api-addr is "". */
+static int start_vpp(struct daemon *d)
+{
+    if (!d->opts->vpp_api_addr || !*d->opts->vpp_api_addr) {
+        log_info("vpp-disabled", LOG_STR("reason", "--vpp-api-addr is empty"));
+        return 0;
+    }
+    struct vpp_sync_opts o = {
+        .api_path = d->opts->vpp_api_addr,
+        .dry_run = d->opts->vpp_dry_run,
+        .interval = (double)d->core->cfg->vpp.sync_interval / 1e9,
+    };
+    d->vpp = vpp_sync_new(d->loop, &o, core_lb_desired, d->core);
+    if (!d->vpp)
+        return -ENOMEM;
+    d->core->vpp = d->vpp;
+    d->vpp_obs = (struct core_observer){ .reloaded = on_reloaded, .weight = on_weight, .ctx = d };
+    core_observe(d->core, &d->vpp_obs);
+    vpp_sync_start(d->vpp);
+    return 0;
+}
+
+static void stop_vpp(struct daemon *d)
+{
+    if (!d->vpp)
+        return;
+    core_unobserve(d->core, &d->vpp_obs);
+    d->core->vpp = NULL;
+    vpp_sync_free(d->vpp);
+    d->vpp = NULL;
+}
+
 int daemon_run(const struct daemon_opts *opts)
 {
     struct daemon d = { .opts = opts };
@@ -99,10 +147,14 @@ int daemon_run(const struct daemon_opts *opts)
         log_error("api-error", LOG_STR("error", err));
         log_error("maglevd-stop", LOG_STR("reason", "cannot serve the API"));
         d.exit_code = 1;
+    } else if (start_vpp(&d) < 0) {
+        log_error("maglevd-stop", LOG_STR("reason", "out of memory"));
+        d.exit_code = 1;
     } else {
         ev_run(d.loop, 0);
     }
     api_stop(d.api);
+    stop_vpp(&d);
     core_free(d.core);
 out:
     ev_signal_stop(d.loop, &d.sighup);

@@ -3,9 +3,13 @@
 #ifndef MAGLEV_DAEMON_DAEMON_H
 #define MAGLEV_DAEMON_DAEMON_H
 
+#include <stdbool.h>
+
 struct daemon_opts {
     const char *config;
-    const char *grpc_addr; /* listener list; "" = no API */
+    const char *grpc_addr;    /* listener list; "" = no API */
+    const char *vpp_api_addr; /* "" = no VPP integration */
+    bool vpp_dry_run;
 };
 
 /* Runs until SIGTERM/SIGINT; returns the process exit code. */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -11,11 +12,14 @@
 #include "config/config.h"
 #include "daemon/daemon.h"
 
-#define DEFAULT_GRPC_ADDR "unix:/run/vpp-maglev/maglevd.sock"
+#define DEFAULT_GRPC_ADDR    "unix:/run/vpp-maglev/maglevd.sock"
+#define DEFAULT_VPP_API_ADDR "/run/vpp/api.sock"
 
 struct options {
     const char *config;
     const char *grpc_addr;
+    const char *vpp_api_addr;
+    bool vpp_dry_run;
     enum log_level level;
     enum log_format format;
     bool check, dump;
@@ -33,9 +37,13 @@ static void usage(FILE *f)
             "      --log-format FMT   text|json (env MAGLEV_LOG_FORMAT; default text)\n"
             "      --grpc-addr LIST   API listeners: unix:PATH and HOST:PORT, comma-separated;\n"
             "                         \"\" = none (env MAGLEV_GRPC_ADDR; default %s)\n"
+            "      --vpp-api-addr PATH  VPP's binary-API socket; \"\" = no VPP integration\n"
+            "                         (env MAGLEV_VPP_API_ADDR; default %s)\n"
+            "      --vpp-sync-dry-run log the VPP operations each sync would make, apply\n"
+            "                         none (env MAGLEV_VPP_SYNC_DRY_RUN=1)\n"
             "  -V, --version          print version, commit and build date, then exit\n"
             "  -h, --help             this help\n",
-            CONFIG_DEFAULT_PATH, DEFAULT_GRPC_ADDR);
+            CONFIG_DEFAULT_PATH, DEFAULT_GRPC_ADDR, DEFAULT_VPP_API_ADDR);
 }
 
 static const char *env_or(const char *name, const char *fallback)
@@ -47,7 +55,7 @@ static const char *env_or(const char *name, const char *fallback)
 /* Returns -1 to continue, or an exit code. */
 static int parse_args(int argc, char **argv, struct options *o)
 {
-    enum { OPT_CHECK = 256, OPT_DUMP, OPT_FORMAT, OPT_GRPC };
+    enum { OPT_CHECK = 256, OPT_DUMP, OPT_FORMAT, OPT_GRPC, OPT_VPP_API, OPT_VPP_DRY };
     static const struct option longopts[] = {
         { "config", required_argument, NULL, 'c' },
         { "check", no_argument, NULL, OPT_CHECK },
@@ -55,6 +63,8 @@ static int parse_args(int argc, char **argv, struct options *o)
         { "log-level", required_argument, NULL, 'l' },
         { "log-format", required_argument, NULL, OPT_FORMAT },
         { "grpc-addr", required_argument, NULL, OPT_GRPC },
+        { "vpp-api-addr", required_argument, NULL, OPT_VPP_API },
+        { "vpp-sync-dry-run", no_argument, NULL, OPT_VPP_DRY },
         { "version", no_argument, NULL, 'V' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -63,6 +73,9 @@ static int parse_args(int argc, char **argv, struct options *o)
     const char *format = env_or("MAGLEV_LOG_FORMAT", "text");
     o->config = env_or("MAGLEV_CONFIG", CONFIG_DEFAULT_PATH);
     o->grpc_addr = getenv("MAGLEV_GRPC_ADDR") ? getenv("MAGLEV_GRPC_ADDR") : DEFAULT_GRPC_ADDR;
+    o->vpp_api_addr =
+        getenv("MAGLEV_VPP_API_ADDR") ? getenv("MAGLEV_VPP_API_ADDR") : DEFAULT_VPP_API_ADDR;
+    o->vpp_dry_run = strcmp(env_or("MAGLEV_VPP_SYNC_DRY_RUN", "0"), "1") == 0;
     int c;
     while ((c = getopt_long(argc, argv, "c:l:Vh", longopts, NULL)) != -1) {
         switch (c) {
@@ -83,6 +96,12 @@ static int parse_args(int argc, char **argv, struct options *o)
             break;
         case OPT_GRPC:
             o->grpc_addr = optarg;
+            break;
+        case OPT_VPP_API:
+            o->vpp_api_addr = optarg;
+            break;
+        case OPT_VPP_DRY:
+            o->vpp_dry_run = true;
             break;
         case 'V':
             printf("maglevd %s (commit %s, built %s)\n", version_string(), version_commit(),
@@ -157,6 +176,14 @@ int main(int argc, char **argv)
     log_setup(o.level, o.format, STDERR_FILENO);
     if (o.check)
         return run_check(&o);
-    struct daemon_opts d = { .config = o.config, .grpc_addr = o.grpc_addr };
+    if (strlen(o.vpp_api_addr) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+        fprintf(stderr, "maglevd: --vpp-api-addr \"%s\" is too long for a UNIX socket path\n",
+                o.vpp_api_addr);
+        return 2;
+    }
+    struct daemon_opts d = { .config = o.config,
+                             .grpc_addr = o.grpc_addr,
+                             .vpp_api_addr = o.vpp_api_addr,
+                             .vpp_dry_run = o.vpp_dry_run };
     return daemon_run(&d);
 }
