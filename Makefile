@@ -3,7 +3,7 @@ BUILD   ?= build
 CONFIG  ?= examples/maglev.yaml
 SOURCES  = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
-.PHONY: all build deps check test run fuzz bench bench-probes fixstyle checkstyle clean vpp-binapi
+.PHONY: all build deps check test run fuzz bench bench-probes bench-vpp-sync fixstyle checkstyle clean vpp-binapi
 
 all: build
 
@@ -40,6 +40,11 @@ bench: build
 # Quick run: make bench-probes PROBES_ARGS="--seconds 10 --sizes 1000"
 bench-probes: build
 	$(BUILD)/bench/bench_probes $(PROBES_ARGS)
+
+# A full VPP LB sync (1,000 VIPs x 32 ASes) into vppsim, pipelined vs one
+# request at a time, and a no-op sync. Options: VPP_SYNC_ARGS="--vips 100".
+bench-vpp-sync: build
+	$(BUILD)/bench/bench_vpp_sync $(VPP_SYNC_ARGS)
 
 # Regenerate the committed VPP message codecs (src/vpp/gen/) from VPP's API
 # JSON; the build itself never needs the JSON.
