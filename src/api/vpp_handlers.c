@@ -58,6 +58,7 @@ void api_vpp_get_info(struct api_call *call, const ProtobufCMessage *req, void *
     m.connects = i->connects;
     m.last_sync_us = vpp_sync_last_full_us(s);
     m.dry_run = vpp_sync_dry_run(s);
+    m.warmup_until_us = vpp_sync_hold_until_us(s);
     api_reply(call, (const ProtobufCMessage *)&m);
 }
 
@@ -272,6 +273,14 @@ static void sync_or_plan(struct api_call *call, const ProtobufCMessage *req, str
     if (!p)
         return;
     int e = vpp_sync_request(s, fe, apply, on_sync, p, &p->job);
+    if (e == -EBUSY) {
+        free(p);
+        api_fail(call, GRPC_STATUS_FAILED_PRECONDITION,
+                 "maglevd is warming up: nothing is changed in VPP for %.0f s more "
+                 "(vpp.lb.startup-min-delay); PlanVPPLBState shows what would be done",
+                 (double)(vpp_sync_hold_until_us(s) - vpp_now_us()) / 1e6);
+        return;
+    }
     if (e < 0) {
         free(p);
         fail_errno(call, e, "VPP is not connected");

@@ -90,6 +90,7 @@ static int start_vpp(struct daemon *d)
         .api_path = d->opts->vpp_api_addr,
         .dry_run = d->opts->vpp_dry_run,
         .interval = (double)d->core->cfg->vpp.sync_interval / 1e9,
+        .hold = (double)d->core->cfg->vpp.startup_min_delay / 1e9,
     };
     d->vpp = vpp_sync_new(d->loop, &o, core_lb_desired, d->core);
     if (!d->vpp)

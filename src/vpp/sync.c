@@ -41,6 +41,9 @@ struct vpp_sync {
     bool running;
     ev_timer periodic;
     ev_idle kick;
+    ev_timer hold;         /* the warm-up */
+    bool held;             /* warm-up running: nothing is changed in VPP */
+    int64_t hold_until_us; /* wall clock */
     int64_t last_full_us;
     /* the stickiness of the VIPs this connection created (VPP's dumps do
      * not report it) */
@@ -383,14 +386,37 @@ static void on_periodic(struct ev_loop *loop, ev_timer *w, int revents)
         queue_full(s, "periodic");
 }
 
+/* The connect sync (or the one ending the warm-up), then every interval. */
+static void start_syncing(struct vpp_sync *s, const char *trigger)
+{
+    queue_full(s, trigger);
+    ev_timer_stop(s->loop, &s->periodic);
+    ev_timer_set(&s->periodic, s->opts.interval, s->opts.interval);
+    ev_timer_start(s->loop, &s->periodic);
+}
+
 static void on_up(void *ctx)
 {
     struct vpp_sync *s = ctx;
     s->n_sticky = 0; /* VPP may have restarted: nothing known */
-    queue_full(s, "connect");
-    ev_timer_stop(s->loop, &s->periodic);
-    ev_timer_set(&s->periodic, s->opts.interval, s->opts.interval);
-    ev_timer_start(s->loop, &s->periodic);
+    if (s->held) {
+        log_info("vpp-lbsync-held", LOG_STR("reason", "warm-up (startup-min-delay)"),
+                 LOG_DOUBLE("remaining-s", (double)(s->hold_until_us - vpp_now_us()) / 1e6));
+        return;
+    }
+    start_syncing(s, "connect");
+}
+
+static void on_hold_over(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct vpp_sync *s = w->data;
+    s->held = false;
+    s->hold_until_us = 0;
+    log_info("vpp-warmup-done", LOG_BOOL("connected", vpp_client_is_up(s->client)));
+    if (vpp_client_is_up(s->client))
+        start_syncing(s, "startup");
 }
 
 static void on_down(void *ctx, const char *reason)
@@ -424,14 +450,28 @@ struct vpp_sync *vpp_sync_new(struct ev_loop *loop, const struct vpp_sync_opts *
     s->periodic.data = s;
     ev_idle_init(&s->kick, on_kick);
     s->kick.data = s;
+    ev_timer_init(&s->hold, on_hold_over, 0, 0);
+    s->hold.data = s;
     return s;
 }
 
 void vpp_sync_start(struct vpp_sync *s)
 {
     log_info("vpp-start", LOG_STR("path", s->opts.api_path), LOG_BOOL("dry-run", s->opts.dry_run),
-             LOG_DOUBLE("sync-interval-s", s->opts.interval));
+             LOG_DOUBLE("sync-interval-s", s->opts.interval),
+             LOG_DOUBLE("warmup-s", s->opts.hold > 0 ? s->opts.hold : 0));
+    if (s->opts.hold > 0) {
+        s->held = true;
+        s->hold_until_us = vpp_now_us() + (int64_t)(s->opts.hold * 1e6);
+        ev_timer_set(&s->hold, s->opts.hold, 0);
+        ev_timer_start(s->loop, &s->hold);
+    }
     vpp_client_start(s->client);
+}
+
+int64_t vpp_sync_hold_until_us(const struct vpp_sync *s)
+{
+    return s->held ? s->hold_until_us : 0;
 }
 
 void vpp_sync_free(struct vpp_sync *s)
@@ -439,6 +479,7 @@ void vpp_sync_free(struct vpp_sync *s)
     if (!s)
         return;
     ev_timer_stop(s->loop, &s->periodic);
+    ev_timer_stop(s->loop, &s->hold);
     ev_idle_stop(s->loop, &s->kick);
     /* the running job's callbacks fire with -ECANCELED from the client */
     vpp_client_free(s->client);
@@ -488,13 +529,13 @@ void vpp_sync_reloaded(struct vpp_sync *s, double interval)
             ev_timer_start(s->loop, &s->periodic);
         }
     }
-    if (vpp_client_is_up(s->client))
+    if (vpp_client_is_up(s->client) && !s->held)
         queue_full(s, "reload");
 }
 
 void vpp_sync_frontend(struct vpp_sync *s, const char *frontend, const char *trigger)
 {
-    if (s && vpp_client_is_up(s->client))
+    if (s && vpp_client_is_up(s->client) && !s->held)
         queue_internal(s, frontend, trigger);
 }
 
@@ -503,6 +544,8 @@ int vpp_sync_request(struct vpp_sync *s, const char *frontend, bool apply, vpp_s
 {
     if (!vpp_client_is_up(s->client))
         return -ENOTCONN;
+    if (apply && s->held && !s->opts.dry_run)
+        return -EBUSY;
     struct vpp_sync_job *j = job_new(s, JOB_SYNC, frontend);
     if (!j)
         return -ENOMEM;

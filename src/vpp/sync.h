@@ -30,6 +30,9 @@ struct vpp_sync_opts {
     bool dry_run;
     size_t window;   /* requests in flight while applying; 0 = 256 */
     double interval; /* seconds between drift repairs; clamped to 1 s .. 24 h */
+    double hold;     /* warm-up (vpp.lb.startup-min-delay): seconds after
+                        vpp_sync_start during which nothing is changed in
+                        VPP; then a full sync. 0 = none */
     struct vpp_client_opts client;
 };
 
@@ -66,10 +69,13 @@ struct vpp_sync_result {
 };
 typedef void (*vpp_sync_cb)(void *ctx, const struct vpp_sync_result *r);
 
+/* Wall clock (µs) until which the warm-up holds every change, 0 when over. */
+int64_t vpp_sync_hold_until_us(const struct vpp_sync *s);
+
 /* Queues a sync (apply) or a plan (!apply) of one frontend's VIP, or of
- * everything (frontend NULL). -ENOTCONN when VPP is not connected (cb is
- * not called). *job (may be NULL) lets the caller cancel: cb is then never
- * called. Under dry_run, syncs are plans. */
+ * everything (frontend NULL). -ENOTCONN when VPP is not connected, -EBUSY
+ * for a sync during the warm-up (plans are fine) (cb is not called). *job (may be NULL) lets the
+ * caller cancel: cb is then never called. Under dry_run, syncs are plans. */
 int vpp_sync_request(struct vpp_sync *s, const char *frontend, bool apply, vpp_sync_cb cb,
                      void *ctx, struct vpp_sync_job **job);
 
