@@ -101,6 +101,12 @@ static void on_vip(void *ctx, const void *m)
 {
     struct lb_read *r = ctx;
     const struct vppmsg_lb_vip_details *d = m;
+    if (r->err)
+        return;
+    if (r->st.n_vips >= VPP_LB_READ_MAX_VIPS) {
+        r->err = -E2BIG;
+        return;
+    }
     if (r->st.n_vips == r->vip_cap) {
         size_t cap = r->vip_cap ? r->vip_cap * 2 : 64;
         struct lb_vip *v = realloc(r->st.vips, cap * sizeof(*v));
@@ -123,6 +129,12 @@ static void on_as(void *ctx, const void *m)
 {
     struct lb_read *r = ctx;
     const struct vppmsg_lb_as_v2_details *d = m;
+    if (r->err)
+        return;
+    if (r->n_ases >= VPP_LB_READ_MAX_ASES) {
+        r->err = -E2BIG;
+        return;
+    }
     if (r->n_ases == r->as_cap) {
         size_t cap = r->as_cap ? r->as_cap * 2 : 256;
         struct lb_as_tmp *a = realloc(r->ases, cap * sizeof(*a));

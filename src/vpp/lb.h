@@ -27,6 +27,11 @@ const char *vpp_op_result_format(const struct vpp_op_result *r, char *buf, size_
 /* VPP's name of an API return value ("NO_SUCH_ENTRY"), or "". */
 const char *vpp_retval_name(int retval);
 
+/* A VPP reporting more than this is refused (-E2BIG): a bound on what a
+ * broken or hostile VPP can make maglevd allocate. */
+#define VPP_LB_READ_MAX_VIPS 65536
+#define VPP_LB_READ_MAX_ASES 4194304
+
 /* observed is owned by the callback's caller on err == 0 (lb_state_free). */
 typedef void (*vpp_lb_read_cb)(void *ctx, int err, struct lb_state *observed);
 int vpp_lb_read(struct vpp_client *c, vpp_lb_read_cb cb, void *ctx);

@@ -294,7 +294,12 @@ static void on_read(void *ctx, int err, struct lb_state *observed)
     struct vpp_sync *s = j->s;
     if (err) {
         char what[128];
-        snprintf(what, sizeof(what), "reading VPP's LB state: %s", strerror(-err));
+        if (err == -E2BIG)
+            snprintf(what, sizeof(what),
+                     "reading VPP's LB state: VPP reported more than %d VIPs or %d ASes",
+                     VPP_LB_READ_MAX_VIPS, VPP_LB_READ_MAX_ASES);
+        else
+            snprintf(what, sizeof(what), "reading VPP's LB state: %s", strerror(-err));
         fail_job(s, j, err, what);
         return;
     }
