@@ -245,6 +245,7 @@ static void on_sync(void *ctx, const struct vpp_sync_result *r)
     struct arena a = ARENA_INIT;
     Maglev__VPPLBSyncResult m = MAGLEV__VPPLBSYNC_RESULT__INIT;
     m.scope = r->full ? "all" : "vip";
+    m.frontend = (char *)(r->frontend ? r->frontend : "");
     m.applied = r->applied;
     m.failed = (uint32_t)r->failed;
     m.duration_us = r->duration_us;

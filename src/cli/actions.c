@@ -47,6 +47,10 @@ void action_status_message(const struct session *s, const struct client_status *
 {
     switch (st->code) {
     case CLIENT_UNAVAILABLE: {
+        if (st->connected && st->message[0]) { /* maglevd's own: "VPP is not connected" */
+            snprintf(buf, len, "%s", st->message);
+            break;
+        }
         /* "failed to connect to all addresses; last error: UNKNOWN:
          * unix:/x: No such file or directory": the last part says it */
         const char *why = strrchr(st->message, ':');
@@ -145,6 +149,8 @@ RENDER_ADAPTER(render_backends, Maglev__ListBackendsResponse)
 RENDER_ADAPTER(render_backend, Maglev__Backend)
 RENDER_ADAPTER(render_healthchecks, Maglev__ListHealthChecksResponse)
 RENDER_ADAPTER(render_healthcheck, Maglev__HealthCheck)
+RENDER_ADAPTER(render_vpp_info, Maglev__VPPInfo)
+RENDER_ADAPTER(render_vpp_lb_state, Maglev__VPPLBState)
 #define RENDER(f) f##_any
 
 static const struct show_kind shows[] = {
@@ -162,6 +168,8 @@ static const struct show_kind shows[] = {
                                 RENDER(render_healthchecks) },
     [CMD_SHOW_HEALTHCHECK] = { "GetHealthCheck", &maglev__get_health_check_request__descriptor,
                                &maglev__health_check__descriptor, RENDER(render_healthcheck) },
+    [CMD_SHOW_VPP_INFO] = { "GetVPPInfo", &maglev__get_vppinfo_request__descriptor,
+                            &maglev__vppinfo__descriptor, RENDER(render_vpp_info) },
 };
 
 static int show(struct session *s, int action, const char *name)
@@ -196,6 +204,81 @@ static int show(struct session *s, int action, const char *name)
     }
     protobuf_c_message_free_unpacked(resp, NULL);
     return EXIT_OK;
+}
+
+/* The text or the JSON of an answer on the session's output. */
+static void output(struct session *s, const ProtobufCMessage *resp,
+                   void (*render)(struct strbuf *, const struct render_opts *, const void *))
+{
+    if (s->json) {
+        emit_json(s, resp);
+        return;
+    }
+    struct strbuf sb = STRBUF_INIT;
+    struct render_opts o = ropts(s);
+    render(&sb, &o, resp);
+    emit(s, &sb);
+}
+
+/* ---- VPP ---- */
+
+static int show_vpp_lb_state(struct session *s, const char *frontend)
+{
+    Maglev__GetVPPLBStateRequest req = MAGLEV__GET_VPPLBSTATE_REQUEST__INIT;
+    if (frontend) {
+        req.scope_case = MAGLEV__GET_VPPLBSTATE_REQUEST__SCOPE_FRONTEND;
+        req.frontend = (char *)frontend;
+    }
+    int rc;
+    ProtobufCMessage *resp =
+        call(s, "GetVPPLBState", &req.base, &maglev__vpplbstate__descriptor, &rc);
+    if (!resp)
+        return rc;
+    output(s, resp, RENDER(render_vpp_lb_state));
+    protobuf_c_message_free_unpacked(resp, NULL);
+    return EXIT_OK;
+}
+
+/* An operation VPP refused makes the command fail (exit status 1), like a
+ * configuration that does not check: the output says which. */
+static bool sync_failed(const Maglev__VPPLBSyncResult *r)
+{
+    if (r->failed)
+        return true;
+    for (size_t i = 0; i < r->n_ops; i++)
+        if (r->ops[i]->error && *r->ops[i]->error)
+            return true;
+    return false;
+}
+
+static void render_sync_any(struct strbuf *sb, const struct render_opts *o, const void *m)
+{
+    render_vpp_sync(sb, o, m, false);
+}
+
+static void render_plan_any(struct strbuf *sb, const struct render_opts *o, const void *m)
+{
+    render_vpp_sync(sb, o, m, true);
+}
+
+static int vpp_sync(struct session *s, const char *frontend, bool plan)
+{
+    Maglev__SyncVPPLBStateRequest req = MAGLEV__SYNC_VPPLBSTATE_REQUEST__INIT;
+    if (frontend) {
+        req.scope_case = MAGLEV__SYNC_VPPLBSTATE_REQUEST__SCOPE_FRONTEND;
+        req.frontend = (char *)frontend;
+    }
+    int rc;
+    client_set_timeout(s->client, SYNC_TIMEOUT_MS); /* a full sync of a big VPP takes a while */
+    ProtobufCMessage *resp = call(s, plan ? "PlanVPPLBState" : "SyncVPPLBState", &req.base,
+                                  &maglev__vpplbsync_result__descriptor, &rc);
+    client_set_timeout(s->client, ACTION_TIMEOUT_MS);
+    if (!resp)
+        return rc;
+    output(s, resp, plan ? render_plan_any : render_sync_any);
+    rc = sync_failed((const Maglev__VPPLBSyncResult *)resp) ? EXIT_SERVER : EXIT_OK;
+    protobuf_c_message_free_unpacked(resp, NULL);
+    return rc;
 }
 
 static int set_backend(struct session *s, int action, const char *name)
@@ -353,6 +436,14 @@ int action_run(struct session *s, const struct cmd_parsed *p)
         return config(s, true);
     case CMD_WATCH_EVENTS:
         return watch_events(s, p);
+    case CMD_SHOW_VPP_INFO:
+        return show(s, p->action, NULL);
+    case CMD_SHOW_VPP_LB_STATE:
+        return show_vpp_lb_state(s, p->arg[ARG_FRONTEND].str);
+    case CMD_SYNC_VPP_LB_STATE:
+        return vpp_sync(s, p->arg[ARG_FRONTEND].str, false);
+    case CMD_PLAN_VPP_LB_STATE:
+        return vpp_sync(s, p->arg[ARG_FRONTEND].str, true);
     case CMD_HELP:
         help(s);
         return EXIT_OK;

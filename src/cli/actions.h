@@ -17,6 +17,7 @@
 #define ACTION_TIMEOUT_MS 10000 /* deadline of a command's RPC */
 #define NAMES_TIMEOUT_MS  2000  /* deadline of a completion's RPC */
 #define NAMES_TTL_US      2000000
+#define SYNC_TIMEOUT_MS   60000 /* deadline of sync/plan vpp lb state */
 
 struct names_cache {
     int64_t fetched_us[3]; /* monotonic time of the last fetch, 0 = never */
@@ -45,7 +46,9 @@ enum {
 };
 
 /* Runs a parsed command (not CMD_QUIT: the caller handles it). Returns
- * EXIT_OK, or EXIT_SERVER after printing the error. */
+ * EXIT_OK, or EXIT_SERVER after printing the error; also EXIT_SERVER when
+ * the answer itself reports a failure (a configuration that does not check
+ * or reload, a sync with an operation VPP refused), printed as usual. */
 int action_run(struct session *s, const struct cmd_parsed *p);
 
 /* Prints "error: msg" on s->err (red when coloured). */

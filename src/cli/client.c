@@ -62,6 +62,7 @@ const char *client_code_name(int code)
 static void set_status(struct client_status *st, int code, const char *msg)
 {
     st->code = code;
+    st->connected = false;
     snprintf(st->message, sizeof(st->message), "%s", msg);
 }
 
@@ -210,6 +211,7 @@ static void take_status(struct client_status *st, grpc_status_code code, grpc_sl
 {
     size_t n = GRPC_SLICE_LENGTH(*details);
     st->code = (int)code;
+    st->connected = false;
     if (n >= sizeof(st->message))
         n = sizeof(st->message) - 1;
     memcpy(st->message, GRPC_SLICE_START_PTR(*details), n);
@@ -266,6 +268,7 @@ int client_call(struct client *c, const char *method, const ProtobufCMessage *re
         wait_batch(c, call, (void *)1, &cancelled);
         take_status(st, code, &details, error_string);
         if (st->code == CLIENT_OK) {
+            st->connected = true;
             *resp = recv ? decode(recv, resp_desc) : NULL;
             if (*resp)
                 rc = 0;
@@ -273,6 +276,10 @@ int client_call(struct client *c, const char *method, const ProtobufCMessage *re
                 set_status(st, CLIENT_INTERNAL, "malformed or missing response");
         } else if (cancelled) {
             set_status(st, CLIENT_CANCELLED, "interrupted");
+        } else {
+            /* a status the server sent leaves the channel connected; one
+             * made up by the transport (cannot connect) does not */
+            st->connected = grpc_channel_check_connectivity_state(c->ch, 0) == GRPC_CHANNEL_READY;
         }
     }
     grpc_byte_buffer_destroy(send);

@@ -17,6 +17,7 @@
 
 #include <protobuf-c/protobuf-c.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* The gRPC status codes (numbering fixed by the gRPC protocol). */
@@ -44,6 +45,9 @@ struct client_status {
     int code;          /* enum client_code */
     char message[512]; /* the server's status message ("backend \"x\" not found"),
                           or the transport's; "" for CLIENT_OK */
+    bool connected;    /* the channel was connected when the call ended: a
+                          CLIENT_UNAVAILABLE is then the server's own answer
+                          (e.g. "VPP is not connected"), not a transport failure */
 };
 
 struct client;

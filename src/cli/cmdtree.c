@@ -122,11 +122,34 @@ static const char *token_name(const struct cmd_node *n, char *buf, size_t len)
     return n->word ? n->word : "?";
 }
 
+static bool hidden(const struct cmd_node *n)
+{
+    return (n->flags & CMD_F_HIDDEN) != 0;
+}
+
+/* Does the word being typed stand for keyword n in completion and help: a
+ * prefix of it, or for a hidden one the whole word? */
+static bool offers(const struct cmd_node *n, const char *word)
+{
+    return hidden(n) ? *word && equal_ci(word, n->word) : prefix_ci(word, n->word);
+}
+
+static size_t count_visible(const struct cmd_node *const *v, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += !hidden(v[i]);
+    return k;
+}
+
+/* The tokens of v as listed in messages: hidden ones left out. */
 static void add_tokens(struct strbuf *sb, const struct cmd_node *const *v, size_t n)
 {
     char buf[64];
+    size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        strbuf_addf(sb, "%s%s", i ? ", " : "", token_name(v[i], buf, sizeof(buf)));
+        if (!hidden(v[i]))
+            strbuf_addf(sb, "%s%s", k++ ? ", " : "", token_name(v[i], buf, sizeof(buf)));
 }
 
 static void set_err(char *err, size_t errlen, const char *msg)
@@ -319,7 +342,7 @@ static const struct cmd_node *match_word(const struct walk *w, const char *word,
     if (slot && slot_accepts(slot, word, &num, NULL))
         return slot;
     for (size_t i = 0; i < nx.n && *word; i++)
-        if (nx.v[i]->kind == CMD_KEYWORD && prefix_ci(word, nx.v[i]->word))
+        if (nx.v[i]->kind == CMD_KEYWORD && !hidden(nx.v[i]) && prefix_ci(word, nx.v[i]->word))
             pm[np++] = nx.v[i];
     if (np == 1)
         return pm[0];
@@ -338,12 +361,13 @@ static const struct cmd_node *match_word(const struct walk *w, const char *word,
     size_t ng = w->group ? count_children(w->group) : 0;
     for (size_t i = 0; i < ng && *word; i++) {
         const struct cmd_node *o = &w->group->children[i];
-        if ((w->used & (1u << i)) && o->kind == CMD_KEYWORD && prefix_ci(word, o->word)) {
+        if ((w->used & (1u << i)) && o->kind == CMD_KEYWORD && offers(o, word)) {
             strbuf_addf(err, "option \"%s\" is given more than once", o->word);
             return NULL;
         }
     }
-    if (nx.n == 0) {
+    size_t nv = count_visible(nx.v, nx.n);
+    if (nv == 0) {
         strbuf_adds(err, "unexpected word ");
         add_word(err, word);
         strbuf_adds(err, "; expected end of command");
@@ -351,7 +375,7 @@ static const struct cmd_node *match_word(const struct walk *w, const char *word,
     }
     strbuf_adds(err, "unknown word ");
     add_word(err, word);
-    strbuf_adds(err, nx.n == 1 ? "; expected: " : "; expected one of: ");
+    strbuf_adds(err, nv == 1 ? "; expected: " : "; expected one of: ");
     add_tokens(err, nx.v, nx.n);
     return NULL;
 }
@@ -451,8 +475,8 @@ int cmd_parse(const struct cmd_node *root, int argc, char *const *argv, struct c
     if (!w.node->action) {
         struct nexts nx;
         next_tokens(&w, &nx);
-        strbuf_adds(&e, nx.n == 1 ? "incomplete command; expected: "
-                                  : "incomplete command; expected one of: ");
+        strbuf_adds(&e, count_visible(nx.v, nx.n) == 1 ? "incomplete command; expected: "
+                                                       : "incomplete command; expected one of: ");
         add_tokens(&e, nx.v, nx.n);
         goto fail;
     }
@@ -555,7 +579,7 @@ int cmd_complete(const struct cmd_node *root, const char *line, size_t cursor, c
         goto done;
     out->start = p.sp.trailing ? len : p.sp.last_start;
     for (size_t i = 0; i < p.nx.n; i++)
-        if (p.nx.v[i]->kind == CMD_KEYWORD && prefix_ci(p.word, p.nx.v[i]->word))
+        if (p.nx.v[i]->kind == CMD_KEYWORD && offers(p.nx.v[i], p.word))
             strlist_add(&out->words, p.nx.v[i]->word);
     const struct cmd_node *s = first_slot(&p.nx);
     live_names(s, &p.w, p.word, names, ctx, &out->words);
@@ -567,7 +591,7 @@ int cmd_complete(const struct cmd_node *root, const char *line, size_t cursor, c
         strbuf_addf(&e, "%s  %s", token_name(s, buf, sizeof(buf)), s->help ? s->help : "");
     else if (!out->words.n && *p.word)
         why_no_match(&p.w, p.word, &e); /* unknown word, repeated option */
-    else if (!p.nx.n && p.w.node->action)
+    else if (!count_visible(p.nx.v, p.nx.n) && p.w.node->action)
         strbuf_adds(&e, "<cr>  Run the command");
     rc = (int)(out->words.n < 0x7fffffff ? out->words.n : 0x7fffffff);
 done:
@@ -591,7 +615,7 @@ int cmd_help(const struct cmd_node *root, const char *line, cmd_names_fn names, 
     if (walk_partial(root, line, strlen(line), &p, &e) < 0)
         goto done;
     for (size_t i = 0; i < p.nx.n; i++)
-        if (p.nx.v[i]->kind == CMD_SLOT || prefix_ci(p.word, p.nx.v[i]->word))
+        if (p.nx.v[i]->kind == CMD_SLOT || offers(p.nx.v[i], p.word))
             show[n++] = p.nx.v[i];
     bool cr = p.sp.trailing && p.w.node->action;
     if (!n && !cr) {
@@ -683,6 +707,10 @@ static int check_node(const struct cmd_node *n, struct walk *w, int depth, struc
         strbuf_addf(err, "\"%s\": a leaf without an action", what);
         return -1;
     }
+    if (hidden(n) && (n->kind != CMD_KEYWORD || depth == 0 || (n->flags & CMD_F_OPTIONS))) {
+        strbuf_addf(err, "\"%s\": only a keyword can be hidden", what);
+        return -1;
+    }
     struct walk sub = *w;
     sub.node = n;
     if (n->flags & CMD_F_OPTIONS) {
@@ -696,6 +724,10 @@ static int check_node(const struct cmd_node *n, struct walk *w, int depth, struc
     next_tokens(&sub, &nx);
     if (check_set(nx.v, nx.n, err) < 0)
         return -1;
+    if (nx.n && !count_visible(nx.v, nx.n) && !n->action) {
+        strbuf_addf(err, "\"%s\": only hidden tokens follow it", what);
+        return -1;
+    }
     size_t k = count_children(n);
     for (size_t i = 0; i < k; i++)
         if (check_node(&n->children[i], &sub, depth + 1, err) < 0)

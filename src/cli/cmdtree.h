@@ -4,7 +4,8 @@
  *
  * Matching rules, applied to each word against the tokens allowed next:
  *   1. a keyword equal to the word (ASCII case-insensitive) wins, even when
- *      it is a prefix of a longer keyword ("frontend" vs "frontends");
+ *      it is a prefix of a longer keyword ("frontend" vs "frontends"); a
+ *      hidden keyword (CMD_F_HIDDEN, an alias) matches only this way;
  *   2. otherwise a slot takes the word if it accepts it (a name slot accepts
  *      any non-empty word, a number slot an integer in its range);
  *   3. otherwise a keyword the word is a prefix of wins if it is the only
@@ -67,6 +68,11 @@ enum cmd_slot_kind {
 
 /* Node flags. */
 #define CMD_F_OPTIONS 0x1u /* children are options: any order, each at most once */
+/* A keyword kept for compatibility (an alias): matched only when typed in
+ * full (never by a prefix, so it cannot make a prefix ambiguous), left out
+ * of error lists, and offered by completion and `?` only once typed in
+ * full. Its children are ordinary. */
+#define CMD_F_HIDDEN 0x2u
 
 /* Limits the walker relies on; cmd_tree_check() enforces them. */
 #define CMD_MAX_CHILDREN 32 /* per node, and options per option node */
@@ -158,8 +164,10 @@ int cmd_help(const struct cmd_node *root, const char *line, cmd_names_fn names, 
              struct strbuf *out);
 
 /* Checks a tree against the walker's assumptions (kinds, unique keywords
- * per level, one slot per level, ranges, limits, leaves have actions, no
- * option node inside another). 0, or -1 with a message in err. */
+ * per level, hidden ones included, one slot per level, ranges, limits,
+ * leaves have actions, no option node inside another, only keywords
+ * hidden, no incomplete command that only hidden tokens continue). 0, or
+ * -1 with a message in err. */
 int cmd_tree_check(const struct cmd_node *root, char *err, size_t errlen);
 
 /* ---- the maglevc commands (commands.c) ---- */
@@ -181,6 +189,10 @@ enum maglevc_action {
     CMD_CONFIG_CHECK,
     CMD_CONFIG_RELOAD,
     CMD_WATCH_EVENTS,
+    CMD_SHOW_VPP_INFO,
+    CMD_SHOW_VPP_LB_STATE, /* also `show vpp lbstate` (hidden alias) */
+    CMD_SYNC_VPP_LB_STATE, /* also `sync vpp lbstate` (hidden alias) */
+    CMD_PLAN_VPP_LB_STATE,
     CMD_HELP,
     CMD_QUIT, /* `quit` and `exit` */
     CMD_ACTION_COUNT
@@ -188,7 +200,7 @@ enum maglevc_action {
 
 enum maglevc_arg {
     ARG_NONE = 0,
-    ARG_FRONTEND,      /* str: frontend name */
+    ARG_FRONTEND,      /* str: frontend name (also the VPP commands' optional NAME) */
     ARG_BACKEND,       /* str: backend name */
     ARG_POOL,          /* str: pool name */
     ARG_HEALTHCHECK,   /* str: healthcheck name */

@@ -3,7 +3,9 @@
  * lists. To add a command, add its keywords under the right level (e.g.
  * `show vpp lb state` is KW("vpp", ..., KIDS(KW("info", ...), KW("lb", ...)))
  * in show[]) and an action id in cmdtree.h; cmd_tree_check() in the unit
- * tests catches clashes. */
+ * tests catches clashes. An old spelling kept working is a HIDDEN keyword
+ * (see CMD_F_HIDDEN): typed in full it is the same command, but neither
+ * completion nor `?` offers it. */
 #include "cli/cmdtree.h"
 
 #define END                                                                                        \
@@ -30,7 +32,29 @@
     }
 #define ACT(a)    .action = (a)
 #define ARG(a)    .arg = (a)
+#define HIDDEN    .flags = CMD_F_HIDDEN /* an alias: typed in full only, never offered */
 #define WATCH_END ACT(CMD_WATCH_EVENTS) /* the line may end after this watch option */
+
+/* ... vpp lb state [NAME]: NAME limits the command to that frontend's VIP.
+ * One array per command, as the slot carries the action. */
+#define VPP_FRONTEND(a)                                                                            \
+    NAME(CMD_SLOT_FRONTEND, "NAME", "Frontend name: only its VIP", ARG(ARG_FRONTEND), ACT(a))
+
+static const struct cmd_node show_vpp_frontend[] = { VPP_FRONTEND(CMD_SHOW_VPP_LB_STATE), END };
+static const struct cmd_node sync_vpp_frontend[] = { VPP_FRONTEND(CMD_SYNC_VPP_LB_STATE), END };
+static const struct cmd_node plan_vpp_frontend[] = { VPP_FRONTEND(CMD_PLAN_VPP_LB_STATE), END };
+
+/* show vpp info | lb state [NAME]; `show vpp lbstate [NAME]` is the older
+ * spelling, still accepted */
+static const struct cmd_node show_vpp[] = {
+    KW("info", "Show maglevd's connection to VPP", ACT(CMD_SHOW_VPP_INFO)),
+    KW("lb", "Show VPP's load-balancer plugin",
+       KIDS(KW("state", "Show the LB conf, VIPs and ASes as VPP has them",
+               ACT(CMD_SHOW_VPP_LB_STATE), .children = show_vpp_frontend))),
+    KW("lbstate", "Same as \"lb state\"", ACT(CMD_SHOW_VPP_LB_STATE), HIDDEN,
+       .children = show_vpp_frontend),
+    END,
+};
 
 static const struct cmd_node show[] = {
     KW("version", "Show the maglevd version", ACT(CMD_SHOW_VERSION)),
@@ -46,6 +70,27 @@ static const struct cmd_node show[] = {
        KIDS(NAME(CMD_SLOT_HEALTHCHECK, "NAME", "Healthcheck name", ARG(ARG_HEALTHCHECK),
                  ACT(CMD_SHOW_HEALTHCHECK)))),
     KW("healthchecks", "Show all healthchecks", ACT(CMD_SHOW_HEALTHCHECKS)),
+    KW("vpp", "Show VPP's connection and load-balancer state", .children = show_vpp),
+    END,
+};
+
+/* sync vpp lb state [NAME] (or the older `sync vpp lbstate [NAME]`) */
+static const struct cmd_node sync[] = {
+    KW("vpp", "Make VPP match maglevd",
+       KIDS(KW("lb", "VPP's load-balancer plugin",
+               KIDS(KW("state", "Apply what VPP's LB state lacks, all VIPs or one frontend's",
+                       ACT(CMD_SYNC_VPP_LB_STATE), .children = sync_vpp_frontend))),
+            KW("lbstate", "Same as \"lb state\"", ACT(CMD_SYNC_VPP_LB_STATE), HIDDEN,
+               .children = sync_vpp_frontend))),
+    END,
+};
+
+/* plan vpp lb state [NAME]: what sync would do, nothing applied */
+static const struct cmd_node plan[] = {
+    KW("vpp", "Show what a sync of VPP would change",
+       KIDS(KW("lb", "VPP's load-balancer plugin",
+               KIDS(KW("state", "List the operations a sync would apply, applying none",
+                       ACT(CMD_PLAN_VPP_LB_STATE), .children = plan_vpp_frontend))))),
     END,
 };
 
@@ -115,6 +160,8 @@ static const struct cmd_node watch[] = {
 static const struct cmd_node top[] = {
     KW("show", "Show state", .children = show),
     KW("set", "Change state", .children = set),
+    KW("sync", "Bring VPP in line with maglevd", .children = sync),
+    KW("plan", "Show what a sync would change, changing nothing", .children = plan),
     KW("config", "Check or reload the configuration", .children = config),
     KW("watch", "Follow events as they happen", .children = watch),
     KW("help", "Explain the shell", ACT(CMD_HELP)),

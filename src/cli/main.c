@@ -2,7 +2,8 @@
  *
  *   maglevc [--server ADDR] [--color auto|always|never] [--json] [COMMAND...]
  *
- * With a command: runs it once; exit 0 ok, 1 server error, 2 usage error.
+ * With a command: runs it once; exit 0 ok, 1 server error (or an answer
+ * reporting a failure: config check, a sync op VPP refused), 2 usage error.
  * Without: the interactive shell (or, with stdin not a terminal, one command
  * per line). --complete LINE (hidden) prints the completions of LINE one per
  * line, for the bash completion script. */
@@ -61,10 +62,13 @@ static void usage(FILE *f)
             "          healthchecks | healthcheck NAME;\n"
             "          set backend NAME pause|resume|enable|disable;\n"
             "          set frontend NAME pool POOL backend NAME weight 0-100;\n"
+            "          show vpp info | lb state [NAME];\n"
+            "          sync vpp lb state [NAME]; plan vpp lb state [NAME];\n"
             "          config check | reload; watch events [num N] [log [level L]] [backend]\n"
             "          [frontend]; help. A unique prefix of a word is enough (sh ba).\n"
             "\n"
-            "Exit status: 0 ok, 1 the server failed or said no, 2 usage error.\n");
+            "Exit status: 0 ok, 1 the server failed or said no (also a failed config check\n"
+            "or a sync with an operation VPP refused), 2 usage error.\n");
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)

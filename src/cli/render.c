@@ -11,7 +11,7 @@
 /* ---- small helpers ---- */
 
 /* A "label  value" line of a detail view: the label column is `width` wide. */
-static void field(struct strbuf *sb, const struct render_opts *o, size_t indent, size_t width,
+void render_field(struct strbuf *sb, const struct render_opts *o, size_t indent, size_t width,
                   const char *label, const char *value)
 {
     for (size_t i = 0; i < indent; i++)
@@ -25,10 +25,7 @@ static void field(struct strbuf *sb, const struct render_opts *o, size_t indent,
     strbuf_addc(sb, '\n');
 }
 
-static void fieldf(struct strbuf *sb, const struct render_opts *o, size_t indent, size_t width,
-                   const char *label, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-
-static void fieldf(struct strbuf *sb, const struct render_opts *o, size_t indent, size_t width,
+void render_fieldf(struct strbuf *sb, const struct render_opts *o, size_t indent, size_t width,
                    const char *label, const char *fmt, ...)
 {
     struct strbuf v = STRBUF_INIT;
@@ -36,7 +33,7 @@ static void fieldf(struct strbuf *sb, const struct render_opts *o, size_t indent
     va_start(ap, fmt);
     strbuf_vaddf(&v, fmt, ap);
     va_end(ap);
-    field(sb, o, indent, width, label, strbuf_str(&v));
+    render_field(sb, o, indent, width, label, strbuf_str(&v));
     strbuf_free(&v);
 }
 
@@ -59,14 +56,14 @@ void render_version(struct strbuf *sb, const struct render_opts *o,
                     const struct client_version *client, const Maglev__VersionInfo *v)
 {
     const size_t w = 7;
-    fieldf(sb, o, 0, w, "maglevc", "%s (commit %s, built %s)", client->version, client->commit,
-           client->build_date);
+    render_fieldf(sb, o, 0, w, "maglevc", "%s (commit %s, built %s)", client->version,
+                  client->commit, client->build_date);
     if (!v) {
-        field(sb, o, 0, w, "maglevd", "not reachable");
+        render_field(sb, o, 0, w, "maglevd", "not reachable");
         return;
     }
-    fieldf(sb, o, 0, w, "maglevd", "%s (commit %s, built %s)", str(v->version), str(v->commit),
-           str(v->build_date));
+    render_fieldf(sb, o, 0, w, "maglevd", "%s (commit %s, built %s)", str(v->version),
+                  str(v->commit), str(v->build_date));
     char t[48], age[48];
     render_time(t, sizeof(t), v->start_time_us);
     render_age(age, sizeof(age), v->start_time_us, o->now_us);
@@ -129,15 +126,16 @@ void render_frontend(struct strbuf *sb, const struct render_opts *o, const Magle
     strbuf_reset(&l);
 
     add_listen(&l, f);
-    field(sb, o, 2, w, "address", strbuf_str(&l));
+    render_field(sb, o, 2, w, "address", strbuf_str(&l));
     strbuf_reset(&l);
     if (f->description && *f->description)
-        field(sb, o, 2, w, "description", f->description);
+        render_field(sb, o, 2, w, "description", f->description);
     strbuf_addf(&l, "src-ip-sticky %s, flush-on-down %s", f->src_ip_sticky ? "yes" : "no",
                 f->flush_on_down ? "yes" : "no");
-    field(sb, o, 2, w, "options", strbuf_str(&l));
+    render_field(sb, o, 2, w, "options", strbuf_str(&l));
     strbuf_reset(&l);
-    field(sb, o, 2, w, "active pool", f->active_pool && *f->active_pool ? f->active_pool : "none");
+    render_field(sb, o, 2, w, "active pool",
+                 f->active_pool && *f->active_pool ? f->active_pool : "none");
 
     struct table t;
     table_init(&t, 6, 2, o->color);
@@ -252,36 +250,37 @@ void render_backend(struct strbuf *sb, const struct render_opts *o, const Maglev
     strbuf_addc(sb, '\n');
     strbuf_reset(&l);
 
-    field(sb, o, 2, w, "address", or_dash(b->address));
+    render_field(sb, o, 2, w, "address", or_dash(b->address));
     add_state(&l, o, b->state);
     if (last_transition_us(b)) {
         render_time(t1, sizeof(t1), last_transition_us(b));
         render_age(t2, sizeof(t2), last_transition_us(b), o->now_us);
         strbuf_addf(&l, " since %s (%s)", t1, t2);
     }
-    field(sb, o, 2, w, "state", strbuf_str(&l));
+    render_field(sb, o, 2, w, "state", strbuf_str(&l));
     strbuf_reset(&l);
-    field(sb, o, 2, w, "enabled", b->enabled ? "yes" : "no");
-    field(sb, o, 2, w, "healthcheck",
-          b->healthcheck && *b->healthcheck ? b->healthcheck : "none (not probed)");
-    fieldf(sb, o, 2, w, "counter", "%u (rise %u, fall %u)", b->counter, b->rise, b->fall);
-    field(sb, o, 2, w, "last code", or_dash(b->last_code));
-    field(sb, o, 2, w, "last detail", or_dash(b->last_detail));
+    render_field(sb, o, 2, w, "enabled", b->enabled ? "yes" : "no");
+    render_field(sb, o, 2, w, "healthcheck",
+                 b->healthcheck && *b->healthcheck ? b->healthcheck : "none (not probed)");
+    render_fieldf(sb, o, 2, w, "counter", "%u (rise %u, fall %u)", b->counter, b->rise, b->fall);
+    render_field(sb, o, 2, w, "last code", or_dash(b->last_code));
+    render_field(sb, o, 2, w, "last detail", or_dash(b->last_detail));
     if (b->last_probe_time_us) {
         render_time(t1, sizeof(t1), b->last_probe_time_us);
         render_age(t2, sizeof(t2), b->last_probe_time_us, o->now_us);
         render_duration(t3, sizeof(t3), b->last_probe_duration_us);
-        fieldf(sb, o, 2, w, "last probe", "%s (%s), took %s", t1, t2, t3);
+        render_fieldf(sb, o, 2, w, "last probe", "%s (%s), took %s", t1, t2, t3);
     } else {
-        field(sb, o, 2, w, "last probe", "never");
+        render_field(sb, o, 2, w, "last probe", "never");
     }
-    fieldf(sb, o, 2, w, "probes", "%" PRIu64 " (%" PRIu64 " passed)", b->probes, b->probes_passed);
+    render_fieldf(sb, o, 2, w, "probes", "%" PRIu64 " (%" PRIu64 " passed)", b->probes,
+                  b->probes_passed);
     join(&l, b->frontends, b->n_frontends);
-    field(sb, o, 2, w, "frontends", strbuf_str(&l));
+    render_field(sb, o, 2, w, "frontends", strbuf_str(&l));
     strbuf_reset(&l);
 
     if (!b->n_history) {
-        field(sb, o, 2, w, "history", "none");
+        render_field(sb, o, 2, w, "history", "none");
         strbuf_free(&l);
         return;
     }
@@ -364,35 +363,35 @@ void render_healthcheck(struct strbuf *sb, const struct render_opts *o,
     strbuf_addc(sb, ' ');
     sb_colored(sb, o->color, TC_BOLD, str(h->name));
     strbuf_addc(sb, '\n');
-    field(sb, o, 2, w, "type", or_dash(h->type));
+    render_field(sb, o, 2, w, "type", or_dash(h->type));
     if (h->port)
-        fieldf(sb, o, 2, w, "port", "%u", h->port);
+        render_fieldf(sb, o, 2, w, "port", "%u", h->port);
     else
-        field(sb, o, 2, w, "port", "-");
+        render_field(sb, o, 2, w, "port", "-");
     static const char *const names[] = { "interval", "fast-interval", "down-interval", "timeout" };
     const int64_t ms[] = { h->interval_ms, h->fast_interval_ms, h->down_interval_ms,
                            h->timeout_ms };
     for (size_t i = 0; i < 4; i++) {
         render_duration(d, sizeof(d), ms[i] * 1000);
-        field(sb, o, 2, w, names[i], d);
+        render_field(sb, o, 2, w, names[i], d);
     }
-    fieldf(sb, o, 2, w, "rise", "%u", h->rise);
-    fieldf(sb, o, 2, w, "fall", "%u", h->fall);
-    field(sb, o, 2, w, "source address", or_dash(h->source_address));
-    field(sb, o, 2, w, "netns", or_dash(h->netns));
+    render_fieldf(sb, o, 2, w, "rise", "%u", h->rise);
+    render_fieldf(sb, o, 2, w, "fall", "%u", h->fall);
+    render_field(sb, o, 2, w, "source address", or_dash(h->source_address));
+    render_field(sb, o, 2, w, "netns", or_dash(h->netns));
     const char *opt_label[] = { "path", "host", "response regex", "tls server name" };
     const char *opt_value[] = { h->path, h->host, h->response_regex, h->tls_server_name };
     for (size_t i = 0; i < 4; i++)
         if (opt_value[i] && *opt_value[i])
-            field(sb, o, 2, w, opt_label[i], opt_value[i]);
+            render_field(sb, o, 2, w, opt_label[i], opt_value[i]);
     if (h->n_response_codes) {
         join(&l, h->response_codes, h->n_response_codes);
-        field(sb, o, 2, w, "response codes", strbuf_str(&l));
+        render_field(sb, o, 2, w, "response codes", strbuf_str(&l));
         strbuf_reset(&l);
     }
     if (h->tls_insecure)
-        field(sb, o, 2, w, "tls insecure", "yes");
+        render_field(sb, o, 2, w, "tls insecure", "yes");
     join(&l, h->backends, h->n_backends);
-    field(sb, o, 2, w, "backends", strbuf_str(&l));
+    render_field(sb, o, 2, w, "backends", strbuf_str(&l));
     strbuf_free(&l);
 }

@@ -1,5 +1,6 @@
 /* render: maglevd's answers as text for people (render.c: the state views;
- * render_event.c: times, events, config results, errors). Pure: a message in, lines
+ * render_event.c: times, events, config results, errors; render_vpp.c:
+ * the VPP connection, its LB state, sync and plan results). Pure: a message in, lines
  * appended to a strbuf; no I/O, and the current time comes in the options
  * (ages like "3s ago"). Local time comes from localtime_r (TZ).
  *
@@ -63,6 +64,25 @@ void render_config_result(struct strbuf *sb, const struct render_opts *o,
 
 /* One line for a WatchEvents event (with newline). */
 void render_event(struct strbuf *sb, const struct render_opts *o, const Maglev__Event *e);
+
+/* ---- VPP (render_vpp.c) ---- */
+
+/* GetVPPInfo: "vpp STATE" (connected green, incompatible red, others
+ * yellow), then the connection's fields; "last error" only when set. */
+void render_vpp_info(struct strbuf *sb, const struct render_opts *o, const Maglev__VPPInfo *i);
+
+/* GetVPPLBState: the "lb conf" block, then per VIP a "vip PREFIX PROTO:PORT
+ * frontend NAME" line, its attributes, and one "address A weight W buckets
+ * B" line per AS in the order received (" removed" for an inactive one).
+ * The layout is documented in maglevc(1) and kept stable. */
+void render_vpp_lb_state(struct strbuf *sb, const struct render_opts *o,
+                         const Maglev__VPPLBState *s);
+
+/* SyncVPPLBState (plan false) or PlanVPPLBState (plan true): a "sync:" or
+ * "plan:" header, one line per operation (a failed one with its error in
+ * red), a summary with the count and the duration. */
+void render_vpp_sync(struct strbuf *sb, const struct render_opts *o,
+                     const Maglev__VPPLBSyncResult *r, bool plan);
 
 /* "error: msg\n", red when colour is on. */
 void render_error(struct strbuf *sb, bool color, const char *msg);

@@ -1,4 +1,4 @@
-/* render_int: helpers shared by render.c and render_event.c. */
+/* render_int: helpers shared by render.c, render_event.c and render_vpp.c. */
 #ifndef MAGLEV_CLI_RENDER_INT_H
 #define MAGLEV_CLI_RENDER_INT_H
 
@@ -22,5 +22,12 @@ static inline void add_state(struct strbuf *sb, const struct render_opts *o, con
 {
     sb_colored(sb, o->color, state_color(state), or_dash(state));
 }
+
+/* A "label  value" line of a detail view (render.c): `indent` blanks, the
+ * label (TC_LABEL) padded to `width`, two blanks, the value, a newline. */
+void render_field(struct strbuf *sb, const struct render_opts *o, size_t indent, size_t width,
+                  const char *label, const char *value);
+void render_fieldf(struct strbuf *sb, const struct render_opts *o, size_t indent, size_t width,
+                   const char *label, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 #endif

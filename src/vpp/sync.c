@@ -129,7 +129,9 @@ static void fail_job(struct vpp_sync *s, struct vpp_sync_job *j, int err, const 
         if (j->kind == JOB_STATE && j->state_cb) {
             j->state_cb(j->ctx, err, NULL);
         } else if (j->cb) {
-            struct vpp_sync_result r = { .err = err, .full = !j->frontend };
+            struct vpp_sync_result r = { .err = err,
+                                         .full = !j->frontend,
+                                         .frontend = j->frontend };
             snprintf(r.error, sizeof(r.error), "%s", what);
             j->cb(j->ctx, &r);
         }
@@ -240,6 +242,7 @@ static void finish_sync(struct vpp_sync *s, struct vpp_sync_job *j, const struct
     if (!j->canceled && j->cb) {
         struct vpp_sync_result r = {
             .full = !j->frontend,
+            .frontend = j->frontend,
             .applied = applied,
             .plan = &j->plan,
             .results = res,

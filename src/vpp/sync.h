@@ -58,9 +58,10 @@ void vpp_sync_frontend(struct vpp_sync *s, const char *frontend, const char *tri
 double vpp_sync_clamp_interval(double seconds);
 
 struct vpp_sync_result {
-    int err;         /* 0, -ENOENT (no such frontend), -ENOTCONN, -ECANCELED, ... */
-    char error[256]; /* text for err */
-    bool full;       /* scope all */
+    int err;              /* 0, -ENOENT (no such frontend), -ENOTCONN, -ECANCELED, ... */
+    char error[256];      /* text for err */
+    bool full;            /* scope all */
+    const char *frontend; /* scope vip: the frontend; NULL for all */
     bool applied;
     const struct lb_plan *plan;          /* NULL on err */
     const struct vpp_op_result *results; /* per op, NULL unless applied */

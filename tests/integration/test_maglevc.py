@@ -166,7 +166,7 @@ def test_usage_errors(lab):
     r = run(lab, "bogus")
     assert r.returncode == 2
     assert 'unknown word "bogus"' in r.stderr
-    assert "show, set, config, watch, help, quit, exit" in r.stderr
+    assert "show, set, sync, plan, config, watch, help, quit, exit" in r.stderr
     r = run(lab, "show", "backend")
     assert r.returncode == 2 and "incomplete command" in r.stderr
     r = run(lab, "s", "x")
@@ -282,7 +282,7 @@ def complete(lab, line, **kw):
 def test_complete_flag(lab):
     assert complete(lab, "sh") == ["show"]
     assert complete(lab, "show ") == ["version", "frontend", "frontends", "backend", "backends",
-                                      "healthcheck", "healthchecks"]
+                                      "healthcheck", "healthchecks", "vpp"]
     assert complete(lab, "show backend ") == ["b1", "b2", "b3"]
     assert complete(lab, "show healthcheck ") == ["http", "tcp"]
     assert complete(lab, "set frontend web pool ") == ["fallback", "primary"]

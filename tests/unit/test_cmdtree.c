@@ -255,29 +255,29 @@ static void test_exact_wins(void **state)
 static void test_errors(void **state)
 {
     (void)state;
-    parse_err("s", "ambiguous \"s\": show, set");
+    parse_err("s", "ambiguous \"s\": show, set, sync");
     assert_int_equal(parse("show h"), CMD_SHOW_HEALTHCHECKS);
-    assert_int_equal(parse("s b"), CMD_SHOW_BACKENDS); /* only "show backends" completes */
-    parse_err("s x", "ambiguous \"s\": show, set");    /* neither makes a command */
-    parse_err("shw", "unknown word \"shw\"; expected one of: show, set, config, watch, help, "
-                     "quit, exit");
+    assert_int_equal(parse("s b"), CMD_SHOW_BACKENDS);    /* only "show backends" completes */
+    parse_err("s x", "ambiguous \"s\": show, set, sync"); /* neither makes a command */
+    parse_err("shw", "unknown word \"shw\"; expected one of: show, set, sync, plan, config, "
+                     "watch, help, quit, exit");
     parse_err("show x", "unknown word \"x\"; expected one of: version, frontend, frontends, "
-                        "backend, backends, healthcheck, healthchecks");
+                        "backend, backends, healthcheck, healthchecks, vpp");
     parse_err("set backend b1 explode",
               "unknown word \"explode\"; expected one of: pause, resume, enable, disable");
     parse_err("watch x", "unknown word \"x\"; expected: events");
     parse_err("quit now", "unexpected word \"now\"; expected end of command");
     parse_err("show", "incomplete command; expected one of: version, frontend, frontends, "
-                      "backend, backends, healthcheck, healthchecks");
+                      "backend, backends, healthcheck, healthchecks, vpp");
     parse_err("set backend b1", "incomplete command; expected one of: pause, resume, enable, "
                                 "disable");
     parse_err("set frontend web pool", "incomplete command; expected: POOL");
     parse_err("show backend \"\"", "NAME cannot be empty");
-    parse_err("\"\"", "unknown word \"\"; expected one of: show, set, config, watch, help, "
-                      "quit, exit");
+    parse_err("\"\"", "unknown word \"\"; expected one of: show, set, sync, plan, config, "
+                      "watch, help, quit, exit");
     parse_err("show \"a\tb\\\"", "unknown word \"a\\x09b\\\\\"; expected one of: version, "
                                  "frontend, frontends, backend, backends, healthcheck, "
-                                 "healthchecks");
+                                 "healthchecks, vpp");
     parse_err("show \"ab", "unbalanced quote at column 6");
     parse_err("show a\"b c", "unbalanced quote at column 7");
 }
@@ -311,6 +311,10 @@ static void test_every_command(void **state)
         { "help", CMD_HELP, NULL, NULL, NULL, NULL },
         { "quit", CMD_QUIT, NULL, NULL, NULL, NULL },
         { "exit", CMD_QUIT, NULL, NULL, NULL, NULL },
+        { "show vpp info", CMD_SHOW_VPP_INFO, NULL, NULL, NULL, NULL },
+        { "show vpp lb state web", CMD_SHOW_VPP_LB_STATE, "web", NULL, NULL, NULL },
+        { "sync vpp lb state", CMD_SYNC_VPP_LB_STATE, NULL, NULL, NULL, NULL },
+        { "plan vpp lb state web", CMD_PLAN_VPP_LB_STATE, "web", NULL, NULL, NULL },
         /* names are literal: a keyword-looking name, a prefix of a real one, quotes */
         { "show backend backends", CMD_SHOW_BACKEND, NULL, "backends", NULL, NULL },
         { "show backend be", CMD_SHOW_BACKEND, NULL, "be", NULL, NULL },
@@ -447,11 +451,12 @@ static void test_complete(void **state)
     struct fake f = { 0 };
     int rc;
     size_t start;
-    comp("", &f, 7, "show set config watch help quit exit");
+    comp("", &f, 9, "show set sync plan config watch help quit exit");
     comp("sh", &f, 1, "show");
-    comp("s", &f, 2, "show set");
+    comp("s", &f, 3, "show set sync");
     comp("SH", &f, 1, "show");
-    comp("show ", &f, 7, "version frontend frontends backend backends healthcheck healthchecks");
+    comp("show ", &f, 8,
+         "version frontend frontends backend backends healthcheck healthchecks vpp");
     comp("show ba", &f, 2, "backend backends");
     comp("show backend", &f, 2, "backend backends");
     comp("show backends ", &f, 0, "=<cr>  Run the command");
@@ -488,11 +493,11 @@ static void test_complete(void **state)
     comp("watch events log backend b", &f, 0, "=option \"backend\" is given more than once");
 
     comp("shw ", &f, -1,
-         "=unknown word \"shw\"; expected one of: show, set, config, watch, "
+         "=unknown word \"shw\"; expected one of: show, set, sync, plan, config, watch, "
          "help, quit, exit");
     comp("show xyz", &f, 0,
          "=unknown word \"xyz\"; expected one of: version, frontend, "
-         "frontends, backend, backends, healthcheck, healthchecks");
+         "frontends, backend, backends, healthcheck, healthchecks, vpp");
     comp("quit ", &f, 0, "=<cr>  Run the command");
 
     /* the word under the cursor, and where it starts */
@@ -501,7 +506,7 @@ static void test_complete(void **state)
     assert_string_equal(complete_at("show backends", 7, &f, &rc, &start), "backend backends");
     assert_int_equal(start, 5);
     assert_string_equal(complete_at("show backends", 5, &f, &rc, &start),
-                        "version frontend frontends backend backends healthcheck healthchecks");
+                        "version frontend frontends backend backends healthcheck healthchecks vpp");
     assert_int_equal(start, 5);
     assert_string_equal(complete_at("sh", 99, &f, &rc, &start), "show");
     assert_string_equal(complete_at("show backend \"b", 15, &f, &rc, &start),
@@ -510,7 +515,7 @@ static void test_complete(void **state)
     assert_string_equal(complete_at("show   \"ba\"", 11, &f, &rc, &start), "backend backends");
     assert_int_equal(start, 7);
     assert_string_equal(complete_at(NULL, 0, &f, &rc, &start),
-                        "show set config watch help quit exit");
+                        "show set sync plan config watch help quit exit");
 }
 
 /* ---- `?` help ---- */
@@ -522,6 +527,8 @@ static void test_help(void **state)
     help("", &f, 0,
          "  show      Show state\n"
          "  set       Change state\n"
+         "  sync      Bring VPP in line with maglevd\n"
+         "  plan      Show what a sync would change, changing nothing\n"
          "  config    Check or reload the configuration\n"
          "  watch     Follow events as they happen\n"
          "  help      Explain the shell\n"
@@ -552,14 +559,209 @@ static void test_help(void **state)
          "  <cr>      Run the command\n");
     help("watch events num ", &f, 0, "  <1-1000000>  Number of events\n");
     help("shw ", &f, -1,
-         "unknown word \"shw\"; expected one of: show, set, config, watch, help, quit, exit\n");
+         "unknown word \"shw\"; expected one of: show, set, sync, plan, config, watch, help, "
+         "quit, exit\n");
     help("show zz", &f, -1,
          "unknown word \"zz\"; expected one of: version, frontend, frontends, backend, "
-         "backends, healthcheck, healthchecks\n");
+         "backends, healthcheck, healthchecks, vpp\n");
     help("show \"x", &f, -1,
          "unknown word \"x\"; expected one of: version, frontend, frontends, backend, "
-         "backends, healthcheck, healthchecks\n");
+         "backends, healthcheck, healthchecks, vpp\n");
     help("quit x", &f, -1, "unexpected word \"x\"; expected end of command\n");
+}
+
+/* ---- hidden keywords (aliases) and the VPP commands ---- */
+
+static void test_hidden(void **state)
+{
+    (void)state;
+    /* a tree of its own: "alps" is an alias of "alpha", "alpine" visible */
+    static const struct cmd_node kids[] = {
+        { .kind = CMD_KEYWORD, .word = "alpha", .help = "Alpha", .action = 1 },
+        { .kind = CMD_KEYWORD,
+          .word = "alps",
+          .help = "Old alpha",
+          .action = 1,
+          .flags = CMD_F_HIDDEN },
+        { .kind = CMD_KEYWORD, .word = "beta", .help = "Beta", .action = 2 },
+        { 0 },
+    };
+    static const struct cmd_node r = { .kind = CMD_KEYWORD, .children = kids };
+    struct strlist w = STRLIST_INIT;
+    struct cmd_parsed p;
+    assert_int_equal(cmd_tree_check(&r, err, sizeof(err)), 0);
+    assert_int_equal(cmd_parse_line(&r, "alps", &w, &p, err, sizeof(err)), 1);
+    assert_int_equal(cmd_parse_line(&r, "ALPS", &w, &p, err, sizeof(err)), 1);
+    /* never by a prefix, so no ambiguity with "alpha" */
+    assert_int_equal(cmd_parse_line(&r, "alp", &w, &p, err, sizeof(err)), 1);
+    assert_int_equal(cmd_parse_line(&r, "al", &w, &p, err, sizeof(err)), 1);
+    assert_int_equal(cmd_parse_line(&r, "alpsx", &w, &p, err, sizeof(err)), -1);
+    assert_string_equal(err, "unknown word \"alpsx\"; expected one of: alpha, beta");
+    strlist_free(&w);
+
+    struct cmd_completion c;
+    assert_int_equal(cmd_complete(&r, "al", 2, NULL, NULL, &c), 1);
+    assert_string_equal(c.words.v[0], "alpha");
+    strlist_free(&c.words);
+    assert_int_equal(cmd_complete(&r, "", 0, NULL, NULL, &c), 2);
+    assert_string_equal(c.words.v[1], "beta");
+    strlist_free(&c.words);
+    assert_int_equal(cmd_complete(&r, "alps", 4, NULL, NULL, &c), 1); /* typed in full */
+    assert_string_equal(c.words.v[0], "alps");
+    strlist_free(&c.words);
+    struct strbuf sb = STRBUF_INIT;
+    assert_int_equal(cmd_help(&r, "", NULL, NULL, &sb), 0);
+    assert_string_equal(strbuf_str(&sb), "  alpha     Alpha\n"
+                                         "  beta      Beta\n");
+    strbuf_reset(&sb);
+    assert_int_equal(cmd_help(&r, "alps", NULL, NULL, &sb), 0);
+    assert_string_equal(strbuf_str(&sb), "  alps      Old alpha\n");
+    strbuf_free(&sb);
+
+    /* the checks: only keywords are hidden, a command needs a visible way on */
+    static const struct cmd_node hslot[] = {
+        { .kind = CMD_SLOT,
+          .slot = CMD_SLOT_BACKEND,
+          .word = "B",
+          .help = "",
+          .action = 1,
+          .flags = CMD_F_HIDDEN },
+        { 0 },
+    };
+    static const struct cmd_node honly[] = {
+        { .kind = CMD_KEYWORD, .word = "x", .help = "", .action = 1, .flags = CMD_F_HIDDEN },
+        { 0 },
+    };
+    static const struct cmd_node hclash[] = {
+        { .kind = CMD_KEYWORD, .word = "x", .help = "", .action = 1 },
+        { .kind = CMD_KEYWORD, .word = "x", .help = "", .action = 1, .flags = CMD_F_HIDDEN },
+        { 0 },
+    };
+    static const struct cmd_node cases[][2] = {
+        { { .kind = CMD_KEYWORD, .word = "r", .help = "", .action = 1, .children = hslot }, { 0 } },
+        { { .kind = CMD_KEYWORD, .word = "r", .help = "", .children = honly }, { 0 } },
+        { { .kind = CMD_KEYWORD, .word = "r", .help = "", .children = hclash }, { 0 } },
+    };
+    const char *want[] = {
+        "\"B\": only a keyword can be hidden",
+        "\"r\": only hidden tokens follow it",
+        "keyword \"x\" twice at one position",
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct cmd_node t = { .kind = CMD_KEYWORD, .children = cases[i] };
+        assert_int_equal(cmd_tree_check(&t, err, sizeof(err)), -1);
+        assert_string_equal(err, want[i]);
+    }
+    /* with an action of its own, "r" may be followed by hidden words only */
+    struct cmd_node ok[2] = {
+        { .kind = CMD_KEYWORD, .word = "r", .help = "", .action = 1, .children = honly }, { 0 }
+    };
+    struct cmd_node t = { .kind = CMD_KEYWORD, .children = ok };
+    assert_int_equal(cmd_tree_check(&t, err, sizeof(err)), 0);
+}
+
+static void test_vpp_commands(void **state)
+{
+    (void)state;
+    static const struct want w[] = {
+        { "show vpp info", CMD_SHOW_VPP_INFO, NULL, NULL, NULL, NULL },
+        { "show vpp lb state", CMD_SHOW_VPP_LB_STATE, NULL, NULL, NULL, NULL },
+        { "show vpp lb state web", CMD_SHOW_VPP_LB_STATE, "web", NULL, NULL, NULL },
+        { "show vpp lbstate", CMD_SHOW_VPP_LB_STATE, NULL, NULL, NULL, NULL },
+        { "show vpp lbstate web", CMD_SHOW_VPP_LB_STATE, "web", NULL, NULL, NULL },
+        { "SHOW VPP LBSTATE Web", CMD_SHOW_VPP_LB_STATE, "Web", NULL, NULL, NULL },
+        { "sync vpp lb state", CMD_SYNC_VPP_LB_STATE, NULL, NULL, NULL, NULL },
+        { "sync vpp lb state web", CMD_SYNC_VPP_LB_STATE, "web", NULL, NULL, NULL },
+        { "sync vpp lbstate", CMD_SYNC_VPP_LB_STATE, NULL, NULL, NULL, NULL },
+        { "sync vpp lbstate web", CMD_SYNC_VPP_LB_STATE, "web", NULL, NULL, NULL },
+        { "plan vpp lb state", CMD_PLAN_VPP_LB_STATE, NULL, NULL, NULL, NULL },
+        { "plan vpp lb state web", CMD_PLAN_VPP_LB_STATE, "web", NULL, NULL, NULL },
+        /* prefixes: "v" is version or vpp, decided by what follows */
+        { "sh v l s", CMD_SHOW_VPP_LB_STATE, NULL, NULL, NULL, NULL },
+        { "sh v l s web", CMD_SHOW_VPP_LB_STATE, "web", NULL, NULL, NULL },
+        { "sh vp i", CMD_SHOW_VPP_INFO, NULL, NULL, NULL, NULL },
+        { "sh v i", CMD_SHOW_VPP_INFO, NULL, NULL, NULL, NULL },
+        { "sh v", CMD_SHOW_VERSION, NULL, NULL, NULL, NULL },
+        { "sy v l s", CMD_SYNC_VPP_LB_STATE, NULL, NULL, NULL, NULL },
+        { "sy v l s web", CMD_SYNC_VPP_LB_STATE, "web", NULL, NULL, NULL },
+        { "p v l s api", CMD_PLAN_VPP_LB_STATE, "api", NULL, NULL, NULL },
+        /* a frontend may be called like a keyword */
+        { "show vpp lb state state", CMD_SHOW_VPP_LB_STATE, "state", NULL, NULL, NULL },
+    };
+    for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+        int rc = parse(w[i].line);
+        if (rc != w[i].action)
+            fail_msg("%s: %d (%s), want %d", w[i].line, rc, err, w[i].action);
+        if (!w[i].fe)
+            assert_null(arg(ARG_FRONTEND));
+        else
+            assert_string_equal(arg(ARG_FRONTEND), w[i].fe);
+        assert_null(arg(ARG_BACKEND));
+    }
+    /* the aliases are typed in full, never by a prefix */
+    parse_err("show vpp lbs", "unknown word \"lbs\"; expected one of: info, lb");
+    parse_err("show vpp lbstat web", "unknown word \"lbstat\"; expected one of: info, lb");
+    parse_err("plan vpp lbstate", "unknown word \"lbstate\"; expected: lb"); /* no such alias */
+    parse_err("show vpp", "incomplete command; expected one of: info, lb");
+    parse_err("show vpp lb", "incomplete command; expected: state");
+    parse_err("sync vpp", "incomplete command; expected: lb");
+    parse_err("sh v l", "ambiguous \"v\": version, vpp");     /* neither completes */
+    parse_err("s v l s", "ambiguous \"s\": show, set, sync"); /* show and sync both do */
+    parse_err("show vpp info x", "unexpected word \"x\"; expected end of command");
+    parse_err("show vpp lb state web x", "unexpected word \"x\"; expected end of command");
+    parse_err("sync vpp lb state \"\"", "NAME cannot be empty");
+}
+
+static void test_vpp_complete_and_help(void **state)
+{
+    (void)state;
+    struct fake f = { 0 };
+    comp("p", &f, 1, "plan");
+    comp("sy", &f, 1, "sync");
+    comp("show v", &f, 2, "version vpp");
+    comp("show vpp ", &f, 2, "info lb");
+    comp("show vpp l", &f, 1, "lb"); /* not lbstate */
+    comp("show vpp lb", &f, 1, "lb");
+    comp("show vpp lbs", &f, 0, "=unknown word \"lbs\"; expected one of: info, lb");
+    comp("show vpp lbstate", &f, 1, "lbstate"); /* typed in full: kept */
+    comp("show vpp lb ", &f, 1, "state");
+    comp("show vpp lb state ", &f, 3, "api web web-v6=NAME  Frontend name: only its VIP");
+    assert_int_equal(f.kind, CMD_SLOT_FRONTEND);
+    comp("show vpp lbstate w", &f, 2, "web web-v6=NAME  Frontend name: only its VIP");
+    comp("show vpp lb state web ", &f, 0, "=<cr>  Run the command");
+    comp("show vpp info ", &f, 0, "=<cr>  Run the command");
+    comp("sync ", &f, 1, "vpp");
+    comp("sync vpp ", &f, 1, "lb");
+    comp("sync vpp l", &f, 1, "lb");
+    comp("sync vpp lb state a", &f, 1, "api=NAME  Frontend name: only its VIP");
+    comp("plan vpp ", &f, 1, "lb");
+    comp("plan vpp lb state ", &f, 3, "api web web-v6=NAME  Frontend name: only its VIP");
+    comp("sh v l s ", &f, 3, "api web web-v6=NAME  Frontend name: only its VIP");
+
+    help("show vpp ", &f, 0,
+         "  info      Show maglevd's connection to VPP\n"
+         "  lb        Show VPP's load-balancer plugin\n");
+    help("show vpp l", &f, 0, "  lb        Show VPP's load-balancer plugin\n");
+    help("show vpp lbstate", &f, 0, "  lbstate   Same as \"lb state\"\n");
+    help("show vpp lbs", &f, -1, "unknown word \"lbs\"; expected one of: info, lb\n");
+    help("show vpp lb ", &f, 0, "  state     Show the LB conf, VIPs and ASes as VPP has them\n");
+    help("show vpp lb state ", &f, 0,
+         "  NAME      Frontend name: only its VIP\n"
+         "  api\n"
+         "  web\n"
+         "  web-v6\n"
+         "  <cr>      Run the command\n");
+    help("sync vpp ", &f, 0, "  lb        VPP's load-balancer plugin\n");
+    help("sync vpp lb ", &f, 0,
+         "  state     Apply what VPP's LB state lacks, all VIPs or one frontend's\n");
+    help("plan vpp lb ", &f, 0,
+         "  state     List the operations a sync would apply, applying none\n");
+    help("sync vpp lbstate ", &f, 0,
+         "  NAME      Frontend name: only its VIP\n"
+         "  api\n"
+         "  web\n"
+         "  web-v6\n"
+         "  <cr>      Run the command\n");
 }
 
 /* ---- tokeniser and hostile input ---- */
@@ -597,11 +799,11 @@ static void test_hostile(void **state)
         memcpy(line + i * 5, "show ", 5);
     line[n * 5] = '\0';
     parse_err(line, "unknown word \"show\"; expected one of: version, frontend, frontends, "
-                    "backend, backends, healthcheck, healthchecks");
+                    "backend, backends, healthcheck, healthchecks, vpp");
     assert_int_equal(words.n, n);
     comp(line, NULL, -1,
          "=unknown word \"show\"; expected one of: version, frontend, frontends, backend, "
-         "backends, healthcheck, healthchecks");
+         "backends, healthcheck, healthchecks, vpp");
     free(line);
 
     /* a 1 MB word: cut short in the message */
@@ -627,8 +829,8 @@ static void test_hostile(void **state)
     strlist_free(&words);
     assert_int_equal(cmd_parse_line(root, "nope", &words, &parsed, small, sizeof(small)), -1);
     assert_string_equal(small, "unk");
-    parse_err("\xff\xfe", "unknown word \"\xff\xfe\"; expected one of: show, set, config, "
-                          "watch, help, quit, exit");
+    parse_err("\xff\xfe", "unknown word \"\xff\xfe\"; expected one of: show, set, sync, "
+                          "plan, config, watch, help, quit, exit");
     assert_int_equal(parse("\n\n\t"), 0);
 }
 
@@ -648,45 +850,30 @@ static void test_fuzz_loop(void **state)
 {
     (void)state;
     static const char *const toks[] = {
-        "show",
-        "sh",
-        "s",
-        "set",
-        "backend",
-        "backends",
-        "b",
-        "frontend",
-        "fro",
-        "pool",
-        "weight",
-        "watch",
-        "events",
-        "num",
-        "log",
-        "level",
-        "debug",
-        "warn",
-        "config",
-        "reload",
-        "check",
-        "quit",
-        "exit",
-        "help",
-        "0",
-        "100",
-        "-1",
-        "101",
-        "99999999999999999999",
-        "\"",
-        "\"\"",
-        "\"a b\"",
-        "web",
-        "primary",
-        "be1",
-        "x",
-        "\t",
-        "  ",
-        "?",
+        "show",    "sh",
+        "s",       "set",
+        "backend", "backends",
+        "b",       "frontend",
+        "fro",     "pool",
+        "weight",  "watch",
+        "events",  "num",
+        "log",     "level",
+        "debug",   "warn",
+        "config",  "reload",
+        "check",   "quit",
+        "exit",    "help",
+        "vpp",     "v",
+        "info",    "lb",
+        "l",       "state",
+        "lbstate", "sync",
+        "plan",    "0",
+        "100",     "-1",
+        "101",     "99999999999999999999",
+        "\"",      "\"\"",
+        "\"a b\"", "web",
+        "primary", "be1",
+        "x",       "\t",
+        "  ",      "?",
     };
     struct fake f = { 0 };
     char line[512];
@@ -748,6 +935,9 @@ int main(void)
         cmocka_unit_test_teardown(test_watch_options, teardown),
         cmocka_unit_test_teardown(test_complete, teardown),
         cmocka_unit_test_teardown(test_help, teardown),
+        cmocka_unit_test_teardown(test_hidden, teardown),
+        cmocka_unit_test_teardown(test_vpp_commands, teardown),
+        cmocka_unit_test_teardown(test_vpp_complete_and_help, teardown),
         cmocka_unit_test_teardown(test_tokenize, teardown),
         cmocka_unit_test_teardown(test_hostile, teardown),
         cmocka_unit_test_teardown(test_fuzz_loop, teardown),

@@ -1,6 +1,7 @@
 /* Unit tests for maglevc's pure output code: src/cli/table.c (alignment on
  * visible width, colours), render.c (hierarchical frontend, backend
- * details, times) and json.c (escaping, field names). */
+ * details, times), render_vpp.c (VPP info, LB state, sync and plan
+ * results) and json.c (escaping, field names). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -526,6 +527,319 @@ static void test_json_fields(void **state)
     strbuf_free(&sb);
 }
 
+/* ---- VPP ---- */
+
+static char *render_info(const Maglev__VPPInfo *i, bool color)
+{
+    struct render_opts o = { .color = color, .now_us = T0 };
+    struct strbuf sb = STRBUF_INIT;
+    render_vpp_info(&sb, &o, i);
+    return strbuf_detach(&sb);
+}
+
+static void test_vpp_info(void **state)
+{
+    (void)state;
+    Maglev__VPPInfo i = MAGLEV__VPPINFO__INIT;
+    i.state = "connected";
+    i.address = "/run/vpp/api.sock";
+    i.version = "24.10-rc0~374-gb575ec2c5";
+    i.build_date = "2024-10-01T12:00:00";
+    i.build_directory = "/w/vpp";
+    i.pid = 4242;
+    i.connected_since_us = T0 - 180000000;
+    i.client_index = 3;
+    i.message_table_size = 812;
+    i.connects = 2;
+    i.last_sync_us = T0 - 2500000;
+    char *out = render_info(&i, false);
+    assert_string_equal(out, "vpp connected\n"
+                             "  address          /run/vpp/api.sock\n"
+                             "  version          24.10-rc0~374-gb575ec2c5\n"
+                             "  build date       2024-10-01T12:00:00\n"
+                             "  build directory  /w/vpp\n"
+                             "  pid              4242\n"
+                             "  connected since  2023-11-14 22:10:20.123 (3m00s ago)\n"
+                             "  connects         2\n"
+                             "  last sync        2023-11-14 22:13:17.623 (2.5s ago)\n"
+                             "  dry run          no\n"
+                             "  message table    812 messages\n"
+                             "  client index     3\n");
+    char *colored = render_info(&i, true);
+    assert_non_null(strstr(colored, "\033[34mvpp\033[0m \033[32mconnected\033[0m\n"));
+    char *stripped = strip(colored);
+    assert_string_equal(stripped, out);
+    free(stripped);
+    free(colored);
+    free(out);
+
+    /* incompatible: never connected, why in red; dry run; warm-up */
+    Maglev__VPPInfo x = MAGLEV__VPPINFO__INIT;
+    x.state = "incompatible";
+    x.address = "/run/vpp/api.sock";
+    x.version = "21.01";
+    x.last_error = "lb_add_del_vip_v2: CRC 0x3fe5b8a1, want 0x7c520e7b";
+    x.dry_run = true;
+    x.warmup_until_us = T0 + 12000000;
+    out = render_info(&x, false);
+    assert_string_equal(out, "vpp incompatible\n"
+                             "  address          /run/vpp/api.sock\n"
+                             "  version          21.01\n"
+                             "  build date       -\n"
+                             "  pid              unknown\n"
+                             "  connected since  not connected\n"
+                             "  connects         0\n"
+                             "  last sync        never\n"
+                             "  last error       lb_add_del_vip_v2: CRC 0x3fe5b8a1, want "
+                             "0x7c520e7b\n"
+                             "  dry run          yes (nothing is changed in VPP)\n"
+                             "  warm-up          until 2023-11-14 22:13:32.123 (12s left; "
+                             "nothing is changed in VPP before)\n"
+                             "  message table    0 messages\n"
+                             "  client index     0\n");
+    free(out);
+    colored = render_info(&x, true);
+    assert_non_null(strstr(colored, "\033[31mincompatible\033[0m\n"));
+    assert_non_null(strstr(colored, "\033[31mlb_add_del_vip_v2: CRC"));
+    free(colored);
+    x.state = "connecting";
+    colored = render_info(&x, true);
+    assert_non_null(strstr(colored, "\033[33mconnecting\033[0m\n"));
+    free(colored);
+}
+
+static Maglev__VPPLBAS vpp_as(const char *addr, uint32_t w, uint32_t buckets, bool active)
+{
+    Maglev__VPPLBAS a = MAGLEV__VPPLBAS__INIT;
+    a.address = (char *)addr;
+    a.weight = w;
+    a.buckets = buckets;
+    a.active = active;
+    return a;
+}
+
+static Maglev__VPPLBVIP vpp_vip(const char *prefix, const char *proto, uint32_t port,
+                                const char *encap, const char *frontend)
+{
+    Maglev__VPPLBVIP v = MAGLEV__VPPLBVIP__INIT;
+    v.prefix = (char *)prefix;
+    v.protocol = (char *)proto;
+    v.port = port;
+    v.encap = (char *)encap;
+    v.flow_table_length = 1024;
+    v.frontend = (char *)frontend;
+    v.src_ip_sticky_known = true;
+    return v;
+}
+
+static void test_vpp_lb_state(void **state)
+{
+    (void)state;
+    Maglev__VPPLBConf conf = MAGLEV__VPPLBCONF__INIT;
+    conf.ipv4_src_address = "198.19.0.1";
+    conf.ipv6_src_address = "2001:db8:ffff::1";
+    conf.sticky_buckets_per_core = 4096;
+    conf.flow_timeout = 30;
+    Maglev__VPPLBAS a1 = vpp_as("198.18.1.2", 100, 683, true);
+    Maglev__VPPLBAS a2 = vpp_as("198.18.2.2", 50, 341, true);
+    Maglev__VPPLBAS a3 = vpp_as("198.18.3.2", 0, 0, false);
+    Maglev__VPPLBAS a4 = vpp_as("2001:db8:1::2", 100, 820, true);
+    Maglev__VPPLBAS a5 = vpp_as("2001:db8:2::2", 25, 204, true);
+    Maglev__VPPLBAS *web_as[] = { &a1, &a2, &a3 }, *web6_as[] = { &a4, &a5 };
+    Maglev__VPPLBVIP web = vpp_vip("198.19.0.10/32", "tcp", 80, "gre4", "web");
+    web.index = 1;
+    web.n_ases = 3;
+    web.ases = web_as;
+    Maglev__VPPLBVIP web6 = vpp_vip("2001:db8:ff::10/128", "any", 0, "gre6", "web6");
+    web6.src_ip_sticky_known = false;
+    web6.n_ases = 2;
+    web6.ases = web6_as;
+    Maglev__VPPLBVIP stale = vpp_vip("192.0.2.99/32", "udp", 53, "gre4", "");
+    stale.src_ip_sticky = true;
+    stale.index = 7;
+    Maglev__VPPLBVIP *vips[] = { &web, &web6, &stale };
+    Maglev__VPPLBState st = MAGLEV__VPPLBSTATE__INIT;
+    st.conf = &conf;
+    st.n_vips = 3;
+    st.vips = vips;
+
+    static const char want[] = "lb conf\n"
+                               "  ipv4-src-address         198.19.0.1\n"
+                               "  ipv6-src-address         2001:db8:ffff::1\n"
+                               "  sticky-buckets-per-core  4096\n"
+                               "  flow-timeout             30s\n"
+                               "\n"
+                               "vip 198.19.0.10/32 tcp:80 frontend web\n"
+                               "  encap              gre4\n"
+                               "  flow-table-length  1024\n"
+                               "  src-ip-sticky      no\n"
+                               "  index              1\n"
+                               "  ases               3 (1 removed)\n"
+                               "    address 198.18.1.2 weight 100 buckets 683\n"
+                               "    address 198.18.2.2 weight 50 buckets 341\n"
+                               "    address 198.18.3.2 weight 0 buckets 0 removed\n"
+                               "\n"
+                               "vip 2001:db8:ff::10/128 any frontend web6\n"
+                               "  encap              gre6\n"
+                               "  flow-table-length  1024\n"
+                               "  src-ip-sticky      unknown\n"
+                               "  ases               2\n"
+                               "    address 2001:db8:1::2 weight 100 buckets 820\n"
+                               "    address 2001:db8:2::2 weight 25 buckets 204\n"
+                               "\n"
+                               "vip 192.0.2.99/32 udp:53 frontend (not configured)\n"
+                               "  encap              gre4\n"
+                               "  flow-table-length  1024\n"
+                               "  src-ip-sticky      yes\n"
+                               "  index              7\n"
+                               "  ases               none\n";
+    struct render_opts o = { .color = false, .now_us = T0 };
+    struct strbuf sb = STRBUF_INIT;
+    render_vpp_lb_state(&sb, &o, &st);
+    assert_string_equal(strbuf_str(&sb), want);
+
+    /* coloured: the same text plus escapes */
+    strbuf_reset(&sb);
+    o.color = true;
+    render_vpp_lb_state(&sb, &o, &st);
+    char *stripped = strip(strbuf_str(&sb));
+    assert_string_equal(stripped, want);
+    free(stripped);
+    assert_non_null(strstr(strbuf_str(&sb), "\033[34mvip\033[0m \033[1m198.19.0.10/32\033[0m"));
+    assert_non_null(strstr(strbuf_str(&sb), " \033[33mremoved\033[0m\n"));
+    assert_non_null(strstr(strbuf_str(&sb), "\033[33m(not configured)\033[0m\n"));
+
+    /* one frontend's VIP that VPP does not have, and no conf */
+    Maglev__VPPLBState none = MAGLEV__VPPLBSTATE__INIT;
+    strbuf_reset(&sb);
+    o.color = false;
+    render_vpp_lb_state(&sb, &o, &none);
+    assert_string_equal(strbuf_str(&sb), "no VIPs\n");
+    strbuf_free(&sb);
+}
+
+static Maglev__VPPLBOp vpp_op(const char *op, const char *vip, const char *addr,
+                              const char *frontend, const char *reason)
+{
+    Maglev__VPPLBOp o = MAGLEV__VPPLBOP__INIT;
+    o.op = (char *)op;
+    o.vip = (char *)vip;
+    o.address = (char *)addr;
+    o.frontend = (char *)frontend;
+    o.reason = (char *)reason;
+    return o;
+}
+
+static char *render_sync(const Maglev__VPPLBSyncResult *r, bool plan, bool color)
+{
+    struct render_opts o = { .color = color, .now_us = T0 };
+    struct strbuf sb = STRBUF_INIT;
+    render_vpp_sync(&sb, &o, r, plan);
+    return strbuf_detach(&sb);
+}
+
+static void test_vpp_sync(void **state)
+{
+    (void)state;
+    const char *web = "198.19.0.10/32 tcp:80";
+    Maglev__VPPLBOp c = vpp_op("conf-set",
+                               "ipv4-src-address 198.19.0.1 ipv6-src-address 2001:db8:ffff::1 "
+                               "sticky-buckets-per-core 4096 flow-timeout 30",
+                               "", "", "conf");
+    Maglev__VPPLBOp va = vpp_op("vip-add", web, "", "web", "missing");
+    va.encap = "gre4";
+    Maglev__VPPLBOp aa = vpp_op("as-add", web, "198.18.1.2", "web", "missing");
+    aa.weight = 100;
+    Maglev__VPPLBOp aw = vpp_op("as-weight", web, "198.18.2.2", "web", "weight");
+    aw.old_weight = 7;
+    aw.weight = 50;
+    Maglev__VPPLBOp ad = vpp_op("as-del", web, "198.18.3.2", "web", "not-configured");
+    ad.flush = true;
+    ad.error = "VPP error -2 (no such address)";
+    Maglev__VPPLBOp vd = vpp_op("vip-del", "192.0.2.99/32 udp:53", "", "", "stale");
+    Maglev__VPPLBOp v6 = vpp_op("vip-add", "2001:db8:ff::10/128 any", "", "web6", "missing");
+    v6.encap = "gre6";
+    v6.src_ip_sticky = true;
+    Maglev__VPPLBOp *ops[] = { &c, &va, &aa, &aw, &ad, &vd, &v6 };
+    Maglev__VPPLBSyncResult r = MAGLEV__VPPLBSYNC_RESULT__INIT;
+    r.scope = "all";
+    r.applied = true;
+    r.n_ops = 7;
+    r.ops = ops;
+    r.failed = 1;
+    r.duration_us = 4200;
+    char *out = render_sync(&r, false, false);
+    assert_string_equal(
+        out, "sync: applied these operations to VPP\n"
+             "  conf-set   ipv4-src-address 198.19.0.1 ipv6-src-address 2001:db8:ffff::1 "
+             "sticky-buckets-per-core 4096 flow-timeout 30  reason conf\n"
+             "  vip-add    198.19.0.10/32 tcp:80    encap gre4 src-ip-sticky no     frontend web   "
+             "reason missing\n"
+             "  as-add     198.19.0.10/32 tcp:80    address 198.18.1.2 weight 100   frontend web   "
+             "reason missing\n"
+             "  as-weight  198.19.0.10/32 tcp:80    address 198.18.2.2 weight 7\xe2\x86\x92"
+             "50  frontend web   reason weight\n"
+             "  as-del     198.19.0.10/32 tcp:80    address 198.18.3.2 flush        frontend web   "
+             "reason not-configured  error: VPP error -2 (no such address)\n"
+             "  vip-del    192.0.2.99/32 udp:53                                     frontend -     "
+             "reason stale\n"
+             "  vip-add    2001:db8:ff::10/128 any  encap gre6 src-ip-sticky yes    frontend web6  "
+             "reason missing\n"
+             "7 operations, 1 failed, in 4.2ms\n");
+    char *colored = render_sync(&r, false, true);
+    char *stripped = strip(colored);
+    assert_string_equal(stripped, out);
+    assert_non_null(strstr(colored, "\033[31merror: VPP error -2 (no such address)\033[0m\n"));
+    assert_non_null(strstr(colored, "\033[31m1 failed\033[0m"));
+    free(stripped);
+    free(colored);
+    free(out);
+
+    /* the same operations planned: "would", no failures */
+    ad.error = "";
+    r.applied = false;
+    r.failed = 0;
+    r.n_ops = 4;
+    r.ops = ops + 2; /* as-add, as-weight, as-del, vip-del */
+    out = render_sync(&r, true, false);
+    assert_string_equal(out, "plan: a sync would apply these operations (nothing applied)\n"
+                             "  as-add     198.19.0.10/32 tcp:80  address 198.18.1.2 weight 100  "
+                             " frontend web  reason missing\n"
+                             "  as-weight  198.19.0.10/32 tcp:80  address 198.18.2.2 weight "
+                             "7\xe2\x86\x92"
+                             "50  frontend web  reason weight\n"
+                             "  as-del     198.19.0.10/32 tcp:80  address 198.18.3.2 flush       "
+                             " frontend web  reason not-configured\n"
+                             "  vip-del    192.0.2.99/32 udp:53                                  "
+                             " frontend -    reason stale\n"
+                             "4 operations would be applied, in 4.2ms\n");
+    free(out);
+    /* a sync under --vpp-sync-dry-run applies nothing either */
+    r.n_ops = 1;
+    out = render_sync(&r, false, false);
+    assert_string_equal(out, "sync: dry run, nothing applied (maglevd --vpp-sync-dry-run)\n"
+                             "  as-add     198.19.0.10/32 tcp:80  address 198.18.1.2 weight 100  "
+                             "frontend web  reason missing\n"
+                             "1 operation would be applied, in 4.2ms\n");
+    free(out);
+
+    /* nothing to do */
+    Maglev__VPPLBSyncResult empty = MAGLEV__VPPLBSYNC_RESULT__INIT;
+    empty.scope = "vip";
+    empty.duration_us = 850;
+    out = render_sync(&empty, true, false);
+    assert_string_equal(out, "plan: nothing to do, in 850\xc2\xb5s\n");
+    free(out);
+    empty.applied = true;
+    empty.duration_us = 1250000;
+    out = render_sync(&empty, false, false);
+    assert_string_equal(out, "sync: nothing to do, in 1.25s\n");
+    free(out);
+    colored = render_sync(&empty, false, true);
+    assert_string_equal(colored, "\033[34msync:\033[0m nothing to do, in 1.25s\n");
+    free(colored);
+}
+
 int main(void)
 {
     setenv("TZ", "UTC", 1);
@@ -536,6 +850,8 @@ int main(void)
         cmocka_unit_test(test_backend_details), cmocka_unit_test(test_event_lines),
         cmocka_unit_test(test_config_result),   cmocka_unit_test(test_times),
         cmocka_unit_test(test_json_escaping),   cmocka_unit_test(test_json_fields),
+        cmocka_unit_test(test_vpp_info),        cmocka_unit_test(test_vpp_lb_state),
+        cmocka_unit_test(test_vpp_sync),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
