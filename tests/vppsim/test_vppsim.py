@@ -11,7 +11,11 @@ import time
 import pytest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-VPPSIM = os.path.join(ROOT, "tools", "vppsim", "vppsim.py")
+VPPSIM_DIR = os.path.join(ROOT, "tools", "vppsim")
+VPPSIM = os.path.join(VPPSIM_DIR, "vppsim.py")
+sys.path.insert(0, VPPSIM_DIR)
+sys.dont_write_bytecode = True
+from control import Control  # noqa: E402
 MODEL = "/work/shared/vpp/tools/maglev_counts.py"
 
 CRC = {
@@ -26,6 +30,7 @@ CRC = {
     "lb_vip_details": "1329ec9b", "lb_as_v2_dump": "1063f819",
     "lb_as_v2_details": "90064aae", "lb_flush_vip": "1063f819",
     "lb_flush_vip_reply": "e8d4e804", "sockclnt_delete_reply": "8f38b1ee",
+    "cli_inband": "f8377302", "cli_inband_reply": "05879051",
 }
 
 
@@ -33,19 +38,27 @@ class Sim:
     def __init__(self, *args):
         self.dir = tempfile.mkdtemp(prefix="vppsim")
         self.sock = os.path.join(self.dir, "api.sock")
+        self.ctl_path = os.path.join(self.dir, "ctl.sock")
         self.state = os.path.join(self.dir, "state.json")
         self.proc = subprocess.Popen(
-            [sys.executable, VPPSIM, "--socket", self.sock,
-             "--state-file", self.state] + list(args),
+            [sys.executable, VPPSIM, "--socket", self.sock, "--control",
+             self.ctl_path, "--state-file", self.state] + list(args),
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        for _ in range(200):
-            if os.path.exists(self.sock):
-                break
-            time.sleep(0.02)
-        else:
-            raise RuntimeError("vppsim did not start")
+        wait_for(lambda: os.path.exists(self.sock)
+                 and os.path.exists(self.ctl_path), "vppsim start")
+        self.ctl = Control(self.ctl_path)
+
+    def call(self, cmd, **kw):
+        return self.ctl.call(cmd, **kw)
 
     def read_state(self):
+        """From memory while running (the file is written lazily), from
+        the file (written on exit) once it has stopped."""
+        if self.proc.poll() is None:
+            return self.call("state")["state"]
+        return self.read_file()
+
+    def read_file(self):
         with open(self.state) as f:
             return json.load(f)
 
@@ -53,6 +66,15 @@ class Sim:
         if self.proc.poll() is None:
             self.proc.terminate()
         self.proc.wait(5)
+
+
+def wait_for(cond, what, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.01)
+    raise AssertionError("timed out waiting for " + what)
 
 
 class Client:
@@ -210,8 +232,19 @@ def test_control_ping_and_version(sim):
 def test_wrong_client_index_gets_no_reply(sim):
     c = Client(sim.sock)
     c.req("control_ping", cidx=0)
+    c.req("control_ping", cidx=0x80000063)             # no such registration
+    c.req("control_ping", cidx=c.index & 0x7fffffff)   # bit 31 missing
+    c.req("lb_conf_get", cidx=0x12345678)
     c.req("control_ping", ctx=7)
     assert struct.unpack_from(">HI", c.recv()) == (24, 7)
+    # VPP replies to the registration named by client_index (1.5)
+    d = Client(sim.sock, "other")
+    c.req("control_ping", ctx=8, cidx=d.index)
+    c.req("control_ping", ctx=9)
+    b = d.recv()
+    assert struct.unpack_from(">HIiI", b) == (24, 8, 0, d.index)
+    assert struct.unpack_from(">HI", c.recv()) == (24, 9)
+    assert sim.call("received")["received"]["control_ping"] == 6
 
 
 def test_lb_conf(sim):
@@ -415,3 +448,560 @@ def test_sockclnt_delete(sim):
         c.recv()
     assert other.call("lb_conf_get")[0] == 0
     assert sim.read_state()["clients"] == ["other"]
+
+
+# --- helpers for the control-socket tests ----------------------------------
+def cli(c, cmd):
+    rv, b = c.call("cli_inband", struct.pack(">I", len(cmd)) + cmd.encode())
+    n = struct.unpack_from(">I", b, 10)[0]
+    assert len(b) == 14 + n
+    return rv, b[14:].decode()
+
+
+def no_reply(c, wait=0.3):
+    """True if nothing arrives on c within `wait` seconds."""
+    c.s.settimeout(wait)
+    try:
+        c.recv()
+        return False
+    except socket.timeout:
+        return True
+    finally:
+        c.s.settimeout(3)
+
+
+def dynamic_ids(c):
+    """Ids of the messages this test client knows, except memclnt's."""
+    return {n: i for n, i in c.ids.items()
+            if n not in ("control_ping", "control_ping_reply",
+                         "sockclnt_delete", "sockclnt_delete_reply")}
+
+
+def connect_raw(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(3)
+    s.connect(path)
+    return s
+
+
+def create_raw(s, ctx=0x42, name=b"raw"):
+    s.sendall(struct.pack(">QII", 0, 70, 0)
+              + struct.pack(">HI64s", 15, ctx, name))
+
+
+def recv_frame(s):
+    h = b""
+    while len(h) < 16:
+        d = s.recv(16 - len(h))
+        if not d:
+            raise EOFError
+        h += d
+    n = struct.unpack_from(">I", h, 8)[0]
+    b = b""
+    while len(b) < n:
+        d = s.recv(n - len(b))
+        if not d:
+            raise EOFError
+        b += d
+    return b
+
+
+# --- control socket: introspection -----------------------------------------
+def test_control_state_received_clients(sim):
+    assert os.stat(sim.ctl_path).st_mode & 0o777 == 0o600
+    c = Client(sim.sock, "alpha")
+    keep = Client(sim.sock, "beta")
+    assert c.call("lb_add_del_vip_v2", vip_add("192.0.2.1/32"))[0] == 0
+    st = sim.call("state")["state"]
+    assert [v["prefix"] for v in st["vips"]] == ["192.0.2.1/32"]
+    assert st["clients"] == ["alpha", "beta"] and st["version"]
+    assert st["conf"]["flow_timeout"] == 40
+    got = sim.call("received")["received"]
+    assert got == {"sockclnt_create": 2, "lb_add_del_vip_v2": 1}
+    cl = sim.call("clients")
+    assert cl["clients"] == ["alpha", "beta"]
+    assert {r["index"] for r in cl["registrations"]} >= {c.index}
+    with pytest.raises(RuntimeError, match="unknown command"):
+        sim.call("no-such-command")
+    with pytest.raises(RuntimeError, match="address"):
+        sim.call("as-add", prefix="192.0.2.1/32")           # missing arg
+    with pytest.raises(RuntimeError, match="bogus"):
+        sim.call("cut", bogus=1)                             # unknown arg
+    # not JSON / not an object: an error line, the connection stays usable
+    s = connect_raw(sim.ctl_path)
+    s.sendall(b"not json\n[1]\n{\"cmd\": \"clients\"}\n")
+    f = s.makefile("rb")
+    assert json.loads(f.readline())["ok"] is False
+    assert json.loads(f.readline())["ok"] is False
+    assert json.loads(f.readline())["clients"] == ["alpha", "beta"]
+    s.close()
+    keep.s.close()
+
+
+def test_state_file_is_lazy_but_fresh_and_written_on_exit(sim):
+    c = Client(sim.sock)
+    assert c.call("lb_add_del_vip_v2", vip_add("192.0.2.1/32"))[0] == 0
+    wait_for(lambda: [v["prefix"] for v in sim.read_file()["vips"]]
+             == ["192.0.2.1/32"], "state file", timeout=2)
+    assert c.call("lb_add_del_vip_v2", vip_add("192.0.2.2/32"))[0] == 0
+    sim.call("stop")
+    assert sim.proc.wait(5) == 0
+    assert len(sim.read_file()["vips"]) == 2
+    assert not os.path.exists(sim.sock)
+    assert not os.path.exists(sim.ctl_path)
+
+
+def test_control_client_reconnects(tmp_path):
+    """A server that closes the control connection after every reply."""
+    path = str(tmp_path / "ctl.sock")
+    ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    ls.bind(path)
+    ls.listen(4)
+    import threading
+
+    def serve():
+        for n in range(3):
+            s, _ = ls.accept()
+            req = json.loads(s.makefile("rb").readline())
+            s.sendall(json.dumps({"ok": n != 2, "n": n, "cmd": req["cmd"],
+                                  "error": "nope"}).encode() + b"\n")
+            s.close()
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    ctl = Control(path, timeout=3)
+    assert ctl.call("state")["n"] == 0
+    time.sleep(0.05)                # the server has closed it by now
+    assert ctl.call("received")["n"] == 1
+    with pytest.raises(RuntimeError, match="nope"):
+        ctl.call("clients")
+    t.join(3)
+    ls.close()
+
+
+# --- restart / cut ----------------------------------------------------------
+def test_restart_wipes_state_changes_ids_and_comes_back(sim):
+    c = Client(sim.sock)
+    ids1 = dynamic_ids(c)
+    assert c.call("lb_add_del_vip_v2", vip_add("192.0.2.1/32"))[0] == 0
+    assert c.call("lb_conf", ip4("10.0.0.1") + bytes(16)
+                  + struct.pack(">II", 4096, 30))[0] == 0
+    ctl = Control(sim.ctl_path)
+    t0 = time.monotonic()
+    r = ctl.call("restart", down=0.6)
+    assert r["generation"] == 1
+    assert not os.path.exists(sim.sock)              # unlinked at once
+    with pytest.raises((EOFError, ConnectionError)):
+        c.recv()
+    with pytest.raises(OSError):
+        Client(sim.sock)
+    st = ctl.call("state")["state"]                  # control stays up
+    assert st["vips"] == [] and st["clients"] == []
+    assert st["api_listening"] is False
+    assert st["conf"]["sticky_buckets_per_core"] == 1024
+    assert st["conf"]["ip4_src_address"] == "255.255.255.255"
+    wait_for(lambda: os.path.exists(sim.sock), "API socket back", 3)
+    assert time.monotonic() - t0 >= 0.55
+    c2 = Client(sim.sock)
+    ids2 = dynamic_ids(c2)
+    assert set(ids2) == set(ids1) and all(ids1[n] != ids2[n] for n in ids1)
+    assert c2.table["control_ping_51077d14"] == 23     # memclnt fixed
+    assert c2.table["sockclnt_create_455fb9c4"] == 15
+    rv, b = c2.call("lb_conf_get")
+    assert struct.unpack_from(">II", b, 30) == (1024, 40)
+    assert c2.dump("lb_vip_dump", bytes(23), "lb_vip_details") == []
+    # counted across restarts, sockclnt_create included
+    got = ctl.call("received")["received"]
+    assert got["sockclnt_create"] == 2 and got["lb_conf_get"] == 1
+    assert got["lb_add_del_vip_v2"] == 1
+    # a second restart changes them again
+    ctl.call("restart", down=0)
+    wait_for(lambda: os.path.exists(sim.sock), "API socket back", 3)
+    ids3 = dynamic_ids(Client(sim.sock))
+    assert all(ids3[n] != ids2[n] for n in ids2)
+
+
+def test_ids_differ_between_starts_without_seed():
+    tables = []
+    for _ in range(2):
+        s = Sim()
+        try:
+            tables.append(dynamic_ids(Client(s.sock)))
+        finally:
+            s.stop()
+    assert tables[0] != tables[1]
+    assert min(min(t.values()) for t in tables) >= 29
+
+
+def test_seed_and_id_base_are_deterministic():
+    def run(*args):
+        s = Sim(*args)
+        try:
+            first = Client(s.sock).table
+            s.call("restart", down=0)
+            wait_for(lambda: os.path.exists(s.sock), "API socket back", 3)
+            return first, Client(s.sock).table
+        finally:
+            s.stop()
+    a = run("--seed", "7")
+    assert a == run("--seed", "7")
+    assert a[0] != a[1]
+    assert a != run("--seed", "8")
+    f, g = run("--id-base", "100")
+    dyn = [i for n, i in f.items() if not n.startswith(
+        ("sockclnt_", "control_ping", "memclnt_", "get_first", "api_vers"))]
+    assert min(dyn) == 100 and max(dyn) == 100 + len(dyn) - 1  # no gaps
+    assert f["show_version_51077d14"] == 100
+    dyn2 = {n: i for n, i in g.items() if n in f and f[n] in dyn}
+    assert all(dyn2[n] != f[n] for n in dyn2)
+
+
+def test_cut_closes_connections_and_keeps_state(sim):
+    a = Client(sim.sock, "a")
+    b = Client(sim.sock, "b")
+    raw = connect_raw(sim.sock)                       # not registered yet
+    assert a.call("lb_add_del_vip_v2", vip_add("192.0.2.1/32"))[0] == 0
+    assert sim.call("cut")["closed"] == 3
+    for s in (a.s, b.s, raw):
+        with pytest.raises((EOFError, ConnectionError)):
+            if s.recv(16) == b"":
+                raise EOFError
+    assert sim.call("clients")["clients"] == []
+    c = Client(sim.sock)
+    assert dynamic_ids(c) == dynamic_ids(a)           # same VPP, same ids
+    assert len(c.dump("lb_vip_dump", bytes(23), "lb_vip_details")) == 1
+
+
+# --- delay / drop -----------------------------------------------------------
+def test_delay_holds_replies_back_in_order(sim):
+    c = Client(sim.sock)
+    other = Client(sim.sock, "other")
+    sim.call("delay", seconds=0.5, names=["lb_conf_get"])
+    t0 = time.monotonic()
+    c.req("lb_conf_get", ctx=1)
+    c.req("control_ping", ctx=2)                      # not delayed itself
+    other.req("control_ping", ctx=3)                  # another connection
+    assert struct.unpack_from(">HI", other.recv()) == (24, 3)
+    assert time.monotonic() - t0 < 0.3                # nobody slept
+    b1 = c.recv()
+    t1 = time.monotonic() - t0
+    b2 = c.recv()
+    assert struct.unpack_from(">HI", b1)[1] == 1 and len(b1) == 38
+    assert struct.unpack_from(">HI", b2) == (24, 2)   # order kept
+    assert 0.45 <= t1 < 1.5
+    # requests were handled at once: a change queued behind a delayed
+    # reply is already visible
+    c.req("lb_conf_get", ctx=4)
+    c.req("lb_add_del_vip_v2", vip_add("192.0.2.1/32"), ctx=5)
+    time.sleep(0.1)
+    assert len(sim.call("state")["state"]["vips"]) == 1
+    assert [struct.unpack_from(">HI", c.recv())[1] for _ in range(2)] == \
+        [4, 5]
+    # all messages, then cleared
+    sim.call("delay", seconds=0)
+    sim.call("delay", seconds=0.3)
+    t0 = time.monotonic()
+    c.call("show_version")
+    assert time.monotonic() - t0 >= 0.25
+    sim.call("delay", seconds=0)
+    t0 = time.monotonic()
+    c.call("show_version")
+    assert time.monotonic() - t0 < 0.2
+
+
+def test_drop_ignores_requests(sim):
+    c = Client(sim.sock)
+    sim.call("drop", names=["lb_conf_get"], count=2)
+    for ctx in (1, 2, 3):
+        c.req("lb_conf_get", ctx=ctx)
+    c.req("control_ping", ctx=4)
+    assert struct.unpack_from(">HI", c.recv())[1] == 3
+    assert struct.unpack_from(">HI", c.recv()) == (24, 4)
+    r = sim.call("received")
+    assert r["received"]["lb_conf_get"] == 3
+    assert r["ignored"] == {"lb_conf_get": 2}
+    # until cleared; dropped requests have no effect
+    sim.call("drop", names=["lb_add_del_vip_v2", "show_version"])
+    for i in range(3):
+        c.req("lb_add_del_vip_v2", vip_add("192.0.2.%d/32" % (i + 1)))
+    assert no_reply(c)
+    assert sim.call("state")["state"]["vips"] == []
+    sim.call("drop", names=["lb_add_del_vip_v2"], count=0)
+    assert c.call("lb_add_del_vip_v2", vip_add("192.0.2.1/32"))[0] == 0
+    c.req("show_version")
+    assert no_reply(c)
+    sim.call("drop", count=0)                         # clears everything
+    assert c.call("show_version")[0] == 0
+    with pytest.raises(RuntimeError):
+        sim.call("drop", count=3)                     # names needed
+
+
+# --- handshake / table ------------------------------------------------------
+def test_handshake_modes(sim):
+    sim.call("handshake", mode="silent")
+    for _ in range(2):                                # sticky
+        s = connect_raw(sim.sock)
+        create_raw(s)
+        s.settimeout(0.3)
+        with pytest.raises(socket.timeout):
+            s.recv(16)
+        s.close()
+    sim.call("handshake", mode="refuse")
+    s = connect_raw(sim.sock)
+    create_raw(s, ctx=0x99)
+    b = recv_frame(s)
+    assert len(b) == 20
+    mid, _, ctx, resp, _, n = struct.unpack(">HIIiIH", b)
+    assert (mid, ctx, resp, n) == (16, 0x99, -1, 0)
+    s.close()
+    sim.call("handshake", mode="close")
+    s = connect_raw(sim.sock)
+    create_raw(s)
+    assert s.recv(16) == b""
+    s.close()
+    assert sim.call("clients")["clients"] == []
+    with pytest.raises(RuntimeError):
+        sim.call("handshake", mode="maybe")
+    sim.call("handshake", mode="ok")
+    c = Client(sim.sock)
+    assert c.call("lb_conf_get")[0] == 0
+    assert sim.call("received")["received"]["sockclnt_create"] == 5
+
+
+def test_table_changes_apply_to_new_handshakes(sim):
+    old = Client(sim.sock, "old")
+    r = sim.call("table", missing=["lb_as_set_weight"], bad_crc=["lb_conf"])
+    new = Client(sim.sock, "new")
+    assert len(new.table) == r["entries"]
+    names = " ".join(new.table)
+    assert "lb_as_set_weight_" not in names
+    assert "lb_as_set_weight_reply_" not in names
+    assert "lb_conf_56cd3261" not in new.table and "lb_conf_" in names
+    assert dynamic_ids(new)["lb_add_del_vip_v2"] == \
+        dynamic_ids(old)["lb_add_del_vip_v2"]
+    # the registered client keeps the ids it has
+    assert old.call("lb_as_set_weight",
+                    as_v2("192.0.2.1/32", "10.0.0.1")[:-1])[0] == -6
+    sim.call("table", old_lb=True)
+    c = Client(sim.sock)
+    assert c.ids["lb_conf_get"] is None and c.ids["lb_add_del_as_v2"] is None
+    assert c.ids["lb_as_v2_dump"] is None and c.ids["lb_as_v2_details"] is None
+    assert c.ids["lb_vip_dump"] and "lb_as_dump_1063f819" in c.table
+    assert old.call("lb_conf_get")[0] == 0
+    sim.call("table")
+    c = Client(sim.sock)
+    assert all(c.ids.values())
+
+
+# --- garbage ----------------------------------------------------------------
+def test_garbage_framed_and_raw(sim):
+    a = Client(sim.sock, "a")
+    b = Client(sim.sock, "b")
+    raw = connect_raw(sim.sock)                       # unregistered: nothing
+    r = sim.call("garbage", bytes="00ff1234abcd")
+    assert r["sent"] == 2
+    for c in (a, b):
+        assert c.recv() == bytes.fromhex("00ff1234abcd")
+    hdr = struct.pack(">QII", 0, 100 << 20, 0)        # announces 100 MB
+    sim.call("garbage", bytes=hdr.hex(), raw=True)
+    sim.call("garbage", bytes="deadbeef", raw=True)
+    for c in (a, b):                                 # unframed, as given
+        assert c.recv_exact(20) == hdr + bytes.fromhex("deadbeef")
+    raw.settimeout(0.2)
+    with pytest.raises(socket.timeout):
+        raw.recv(1)
+    with pytest.raises(RuntimeError):
+        sim.call("garbage", bytes="xyz")
+    assert b.call("lb_conf_get")[0] == 0              # still served
+
+
+# --- drift ------------------------------------------------------------------
+WEB = dict(prefix="198.19.0.10/32", protocol=6, port=80)
+
+
+def test_drift_vip_and_as_return_codes(sim):
+    c = Client(sim.sock)
+    rv = lambda cmd, **kw: sim.call(cmd, **kw)["retval"]   # noqa: E731
+    assert rv("vip-add", encap="gre4", **WEB) == 0
+    assert rv("vip-add", encap="gre4", **WEB) == -81
+    assert rv("vip-add", prefix="198.19.0.10/32", port=0, encap="gre4") == -81
+    assert rv("vip-add", prefix="198.19.0.10/32", protocol=17, port=53,
+              encap="gre6") == -73
+    assert rv("vip-add", prefix="198.19.0.11/32", encap="nat6") == -97
+    assert rv("vip-add", prefix="198.19.0.11/32", encap="gre4",
+              new_flows_table_length=1000) == -70
+    assert rv("vip-add", prefix="2001:db8::1/128", encap="l3dsr") == 0
+    assert rv("vip-add", prefix="198.19.0.12/32", encap="gre4",
+              src_ip_sticky=True, new_flows_table_length=64) == 0
+    with pytest.raises(RuntimeError, match="encap"):
+        sim.call("vip-add", prefix="198.19.0.13/32", encap="vxlan")
+    with pytest.raises(RuntimeError, match="down"):
+        sim.call("vip-add", prefix="198.19.0.13/32", encap="gre4",
+                 new_flows_table_length=0)
+    vips = {v["prefix"]: v for v in sim.read_state()["vips"]}
+    assert vips["2001:db8::1/128"]["encap"] == "gre6"    # silently GRE6
+    assert vips["198.19.0.12/32"]["src_ip_sticky"] is True
+    assert vips["198.19.0.12/32"]["new_flows_table_length"] == 64
+    assert vips["198.19.0.12/32"]["protocol"] == 255
+    # ASes
+    assert rv("as-add", address="198.18.1.2", **WEB) == 0
+    assert rv("as-add", address="198.18.1.2", weight=5, **WEB) == -81
+    assert rv("as-add", address="2001:db8::2", **WEB) == -97
+    assert rv("as-add", address="198.18.1.3", weight=50, **WEB) == 0
+    assert rv("as-add", prefix="198.19.0.99/32", address="198.18.1.3") == -6
+    assert rv("as-weight", address="198.18.1.2", weight=7, **WEB) == 0
+    assert rv("as-weight", address="198.18.1.9", weight=7, **WEB) == -6
+    assert [x[1:3] for x in as_dump(c)] == [(1, 7), (1, 50)]
+    assert rv("as-del", address="198.18.1.3", flush=True, **WEB) == 0
+    assert rv("as-del", address="198.18.1.3", **WEB) == 0     # again ok
+    assert rv("as-del", address="198.18.1.8", **WEB) == -6
+    assert rv("as-weight", address="198.18.1.3", weight=9, **WEB) == -6
+    d = as_dump(c)
+    assert d == [("198.18.1.2", 1, 7, 1024), ("198.18.1.3", 0, 50, 0)]
+    assert rv("flush-vip", **WEB) == 0
+    assert rv("flush-vip", prefix="198.51.100.1/32") == 0     # always 0
+    web = [v for v in sim.read_state()["vips"]
+           if v["prefix"] == WEB["prefix"]][0]
+    assert web["flushes"] == 1
+    assert [a["flushes"] for a in web["ases"]] == [1, 2]
+    # gc collects the lingering AS now
+    assert sim.call("gc", min_age=3600) == {"ok": True, "ases": 0, "vips": 0}
+    assert sim.call("gc")["ases"] == 1
+    assert [x[0] for x in as_dump(c)] == ["198.18.1.2"]
+    # VIP delete with ASes: gone from the dump, ASes lingering until GC
+    assert rv("vip-del", **WEB) == 0
+    assert rv("vip-del", **WEB) == -6
+    assert len(c.dump("lb_vip_dump", bytes(23), "lb_vip_details")) == 2
+    assert as_dump(c) == [("198.18.1.2", 0, 7, 0)]
+    assert sim.call("gc") == {"ok": True, "ases": 1, "vips": 1}
+    assert as_dump(c) == []
+    assert rv("vip-del", prefix="2001:db8::1/128") == 0
+    assert rv("vip-del", prefix="2001:db8::1/128", protocol=6, port=0) == -6
+
+
+def test_drift_conf(sim):
+    c = Client(sim.sock)
+    assert sim.call("conf", ip4_src_address="198.19.0.1",
+                    flow_timeout=30)["retval"] == 0
+    b = c.call("lb_conf_get")[1]
+    assert b[10:14] == ip4("198.19.0.1") and b[14:30] == b"\xff" * 16
+    assert struct.unpack_from(">II", b, 30) == (1024, 30)
+    assert sim.call("conf", ip6_src_address="2001:db8::1",
+                    sticky_buckets_per_core=4096)["retval"] == 0
+    b = c.call("lb_conf_get")[1]
+    assert b[10:14] == ip4("198.19.0.1")
+    assert b[14:30] == socket.inet_pton(socket.AF_INET6, "2001:db8::1")
+    assert struct.unpack_from(">II", b, 30) == (4096, 30)
+    assert sim.call("conf", sticky_buckets_per_core=1000)["retval"] == -70
+    with pytest.raises(RuntimeError):
+        sim.call("conf", sticky_buckets_per_core=0)
+    st = sim.read_state()["conf"]
+    assert st["ip6_src_address"] == "20010db8000000000000000000000001"
+    assert st["sticky_buckets_per_core"] == 4096 and st["sticky_resets"] == 1
+
+
+# --- CLI --------------------------------------------------------------------
+def dpo_free(text):
+    import re
+    return re.sub(r"dpo:\d+", "dpo:N", text)
+
+
+def test_show_lb_vips_verbose_exact(sim):
+    c = Client(sim.sock)
+    V, A = "lb_add_del_vip_v2", "lb_add_del_as_v2"
+    P, P6 = "198.19.0.10/32", "2001:db8::1/128"
+    assert c.call(V, vip_add(P, sticky=1))[0] == 0
+    assert c.call(V, vip_add(P6, 255, 0, encap=1, nlen=64))[0] == 0
+    for a, w in (("198.18.1.2", 100), ("198.18.1.3", 50), ("198.18.1.4", 0)):
+        assert c.call(A, as_v2(P, a, w))[0] == 0
+    assert c.call(A, as_v2(P, "198.18.1.3", is_del=1))[0] == 0   # lingers
+    for a in ("2001:db8:1::2", "2001:db8:1::1"):
+        assert c.call(A, as_v2(P6, a, 100, proto=255, port=0))[0] == 0
+    rv, out = cli(c, "show lb vips verbose")
+    assert rv == 0
+    counters = ("  counters:\n"
+                "    packet from existing sessions: 0\n"
+                "    first session packet: 0\n"
+                "    untracked packet: 0\n"
+                "    no server configured: 0\n")
+    assert dpo_free(out) == (
+        " ip4-gre4 [1] 198.19.0.10/32 src_ip_sticky\n"
+        "  new_size:1024\n"
+        "  protocol:6 port:80\n" + counters +
+        "  #as:3\n"
+        "    198.18.1.2 weight:100 buckets:1024 flows:0 dpo:N used\n"
+        "    198.18.1.3 weight:50 buckets:0 flows:0 dpo:N  removed\n"
+        "    198.18.1.4 weight:0 buckets:0 flows:0 dpo:N used\n"
+        "\n"
+        " ip6-gre6 [2] 2001:db8::1/128\n"
+        "  new_size:64\n" + counters +
+        "  #as:2\n"
+        "    2001:db8:1::2 weight:100 buckets:32 flows:0 dpo:N used\n"
+        "    2001:db8:1::1 weight:100 buckets:32 flows:0 dpo:N used\n"
+        "\n")
+    assert cli(c, "show lb vips verbose")[1] == out       # stable dpo
+    rv, out = cli(c, "show lb vips")
+    assert (rv, out) == (0,
+                         "ip4-gre4 198.19.0.10/32 new_size:1024 #as:3"
+                         "  protocol:6 port:80 \n"
+                         "ip6-gre6 2001:db8::1/128 new_size:64 #as:2\n")
+    # a deleted VIP is hidden; its index is taken by nobody until GC
+    assert c.call(V, vip_add(P, is_del=1))[0] == 0
+    assert c.call(V, vip_add("192.0.2.7/32", 17, 53, encap=0))[0] == 0
+    out = cli(c, "show lb vips verbose")[1]
+    assert " ip4-gre4 [3] 192.0.2.7/32\n" in out and "[1]" not in out
+    assert cli(c, "show lb")[1].endswith("#vips: 2\n")
+    rv, out = cli(c, "show lb bogus")
+    assert rv == -1 and "unknown input" in out
+    assert cli(c, "show version")[1].startswith("vpp v26.10")
+
+
+# --- model and speed --------------------------------------------------------
+def brute_counts(M, ases):
+    entries = sorted((r, a, i) for i, (a, w) in enumerate(ases)
+                     for r in range(w))
+    out = [0] * len(ases)
+    for n in range(M if entries else 0):
+        out[entries[n % len(entries)][2]] += 1
+    return out
+
+
+def test_fast_bucket_counts_match_the_round_robin():
+    import random
+    import lb
+    rng = random.Random(1)
+    cases = [(1024, [100] * 4), (1024, [50, 100, 100, 100]),
+             (1024, [50, 0, 100, 100]), (1024, [1, 100]), (64, [100, 50]),
+             (1024, [100] * 20)]
+    for _ in range(300):
+        cases.append((rng.choice([1, 2, 8, 64, 1024, 4096]),
+                      [rng.choice([0, 1, 2, 3, 7, 50, 100, 255])
+                       for _ in range(rng.randint(1, 12))]))
+    for M, ws in cases:
+        ases = [(bytes(12) + bytes([10, 0, rng.randrange(256), i]), w)
+                for i, w in enumerate(ws)]
+        got, drop = lb.maglev_counts(M, ases)
+        assert got == brute_counts(M, ases), (M, ws)
+        assert drop == (M if not any(ws) else 0)
+        assert sum(got) + drop == M
+
+
+def test_pipelined_adds_are_fast(sim):
+    c = Client(sim.sock)
+    nv, na = 100, 32
+    out = b""
+    for i in range(nv):
+        out += struct.pack(">QII", 0, 50, 0) + struct.pack(
+            ">HII", c.ids["lb_add_del_vip_v2"], c.index, i) + vip_add(
+            "10.1.%d.1/32" % i)
+    for i in range(nv):
+        for j in range(na):
+            out += struct.pack(">QII", 0, 51, 0) + struct.pack(
+                ">HII", c.ids["lb_add_del_as_v2"], c.index, 1000) + as_v2(
+                "10.1.%d.1/32" % i, "198.18.0.%d" % (j + 1), 100 - j)
+    t0 = time.monotonic()
+    c.s.sendall(out)
+    for _ in range(nv * (na + 1)):
+        assert struct.unpack_from(">HIi", c.recv())[2] == 0
+    d = as_dump(c)
+    assert len(d) == nv * na and sum(x[3] for x in d) == nv * 1024
+    assert time.monotonic() - t0 < 5

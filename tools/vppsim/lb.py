@@ -1,4 +1,10 @@
-"""vppsim LB plugin state and semantics (PROTOCOL.md section 5)."""
+"""vppsim LB plugin state and semantics (PROTOCOL.md section 5).
+
+Written from the implementer's notes only.  Everything the data path does
+(flows, sticky tables, counters) is absent: reference counts are always 0,
+so garbage collection only looks at the age of a removal.
+"""
+import heapq
 import time
 
 from wire import ip46_is_ip4, ip46_str, mask46
@@ -13,7 +19,14 @@ INVALID_ADDRESS_FAMILY = -97
 
 GRE4, GRE6, L3DSR, NAT4, NAT6 = range(5)
 ENCAP_NAMES = ["gre4", "gre6", "l3dsr", "nat4", "nat6"]
+CLUSTERIP, NODEPORT = range(2)
 KEEP = 0xffffffff
+
+# VPP's start-up defaults (PROTOCOL.md 5.4, lb_conf)
+DEFAULT_STICKY_BUCKETS = 1024
+DEFAULT_FLOW_TIMEOUT = 40
+DEFAULT_IP4_SRC = b"\xff" * 4
+DEFAULT_IP6_SRC = b"\xff" * 16
 
 
 class Fatal(Exception):
@@ -25,33 +38,56 @@ def is_pow2(x):
 
 
 def maglev_counts(M, ases):
-    """ases: list of (ip46 bytes, weight). -> (counts list, drop buckets).
+    """ases: list of (ip46 bytes, weight) -> (counts list, drop buckets).
 
-    Per PROTOCOL.md 5.5: one entry per (AS, replica r < w), sorted by
-    (r, ip46); round-robin, each visit claims one bucket, until M claimed.
+    PROTOCOL.md 5.5: one entry per (AS, replica r < w), sorted by
+    (r, ip46); each round-robin visit claims one bucket until M are taken.
+    So with W = sum(w), k = M // W and R = M % W, an AS gets k*w plus the
+    number of its replicas among the first R sorted entries.  Those are
+    counted level by level (replica index r) without building the list:
+    between two distinct weights the set of ASes with w > r is constant.
     """
     out = [0] * len(ases)
-    W = sum(w for _, w in ases if w > 0)
+    live = sorted((a, w, i) for i, (a, w) in enumerate(ases) if w > 0)
+    W = sum(w for _, w, _ in live)
     if W == 0:
-        return out, M
-    entries = sorted((r, a, i) for i, (a, w) in enumerate(ases)
-                     for r in range(w))
+        return out, M                # everything to the "no server" AS 0
     k, rem = divmod(M, W)
-    for i, (_, w) in enumerate(ases):
+    for _, w, i in live:
         out[i] = k * w
-    for _, _, i in entries[:rem]:
-        out[i] += 1
+    r = 0
+    part = live                      # ASes with w > r, in address order
+    while rem > 0:
+        n = len(part)
+        top = min(w for _, w, _ in part)
+        full = min(top - r, rem // n)
+        if full:
+            for _, _, i in part:
+                out[i] += full
+            rem -= full * n
+            r += full
+        if r < top:                  # rem < n: a partial level
+            for _, _, i in part[:rem]:
+                out[i] += 1
+            break
+        part = [p for p in part if p[1] > r]
     return out, 0
 
 
 class AS:
-    def __init__(self, ip46, weight):
+    def __init__(self, ip46, weight, dpo):
         self.ip46 = ip46
         self.weight = weight
-        self.flags = 1
+        self.flags = 1               # 0x01: in use (PROTOCOL.md 5.1)
         self.in_use_since = 0
         self.removed_at = None
         self.flushes = 0
+        self.num_buckets = 0         # valid while the VIP's cache is
+        self.dpo = dpo               # a stable number for the CLI output
+
+    @property
+    def active(self):
+        return bool(self.flags & 1)
 
 
 class VIP:
@@ -69,41 +105,76 @@ class VIP:
         self.new_length = kw.get("new_length", 1024)
         self.src_ip_sticky = kw.get("src_ip_sticky", False)
         self.deleted = False
-        self.ases = []           # insertion order; table order is by address
+        self.ases = []               # slot order (insertion order here)
+        self.as_by_ip = {}
         self.flushes = 0
         self.last_gc = 0.0
+        self.drop_buckets = self.new_length
+        self.stale = False           # bucket counts need recomputing
 
     def key(self):
         return (self.ip46, self.plen46, self.protocol, self.port)
 
-    def find_as(self, ip46):
-        for a in self.ases:
-            if a.ip46 == ip46:
-                return a
-        return None
+    @property
+    def is_ip4(self):
+        return ip46_is_ip4(self.ip46)
 
-    def buckets(self):
-        act = [a for a in self.ases if a.flags & 1 and a.weight > 0]
-        counts, drop = maglev_counts(self.new_length,
-                                     [(a.ip46, a.weight) for a in act])
-        res = {id(a): c for a, c in zip(act, counts)}
-        return {id(a): res.get(id(a), 0) for a in self.ases}, drop
+    @property
+    def plen(self):
+        return self.plen46 - 96 if self.is_ip4 else self.plen46
+
+    def prefix_str(self):
+        return "%s/%d" % (ip46_str(self.ip46), self.plen)
+
+    def type_str(self):
+        """lb_vip_type as VPP names it: address family, then encap."""
+        return "%s-%s" % ("ip4" if self.is_ip4 else "ip6",
+                          ENCAP_NAMES[self.encap])
+
+    def find_as(self, ip46):
+        return self.as_by_ip.get(ip46)
+
+    def add_as(self, a):
+        self.ases.append(a)
+        self.as_by_ip[a.ip46] = a
+        self.stale = True
+
+    def drop_ases(self, keep):
+        """Keep only ASes for which keep(a) is true; -> number freed."""
+        before = len(self.ases)
+        self.ases = [a for a in self.ases if keep(a)]
+        if len(self.ases) != before:
+            self.as_by_ip = {a.ip46: a for a in self.ases}
+        return before - len(self.ases)
+
+    def update_buckets(self):
+        """The new-flow table is rebuilt on VIP add, AS add/del and weight
+        change (PROTOCOL.md 5.5); here only the counts, and only when asked
+        for after a change."""
+        if not self.stale:
+            return
+        act = [a for a in self.ases if a.active and a.weight > 0]
+        counts, self.drop_buckets = maglev_counts(
+            self.new_length, [(a.ip46, a.weight) for a in act])
+        for a in self.ases:
+            a.num_buckets = 0
+        for a, c in zip(act, counts):
+            a.num_buckets = c
+        self.stale = False
 
     def as_json(self):
-        b, drop = self.buckets()
+        self.update_buckets()
         return {
-            "index": self.index, "prefix": "%s/%d" % (
-                ip46_str(self.ip46),
-                self.plen46 - 96 if ip46_is_ip4(self.ip46) else self.plen46),
+            "index": self.index, "prefix": self.prefix_str(),
             "protocol": self.protocol, "port": self.port,
             "encap": ENCAP_NAMES[self.encap], "dscp": self.dscp,
             "srv_type": self.srv_type, "target_port": self.target_port,
             "new_flows_table_length": self.new_length,
             "src_ip_sticky": self.src_ip_sticky, "deleted": self.deleted,
-            "flushes": self.flushes, "drop_buckets": drop,
+            "flushes": self.flushes, "drop_buckets": self.drop_buckets,
             "ases": [{"address": ip46_str(a.ip46), "weight": a.weight,
                       "flags": a.flags, "in_use_since": a.in_use_since,
-                      "num_buckets": b[id(a)], "flushes": a.flushes}
+                      "num_buckets": a.num_buckets, "flushes": a.flushes}
                      for a in self.ases],
         }
 
@@ -111,11 +182,16 @@ class VIP:
 class LB:
     def __init__(self, gc_period=60.0, gc_min_age=10.0):
         self.t0 = time.monotonic()
-        self.ip4_src = b"\xff" * 4
-        self.ip6_src = b"\xff" * 16
-        self.sticky_buckets = 1024
-        self.flow_timeout = 40
+        self.ip4_src = DEFAULT_IP4_SRC
+        self.ip6_src = DEFAULT_IP6_SRC
+        self.sticky_buckets = DEFAULT_STICKY_BUCKETS
+        self.flow_timeout = DEFAULT_FLOW_TIMEOUT
         self.vips = {}           # index -> VIP (incl. deleted, not collected)
+        self.by_key = {}         # key -> active VIP
+        self.by_prefix = {}      # (ip46, plen46) -> [active VIPs]
+        self.free_idx = []       # heap of freed VIP pool indices
+        self.next_idx = 1        # pool index 0 is VPP's placeholder VIP
+        self.next_dpo = 17
         self.gc_period = gc_period
         self.gc_min_age = gc_min_age
         self.sticky_resets = 0
@@ -125,6 +201,8 @@ class LB:
 
     # --- conf --------------------------------------------------------------
     def conf(self, ip4, ip6, buckets, timeout):
+        """lb_conf: both source addresses are always overwritten; 0xffffffff
+        keeps buckets/timeout (PROTOCOL.md 5.4)."""
         if buckets != KEEP and not is_pow2(buckets):
             return INVALID_MEMORY_SIZE
         self.ip4_src, self.ip6_src = ip4, ip6
@@ -141,15 +219,24 @@ class LB:
 
     # --- VIPs --------------------------------------------------------------
     def active_vips(self):
+        """Every VIP that is not deleted, by pool index (VIP 0 hidden)."""
         return [v for _, v in sorted(self.vips.items()) if not v.deleted]
 
     def find_vip(self, key):
-        for v in self.vips.values():
-            if not v.deleted and v.key() == key:
-                return v
-        return None
+        return self.by_key.get(key)
+
+    def lookup(self, key):
+        """key with an unmasked address: host bits are masked first."""
+        return self.by_key.get((mask46(key[0], key[1]),) + tuple(key[1:]))
+
+    def _alloc_index(self):
+        if self.free_idx:
+            return heapq.heappop(self.free_idx)
+        self.next_idx += 1
+        return self.next_idx - 1
 
     def add_vip(self, ip46, plen46, protocol, port, encap, **kw):
+        """PROTOCOL.md 5.4, lb_add_del_vip add: the checks in VPP's order."""
         is4 = ip46_is_ip4(ip46)
         if is4:
             if encap not in (GRE4, GRE6, L3DSR, NAT4):
@@ -163,10 +250,10 @@ class LB:
             raise Fatal("new_flows_table_length=0: VPP tries to allocate a "
                         "2^32-entry new-flow table and goes down")
         ip46 = mask46(ip46, plen46)
-        if self.find_vip((ip46, plen46, protocol, port)):
+        key = (ip46, plen46, protocol, port)
+        if key in self.by_key:
             return VALUE_EXIST
-        same = [v for v in self.active_vips()
-                if v.ip46 == ip46 and v.plen46 == plen46]
+        same = self.by_prefix.get((ip46, plen46), [])
         for v in same:
             if (v.port == 0) != (port == 0):
                 return VALUE_EXIST
@@ -179,32 +266,45 @@ class LB:
         if encap not in (NAT4, NAT6):
             kw["srv_type"] = 0
             kw["target_port"] = 0
-        idx = 1
-        while idx in self.vips:
-            idx += 1
-        self.vips[idx] = VIP(idx, ip46, plen46, protocol, port, encap, **kw)
+        idx = self._alloc_index()
+        v = VIP(idx, ip46, plen46, protocol, port, encap, **kw)
+        self.vips[idx] = v
+        self.by_key[key] = v
+        self.by_prefix.setdefault((ip46, plen46), []).append(v)
         return OK
 
+    def _unindex(self, v):
+        del self.by_key[v.key()]
+        same = self.by_prefix[(v.ip46, v.plen46)]
+        same.remove(v)
+        if not same:
+            del self.by_prefix[(v.ip46, v.plen46)]
+
     def del_vip(self, key):
-        v = self.find_vip((mask46(key[0], key[1]),) + key[1:])
+        """Deleted at once even with ASes; they are marked removed without
+        flush and the VIP is freed by GC later (PROTOCOL.md 5.4)."""
+        v = self.lookup(key)
         if not v:
             return NO_SUCH_ENTRY
         v.deleted = True
+        self._unindex(v)
         for a in v.ases:
-            if a.flags & 1:
-                a.flags = 0
-                a.removed_at = self.now()
-                a.in_use_since = int(a.removed_at)
-        self.gc()
+            if a.active:
+                self._remove(a)
+        v.stale = True
+        self.gc_vip(v, force=True)
         return OK
-
-    def lookup(self, key):
-        return self.find_vip((mask46(key[0], key[1]),) + key[1:])
 
     # --- ASes --------------------------------------------------------------
     @staticmethod
     def as_family_ok(v, as_is4):
+        """The AS family must match the encap, not the VIP."""
         return as_is4 == (v.encap in (GRE4, L3DSR, NAT4))
+
+    def _remove(self, a):
+        a.flags = 0
+        a.removed_at = self.now()
+        a.in_use_since = int(a.removed_at)
 
     def add_as(self, key, ip46, as_is4, weight, flush):
         v = self.lookup(key)
@@ -213,14 +313,16 @@ class LB:
         if not self.as_family_ok(v, as_is4):
             return INVALID_ADDRESS_FAMILY
         a = v.find_as(ip46)
-        if a and a.flags & 1:
-            return VALUE_EXIST
-        if a:
+        if a and a.active:
+            return VALUE_EXIST   # weight NOT updated
+        if a:                    # lingering: re-activated in the same slot
             if flush:
                 a.flushes += 1
             a.flags, a.weight, a.removed_at = 1, weight, None
+            v.stale = True
         else:
-            v.ases.append(AS(ip46, weight))
+            v.add_as(AS(ip46, weight, self.next_dpo))
+            self.next_dpo += 1
         self.gc_vip(v)
         return OK
 
@@ -231,10 +333,9 @@ class LB:
         a = v.find_as(ip46)
         if not a:
             return NO_SUCH_ENTRY
-        if a.flags & 1:
-            a.flags = 0
-            a.removed_at = self.now()
-            a.in_use_since = int(a.removed_at)
+        if a.active:
+            self._remove(a)
+            v.stale = True
         if flush:
             a.flushes += 1
         self.gc_vip(v)
@@ -245,9 +346,10 @@ class LB:
         if not v:
             return NO_SUCH_ENTRY
         a = v.find_as(ip46)
-        if not a or not a.flags & 1:
+        if not a or not a.active:
             return NO_SUCH_ENTRY
         a.weight = weight
+        v.stale = True
         if flush:
             a.flushes += 1
         return OK
@@ -261,7 +363,8 @@ class LB:
         return OK                # always 0, even for an unknown VIP
 
     def dump_as_vips(self, un16, protocol, port):
-        """lb_as_dump filter: raw union bytes vs internal ip46 form."""
+        """lb_as_dump filter: raw union bytes vs internal ip46 form; the
+        protocol is not forced to 255 here (PROTOCOL.md 5.4)."""
         res = []
         for _, v in sorted(self.vips.items()):
             if un16 == bytes(16):
@@ -272,25 +375,31 @@ class LB:
         return res
 
     # --- garbage collection (no flows here, so refcounts are always 0) -----
-    def gc_vip(self, v, force=False):
+    def gc_vip(self, v, force=False, min_age=None):
+        """Frees ASes removed more than min_age seconds ago, then the VIP
+        if it is deleted and has none left; at most once per gc_period per
+        VIP unless forced.  -> (ASes freed, VIP freed)."""
         now = self.now()
         if not force and now - v.last_gc < self.gc_period:
-            return False
+            return 0, False
         v.last_gc = now
-        before = len(v.ases)
-        v.ases = [a for a in v.ases if a.flags & 1 or a.removed_at is None
-                  or now - a.removed_at <= self.gc_min_age]
-        changed = len(v.ases) != before
-        if v.deleted and not v.ases:
+        age = self.gc_min_age if min_age is None else min_age
+        freed = v.drop_ases(lambda a: a.active or a.removed_at is None
+                            or now - a.removed_at <= age)
+        if v.deleted and not v.ases and v.index in self.vips:
             del self.vips[v.index]
-            changed = True
-        return changed
+            heapq.heappush(self.free_idx, v.index)
+            return freed, True
+        return freed, False
 
-    def gc(self, force=True):
-        changed = False
+    def gc(self, force=True, min_age=None):
+        """-> (ASes freed, VIPs freed) over all VIPs."""
+        ases = vips = 0
         for v in list(self.vips.values()):
-            changed |= self.gc_vip(v, force)
-        return changed
+            a, gone = self.gc_vip(v, force, min_age)
+            ases += a
+            vips += gone
+        return ases, vips
 
     def as_json(self):
         return {

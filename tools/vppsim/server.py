@@ -1,6 +1,14 @@
-"""vppsim socket server: framing, registrations, message dispatch."""
+"""vppsim socket server: framing, registrations, message dispatch, timers.
+
+One selector loop, no threads: the API socket, its connections, the control
+socket (control.py) and a timer queue (delayed replies, the lazy state file,
+periodic GC, the end of a restart's down time).
+"""
+import collections
+import heapq
 import json
 import os
+import random
 import selectors
 import socket
 import struct
@@ -8,122 +16,327 @@ import sys
 import time
 
 import lb as lbm
-from wire import (HDR, HDR_LEN, MAX_DATA_LEN, REQ_SIZE, MsgTable, addr_to_ip46,
-                  cstr, frame, fstr, ip46_is_ip4, ip46_str, ip46_to_addr)
+from control import Commands
+from wire import (HDR, HDR_LEN, MAX_DATA_LEN, MAX_ID, REQ_SIZE, Layout,
+                  MsgTable, addr_to_ip46, cstr, frame, fstr, ip46_str,
+                  ip46_to_addr)
+
+SOCKCLNT_CREATE_REPLY = 16       # fixed memclnt id (PROTOCOL.md 1.3)
+STATE_MIN_INTERVAL = 0.05        # at most one state file write per 50 ms
+ID_STRIDE = 64                   # --id-base without --seed: shift per restart
+RECV_CHUNK = 1 << 18
 
 
 class Conn:
+    """An API connection; `table` is the message table it was given at its
+    handshake (a registered client keeps its ids across `table` changes)."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.rbuf = bytearray()
+        self.outq = collections.deque()   # [release time, bytearray]
+        self.handle = None       # registration index | 0x80000000
+        self.name = ""
+        self.table = None
+        self.closing = False     # close once the output is flushed
+        self.closed = False
+        self.want_write = False
+        self.wake_at = None      # a timer is set to flush delayed output
+
+
+class CtlConn:
     def __init__(self, sock):
         self.sock = sock
         self.rbuf = bytearray()
         self.wbuf = bytearray()
-        self.handle = None       # registration index | 0x80000000
-        self.name = ""
-        self.closing = False     # close once wbuf is flushed
+        self.closed = False
+        self.want_write = False
 
 
 class Server:
-    def __init__(self, path, version="26.10-rc0~374-gb575ec2c5", missing=(),
-                 bad_crc=(), pad=0, id_base=29, state_file=None,
-                 on_fatal="exit", gc_period=60.0, gc_min_age=10.0,
-                 verbose=False):
+    def __init__(self, path, control=None, version="26.10-rc0~374-gb575ec2c5",
+                 missing=(), bad_crc=(), pad=0, id_base=None, seed=None,
+                 state_file=None, on_fatal="exit", gc_period=60.0,
+                 gc_min_age=10.0, verbose=False):
         self.path = path
+        self.control_path = control
         self.version = version
-        self.table = MsgTable(id_base, missing, bad_crc, pad)
+        self.pad = pad
+        self.id_base = id_base
+        # --id-base alone: fixed layout; otherwise random (reproducible with
+        # --seed) module order, gaps and, without --id-base, first id.
+        self.rng = (None if id_base is not None and seed is None
+                    else random.Random(seed))
+        self.missing = list(missing)
+        self.bad_crc = [b for b in bad_crc if b]
+        self.generation = 0
+        self.layout = self.new_layout(None)
+        self.table = MsgTable(self.layout, self.missing, self.bad_crc)
+        self.gc_period = gc_period
+        self.gc_min_age = gc_min_age
         self.lb = lbm.LB(gc_period, gc_min_age)
         self.state_file = state_file
         self.on_fatal = on_fatal
         self.verbose = verbose
         self.fatal = []
+        self.conns = set()       # every API connection
         self.regs = {}           # handle -> Conn
         self.next_reg = 1
-        self.stats = {"dropped": 0, "handled": 0, "clients_total": 0}
+        self.stats = {"dropped": 0, "handled": 0, "clients_total": 0,
+                      "restarts": 0, "cuts": 0}
+        self.received = collections.Counter()   # across restarts
+        self.ignored = collections.Counter()    # eaten by the `drop` command
+        # test knobs (control.py); they survive restarts
+        self.delays = {}         # request name -> seconds
+        self.delay_all = 0.0
+        self.drops = {}          # request name -> remaining count or None
+        self.handshake = "ok"
         self.sel = selectors.DefaultSelector()
-        self.gc_period = gc_period
-        self.next_gc = time.monotonic() + gc_period
+        self.timers = []         # heap of (when, seq, fn)
+        self.timer_seq = 0
+        self.lsock = None
+        self.csock = None
         self.running = True
-        self.pending = []
+        self.pending = set()     # connections with new output
+        self.cur_release = 0.0   # release time for replies being queued
         self.dirty = False
+        self.write_at = None     # a state-file write is scheduled
+        self.next_write_ok = 0.0
+        self.commands = Commands(self)
+        self.handlers = {n[2:]: getattr(self, n) for n in dir(self)
+                         if n.startswith("m_")}
+
+    def wakeup_fd(self):
+        """A non-blocking fd for signal.set_wakeup_fd: a signal wakes the
+        selector so SIGTERM stops the loop at once."""
+        r, w = socket.socketpair()
+        r.setblocking(False)
+        w.setblocking(False)
+        self.wake_pair = (r, w)
+
+        def drain(ev):
+            try:
+                r.recv(4096)
+            except OSError:
+                pass
+        self.sel.register(r, selectors.EVENT_READ, drain)
+        return w.fileno()
 
     def log(self, *a):
         if self.verbose:
             print("vppsim:", *a, file=sys.stderr, flush=True)
 
-    # --- state dump --------------------------------------------------------
-    def write_state(self):
-        self.dirty = False
-        if not self.state_file:
-            return
+    # --- message table per run ---------------------------------------------
+    def new_layout(self, prev):
+        """A layout for this generation whose implemented dynamic ids all
+        differ from the previous one's (a restarted VPP, PROTOCOL.md 1.3)."""
+        old = prev.dynamic_ids() if prev else {}
+        for attempt in range(1000):
+            base = None
+            if self.id_base is not None:
+                # room for the fillers of a random layout too (<= 240)
+                span = Layout(None, self.id_base, self.pad).span + 240
+                room = max(1, MAX_ID - span - self.id_base + 1)
+                base = self.id_base + (self.generation + attempt) \
+                    * ID_STRIDE % room
+            lay = Layout(self.rng, base, self.pad)
+            new = lay.dynamic_ids()
+            if not any(old.get(n) == i for n, i in new.items()):
+                return lay
+        return lay
+
+    def set_table(self, missing, bad_crc):
+        """What the next handshakes advertise (control `table`)."""
+        self.missing, self.bad_crc = list(missing), list(bad_crc)
+        self.table = MsgTable(self.layout, self.missing, self.bad_crc)
+
+    # --- timers ------------------------------------------------------------
+    def add_timer(self, when, fn):
+        self.timer_seq += 1
+        heapq.heappush(self.timers, (when, self.timer_seq, fn))
+
+    def run_timers(self):
+        now = time.monotonic()
+        while self.timers and self.timers[0][0] <= now:
+            _, _, fn = heapq.heappop(self.timers)
+            fn()
+
+    def next_timeout(self):
+        if not self.timers:
+            return 1.0
+        return min(1.0, max(0.0, self.timers[0][0] - time.monotonic()))
+
+    def gc_tick(self):
+        """VPP's GC process: every gc_period (PROTOCOL.md 5.4)."""
+        if any(self.lb.gc()):
+            self.changed()
+        self.add_timer(time.monotonic() + self.gc_period, self.gc_tick)
+
+    # --- state -------------------------------------------------------------
+    def state_dict(self):
         st = self.lb.as_json()
         st["clients"] = sorted(c.name for c in self.regs.values())
         st["fatal"] = self.fatal
-        st["stats"] = self.stats
+        st["stats"] = dict(self.stats)
         st["version"] = self.version
+        st["generation"] = self.generation
+        st["api_listening"] = self.lsock is not None
+        return st
+
+    def changed(self):
+        """Schedule a (lazy) state file write: at most every 50 ms, and
+        never more than ~20% of the time for huge states."""
+        self.dirty = True
+        if self.state_file and self.write_at is None:
+            self.write_at = max(time.monotonic(), self.next_write_ok)
+            self.add_timer(self.write_at, self.write_state)
+
+    def write_state(self):
+        self.write_at = None
+        self.dirty = False
+        if not self.state_file:
+            return
+        t = time.monotonic()
         tmp = self.state_file + ".tmp"
         with open(tmp, "w") as f:
-            json.dump(st, f, indent=1, sort_keys=True)
+            json.dump(self.state_dict(), f, sort_keys=True)
         os.replace(tmp, self.state_file)
+        end = time.monotonic()
+        self.next_write_ok = end + max(STATE_MIN_INTERVAL, 4 * (end - t))
 
-    # --- socket loop -------------------------------------------------------
-    def serve(self):
+    # --- listening sockets -------------------------------------------------
+    @staticmethod
+    def unlink(path):
         try:
-            os.unlink(self.path)
+            os.unlink(path)
         except FileNotFoundError:
             pass
-        ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        ls.bind(self.path)
-        ls.listen(64)
-        ls.setblocking(False)
-        self.sel.register(ls, selectors.EVENT_READ, None)
-        self.write_state()
+
+    def bind(self, path, mode):
+        self.unlink(path)
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        old = os.umask(0o777 & ~mode)
+        try:
+            s.bind(path)
+        finally:
+            os.umask(old)
+        s.listen(64)
+        s.setblocking(False)
+        return s
+
+    def start_api(self):
+        if self.lsock is not None:
+            return
+        self.lsock = self.bind(self.path, 0o770)   # group-writable, as VPP
+        self.sel.register(self.lsock, selectors.EVENT_READ, self.accept_api)
+        self.changed()
         print("vppsim: listening on %s" % self.path, flush=True)
+
+    def stop_api(self):
+        if self.lsock is None:
+            return
+        self.sel.unregister(self.lsock)
+        self.lsock.close()
+        self.lsock = None
+        self.unlink(self.path)
+
+    def serve(self):
+        self.start_api()
+        if self.control_path:
+            self.csock = self.bind(self.control_path, 0o600)
+            self.sel.register(self.csock, selectors.EVENT_READ,
+                              self.accept_ctl)
+        self.write_state()
+        self.add_timer(time.monotonic() + self.gc_period, self.gc_tick)
         try:
             while self.running:
-                tmo = max(0.0, self.next_gc - time.monotonic())
-                for key, ev in self.sel.select(min(tmo, 1.0)):
-                    if key.data is None:
-                        self.accept(ls)
-                        continue
-                    c = key.data
-                    if ev & selectors.EVENT_READ:
-                        self.on_read(c)
-                    if ev & selectors.EVENT_WRITE and c.sock.fileno() >= 0:
-                        self.flush(c)
-                if time.monotonic() >= self.next_gc:
-                    self.next_gc = time.monotonic() + self.gc_period
-                    if self.lb.gc():
-                        self.write_state()
+                for key, ev in self.sel.select(self.next_timeout()):
+                    key.data(ev)
+                    if not self.running:
+                        break
+                self.run_timers()
+                self.flush_pending()
         finally:
-            for c in list(self.regs.values()):
-                c.sock.close()
-            ls.close()
-            try:
-                os.unlink(self.path)
-            except OSError:
-                pass
+            self.shutdown()
 
-    def accept(self, ls):
+    def shutdown(self):
+        self.flush_pending()
+        for c in list(self.conns):
+            self.close(c)
+        self.stop_api()
+        for key in list(self.sel.get_map().values()):
+            k = getattr(key.data, "ctl", None)
+            if k is not None:
+                self.flush_ctl(k)
+                self.close_ctl(k)
+        if self.csock is not None:
+            self.sel.unregister(self.csock)
+            self.csock.close()
+            self.unlink(self.control_path)
+        self.write_state()
+
+    # --- API connections ---------------------------------------------------
+    def accept_api(self, ev):
         try:
-            s, _ = ls.accept()
+            s, _ = self.lsock.accept()
         except OSError:
             return
         s.setblocking(False)
         c = Conn(s)
-        self.sel.register(s, selectors.EVENT_READ, c)
+        self.conns.add(c)
+        self.sel.register(s, selectors.EVENT_READ,
+                          lambda ev: self.on_api(c, ev))
+
+    def on_api(self, c, ev):
+        if ev & selectors.EVENT_READ and not c.closed:
+            self.on_read(c)
+        if ev & selectors.EVENT_WRITE and not c.closed:
+            self.flush(c)
 
     def close(self, c):
+        if c.closed:
+            return
+        c.closed = True
         try:
             self.sel.unregister(c.sock)
         except (KeyError, ValueError):
             pass
         c.sock.close()
+        c.outq.clear()
+        self.conns.discard(c)
+        self.pending.discard(c)
         if c.handle is not None and self.regs.get(c.handle) is c:
-            del self.regs[c.handle]
-            self.write_state()
+            del self.regs[c.handle]   # EOF tears the registration down (1.7)
+            self.changed()
+
+    def cut(self):
+        """Close every API connection (registered or not)."""
+        for c in list(self.conns):
+            self.close(c)
+
+    def restart(self, down):
+        """Like a VPP restart: connections and socket gone, LB state back to
+        start-up defaults, new dynamic ids when it listens again."""
+        self.cut()
+        self.stop_api()
+        self.lb = lbm.LB(self.gc_period, self.gc_min_age)
+        self.regs.clear()
+        self.next_reg = 1
+        self.generation += 1
+        self.stats["restarts"] += 1
+        self.layout = self.new_layout(self.layout)
+        self.table = MsgTable(self.layout, self.missing, self.bad_crc)
+        self.changed()
+        gen = self.generation
+
+        def up():
+            if gen == self.generation:
+                self.start_api()
+        self.add_timer(time.monotonic() + max(0.0, down), up)
 
     def on_read(self, c):
         try:
-            data = c.sock.recv(65536)
+            data = c.sock.recv(RECV_CHUNK)
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
@@ -132,106 +345,237 @@ class Server:
             self.close(c)
             return
         c.rbuf += data
-        while (len(c.rbuf) >= HDR_LEN and not c.closing
-               and c.sock.fileno() >= 0):
-            _, dlen, _ = HDR.unpack_from(c.rbuf)
+        buf, off, n = c.rbuf, 0, len(c.rbuf)
+        # VPP keeps partial data per connection and handles the frames of a
+        # connection strictly in order (PROTOCOL.md 1.1, 1.6)
+        while n - off >= HDR_LEN and not c.closing and not c.closed:
+            _, dlen, _ = HDR.unpack_from(buf, off)
             if dlen == 0 or dlen > MAX_DATA_LEN:
                 self.log("bad data_len %d, closing" % dlen)
                 self.close(c)
                 return
-            if len(c.rbuf) < HDR_LEN + dlen:
+            if n - off < HDR_LEN + dlen:
                 break
-            body = bytes(c.rbuf[HDR_LEN:HDR_LEN + dlen])
-            del c.rbuf[:HDR_LEN + dlen]
+            body = bytes(buf[off + HDR_LEN:off + HDR_LEN + dlen])
+            off += HDR_LEN + dlen
             try:
                 self.dispatch(c, body)
-                self.after_dispatch()
             except lbm.Fatal as e:
                 self.fatal.append(str(e))
-                self.dirty = True
-                self.after_dispatch()
+                self.changed()
                 print("vppsim: FATAL: %s" % e, file=sys.stderr, flush=True)
                 if self.on_fatal == "exit":
                     self.running = False
                     return
+        if not c.closed:
+            del buf[:off]
 
-    def after_dispatch(self):
-        if self.dirty:
-            self.write_state()
-        pend, self.pending = self.pending, []
-        for d in pend:
-            if d.sock.fileno() >= 0 and d.wbuf:
-                self.flush(d)
+    # --- output ------------------------------------------------------------
+    def send_bytes(self, c, data, release=0.0):
+        """Queue bytes in order; a delayed reply holds back what follows."""
+        if c is None or c.closed:
+            return
+        q = c.outq
+        if q and q[-1][0] >= release:
+            q[-1][1] += data
+        else:
+            q.append([release, bytearray(data)])
+        self.pending.add(c)
 
     def send(self, c, body):
-        if c is None or c.sock.fileno() < 0:
-            return
-        c.wbuf += frame(body)
-        self.pending.append(c)   # flushed after the state file is written
+        self.send_bytes(c, frame(body), self.cur_release)
+
+    def flush_pending(self):
+        pend, self.pending = self.pending, set()
+        for c in pend:
+            self.flush(c)
+
+    def set_write(self, c, on):
+        if c.want_write != on and not c.closed:
+            c.want_write = on
+            self.sel.modify(c.sock, selectors.EVENT_READ
+                            | (selectors.EVENT_WRITE if on else 0),
+                            self.sel.get_key(c.sock).data)
 
     def flush(self, c):
+        if c.closed:
+            return
+        now = time.monotonic()
+        q = c.outq
+        while q and q[0][0] <= now:
+            buf = q[0][1]
+            try:
+                n = c.sock.send(buf)
+            except (BlockingIOError, InterruptedError):
+                n = 0
+            except OSError:
+                self.close(c)
+                return
+            del buf[:n]
+            if buf:
+                break
+            q.popleft()
+        if q and q[0][0] <= now:
+            self.set_write(c, True)
+            return
+        self.set_write(c, False)
+        if q:
+            if c.wake_at is None or q[0][0] < c.wake_at:
+                c.wake_at = q[0][0]
+                self.add_timer(c.wake_at, lambda: self.wake(c))
+        elif c.closing:
+            self.close(c)
+
+    def wake(self, c):
+        c.wake_at = None
+        self.flush(c)
+
+    # --- control connections -----------------------------------------------
+    def accept_ctl(self, ev):
         try:
-            while c.wbuf:
-                n = c.sock.send(c.wbuf)
-                del c.wbuf[:n]
+            s, _ = self.csock.accept()
+        except OSError:
+            return
+        s.setblocking(False)
+        k = CtlConn(s)
+
+        def on_event(ev):
+            self.on_ctl(k, ev)
+        on_event.ctl = k
+        self.sel.register(s, selectors.EVENT_READ, on_event)
+
+    def close_ctl(self, k):
+        if not k.closed:
+            k.closed = True
+            self.sel.unregister(k.sock)
+            k.sock.close()
+
+    def on_ctl(self, k, ev):
+        if ev & selectors.EVENT_WRITE:
+            self.flush_ctl(k)
+        if not ev & selectors.EVENT_READ or k.closed:
+            return
+        try:
+            data = k.sock.recv(65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self.close_ctl(k)
+            return
+        k.rbuf += data
+        while b"\n" in k.rbuf and self.running:
+            line, _, rest = bytes(k.rbuf).partition(b"\n")
+            k.rbuf = bytearray(rest)
+            if line.strip():
+                reply = self.commands.handle(line)
+                k.wbuf += json.dumps(reply).encode() + b"\n"
+        self.flush_ctl(k)
+
+    def flush_ctl(self, k):
+        try:
+            while k.wbuf:
+                n = k.sock.send(k.wbuf)
+                del k.wbuf[:n]
         except (BlockingIOError, InterruptedError):
             pass
         except OSError:
-            self.close(c)
+            self.close_ctl(k)
             return
-        if c.wbuf:
-            self.sel.modify(c.sock, selectors.EVENT_READ | selectors.EVENT_WRITE,
-                            c)
-        elif c.closing:
-            self.close(c)
-        else:
-            try:
-                self.sel.modify(c.sock, selectors.EVENT_READ, c)
-            except (KeyError, ValueError):
-                pass
+        on = bool(k.wbuf)
+        if on != k.want_write and not k.closed:
+            k.want_write = on
+            self.sel.modify(k.sock, selectors.EVENT_READ
+                            | (selectors.EVENT_WRITE if on else 0),
+                            self.sel.get_key(k.sock).data)
 
     # --- dispatch ----------------------------------------------------------
+    def drop_rule(self, name):
+        """Control `drop`: True if this request is to be ignored."""
+        if name not in self.drops:
+            return False
+        left = self.drops[name]
+        if left is not None:
+            if left <= 1:
+                del self.drops[name]
+            else:
+                self.drops[name] = left - 1
+        return True
+
     def dispatch(self, c, body):
         if len(body) < 2:
             self.stats["dropped"] += 1
             return
         mid = struct.unpack_from(">H", body)[0]
-        name = self.table.name_of.get(mid)
-        fn = getattr(self, "m_" + name, None) if name else None
-        if fn is None or len(body) < REQ_SIZE.get(name, 1 << 30):
+        name = (c.table or self.table).name_of.get(mid)
+        fn = self.handlers.get(name)
+        if fn is None:
+            # no handler for msg id: logged by VPP, no reply (1.6)
             self.log("drop msg id %d (%s) len %d" % (mid, name, len(body)))
             self.stats["dropped"] += 1
             return
-        self.stats["handled"] += 1
-        if name == "sockclnt_create":
-            fn(c, body)
+        self.received[name] += 1
+        if self.drop_rule(name):
+            self.ignored[name] += 1
+            self.stats["dropped"] += 1
             return
-        cidx, ctx = struct.unpack_from(">II", body, 2)
-        fn(self.regs.get(cidx), cidx, ctx, body)
+        if len(body) < REQ_SIZE.get(name, 1 << 30):
+            self.log("truncated %s: %d bytes" % (name, len(body)))
+            self.stats["dropped"] += 1
+            return
+        self.stats["handled"] += 1
+        delay = self.delays.get(name, self.delay_all)
+        self.cur_release = time.monotonic() + delay if delay > 0 else 0.0
+        try:
+            if name == "sockclnt_create":
+                fn(c, body)
+            else:
+                # the reply goes to the registration named by client_index,
+                # nowhere if there is none (PROTOCOL.md 1.5)
+                cidx, ctx = struct.unpack_from(">II", body, 2)
+                fn(self.regs.get(cidx), cidx, ctx, body)
+        finally:
+            self.cur_release = 0.0
 
-    def rid(self, name):
-        return self.table.id_of.get(name, 0)
+    @staticmethod
+    def rid(dest, name):
+        return dest.table.id_of.get(name, 0) if dest and dest.table else 0
 
     def reply(self, dest, name, ctx, retval=0, payload=b""):
-        self.send(dest, struct.pack(">HIi", self.rid(name), ctx, retval)
+        if dest is None:
+            return
+        self.send(dest, struct.pack(">HIi", self.rid(dest, name), ctx, retval)
                   + payload)
 
     # memclnt
     def m_sockclnt_create(self, c, body):
         ctx = struct.unpack_from(">I", body, 2)[0]
+        mode = self.handshake
+        if mode == "close":
+            self.close(c)
+            return
+        if mode == "silent":
+            return
+        if mode == "refuse":
+            self.send(c, struct.pack(">HIIiIH", SOCKCLNT_CREATE_REPLY, 0, ctx,
+                                     -1, 0, 0))
+            return
         if c.handle is None:
             c.handle = 0x80000000 | self.next_reg
             self.next_reg += 1
             self.regs[c.handle] = c
             self.stats["clients_total"] += 1
         c.name = cstr(body[6:70])
-        ents = self.table.entries
-        self.send(c, struct.pack(">HIIiIH", self.rid("sockclnt_create_reply"),
-                                 0, ctx, 0, c.handle, len(ents))
-                  + self.table.pack_table())
+        c.table = self.table
+        # client_index is not filled in (0); index is the handle (1.4)
+        self.send(c, struct.pack(">HIIiIH", SOCKCLNT_CREATE_REPLY, 0, ctx, 0,
+                                 c.handle, len(c.table.entries))
+                  + c.table.pack_table())
         self.changed()
 
     def m_sockclnt_delete(self, dest, cidx, ctx, body):
+        # response is 1 on success, -1 for an unknown index (1.8)
         idx = struct.unpack_from(">I", body, 10)[0]
         target = self.regs.get(idx)
         if target is None:
@@ -240,6 +584,7 @@ class Server:
         self.reply(target, "sockclnt_delete_reply", ctx, 1)
         del self.regs[idx]
         target.closing = True
+        self.pending.add(target)
         self.changed()
 
     def m_control_ping(self, dest, cidx, ctx, body):
@@ -250,12 +595,11 @@ class Server:
         self.reply(dest, "memclnt_keepalive_reply", ctx, 0)
 
     def m_get_first_msg_id(self, dest, cidx, ctx, body):
-        mod = cstr(body[10:74]).split("_")[0]
-        ids = [self.table.id_of[n] for m, msgs in
-               __import__("wire").DYNAMIC if m == mod
-               for n, _ in msgs if n in self.table.id_of]
-        self.reply(dest, "get_first_msg_id_reply", ctx, 0 if ids else -6,
-                   struct.pack(">H", min(ids) if ids else 0xffff))
+        mod = cstr(body[10:74]).rsplit("_", 1)[0]
+        first = self.table.first_id(mod)
+        self.reply(dest, "get_first_msg_id_reply", ctx,
+                   0 if first is not None else -6,
+                   struct.pack(">H", 0xffff if first is None else first))
 
     # vpe / vlib / ip
     def m_show_version(self, dest, cidx, ctx, body):
@@ -266,61 +610,51 @@ class Server:
 
     def m_cli_inband(self, dest, cidx, ctx, body):
         n = struct.unpack_from(">I", body, 10)[0]
-        if len(body) < 14 + n:
+        if len(body) < 14 + n:   # declared string past the frame: dropped
             self.stats["dropped"] += 1
             return
         cmd = " ".join(body[14:14 + n].decode("utf-8", "replace").split())
-        rv, out = 0, ""
-        if cmd in ("show version", "show version verbose"):
-            out = "vpp v%s built by vppsim\n" % self.version
-        elif cmd.startswith("show lb vips"):
-            out = self.cli_vips("verbose" in cmd)
-        elif cmd == "show lb":
-            out = ("lb_main ip4-src-address: %s ip6-src-address: %s "
-                   "#vips: %d\n" % (
-                       ".".join(str(b) for b in self.lb.ip4_src),
-                       ip46_str(self.lb.ip6_src), len(self.lb.active_vips())))
-        else:
-            rv, out = -1, "unknown input `%s'\n" % cmd
+        rv, out = self.cli(cmd)
         data = out.encode()
         self.reply(dest, "cli_inband_reply", ctx, rv,
                    struct.pack(">I", len(data)) + data)
 
-    def cli_vips(self, verbose):
-        lines = []
-        for v in self.lb.active_vips():
-            j = v.as_json()
-            fam = "ip4" if ip46_is_ip4(v.ip46) else "ip6"
-            lines.append(" %s-%s [%d] %s%s" % (
-                fam, j["encap"], v.index, j["prefix"],
-                "" if not v.port else " protocol:%d port:%d" % (
-                    v.protocol, v.port)))
-            if verbose:
-                for a in j["ases"]:
-                    lines.append("    %s weight:%d buckets:%d flows:0 %s" % (
-                        a["address"], a["weight"], a["num_buckets"],
-                        "used" if a["flags"] & 1 else "removed"))
-        return "\n".join(lines) + ("\n" if lines else "")
+    def cli(self, cmd):
+        """-> (retval, output) for the few commands vppsim knows."""
+        if cmd in ("show version", "show version verbose"):
+            return 0, "vpp v%s built by vppsim\n" % self.version
+        if cmd == "show lb vips":
+            return 0, "".join(format_vip(v) + "\n"
+                              for v in self.lb.active_vips())
+        if cmd == "show lb vips verbose":
+            return 0, "".join(format_vip_detailed(v) + "\n"
+                              for v in self.lb.active_vips())
+        if cmd == "show lb":
+            return 0, ("lb_main ip4-src-address: %s ip6-src-address: %s "
+                       "#vips: %d\n" % (
+                           ".".join(str(b) for b in self.lb.ip4_src),
+                           ip46_str(self.lb.ip6_src),
+                           len(self.lb.active_vips())))
+        return -1, "unknown input `%s'\n" % cmd
 
     def m_ip_route_lookup(self, dest, cidx, ctx, body):
         is4, ip46 = addr_to_ip46(body[15], body[16:32])
         plen = body[32] + (96 if is4 else 0)
-        for v in self.lb.active_vips():
-            if v.ip46 == lbm.mask46(ip46, plen) and v.plen46 == plen:
-                self.reply(dest, "ip_route_lookup_reply", ctx, 0,
-                           struct.pack(">II", 0, 1000 + v.index)
-                           + body[15:33] + b"\0")
-                return
+        vips = self.lb.by_prefix.get((lbm.mask46(ip46, plen), plen))
+        if vips:
+            v = min(vips, key=lambda x: x.index)
+            self.reply(dest, "ip_route_lookup_reply", ctx, 0,
+                       struct.pack(">II", 0, 1000 + v.index)
+                       + body[15:33] + b"\0")
+            return
         self.reply(dest, "ip_route_lookup_reply", ctx, -6,
                    bytes(8) + body[15:33] + b"\0")
 
     # --- LB ----------------------------------------------------------------
-    def changed(self):
-        self.dirty = True
-
     @staticmethod
     def vip_key(body, off=10):
-        """pfx(18) protocol(1) port(2) at off -> (ip46, plen46, proto, port)."""
+        """pfx(18) protocol(1) port(2) at off -> (ip46, plen46, proto,
+        port)."""
         af = body[off]
         if af not in (0, 1):
             raise lbm.Fatal("address family %d: VPP reads uninitialised "
@@ -330,7 +664,7 @@ class Server:
         proto = body[off + 18]
         port = struct.unpack_from(">H", body, off + 19)[0]
         if port == 0:
-            proto = 255          # VPP forces all-port VIPs to 255
+            proto = 255          # VPP forces all-port VIPs to 255 (5.3)
         return (ip46, min(plen, 128), proto, port)
 
     @staticmethod
@@ -423,12 +757,13 @@ class Server:
     @staticmethod
     def vip_wire(v):
         """struct lb_vip (21 bytes): pfx, protocol, port."""
-        plen = v.plen46 - 96 if ip46_is_ip4(v.ip46) else v.plen46
-        return (ip46_to_addr(v.ip46) + struct.pack(">BBH", plen, v.protocol,
+        return (ip46_to_addr(v.ip46) + struct.pack(">BBH", v.plen, v.protocol,
                                                    v.port))
 
     def m_lb_vip_dump(self, dest, cidx, ctx, body):
-        did = self.rid("lb_vip_details")
+        if dest is None:
+            return
+        did = self.rid(dest, "lb_vip_details")
         for v in self.lb.active_vips():   # request filters are ignored
             self.send(dest, struct.pack(">HI", did, ctx) + self.vip_wire(v)
                       + struct.pack(">IB", v.encap, v.dscp)
@@ -439,17 +774,20 @@ class Server:
                       + struct.pack(">H", v.new_length & 0xffff))
 
     def _as_dump(self, dest, ctx, body, v2):
-        did = self.rid("lb_as_v2_details" if v2 else "lb_as_details")
+        if dest is None:
+            return
+        did = self.rid(dest, "lb_as_v2_details" if v2 else "lb_as_details")
         proto = body[28]
         port = struct.unpack_from(">H", body, 29)[0]
+        head = struct.pack(">HI", did, ctx)
         for v in self.lb.dump_as_vips(body[11:27], proto, port):
-            buckets, _ = v.buckets()
+            v.update_buckets()
+            vw = head + self.vip_wire(v)
             for a in v.ases:
-                msg = (struct.pack(">HI", did, ctx) + self.vip_wire(v)
-                       + ip46_to_addr(a.ip46)
+                msg = (vw + ip46_to_addr(a.ip46)
                        + struct.pack(">BI", a.flags, a.in_use_since))
                 if v2:
-                    msg += struct.pack(">BI", a.weight, buckets[id(a)])
+                    msg += struct.pack(">BI", a.weight, a.num_buckets)
                 self.send(dest, msg)
 
     def m_lb_as_dump(self, dest, cidx, ctx, body):
@@ -457,3 +795,51 @@ class Server:
 
     def m_lb_as_v2_dump(self, dest, cidx, ctx, body):
         self._as_dump(dest, ctx, body, True)
+
+
+# --- CLI output, as src/plugins/lb/lb.c formats it -------------------------
+VIP_COUNTERS = ["packet from existing sessions", "first session packet",
+                "untracked packet", "no server configured"]
+
+
+def format_vip(v):
+    """format_lb_vip: the `show lb vips` line (without the final newline
+    that vlib_cli_output's "%U\\n" adds)."""
+    s = "%s %s new_size:%u #as:%u%s" % (v.type_str(), v.prefix_str(),
+                                        v.new_length, len(v.ases), "")
+    if v.port:
+        s += "  protocol:%u port:%u " % (v.protocol, v.port)
+    if v.encap == lbm.L3DSR:
+        s += "  dscp:%u" % v.dscp
+    elif v.encap in (lbm.NAT4, lbm.NAT6):
+        s += " type:%s port:%u target_port:%u" % (
+            "clusterip" if v.srv_type == lbm.CLUSTERIP else "nodeport",
+            v.port, v.target_port)
+    return s
+
+
+def format_vip_detailed(v):
+    """format_lb_vip_detailed (`show lb vips verbose`).  Counters and flow
+    refcounts are 0: no packets here."""
+    v.update_buckets()
+    s = " %s [%u] %s%s%s\n" % (v.type_str(), v.index, v.prefix_str(),
+                               " src_ip_sticky" if v.src_ip_sticky else "",
+                               "")
+    s += "  new_size:%u\n" % v.new_length
+    if v.port:
+        s += "  protocol:%u port:%u\n" % (v.protocol, v.port)
+    if v.encap == lbm.L3DSR:
+        s += "  dscp:%u\n" % v.dscp
+    elif v.encap in (lbm.NAT4, lbm.NAT6):
+        s += "  type:%s port:%u target_port:%u" % (    # no newline in VPP
+            "clusterip" if v.srv_type == lbm.CLUSTERIP else "nodeport",
+            v.port, v.target_port)
+    s += "  counters:\n"
+    for name in VIP_COUNTERS:
+        s += "    %s: %u\n" % (name, 0)
+    s += "  #as:%u\n" % len(v.ases)
+    for a in v.ases:
+        s += "    %s weight:%u buckets:%u flows:%u dpo:%u %s\n" % (
+            ip46_str(a.ip46), a.weight, a.num_buckets, 0, a.dpo,
+            "used" if a.active else " removed")
+    return s

@@ -3,8 +3,11 @@
 
 Implements memclnt (sockclnt_create/delete, control_ping), show_version,
 cli_inband (a few show commands), ip_route_lookup and the LB plugin API
-(lb.api 1.2.0) with the semantics described in the implementer's notes.
-State is written as JSON to --state-file after every change.
+(lb.api 1.2.0) with the semantics described in the implementer's notes
+(/work/shared/vpp/PROTOCOL.md), written independently of the C client.
+State is written lazily as JSON to --state-file (at most every 50 ms, and
+on exit); a --control socket lets tests inspect it and inject faults.
+See README.md.
 """
 import argparse
 import os
@@ -21,6 +24,8 @@ from wire import LB_V12_ONLY  # noqa: E402
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--socket", required=True, help="API socket path")
+    p.add_argument("--control", help="control socket path (JSON lines, "
+                   "mode 0600; see README.md)")
     p.add_argument("--version", default="26.10-rc0~374-gb575ec2c5",
                    help="show_version version string")
     p.add_argument("--missing", default="",
@@ -33,9 +38,15 @@ def main(argv=None):
                         "messages and no lb_conf_get")
     p.add_argument("--pad", type=int, default=0,
                    help="extra filler table entries (simulate a big table)")
-    p.add_argument("--id-base", type=int, default=29,
-                   help="first dynamic message id")
-    p.add_argument("--state-file", help="JSON state, rewritten on changes")
+    p.add_argument("--id-base", type=int,
+                   help="first dynamic message id (>= 29); without --seed "
+                        "also a fixed module order without gaps. Default: "
+                        "29 + a random offset, random order and gaps, new "
+                        "ones at every start and restart")
+    p.add_argument("--seed", type=int,
+                   help="seed for the random id layouts (reproducible runs)")
+    p.add_argument("--state-file", help="JSON state file, rewritten lazily "
+                   "(at most every 50 ms) after changes and on exit")
     p.add_argument("--on-fatal", choices=["exit", "record"], default="exit",
                    help="requests that take real VPP down: exit (status 70) "
                         "or only record them in the state")
@@ -46,16 +57,25 @@ def main(argv=None):
     missing = [m for m in a.missing.split(",") if m]
     if a.old_lb:
         missing += LB_V12_ONLY
-    srv = Server(a.socket, version=a.version, missing=missing,
-                 bad_crc=a.bad_crc.split(","), pad=a.pad, id_base=a.id_base,
-                 state_file=a.state_file, on_fatal=a.on_fatal,
-                 gc_period=a.gc_period, gc_min_age=a.gc_min_age,
-                 verbose=a.verbose)
+    if a.id_base is not None and a.id_base < 29:
+        p.error("--id-base must be >= 29 (memclnt ids are fixed below)")
+    if not 0 <= a.pad <= 60000:
+        p.error("--pad must be 0..60000")
+    try:
+        srv = Server(a.socket, control=a.control, version=a.version,
+                     missing=missing, bad_crc=a.bad_crc.split(","),
+                     pad=a.pad, id_base=a.id_base, seed=a.seed,
+                     state_file=a.state_file, on_fatal=a.on_fatal,
+                     gc_period=a.gc_period, gc_min_age=a.gc_min_age,
+                     verbose=a.verbose)
+    except ValueError as e:
+        p.error(str(e))
 
     def stop(*_):
         srv.running = False
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    signal.set_wakeup_fd(srv.wakeup_fd())   # wake the select() at once
     srv.serve()
     return 70 if srv.fatal and a.on_fatal == "exit" else 0
 

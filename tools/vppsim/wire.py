@@ -3,6 +3,7 @@
 Written from /work/shared/vpp/{PROTOCOL,LAYOUTS}.md and CRCS.txt only.
 All API integers are big-endian; structs are packed.
 """
+import ipaddress
 import struct
 
 HDR = struct.Struct(">QII")          # q (ignored), data_len (BE), gc mark
@@ -83,27 +84,80 @@ def expand_names(names):
     return out
 
 
-class MsgTable:
-    """name <-> id, plus the advertised name_crc table."""
+# Plugins that have nothing to do with us but take ids between ours, as in a
+# real VPP whose table holds every loaded plugin (PROTOCOL.md 1.3/1.4).
+FILLER_MODULES = ["acl", "nat44_ed", "dhcp", "memif", "ikev2", "wireguard",
+                  "flowprobe", "cnat", "arping", "urpf"]
+FIRST_DYNAMIC_ID = 29
+MAX_ID = 0xffff
 
-    def __init__(self, id_base=29, missing=(), bad_crc=(), pad=0):
+
+class Layout:
+    """The id every message gets in one VPP run (start or restart).
+
+    Dynamic ids are assigned per module in load order from a first dynamic
+    id; memclnt's are fixed (PROTOCOL.md 1.3).  Deterministic mode (an
+    explicit id_base and no rng): modules vpe, vlib, ip, [pad], lb with no
+    gaps from id_base.  Random mode: the first id is 29 plus a random
+    offset (or id_base if given), the module order is shuffled and filler
+    plugins of random size sit between the modules.
+    """
+
+    def __init__(self, rng=None, id_base=None, pad=0):
+        self.ids = [(n, c, i) for n, c, i in MEMCLNT]   # (name, crc, id)
+        self.module_of = {}
+        mods = [(m, list(msgs)) for m, msgs in DYNAMIC]
+        if rng is not None:
+            rng.shuffle(mods)
+            fill = []
+            for m in rng.sample(FILLER_MODULES, rng.randint(2, 6)):
+                fill.append((m, [("%s_msg_%d" % (m, k),
+                                  "%08x" % rng.getrandbits(32))
+                                 for k in range(rng.randint(1, 40))]))
+            for f in fill:
+                mods.insert(rng.randint(0, len(mods)), f)
+        if pad:                  # other plugins load before lb: a big gap
+            at = [m for m, _ in mods].index("lb")
+            mods.insert(at, ("plugin", [("plugin_filler_%d" % i,
+                                         "%08x" % (0x1000 + i))
+                                        for i in range(pad)]))
+        if id_base is None:
+            id_base = FIRST_DYNAMIC_ID + (rng.randrange(0, 400) if rng
+                                          else 0)
+        total = sum(len(msgs) for _, msgs in mods)
+        if id_base < FIRST_DYNAMIC_ID or id_base + total - 1 > MAX_ID:
+            raise ValueError("dynamic ids %d..%d out of range" % (
+                id_base, id_base + total - 1))
+        nxt = id_base
+        for mod, msgs in mods:
+            for n, c in msgs:
+                self.ids.append((n, c, nxt))
+                self.module_of[n] = mod
+                nxt += 1
+        self.id_base = id_base
+        self.span = total
+
+    def id_map(self):
+        return {n: i for n, _, i in self.ids}
+
+    def dynamic_ids(self):
+        """name -> id of the messages vppsim implements (not the fillers)."""
+        mine = {n for _, msgs in DYNAMIC for n, _ in msgs}
+        return {n: i for n, _, i in self.ids if n in mine}
+
+
+class MsgTable:
+    """name <-> id, plus the advertised name_crc table, for one layout and
+    one choice of missing / wrong-CRC messages."""
+
+    def __init__(self, layout, missing=(), bad_crc=()):
+        self.layout = layout
         self.id_of = {}          # name -> id (only for advertised messages)
         self.name_of = {}        # id -> name
         self.entries = []        # (id, "name_crc")
         missing = expand_names(missing)
         bad = set(n.strip() for n in bad_crc if n.strip())
-        dyn = []
-        for mod, msgs in DYNAMIC:
-            if mod == "lb":      # other plugins load first: leave a gap
-                dyn.extend(("plugin_filler_%d" % i, "%08x" % (0x1000 + i))
-                           for i in range(pad))
-            dyn.extend(msgs)
-        allmsgs = [(n, c, i) for n, c, i in MEMCLNT]
-        nxt = id_base
-        for n, c in dyn:
-            allmsgs.append((n, c, nxt))
-            nxt += 1
-        for name, crc, mid in allmsgs:
+        for name, crc, mid in layout.ids:
             if name in missing:
                 continue
             if name in bad:
@@ -113,10 +167,19 @@ class MsgTable:
             self.entries.append((mid, "%s_%s" % (name, crc)))
         # hash order in VPP: arbitrary but deterministic here
         self.entries.sort(key=lambda e: (hash_order(e[1]), e[0]))
+        self._packed = None
+
+    def first_id(self, module):
+        ids = [i for n, i in self.id_of.items()
+               if self.layout.module_of.get(n) == module]
+        return min(ids) if ids else None
 
     def pack_table(self):
-        return b"".join(struct.pack(">H64s", mid, nc.encode()[:63])
-                        for mid, nc in self.entries)
+        if self._packed is None:
+            self._packed = b"".join(struct.pack(">H64s", mid,
+                                                nc.encode()[:63])
+                                    for mid, nc in self.entries)
+        return self._packed
 
 
 def hash_order(s):
@@ -167,7 +230,28 @@ def mask46(ip46, plen):
 
 
 def ip46_str(ip46):
-    import ipaddress
+    """format_ip46_address with IP46_TYPE_ANY: IPv4-mapped -> dotted quad.
+    Python's IPv6 text form (RFC 5952: longest run of 2+ zero groups) is
+    the one VPP prints as well."""
     if ip46_is_ip4(ip46):
         return str(ipaddress.IPv4Address(ip46[12:]))
     return str(ipaddress.IPv6Address(ip46))
+
+
+def parse_addr(text):
+    """"198.18.1.2" / "2001:db8::1" -> (is_ip4, 16-byte ip46)."""
+    a = ipaddress.ip_address(text)
+    if a.version == 4:
+        return True, bytes(12) + a.packed
+    return False, a.packed
+
+
+def parse_prefix(text):
+    """"198.19.0.10/32" -> (ip46, plen46); host bits are kept (the LB code
+    masks them, as VPP does)."""
+    addr, _, plen = text.partition("/")
+    is4, ip46 = parse_addr(addr)
+    plen = int(plen) if plen else (32 if is4 else 128)
+    if not 0 <= plen <= (32 if is4 else 128):
+        raise ValueError("bad prefix length in %r" % text)
+    return ip46, plen + (96 if is4 else 0)
