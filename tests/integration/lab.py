@@ -197,6 +197,8 @@ class Daemon:
             grpc_addr = "unix:" + os.path.join(os.path.dirname(os.path.abspath(config)),
                                                "maglevd.sock")
         self.grpc_addr = grpc_addr
+        if "--vpp-api-addr" not in args:  # no VPP unless a test brings vppsim
+            args = ("--vpp-api-addr", "", *args)
         self.p = subprocess.Popen([MAGLEVD, "--config", config, "--log-format", "json",
                                    "--log-level", level, "--grpc-addr", grpc_addr, *args],
                                   stderr=subprocess.PIPE, text=True, env=env)

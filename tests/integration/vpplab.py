@@ -1,0 +1,93 @@
+"""vppsim beside the nginx lab: start/stop it, read its state through its
+control socket, wait for maglevd's syncs."""
+import os
+import subprocess
+import sys
+import time
+
+from lab import Daemon, Lab
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+VPPSIM_DIR = os.path.join(ROOT, "tools", "vppsim")
+sys.path.insert(0, VPPSIM_DIR)
+from control import Control  # noqa: E402
+
+
+class VPPSim:
+    """tools/vppsim/vppsim.py on a socket in the lab directory."""
+
+    def __init__(self, directory, *args, name="vpp"):
+        self.sock = os.path.join(directory, f"{name}-api.sock")
+        self.ctl_path = os.path.join(directory, f"{name}-ctl.sock")
+        self.state_file = os.path.join(directory, f"{name}-state.json")
+        self.log = open(os.path.join(directory, f"{name}.log"), "w")
+        for p in (self.sock, self.ctl_path):
+            if os.path.exists(p):
+                os.unlink(p)
+        self.p = subprocess.Popen(
+            ["/usr/bin/python3", os.path.join(VPPSIM_DIR, "vppsim.py"), "--socket", self.sock,
+             "--control", self.ctl_path, "--state-file", self.state_file, *args],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        Lab.wait_for(lambda: os.path.exists(self.sock) and os.path.exists(self.ctl_path),
+                     "vppsim sockets", timeout=10)
+        self.ctl = Control(self.ctl_path)
+
+    def call(self, cmd, **kw):
+        return self.ctl.call(cmd, **kw)
+
+    def state(self):
+        return self.call("state")["state"]
+
+    def vips(self):
+        """{(prefix, protocol, port): vip} of the VIPs that are not deleted."""
+        return {(v["prefix"], v["protocol"], v["port"]): v
+                for v in self.state()["vips"] if not v["deleted"]}
+
+    def received(self):
+        return self.call("received")["received"]
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.terminate()
+            try:
+                self.p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        self.log.close()
+
+
+def active_ases(vip):
+    """{address: (weight, num_buckets)} of a VIP's active ASes."""
+    return {a["address"]: (a["weight"], a["num_buckets"]) for a in vip["ases"] if a["flags"] & 1}
+
+
+def start_maglevd(config, sim, *args, level="debug"):
+    return Daemon(config, "--vpp-api-addr", sim.sock, *args, level=level)
+
+
+def wait_record(daemon, msg, after=0, timeout=15.0, **fields):
+    """The first `msg` record (with fields) after index `after` of
+    daemon.records; returns (record, index after it)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with daemon.lock:
+            recs = list(enumerate(daemon.records))[after:]
+        for i, r in recs:
+            if r["msg"] == msg and all(r.get(k) == v for k, v in fields.items()):
+                return r, i + 1
+        if daemon.p.poll() is not None:
+            break
+        time.sleep(0.02)
+    raise AssertionError(f"no {msg} {fields} within {timeout}s after record {after}; "
+                         f"last records: {daemon.records[-10:]}")
+
+
+def wait_synced(daemon, after=0, timeout=15.0, **fields):
+    """The first vpp-lbsync-done record (with fields) after index `after`."""
+    return wait_record(daemon, "vpp-lbsync-done", after, timeout, **fields)
+
+
+def mark(daemon):
+    with daemon.lock:
+        return len(daemon.records)
