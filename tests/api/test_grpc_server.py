@@ -372,7 +372,7 @@ def test_reflection_file_containing_service(channel, path):
     assert fd.name == "maglev.proto" and fd.package == "maglev"
     (svc,) = fd.service
     assert svc.name == "Maglev"
-    assert len(svc.method) == 15
+    assert len(svc.method) == 19
     methods = {m.name: m for m in svc.method}
     assert methods["WatchEvents"].server_streaming
     assert methods["GetVersion"].input_type == ".maglev.GetVersionRequest"

@@ -233,4 +233,4 @@ def test_reflection(lab):
     assert [s.name for s in out[0].list_services_response.service] == ["maglev.Maglev"]
     fd = descriptor_pb2.FileDescriptorProto.FromString(
         out[1].file_descriptor_response.file_descriptor_proto[0])
-    assert fd.package == "maglev" and len(fd.service[0].method) == 15
+    assert fd.package == "maglev" and len(fd.service[0].method) == 19

@@ -331,7 +331,7 @@ def test_sync_alias_with_a_frontend(lab):
     assert active_ases(lab.sim.vips()[WEB6])[b[1].v6][0] == 25
     doc = json.loads(ok(lab, "--json", "sync", "vpp", "lb", "state"))
     assert doc == {"scope": "all", "applied": True, "ops": [], "failed": 0,
-                   "duration_us": doc["duration_us"]}
+                   "duration_us": doc["duration_us"], "frontend": ""}
 
 
 # ---- errors ----
