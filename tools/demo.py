@@ -1,11 +1,14 @@
 #!/usr/bin/python3
 """The demo lab for `make run`: three nginx backends in network namespaces of
 their own (198.18.x.2 and 2001:db8:x::2, reachable only through the lab's hub
-namespace), a maglev.yaml for them, and maglevd in the foreground probing
-them with HTTP, HTTPS, TCP and ICMP. Ctrl-C stops maglevd and removes the
-lab. Needs root (namespaces). While it runs, in another terminal:
+namespace), a maglev.yaml for them, vppsim (tools/vppsim, the stand-in VPP)
+as the embedded dataplane, and maglevd in the foreground probing the
+backends with HTTP, HTTPS, TCP and ICMP and programming vppsim's LB plugin.
+Ctrl-C stops maglevd and vppsim and removes the lab. Needs root
+(namespaces). While it runs, in another terminal:
 
     build/src/cli/maglevc --server unix:/run/vpp-maglev/demo.sock
+    maglevc> show vpp lb state
 
 Nothing leaves the machine: every probe goes to an address inside the lab.
 """
@@ -14,8 +17,8 @@ import signal
 import subprocess
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
-                                "integration"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 from lab import Lab  # noqa: E402
 
 
@@ -79,6 +82,8 @@ def demo_config(lab):
     lb:
       ipv4-src-address: 198.19.0.1
       ipv6-src-address: "2001:db8:ffff::1"
+      startup-min-delay: 0s
+      startup-max-delay: 0s
 """
 
 
@@ -89,16 +94,26 @@ def main():
     sock = os.environ.get("DEMO_GRPC", "unix:/run/vpp-maglev/demo.sock")
     with Lab(3) as lab:
         cfg = lab.write_config(demo_config(lab))
+        vpp_sock = os.path.join(lab.dir, "vpp-api.sock")
+        sim = subprocess.Popen(["/usr/bin/python3", os.path.join(HERE, "vppsim", "vppsim.py"),
+                                "--socket", vpp_sock, "--control",
+                                os.path.join(lab.dir, "vpp-ctl.sock"), "--state-file",
+                                os.path.join(lab.dir, "vpp-state.json")],
+                               start_new_session=True)  # Ctrl-C is for maglevd: it stops first
         print(f"demo: lab up: hub netns {lab.hub}, backends "
               + ", ".join(f"{b.ns} ({b.v4}, {b.v6})" for b in lab.backends), flush=True)
-        print(f"demo: config {cfg}; API {sock}; Ctrl-C to stop", flush=True)
+        print(f"demo: config {cfg}; API {sock}; vppsim {vpp_sock}; Ctrl-C to stop", flush=True)
+        Lab.wait_for(lambda: os.path.exists(vpp_sock), "vppsim", timeout=10)
         p = subprocess.Popen([maglevd, "--config", cfg, "--grpc-addr", sock,
-                              *sys.argv[1:]])
+                              "--vpp-api-addr", vpp_sock, *sys.argv[1:]])
         try:
             p.wait()
         except KeyboardInterrupt:
             p.send_signal(signal.SIGTERM)
             p.wait()
+        finally:
+            sim.terminate()
+            sim.wait()
     return p.returncode
 
 
