@@ -108,6 +108,23 @@ static void fail_errno(struct api_call *call, int err, const char *msg)
     api_fail(call, code, "%s", msg);
 }
 
+/* The common start of a call that waits for a VPP job: the named frontend
+ * (NULL = none asked for) must exist, VPP must be up. The pending call, or
+ * NULL with the call failed; *fe is the frontend found. */
+static struct pending_call *pending_start(struct api_call *call, struct api *api,
+                                          const char *frontend, const struct frontend_conf **fe,
+                                          struct vpp_sync **s)
+{
+    *fe = NULL;
+    if (frontend && !(*fe = config_find_frontend(api->core->cfg, frontend))) {
+        api_fail(call, GRPC_STATUS_NOT_FOUND, "frontend \"%s\" not found", frontend);
+        return NULL;
+    }
+    if (!(*s = vpp_or_fail(call, api, true)))
+        return NULL;
+    return pending_new(call);
+}
+
 /* ---- GetVPPLBState ---- */
 
 static Maglev__VPPLBVIP *build_vip(struct arena *a, const struct lb_vip *v)
@@ -171,17 +188,12 @@ static void on_state(void *ctx, int err, const struct lb_state *obs)
 void api_vpp_get_lb_state(struct api_call *call, const ProtobufCMessage *req, void *ctx)
 {
     const Maglev__GetVPPLBStateRequest *rq = (const void *)req;
-    struct api *api = ctx;
-    const struct frontend_conf *fe = NULL;
-    if (rq->scope_case == MAGLEV__GET_VPPLBSTATE_REQUEST__SCOPE_FRONTEND &&
-        !(fe = config_find_frontend(api->core->cfg, rq->frontend))) {
-        api_fail(call, GRPC_STATUS_NOT_FOUND, "frontend \"%s\" not found", rq->frontend);
-        return;
-    }
-    struct vpp_sync *s = vpp_or_fail(call, api, true);
-    if (!s)
-        return;
-    struct pending_call *p = pending_new(call);
+    const struct frontend_conf *fe;
+    struct vpp_sync *s;
+    struct pending_call *p = pending_start(
+        call, ctx,
+        rq->scope_case == MAGLEV__GET_VPPLBSTATE_REQUEST__SCOPE_FRONTEND ? rq->frontend : NULL, &fe,
+        &s);
     if (!p)
         return;
     if (fe) {
@@ -263,14 +275,9 @@ static void sync_or_plan(struct api_call *call, const ProtobufCMessage *req, str
     const Maglev__SyncVPPLBStateRequest *r = (const void *)req;
     const char *fe =
         r->scope_case == MAGLEV__SYNC_VPPLBSTATE_REQUEST__SCOPE_FRONTEND ? r->frontend : NULL;
-    if (fe && !config_find_frontend(api->core->cfg, fe)) {
-        api_fail(call, GRPC_STATUS_NOT_FOUND, "frontend \"%s\" not found", fe);
-        return;
-    }
-    struct vpp_sync *s = vpp_or_fail(call, api, true);
-    if (!s)
-        return;
-    struct pending_call *p = pending_new(call);
+    const struct frontend_conf *found;
+    struct vpp_sync *s;
+    struct pending_call *p = pending_start(call, api, fe, &found, &s);
     if (!p)
         return;
     int e = vpp_sync_request(s, fe, apply, on_sync, p, &p->job);

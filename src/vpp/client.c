@@ -50,7 +50,7 @@ static void log_msg(const char *event, int idx, uint32_t context, size_t len, co
               LOG_STR("fields", fields));
 }
 
-static int flush_out(struct vpp_client *c)
+int vpp_client_flush(struct vpp_client *c)
 {
     while (c->out.off < c->out.len) {
         ssize_t n = send(c->fd, c->out.buf + c->out.off, c->out.len - c->out.off,
@@ -128,7 +128,7 @@ int vpp_client_send(struct vpp_client *c, enum vppmsg_index idx, const void *m)
         break;
     }
     if (!ev_is_active(&c->wio)) {
-        int r = flush_out(c);
+        int r = vpp_client_flush(c);
         if (r < 0) {
             /* report it from the loop, not from inside the caller's call */
             c->write_err = -r;

@@ -258,21 +258,9 @@ static void on_write(struct ev_loop *loop, ev_io *w, int revents)
         disconnect(c, VPP_STATE_DISCONNECTED, "write: %s", strerror(c->write_err));
         return;
     }
-    while (c->out.off < c->out.len) {
-        ssize_t n = send(c->fd, c->out.buf + c->out.off, c->out.len - c->out.off,
-                         MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return;
-            disconnect(c, VPP_STATE_DISCONNECTED, "write: %s", strerror(errno));
-            return;
-        }
-        c->out.off += (size_t)n;
-    }
-    c->out.off = c->out.len = 0;
-    ev_io_stop(c->loop, &c->wio);
+    int r = vpp_client_flush(c);
+    if (r < 0)
+        disconnect(c, VPP_STATE_DISCONNECTED, "write: %s", strerror(-r));
 }
 
 static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)

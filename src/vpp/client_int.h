@@ -58,6 +58,9 @@ struct vpp_client {
 };
 
 int vpp_client_send(struct vpp_client *c, enum vppmsg_index idx, const void *m);
+/* Writes what is queued without blocking; the write watcher runs while
+ * something is left. 0 or -errno of the socket. */
+int vpp_client_flush(struct vpp_client *c);
 void vpp_client_receive(struct vpp_client *c, const uint8_t *body, size_t len);
 void vpp_client_fail_all(struct vpp_client *c, int err);
 void vpp_client_expire(struct vpp_client *c, ev_tstamp now);

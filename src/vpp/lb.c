@@ -336,6 +336,15 @@ static void op_prefix(const struct lb_vip_key *k, struct vppapi_prefix *pfx)
     pfx->len = k->plen;
 }
 
+/* The VIP of op into request m: every LB request names it by pfx, protocol
+ * and port. */
+#define SET_VIP(m, op)                                                                             \
+    do {                                                                                           \
+        op_prefix(&(op)->vip, &(m).pfx);                                                           \
+        (m).protocol = (op)->vip.protocol;                                                         \
+        (m).port = (op)->vip.port;                                                                 \
+    } while (0)
+
 static int send_op(struct vpp_client *c, const struct lb_op *op, vpp_reply_cb cb, void *ctx)
 {
     switch (op->kind) {
@@ -352,9 +361,7 @@ static int send_op(struct vpp_client *c, const struct lb_op *op, vpp_reply_cb cb
     case LB_OP_VIP_DEL: {
         struct vppmsg_lb_add_del_vip_v2 m;
         vppmsg_lb_add_del_vip_v2_init(&m);
-        op_prefix(&op->vip, &m.pfx);
-        m.protocol = op->vip.protocol;
-        m.port = op->vip.port;
+        SET_VIP(m, op);
         m.encap = op->encap;
         m.new_flows_table_length = LB_NEW_FLOWS_TABLE_LENGTH;
         m.src_ip_sticky = op->src_ip_sticky;
@@ -366,9 +373,7 @@ static int send_op(struct vpp_client *c, const struct lb_op *op, vpp_reply_cb cb
     case LB_OP_AS_DEL: {
         struct vppmsg_lb_add_del_as_v2 m;
         vppmsg_lb_add_del_as_v2_init(&m);
-        op_prefix(&op->vip, &m.pfx);
-        m.protocol = op->vip.protocol;
-        m.port = op->vip.port;
+        SET_VIP(m, op);
         addr_to_api(&op->as, &m.as_address);
         m.weight = op->weight;
         m.is_del = op->kind == LB_OP_AS_DEL;
@@ -379,9 +384,7 @@ static int send_op(struct vpp_client *c, const struct lb_op *op, vpp_reply_cb cb
     case LB_OP_AS_WEIGHT: {
         struct vppmsg_lb_as_set_weight m;
         vppmsg_lb_as_set_weight_init(&m);
-        op_prefix(&op->vip, &m.pfx);
-        m.protocol = op->vip.protocol;
-        m.port = op->vip.port;
+        SET_VIP(m, op);
         addr_to_api(&op->as, &m.as_address);
         m.weight = op->weight;
         m.is_flush = op->flush;

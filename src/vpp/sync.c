@@ -547,6 +547,18 @@ void vpp_sync_frontend(struct vpp_sync *s, const char *frontend, const char *tri
         queue_internal(s, frontend, trigger);
 }
 
+/* An API job: queued, its handle given to the caller for cancelling. */
+static int queue_api_job(struct vpp_sync *s, struct vpp_sync_job *j, void *ctx,
+                         struct vpp_sync_job **job)
+{
+    j->trigger = "api";
+    j->ctx = ctx;
+    if (job)
+        *job = j;
+    enqueue(s, j);
+    return 0;
+}
+
 int vpp_sync_request(struct vpp_sync *s, const char *frontend, bool apply, vpp_sync_cb cb,
                      void *ctx, struct vpp_sync_job **job)
 {
@@ -558,13 +570,8 @@ int vpp_sync_request(struct vpp_sync *s, const char *frontend, bool apply, vpp_s
     if (!j)
         return -ENOMEM;
     j->apply = apply;
-    j->trigger = "api";
     j->cb = cb;
-    j->ctx = ctx;
-    if (job)
-        *job = j;
-    enqueue(s, j);
-    return 0;
+    return queue_api_job(s, j, ctx, job);
 }
 
 int vpp_sync_get_state(struct vpp_sync *s, vpp_state_cb cb, void *ctx, struct vpp_sync_job **job)
@@ -574,13 +581,8 @@ int vpp_sync_get_state(struct vpp_sync *s, vpp_state_cb cb, void *ctx, struct vp
     struct vpp_sync_job *j = job_new(s, JOB_STATE, NULL);
     if (!j)
         return -ENOMEM;
-    j->trigger = "api";
     j->state_cb = cb;
-    j->ctx = ctx;
-    if (job)
-        *job = j;
-    enqueue(s, j);
-    return 0;
+    return queue_api_job(s, j, ctx, job);
 }
 
 void vpp_sync_cancel(struct vpp_sync_job *job)

@@ -18,7 +18,8 @@ import pexpect
 import pytest
 
 from lab import MAGLEVD, Daemon, Lab, is_root
-from vpplab import VPPSim, active_ases, mark, start_maglevd, wait_synced
+from vpplab import (WEB, WEB6, VPPSim, active_ases, lab_config, mark, start_maglevd,
+                    wait_synced)
 
 pytestmark = pytest.mark.skipif(not is_root(), reason="the lab needs root (namespaces)")
 
@@ -28,9 +29,6 @@ ESC = "\033"
 TIME = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}"
 ARROW = "\u2192"
 
-WEB = ("198.19.0.10/32", 6, 80)
-WEB6 = ("2001:db8:ff::10/128", 255, 0)
-
 # the lines `show vpp lb state` is made of (maglevc(1), "VPP LB STATE")
 LINE_CONF_HEAD = re.compile(r"^lb conf$")
 LINE_FIELD = re.compile(r"^  ([a-z0-9-]+) +(\S.*)$")
@@ -39,42 +37,7 @@ LINE_AS = re.compile(r"^    address (\S+) weight (\d+) buckets (\d+)( removed)?$
 
 
 def config(lab):
-    b = lab.backends
-    return f"""maglev:
-  healthchecker: {{netns: {lab.hub}}}
-  healthchecks:
-    tcp: {{type: tcp, port: 80, interval: 1s, timeout: 500ms}}
-  backends:
-    b1: {{address: {b[0].v4}, healthcheck: tcp}}
-    b2: {{address: {b[1].v4}, healthcheck: tcp}}
-    b3: {{address: {b[2].v4}, healthcheck: tcp}}
-    b1v6: {{address: "{b[0].v6}", healthcheck: tcp}}
-    b2v6: {{address: "{b[1].v6}", healthcheck: tcp}}
-  frontends:
-    web:
-      address: 198.19.0.10
-      protocol: tcp
-      port: 80
-      pools:
-        - name: primary
-          backends: {{b1: {{}}, b2: {{weight: 50}}}}
-        - name: fallback
-          backends: {{b3: {{}}}}
-    web6:
-      address: "2001:db8:ff::10"
-      pools:
-        - name: only
-          backends: {{b1v6: {{}}, b2v6: {{weight: 25}}}}
-  vpp:
-    lb:
-      ipv4-src-address: 198.19.0.1
-      ipv6-src-address: "2001:db8:ffff::1"
-      sync-interval: 1h
-      sticky-buckets-per-core: 4096
-      flow-timeout: 30s
-      startup-min-delay: 0s
-      startup-max-delay: 0s
-"""
+    return lab_config(lab, interval="1h")  # drift stays until a test syncs
 
 
 def converged(lab):

@@ -11,7 +11,9 @@ import grpc
 import pytest
 
 from lab import Lab, is_root
-from vpplab import VPPSim, active_ases, mark, start_maglevd, wait_record, wait_synced
+from vpplab import (WEB, WEB6, VPPSim, active_ases, mark, start_maglevd, wait_record,
+                    wait_synced)
+from vpplab import lab_config as config
 
 sys.path.insert(0, os.environ.get("PROTO_PY_DIR", "build/proto"))
 import maglev_pb2 as pb  # noqa: E402
@@ -21,51 +23,6 @@ pytestmark = pytest.mark.skipif(not is_root(), reason="the lab needs root (names
 SYNC_INTERVAL = 2.0
 
 
-def config(lab, with_web6=True, sticky=False, interval="2s"):
-    b = lab.backends
-    web6 = f"""
-    web6:
-      address: "2001:db8:ff::10"
-      pools:
-        - name: only
-          backends: {{b1v6: {{}}, b2v6: {{weight: 25}}}}
-""" if with_web6 else ""
-    return f"""maglev:
-  healthchecker: {{netns: {lab.hub}}}
-  healthchecks:
-    tcp: {{type: tcp, port: 80, interval: 1s, timeout: 500ms}}
-  backends:
-    b1: {{address: {b[0].v4}, healthcheck: tcp}}
-    b2: {{address: {b[1].v4}, healthcheck: tcp}}
-    b3: {{address: {b[2].v4}, healthcheck: tcp}}
-    b1v6: {{address: "{b[0].v6}", healthcheck: tcp}}
-    b2v6: {{address: "{b[1].v6}", healthcheck: tcp}}
-  frontends:
-    web:
-      address: 198.19.0.10
-      protocol: tcp
-      port: 80
-      src-ip-sticky: {str(sticky).lower()}
-      pools:
-        - name: primary
-          backends: {{b1: {{}}, b2: {{weight: 50}}}}
-        - name: fallback
-          backends: {{b3: {{}}}}
-{web6}
-  vpp:
-    lb:
-      ipv4-src-address: 198.19.0.1
-      ipv6-src-address: "2001:db8:ffff::1"
-      sync-interval: {interval}
-      sticky-buckets-per-core: 4096
-      flow-timeout: 30s
-      startup-min-delay: 0s
-      startup-max-delay: 0s
-"""
-
-
-WEB = ("198.19.0.10/32", 6, 80)
-WEB6 = ("2001:db8:ff::10/128", 255, 0)
 
 
 def expect_desired(lab, sim, with_web6=True):
@@ -118,6 +75,15 @@ def rpc_error(lab, method, req, resp_type):
         rpc(lab, method, req, resp_type)
     return e.value.code(), e.value.details()
 
+
+def reload_with(lab, text):
+    """Writes the config, SIGHUPs maglevd; (its reload sync's done record,
+    the record index where the reload began)."""
+    m = mark(lab.daemon)
+    lab.write_config(text)
+    lab.daemon.signal(signal.SIGHUP)
+    done, _ = wait_synced(lab.daemon, after=m, trigger="reload")
+    return done, m
 
 def test_startup_sync_creates_exactly_the_config(lab):
     d = lab.daemon
@@ -270,10 +236,7 @@ def test_reload_removing_a_frontend_removes_its_vip_with_flush(lab):
     d = lab.daemon
     b = lab.backends
     Lab.wait_for(lambda: converged(lab, lab.sim), "synced")
-    m = mark(d)
-    lab.write_config(config(lab, with_web6=False))
-    d.signal(signal.SIGHUP)
-    done, _ = wait_synced(d, after=m, trigger="reload")
+    done, m = reload_with(lab, config(lab, with_web6=False))
     assert done["vip-del"] == 1 and done["as-del"] == 2
     Lab.wait_for(lambda: converged(lab, lab.sim, with_web6=False), "web6 removed")
     dels = [r for r in d.records[m:] if r["msg"] == "vpp-lbsync-as-del"]
@@ -283,29 +246,20 @@ def test_reload_removing_a_frontend_removes_its_vip_with_flush(lab):
     assert all(v["deleted"] for v in gone)
     assert all(a["flushes"] >= 1 for v in gone for a in v["ases"])
     # back to two frontends
-    m = mark(d)
-    lab.write_config(config(lab))
-    d.signal(signal.SIGHUP)
-    wait_synced(d, after=m, trigger="reload")
+    reload_with(lab, config(lab))
     Lab.wait_for(lambda: converged(lab, lab.sim), "web6 back")
 
 
 def test_src_ip_sticky_change_recreates_the_vip(lab):
     d = lab.daemon
     Lab.wait_for(lambda: converged(lab, lab.sim), "synced")
-    m = mark(d)
-    lab.write_config(config(lab, sticky=True))
-    d.signal(signal.SIGHUP)
-    done, _ = wait_synced(d, after=m, trigger="reload")
+    done, m = reload_with(lab, config(lab, sticky=True))
     assert done["vip-del"] == 1 and done["vip-add"] == 1
     rec = [r for r in d.records[m:] if r["msg"] == "vpp-lbsync-vip-recreate"]
     assert rec and rec[0]["frontend"] == "web" and rec[0]["reason"] == "src-ip-sticky"
     assert lab.sim.vips()[WEB]["src_ip_sticky"] is True
     Lab.wait_for(lambda: converged(lab, lab.sim), "recreated")
-    m = mark(d)
-    lab.write_config(config(lab))
-    d.signal(signal.SIGHUP)
-    wait_synced(d, after=m, trigger="reload")
+    reload_with(lab, config(lab))
     Lab.wait_for(lambda: lab.sim.vips()[WEB]["src_ip_sticky"] is False, "sticky off")
 
 
@@ -380,7 +334,6 @@ def test_hostile_vpp_frames_disconnect_and_recover(lab):
 
 
 def test_slow_vpp_still_syncs(lab):
-    d = lab.daemon
     b = lab.backends
     Lab.wait_for(lambda: converged(lab, lab.sim), "synced")
     lab.sim.call("as-weight", prefix=WEB[0], protocol=6, port=80, address=b[0].v4, weight=3)

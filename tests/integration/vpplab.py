@@ -62,6 +62,56 @@ def active_ases(vip):
     return {a["address"]: (a["weight"], a["num_buckets"]) for a in vip["ases"] if a["flags"] & 1}
 
 
+WEB = ("198.19.0.10/32", 6, 80)
+WEB6 = ("2001:db8:ff::10/128", 255, 0)
+
+
+def lab_config(lab, with_web6=True, sticky=False, interval="2s"):
+    """The VPP lab's maglev.yaml: frontend web (IPv4, tcp:80, pools primary
+    b1 + b2 weight 50, fallback b3) and, unless with_web6 is false, web6
+    (IPv6, all ports, b1v6 + b2v6 weight 25); no warm-up."""
+    b = lab.backends
+    web6 = f"""
+    web6:
+      address: "2001:db8:ff::10"
+      pools:
+        - name: only
+          backends: {{b1v6: {{}}, b2v6: {{weight: 25}}}}
+""" if with_web6 else ""
+    return f"""maglev:
+  healthchecker: {{netns: {lab.hub}}}
+  healthchecks:
+    tcp: {{type: tcp, port: 80, interval: 1s, timeout: 500ms}}
+  backends:
+    b1: {{address: {b[0].v4}, healthcheck: tcp}}
+    b2: {{address: {b[1].v4}, healthcheck: tcp}}
+    b3: {{address: {b[2].v4}, healthcheck: tcp}}
+    b1v6: {{address: "{b[0].v6}", healthcheck: tcp}}
+    b2v6: {{address: "{b[1].v6}", healthcheck: tcp}}
+  frontends:
+    web:
+      address: 198.19.0.10
+      protocol: tcp
+      port: 80
+      src-ip-sticky: {str(sticky).lower()}
+      pools:
+        - name: primary
+          backends: {{b1: {{}}, b2: {{weight: 50}}}}
+        - name: fallback
+          backends: {{b3: {{}}}}
+{web6}
+  vpp:
+    lb:
+      ipv4-src-address: 198.19.0.1
+      ipv6-src-address: "2001:db8:ffff::1"
+      sync-interval: {interval}
+      sticky-buckets-per-core: 4096
+      flow-timeout: 30s
+      startup-min-delay: 0s
+      startup-max-delay: 0s
+"""
+
+
 def start_maglevd(config, sim, *args, level="debug"):
     return Daemon(config, "--vpp-api-addr", sim.sock, *args, level=level)
 
