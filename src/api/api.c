@@ -28,7 +28,7 @@ int api_start(struct core *core, const char *addrs, struct api **out, char *err,
         .descriptor_set = maglev_descriptor_set,
         .descriptor_set_len = maglev_descriptor_set_len,
     };
-    int rc = api_server_start(core->loop, &opts, &api->server, err, errlen);
+    int rc = api_server_start(core_loop(core), &opts, &api->server, err, errlen);
     if (rc < 0) {
         events_free(api->events);
         free(api);

@@ -1,22 +1,15 @@
 /* build.c: protobuf-c messages from daemon state. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include "api/build.h"
+#include "common/clock.h"
 #include "common/duration.h"
 
 static char *addr_str(struct arena *a, const struct ip_addr *ip)
 {
     char buf[IP_ADDR_STRLEN];
     return ip_addr_is_set(ip) ? ar_strdup(a, ip_addr_format(ip, buf, sizeof(buf))) : "";
-}
-
-static int64_t now_us(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
 }
 
 Maglev__Transition *build_transition(struct arena *a, const struct health_transition *t)
@@ -33,7 +26,9 @@ Maglev__Transition *build_transition(struct arena *a, const struct health_transi
 
 Maglev__Frontend *build_frontend(struct arena *a, const struct core *c, size_t i)
 {
-    const struct frontend_conf *fe = &c->cfg->frontends[i];
+    struct core_frontend_view v;
+    core_frontend(c, i, &v);
+    const struct frontend_conf *fe = v.conf;
     Maglev__Frontend *m = ar_new(a, Maglev__Frontend);
     maglev__frontend__init(m);
     m->name = fe->name;
@@ -43,10 +38,9 @@ Maglev__Frontend *build_frontend(struct arena *a, const struct core *c, size_t i
     m->port = fe->port;
     m->src_ip_sticky = fe->src_ip_sticky;
     m->flush_on_down = fe->flush_on_down;
-    struct lb_weight *w = ar_array(a, struct lb_weight, lb_slots(fe));
-    struct lb_frontend_result r = core_frontend_weights(c, i, w);
-    m->state = (char *)fe_state_name(r.state);
-    m->active_pool = r.active_pool >= 0 ? fe->pools[r.active_pool].name : "";
+    m->state = (char *)fe_state_name(v.result.state);
+    m->active_pool = v.result.active_pool >= 0 ? fe->pools[v.result.active_pool].name : "";
+    m->vpp_held = v.vpp_held;
     m->n_pools = fe->n_pools;
     m->pools = ar_array(a, Maglev__Pool *, fe->n_pools);
     size_t slot = 0;
@@ -58,20 +52,21 @@ Maglev__Frontend *build_frontend(struct arena *a, const struct core *c, size_t i
         pm->n_backends = pc->n_backends;
         pm->backends = ar_array(a, Maglev__PoolBackend *, pc->n_backends);
         for (size_t b = 0; b < pc->n_backends; b++, slot++) {
-            const struct pool_backend_conf *pb = &pc->backends[b];
-            const struct backend_conf *bc = &c->cfg->backends[pb->backend_index];
-            enum backend_state st = core_backend_state(c, (size_t)pb->backend_index);
+            struct core_slot_view sv;
+            core_frontend_slot(c, i, slot, &sv);
             Maglev__PoolBackend *bm = pm->backends[b] = ar_new(a, Maglev__PoolBackend);
             maglev__pool_backend__init(bm);
-            bm->name = pb->backend;
-            bm->address = addr_str(a, &bc->address);
-            int ov = lb_overrides_get(c->overrides, fe->name, pc->name, pb->backend);
-            bm->weight = pb->weight;
-            bm->overridden = ov >= 0;
-            bm->effective_weight = w[slot].weight;
-            bm->flush = w[slot].flush;
-            bm->state = (char *)backend_state_name(st);
-            bm->enabled = st != BS_DISABLED;
+            bm->name = sv.pb->backend;
+            bm->address = addr_str(a, &sv.backend->address);
+            bm->weight = sv.pb->weight;
+            bm->overridden = sv.override >= 0;
+            bm->effective_weight = sv.effective.weight;
+            bm->flush = sv.effective.flush;
+            bm->state = (char *)backend_state_name(sv.state);
+            bm->enabled = sv.state != BS_DISABLED;
+            bm->vpp_status = (char *)core_vpp_status_name(sv.vpp);
+            bm->vpp_error = (char *)sv.vpp_error;
+            bm->vpp_weight = sv.vpp_weight;
         }
     }
     return m;
@@ -79,8 +74,8 @@ Maglev__Frontend *build_frontend(struct arena *a, const struct core *c, size_t i
 
 Maglev__Backend *build_backend(struct arena *a, const struct core *c, size_t i)
 {
-    const struct backend_conf *bc = &c->cfg->backends[i];
-    const struct backend_rt *b = checker_find(c->checker, bc->name);
+    const struct backend_conf *bc = &core_config(c)->backends[i];
+    const struct backend_rt *b = core_backend(c, i);
     Maglev__Backend *m = ar_new(a, Maglev__Backend);
     maglev__backend__init(m);
     m->name = bc->name;
@@ -107,18 +102,11 @@ Maglev__Backend *build_backend(struct arena *a, const struct core *c, size_t i)
         m->last_code = "none";
     }
     size_t n = 0;
-    char **fes = ar_array(a, char *, c->cfg->n_frontends);
-    for (size_t f = 0; f < c->cfg->n_frontends; f++) {
-        const struct frontend_conf *fe = &c->cfg->frontends[f];
-        bool uses = false;
-        for (size_t p = 0; p < fe->n_pools && !uses; p++)
-            for (size_t k = 0; k < fe->pools[p].n_backends && !uses; k++)
-                uses = fe->pools[p].backends[k].backend_index == (int)i;
-        if (uses)
-            fes[n++] = fe->name;
-    }
+    const uint32_t *fes = core_backend_frontends(c, i, &n);
     m->n_frontends = n;
-    m->frontends = fes;
+    m->frontends = ar_array(a, char *, n);
+    for (size_t k = 0; k < n; k++)
+        m->frontends[k] = core_config(c)->frontends[fes[k]].name;
     return m;
 }
 
@@ -129,7 +117,8 @@ static int64_t ms(int64_t ns)
 
 Maglev__HealthCheck *build_healthcheck(struct arena *a, const struct core *c, size_t i)
 {
-    const struct healthcheck_conf *h = &c->cfg->healthchecks[i];
+    const struct maglev_config *cfg = core_config(c);
+    const struct healthcheck_conf *h = &cfg->healthchecks[i];
     Maglev__HealthCheck *m = ar_new(a, Maglev__HealthCheck);
     maglev__health_check__init(m);
     m->name = h->name;
@@ -142,7 +131,7 @@ Maglev__HealthCheck *build_healthcheck(struct arena *a, const struct core *c, si
     m->rise = h->rise;
     m->fall = h->fall;
     m->source_address = addr_str(a, &h->source_address);
-    m->netns = h->netns ? h->netns : c->cfg->netns ? c->cfg->netns : "";
+    m->netns = h->netns ? h->netns : cfg->netns ? cfg->netns : "";
     m->path = h->path ? h->path : "";
     m->host = h->host ? h->host : "";
     m->n_response_codes = h->n_codes;
@@ -154,11 +143,11 @@ Maglev__HealthCheck *build_healthcheck(struct arena *a, const struct core *c, si
     m->response_regex = h->response_regex ? h->response_regex : "";
     m->tls_server_name = h->tls_server_name ? h->tls_server_name : "";
     m->tls_insecure = h->tls_insecure;
-    char **users = ar_array(a, char *, c->cfg->n_backends);
+    char **users = ar_array(a, char *, cfg->n_backends);
     size_t n = 0;
-    for (size_t b = 0; b < c->cfg->n_backends; b++)
-        if (c->cfg->backends[b].hc_index == (int)i)
-            users[n++] = c->cfg->backends[b].name;
+    for (size_t b = 0; b < cfg->n_backends; b++)
+        if (cfg->backends[b].hc_index == (int)i)
+            users[n++] = cfg->backends[b].name;
     m->n_backends = n;
     m->backends = users;
     return m;
@@ -186,7 +175,7 @@ Maglev__ConfigResult *build_config_result(struct arena *a, const struct core *c,
 {
     Maglev__ConfigResult *m = ar_new(a, Maglev__ConfigResult);
     maglev__config_result__init(m);
-    m->path = c->config_path;
+    m->path = (char *)core_config_path(c);
     m->ok = ok_cfg != NULL;
     if (ok_cfg) {
         char *s = config_summary(ok_cfg);
@@ -210,7 +199,7 @@ Maglev__Event *build_backend_event(struct arena *a, const struct backend_rt *b,
 {
     Maglev__Event *e = ar_new(a, Maglev__Event);
     maglev__event__init(e);
-    e->time_us = t ? t->time_us : now_us();
+    e->time_us = t ? t->time_us : clock_wall_us();
     e->kind_case = MAGLEV__EVENT__KIND_BACKEND;
     Maglev__BackendEvent *m = e->backend = ar_new(a, Maglev__BackendEvent);
     maglev__backend_event__init(m);
@@ -228,7 +217,7 @@ Maglev__Event *build_frontend_event(struct arena *a, const struct frontend_conf 
 {
     Maglev__Event *e = ar_new(a, Maglev__Event);
     maglev__event__init(e);
-    e->time_us = now_us();
+    e->time_us = clock_wall_us();
     e->kind_case = MAGLEV__EVENT__KIND_FRONTEND;
     Maglev__FrontendEvent *m = e->frontend = ar_new(a, Maglev__FrontendEvent);
     maglev__frontend_event__init(m);
@@ -237,5 +226,34 @@ Maglev__Event *build_frontend_event(struct arena *a, const struct frontend_conf 
     m->to_state = (char *)fe_state_name(to);
     m->initial = initial;
     m->active_pool = active_pool >= 0 ? fe->pools[active_pool].name : "";
+    return e;
+}
+
+Maglev__Event *build_vpp_event(struct arena *a, const struct core_vpp_change *ch)
+{
+    Maglev__Event *e = ar_new(a, Maglev__Event);
+    maglev__event__init(e);
+    e->time_us = clock_wall_us();
+    e->kind_case = MAGLEV__EVENT__KIND_VPP_WEIGHT;
+    Maglev__VPPWeightEvent *m = e->vpp_weight = ar_new(a, Maglev__VPPWeightEvent);
+    maglev__vppweight_event__init(m);
+    char buf[128];
+    const struct lb_op *op = ch->op;
+    m->frontend = (char *)ch->frontend;
+    m->backend = (char *)ch->backend;
+    m->address = addr_str(a, &op->as);
+    m->vip = ar_strdup(a, lb_vip_key_format(&op->vip, buf, sizeof(buf)));
+    m->op = (char *)lb_op_kind_name(op->kind);
+    m->old_weight = op->kind == LB_OP_AS_WEIGHT ? op->old_weight : 0;
+    m->new_weight = op->kind == LB_OP_AS_DEL ? 0 : op->weight;
+    if (op->kind == LB_OP_AS_DEL)
+        m->old_weight = op->weight;
+    m->flush = op->flush;
+    m->trigger = (char *)ch->trigger;
+    m->took_us = ch->took_us;
+    m->dry_run = ch->dry_run;
+    m->error = "";
+    if (ch->res && (ch->res->err || ch->res->retval))
+        m->error = ar_strdup(a, vpp_op_result_format(ch->res, buf, sizeof(buf)));
     return e;
 }

@@ -6,6 +6,7 @@
 #include "api/arena.h"
 #include "core/core.h"
 #include "maglev.pb-c.h"
+#include "vpp/lb.h"
 
 Maglev__Transition *build_transition(struct arena *a, const struct health_transition *t);
 Maglev__Frontend *build_frontend(struct arena *a, const struct core *c, size_t i);
@@ -20,6 +21,8 @@ Maglev__Event *build_backend_event(struct arena *a, const struct backend_rt *b,
 Maglev__Event *build_frontend_event(struct arena *a, const struct frontend_conf *fe,
                                     enum fe_state from, enum fe_state to, int active_pool,
                                     bool initial);
+/* One AS change in VPP (WatchEvents vpp). */
+Maglev__Event *build_vpp_event(struct arena *a, const struct core_vpp_change *ch);
 const char *stage_name(enum config_stage s);
 
 #endif

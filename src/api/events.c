@@ -12,13 +12,14 @@
 #include "api/arena.h"
 #include "api/build.h"
 #include "common/log.h"
+#include "common/mem.h"
 
 #define LOG_QUEUE_MAX 4096
 
 struct sub {
     struct events *ev;
     struct api_call *call;
-    bool log, backend, frontend;
+    bool log, backend, frontend, vpp;
     enum log_level level;
     struct sub *next;
 };
@@ -34,6 +35,7 @@ struct logq_item {
 
 struct events {
     struct api *api;
+    struct ev_loop *loop;
     struct core_observer obs;
     struct sub *subs;
     pthread_mutex_t mu;
@@ -119,7 +121,7 @@ static void on_log(const struct log_record *rec, void *ctx)
     ev->tail = it;
     ev->queued++;
     pthread_mutex_unlock(&ev->mu);
-    ev_async_send(ev->api->core->loop, &ev->async);
+    ev_async_send(ev->loop, &ev->async);
 }
 
 static void sub_remove(struct events *ev, struct sub *s)
@@ -254,13 +256,34 @@ static void on_frontend(void *ctx, const struct frontend_conf *fe, enum fe_state
     ar_free(&a);
 }
 
+static void on_vpp_change(void *ctx, const struct core_vpp_change *ch)
+{
+    struct events *ev = ctx;
+    bool any = false;
+    for (struct sub *s = ev->subs; s && !any; s = s->next)
+        any = s->vpp;
+    if (!any)
+        return;
+    struct arena a = ARENA_INIT;
+    Maglev__Event *e = build_vpp_event(&a, ch);
+    for (struct sub *s = ev->subs, *sn; s; s = sn) {
+        sn = s->next;
+        if (s->vpp)
+            deliver(s, e);
+    }
+    ar_free(&a);
+}
+
 /* The current state of everything, to a new subscriber. */
 static bool snapshot(struct events *ev, struct sub *s)
 {
     struct core *c = ev->api->core;
+    const struct maglev_config *cfg = core_config(c);
     if (s->backend) {
-        for (size_t i = 0; i < checker_count(c->checker); i++) {
-            const struct backend_rt *b = checker_at(c->checker, i);
+        for (size_t i = 0; i < cfg->n_backends; i++) {
+            const struct backend_rt *b = core_backend(c, i);
+            if (!b)
+                continue;
             const struct health_transition *t =
                 b->history.len ? health_history_at(&b->history, b->history.len - 1) : NULL;
             struct arena a = ARENA_INIT;
@@ -271,11 +294,13 @@ static bool snapshot(struct events *ev, struct sub *s)
         }
     }
     if (s->frontend) {
-        for (size_t i = 0; i < c->cfg->n_frontends; i++) {
-            struct lb_frontend_result r = c->fe[i];
+        for (size_t i = 0; i < cfg->n_frontends; i++) {
+            struct core_frontend_view v;
+            core_frontend(c, i, &v);
+            struct lb_frontend_result r = v.result;
             struct arena a = ARENA_INIT;
-            bool ok = deliver(s, build_frontend_event(&a, &c->cfg->frontends[i], r.state, r.state,
-                                                      r.active_pool, true));
+            bool ok =
+                deliver(s, build_frontend_event(&a, v.conf, r.state, r.state, r.active_pool, true));
             ar_free(&a);
             if (!ok)
                 return false;
@@ -298,8 +323,9 @@ void events_watch(struct api_call *call, const ProtobufCMessage *req, void *ctx)
     s->log = r->log;
     s->backend = r->backend;
     s->frontend = r->frontend;
-    if (!s->log && !s->backend && !s->frontend)
-        s->log = s->backend = s->frontend = true;
+    s->vpp = r->vpp;
+    if (!s->log && !s->backend && !s->frontend && !s->vpp)
+        s->log = s->backend = s->frontend = s->vpp = true;
     s->level = LOG_LEVEL_INFO;
     if (r->log_level && *r->log_level && log_level_parse(r->log_level, &s->level) < 0) {
         free(s);
@@ -312,22 +338,23 @@ void events_watch(struct api_call *call, const ProtobufCMessage *req, void *ctx)
     api_call_on_cancel(call, on_cancel, s);
     log_info("watch-start", LOG_STR("peer", api_call_peer(call)), LOG_BOOL("log", s->log),
              LOG_STR("level", log_level_name(s->level)), LOG_BOOL("backend", s->backend),
-             LOG_BOOL("frontend", s->frontend));
+             LOG_BOOL("frontend", s->frontend), LOG_BOOL("vpp", s->vpp));
     if (snapshot(ev, s))
         update_hook(ev);
 }
 
 struct events *events_new(struct api *api)
 {
-    struct events *ev = calloc(1, sizeof(*ev));
-    if (!ev)
-        abort();
+    struct events *ev = mem_calloc(1, sizeof(*ev));
     ev->api = api;
+    ev->loop = core_loop(api->core);
     pthread_mutex_init(&ev->mu, NULL);
     ev_async_init(&ev->async, on_async);
     ev->async.data = ev;
-    ev_async_start(api->core->loop, &ev->async);
-    ev->obs = (struct core_observer){ .backend = on_backend, .frontend = on_frontend, .ctx = ev };
+    ev_async_start(ev->loop, &ev->async);
+    ev->obs = (struct core_observer){
+        .backend = on_backend, .frontend = on_frontend, .vpp_change = on_vpp_change, .ctx = ev
+    };
     core_observe(api->core, &ev->obs);
     return ev;
 }
@@ -339,7 +366,7 @@ void events_free(struct events *ev)
     if (ev->hooked)
         log_set_hook(NULL, NULL, LOG_LEVEL_ERROR);
     core_unobserve(ev->api->core, &ev->obs);
-    ev_async_stop(ev->api->core->loop, &ev->async);
+    ev_async_stop(ev->loop, &ev->async);
     while (ev->subs) {
         struct sub *s = ev->subs;
         api_call_on_cancel(s->call, NULL, NULL);

@@ -33,9 +33,9 @@ static void get_version(struct api_call *call, const ProtobufCMessage *req, void
     m.version = (char *)version_string();
     m.commit = (char *)version_commit();
     m.build_date = (char *)version_date();
-    m.start_time_us = api->core->start_us;
+    m.start_time_us = core_start_us(api->core);
     m.pid = getpid();
-    m.config_path = api->core->config_path;
+    m.config_path = (char *)core_config_path(api->core);
     api_reply(call, (const ProtobufCMessage *)&m);
 }
 
@@ -45,7 +45,7 @@ static void list_frontends(struct api_call *call, const ProtobufCMessage *req, v
     struct core *c = ((struct api *)ctx)->core;
     struct arena a = ARENA_INIT;
     Maglev__ListFrontendsResponse m = MAGLEV__LIST_FRONTENDS_RESPONSE__INIT;
-    m.n_frontends = c->cfg->n_frontends;
+    m.n_frontends = core_config(c)->n_frontends;
     m.frontends = ar_array(&a, Maglev__Frontend *, m.n_frontends);
     for (size_t i = 0; i < m.n_frontends; i++)
         m.frontends[i] = build_frontend(&a, c, i);
@@ -58,13 +58,13 @@ static void get_frontend(struct api_call *call, const ProtobufCMessage *req, voi
     struct core *c = ((struct api *)ctx)->core;
     if (!name_given(call, r->name, "frontend"))
         return;
-    const struct frontend_conf *fe = config_find_frontend(c->cfg, r->name);
+    const struct frontend_conf *fe = config_find_frontend(core_config(c), r->name);
     if (!fe) {
         api_fail(call, GRPC_STATUS_NOT_FOUND, "frontend \"%s\" not found", r->name);
         return;
     }
     struct arena a = ARENA_INIT;
-    REPLY(call, &a, build_frontend(&a, c, (size_t)(fe - c->cfg->frontends)));
+    REPLY(call, &a, build_frontend(&a, c, (size_t)(fe - core_config(c)->frontends)));
 }
 
 static void list_backends(struct api_call *call, const ProtobufCMessage *req, void *ctx)
@@ -73,7 +73,7 @@ static void list_backends(struct api_call *call, const ProtobufCMessage *req, vo
     struct core *c = ((struct api *)ctx)->core;
     struct arena a = ARENA_INIT;
     Maglev__ListBackendsResponse m = MAGLEV__LIST_BACKENDS_RESPONSE__INIT;
-    m.n_backends = c->cfg->n_backends;
+    m.n_backends = core_config(c)->n_backends;
     m.backends = ar_array(&a, Maglev__Backend *, m.n_backends);
     for (size_t i = 0; i < m.n_backends; i++)
         m.backends[i] = build_backend(&a, c, i);
@@ -85,12 +85,12 @@ static long find_backend(struct api_call *call, const struct core *c, const char
 {
     if (!name_given(call, name, "backend"))
         return -1;
-    const struct backend_conf *b = config_find_backend(c->cfg, name);
+    const struct backend_conf *b = config_find_backend(core_config(c), name);
     if (!b) {
         api_fail(call, GRPC_STATUS_NOT_FOUND, "backend \"%s\" not found", name);
         return -1;
     }
-    return b - c->cfg->backends;
+    return b - core_config(c)->backends;
 }
 
 static void get_backend(struct api_call *call, const ProtobufCMessage *req, void *ctx)
@@ -110,7 +110,7 @@ static void list_healthchecks(struct api_call *call, const ProtobufCMessage *req
     struct core *c = ((struct api *)ctx)->core;
     struct arena a = ARENA_INIT;
     Maglev__ListHealthChecksResponse m = MAGLEV__LIST_HEALTH_CHECKS_RESPONSE__INIT;
-    m.n_healthchecks = c->cfg->n_healthchecks;
+    m.n_healthchecks = core_config(c)->n_healthchecks;
     m.healthchecks = ar_array(&a, Maglev__HealthCheck *, m.n_healthchecks);
     for (size_t i = 0; i < m.n_healthchecks; i++)
         m.healthchecks[i] = build_healthcheck(&a, c, i);
@@ -123,24 +123,24 @@ static void get_healthcheck(struct api_call *call, const ProtobufCMessage *req, 
     struct core *c = ((struct api *)ctx)->core;
     if (!name_given(call, r->name, "healthcheck"))
         return;
-    const struct healthcheck_conf *h = config_find_healthcheck(c->cfg, r->name);
+    const struct healthcheck_conf *h = config_find_healthcheck(core_config(c), r->name);
     if (!h) {
         api_fail(call, GRPC_STATUS_NOT_FOUND, "healthcheck \"%s\" not found", r->name);
         return;
     }
     struct arena a = ARENA_INIT;
-    REPLY(call, &a, build_healthcheck(&a, c, (size_t)(h - c->cfg->healthchecks)));
+    REPLY(call, &a, build_healthcheck(&a, c, (size_t)(h - core_config(c)->healthchecks)));
 }
 
 static void backend_action(struct api_call *call, const ProtobufCMessage *req, void *ctx,
-                           int (*fn)(struct checker *, const char *), const char *verb)
+                           int (*fn)(struct core *, const char *), const char *verb)
 {
     const Maglev__BackendActionRequest *r = (const void *)req;
     struct core *c = ((struct api *)ctx)->core;
     long i = find_backend(call, c, r->name);
     if (i < 0)
         return;
-    int rc = fn(c->checker, r->name);
+    int rc = fn(c, r->name);
     if (rc == -EPERM) {
         api_fail(call, GRPC_STATUS_FAILED_PRECONDITION,
                  "cannot %s backend \"%s\": it is disabled; enable it first", verb, r->name);
@@ -158,22 +158,22 @@ static void backend_action(struct api_call *call, const ProtobufCMessage *req, v
 
 static void pause_backend(struct api_call *call, const ProtobufCMessage *req, void *ctx)
 {
-    backend_action(call, req, ctx, checker_pause, "pause");
+    backend_action(call, req, ctx, core_pause, "pause");
 }
 
 static void resume_backend(struct api_call *call, const ProtobufCMessage *req, void *ctx)
 {
-    backend_action(call, req, ctx, checker_resume, "resume");
+    backend_action(call, req, ctx, core_resume, "resume");
 }
 
 static void enable_backend(struct api_call *call, const ProtobufCMessage *req, void *ctx)
 {
-    backend_action(call, req, ctx, checker_enable, "enable");
+    backend_action(call, req, ctx, core_enable, "enable");
 }
 
 static void disable_backend(struct api_call *call, const ProtobufCMessage *req, void *ctx)
 {
-    backend_action(call, req, ctx, checker_disable, "disable");
+    backend_action(call, req, ctx, core_disable, "disable");
 }
 
 static void set_weight(struct api_call *call, const ProtobufCMessage *req, void *ctx)
@@ -194,9 +194,9 @@ static void set_weight(struct api_call *call, const ProtobufCMessage *req, void 
         api_fail(call, GRPC_STATUS_NOT_FOUND, "%s", err);
         return;
     }
-    const struct frontend_conf *fe = config_find_frontend(c->cfg, r->frontend);
+    const struct frontend_conf *fe = config_find_frontend(core_config(c), r->frontend);
     struct arena a = ARENA_INIT;
-    REPLY(call, &a, build_frontend(&a, c, (size_t)(fe - c->cfg->frontends)));
+    REPLY(call, &a, build_frontend(&a, c, (size_t)(fe - core_config(c)->frontends)));
 }
 
 static void check_config(struct api_call *call, const ProtobufCMessage *req, void *ctx)
@@ -222,7 +222,7 @@ static void reload_config(struct api_call *call, const ProtobufCMessage *req, vo
     log_info("operator-action", LOG_STR("action", "reload"), LOG_STR("peer", api_call_peer(call)));
     int rc = core_reload(c, &d, &st);
     struct arena a = ARENA_INIT;
-    Maglev__ConfigResult *m = build_config_result(&a, c, &d, rc == 0 ? c->cfg : NULL);
+    Maglev__ConfigResult *m = build_config_result(&a, c, &d, rc == 0 ? core_config(c) : NULL);
     m->added = st.added;
     m->changed = st.changed;
     m->removed = st.removed;

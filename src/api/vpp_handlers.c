@@ -22,7 +22,7 @@ static const char *proto_name(uint8_t p)
  * not connected). */
 static struct vpp_sync *vpp_or_fail(struct api_call *call, struct api *api, bool need_up)
 {
-    struct vpp_sync *s = api->core->vpp;
+    struct vpp_sync *s = core_vpp(api->core);
     if (!s) {
         api_fail(call, GRPC_STATUS_UNAVAILABLE,
                  "VPP integration is disabled (maglevd runs with --vpp-api-addr \"\")");
@@ -116,7 +116,7 @@ static struct pending_call *pending_start(struct api_call *call, struct api *api
                                           struct vpp_sync **s)
 {
     *fe = NULL;
-    if (frontend && !(*fe = config_find_frontend(api->core->cfg, frontend))) {
+    if (frontend && !(*fe = config_find_frontend(core_config(api->core), frontend))) {
         api_fail(call, GRPC_STATUS_NOT_FOUND, "frontend \"%s\" not found", frontend);
         return NULL;
     }

@@ -11,8 +11,8 @@ static void oom(size_t size)
 {
     /* no allocation from here on: a fixed buffer and one write(2) */
     char buf[96];
-    int n = snprintf(buf, sizeof(buf), "level=error msg=out-of-memory size=%zu action=abort\n",
-                     size);
+    int n =
+        snprintf(buf, sizeof(buf), "level=error msg=out-of-memory size=%zu action=abort\n", size);
     if (n > 0)
         (void)!write(STDERR_FILENO, buf, (size_t)n);
     abort();

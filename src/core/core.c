@@ -1,127 +1,216 @@
-/* core.c: daemon state on the loop thread. */
+/* core.c: the daemon's state on the loop thread — lifecycle, the backend
+ * -> frontends index, transitions, reload and operator actions (see
+ * core.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
-#include "core/core.h"
+#include "common/mem.h"
+#include "core/core_int.h"
 
-#include "lb/plan.h"
+/* ---- the index: backend -> frontends, built once per config ---- */
 
-static int64_t wall_us(void)
+static void index_build(struct core_index *ix, const struct maglev_config *cfg)
 {
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+    size_t nb = cfg->n_backends, total = 0;
+    ix->start = mem_calloc(nb + 1, sizeof(*ix->start));
+    size_t *last = mem_calloc(nb ? nb : 1, sizeof(*last)); /* frontend + 1 last counted */
+    for (size_t f = 0; f < cfg->n_frontends; f++) {
+        const struct frontend_conf *fe = &cfg->frontends[f];
+        for (size_t p = 0; p < fe->n_pools; p++)
+            for (size_t b = 0; b < fe->pools[p].n_backends; b++) {
+                int bi = fe->pools[p].backends[b].backend_index;
+                if (bi < 0 || (size_t)bi >= nb || last[bi] == f + 1)
+                    continue;
+                last[bi] = f + 1;
+                ix->start[bi + 1]++;
+                total++;
+            }
+    }
+    for (size_t b = 0; b < nb; b++)
+        ix->start[b + 1] += ix->start[b];
+    ix->fe = mem_calloc(total, sizeof(*ix->fe));
+    size_t *fill = mem_calloc(nb ? nb : 1, sizeof(*fill));
+    memset(last, 0, (nb ? nb : 1) * sizeof(*last));
+    for (size_t f = 0; f < cfg->n_frontends; f++) {
+        const struct frontend_conf *fe = &cfg->frontends[f];
+        for (size_t p = 0; p < fe->n_pools; p++)
+            for (size_t b = 0; b < fe->pools[p].n_backends; b++) {
+                int bi = fe->pools[p].backends[b].backend_index;
+                if (bi < 0 || (size_t)bi >= nb || last[bi] == f + 1)
+                    continue;
+                last[bi] = f + 1;
+                ix->fe[ix->start[bi] + fill[bi]++] = (uint32_t)f;
+            }
+    }
+    free(fill);
+    free(last);
 }
 
-enum backend_state core_backend_state(const struct core *c, size_t i)
+static void index_free(struct core_index *ix)
 {
-    const struct backend_rt *b = checker_find(c->checker, c->cfg->backends[i].name);
-    return b ? b->sm.state : BS_UNKNOWN;
+    free(ix->start);
+    free(ix->fe);
+    memset(ix, 0, sizeof(*ix));
 }
 
-static enum backend_state *states_of(const struct core *c)
+/* ---- frontends ---- */
+
+static void log_frontend(const struct frontend_conf *fe, const struct lb_frontend_result *from,
+                         const struct lb_frontend_result *to)
 {
-    enum backend_state *st = calloc(c->cfg->n_backends ? c->cfg->n_backends : 1, sizeof(*st));
-    if (!st)
-        abort();
-    for (size_t i = 0; i < c->cfg->n_backends; i++)
-        st[i] = core_backend_state(c, i);
-    return st;
+    log_info("frontend-state", LOG_STR("frontend", fe->name),
+             LOG_STR("from", fe_state_name(from->state)), LOG_STR("to", fe_state_name(to->state)),
+             LOG_STR("active-pool", to->active_pool >= 0 ? fe->pools[to->active_pool].name : ""),
+             LOG_STR("from-active-pool",
+                     from->active_pool >= 0 && (size_t)from->active_pool < fe->n_pools
+                         ? fe->pools[from->active_pool].name
+                         : ""));
 }
 
-static struct lb_frontend_result compute(const struct core *c, size_t i,
-                                         const enum backend_state *st, struct lb_weight *out)
+static void notify_frontend(struct core *c, size_t i, const struct lb_frontend_result *old)
 {
     const struct frontend_conf *fe = &c->cfg->frontends[i];
-    size_t n = lb_slots(fe);
-    int16_t *ov = calloc(n ? n : 1, sizeof(*ov));
-    struct lb_weight *w = out ? out : calloc(n ? n : 1, sizeof(*w));
-    if (!ov || !w)
-        abort();
-    lb_overrides_fill(c->overrides, fe, ov);
-    struct lb_frontend_result r = lb_compute(fe, st, ov, w);
-    free(ov);
-    if (!out)
-        free(w);
-    return r;
+    const struct lb_frontend_result *r = &c->fe[i].res;
+    log_frontend(fe, old, r);
+    for (struct core_observer *o = c->observers; o; o = o->next)
+        if (o->frontend)
+            o->frontend(o->ctx, fe, old->state, r->state, r->active_pool);
 }
 
-struct lb_frontend_result core_frontend_weights(const struct core *c, size_t i,
-                                                struct lb_weight *out)
+static bool all_known(const struct core *c, const struct frontend_conf *fe)
 {
-    enum backend_state *st = states_of(c);
-    struct lb_frontend_result r = compute(c, i, st, out);
-    free(st);
-    return r;
+    for (size_t p = 0; p < fe->n_pools; p++)
+        for (size_t b = 0; b < fe->pools[p].n_backends; b++) {
+            int bi = fe->pools[p].backends[b].backend_index;
+            if (bi >= 0 && c->states[bi] == BS_UNKNOWN)
+                return false;
+        }
+    return true;
 }
 
-/* Recomputes every frontend (or those using backend `only`, unless NULL)
- * and tells observers about changes. */
-static void refresh_frontends(struct core *c, const char *only)
+static bool weights_equal(const struct lb_weight *a, const struct lb_weight *b, size_t n)
 {
-    enum backend_state *st = states_of(c);
-    for (size_t i = 0; i < c->cfg->n_frontends; i++) {
-        const struct frontend_conf *fe = &c->cfg->frontends[i];
-        bool uses = !only;
-        for (size_t p = 0; p < fe->n_pools && !uses; p++)
-            for (size_t b = 0; b < fe->pools[p].n_backends && !uses; b++)
-                uses = strcmp(fe->pools[p].backends[b].backend, only) == 0;
-        if (!uses)
-            continue;
-        struct lb_frontend_result r = compute(c, i, st, NULL);
-        struct lb_frontend_result old = c->fe[i];
-        if (r.state == old.state && r.active_pool == old.active_pool)
-            continue;
-        c->fe[i] = r;
-        log_info("frontend-state", LOG_STR("frontend", fe->name),
-                 LOG_STR("from", fe_state_name(old.state)), LOG_STR("to", fe_state_name(r.state)),
-                 LOG_STR("active_pool", r.active_pool >= 0 ? fe->pools[r.active_pool].name : ""));
-        for (struct core_observer *o = c->observers; o; o = o->next)
-            if (o->frontend)
-                o->frontend(o->ctx, fe, old.state, r.state, r.active_pool);
+    for (size_t i = 0; i < n; i++)
+        if (a[i].weight != b[i].weight || a[i].flush != b[i].flush)
+            return false;
+    return true;
+}
+
+/* Recomputes frontend i; tells observers and (trigger not NULL) VPP what
+ * changed. */
+static void refresh_frontend(struct core *c, size_t i, const char *trigger, int64_t cause_us)
+{
+    struct core_fe *f = &c->fe[i];
+    const struct frontend_conf *fe = &c->cfg->frontends[i];
+    struct lb_frontend_result old = f->res;
+    struct lb_frontend_result r = lb_compute(fe, c->states, f->ov, c->scratch);
+    bool changed = !weights_equal(c->scratch, f->w, f->n_slots);
+    if (changed)
+        memcpy(f->w, c->scratch, f->n_slots * sizeof(*f->w));
+    bool released = !f->released && all_known(c, fe);
+    if (released)
+        f->released = true;
+    f->res = r;
+    if ((changed || released) && trigger)
+        core_vpp_changed(c, i, released ? "warmup" : trigger, cause_us);
+    if (r.state != old.state || r.active_pool != old.active_pool)
+        notify_frontend(c, i, &old);
+}
+
+static void fe_free(struct core *c)
+{
+    for (size_t i = 0; c->fe && i < c->cfg->n_frontends; i++) {
+        free(c->fe[i].w);
+        free(c->fe[i].ov);
     }
-    free(st);
+    free(c->fe);
+    c->fe = NULL;
 }
+
+/* The states, index and frontends of c->cfg, from the checker; frontends
+ * take their last result and release from `old` (by name) when given. */
+static void build_runtime(struct core *c, const struct maglev_config *old_cfg,
+                          const struct core_fe *old_fe)
+{
+    const struct maglev_config *cfg = c->cfg;
+    free(c->states);
+    c->states = mem_calloc(cfg->n_backends, sizeof(*c->states));
+    for (size_t i = 0; i < checker_count(c->checker); i++) {
+        const struct backend_rt *b = checker_at(c->checker, i);
+        if (b->cfg_index >= 0 && (size_t)b->cfg_index < cfg->n_backends)
+            c->states[b->cfg_index] = b->sm.state;
+    }
+    index_free(&c->idx);
+    index_build(&c->idx, cfg);
+    size_t max = 1;
+    c->fe = mem_calloc(cfg->n_frontends, sizeof(*c->fe));
+    for (size_t i = 0; i < cfg->n_frontends; i++) {
+        const struct frontend_conf *fe = &cfg->frontends[i];
+        struct core_fe *f = &c->fe[i];
+        f->n_slots = lb_slots(fe);
+        max = f->n_slots > max ? f->n_slots : max;
+        f->w = mem_calloc(f->n_slots, sizeof(*f->w));
+        f->ov = mem_calloc(f->n_slots, sizeof(*f->ov));
+        lb_overrides_fill(c->overrides, fe, f->ov);
+        f->res = (struct lb_frontend_result){ FE_UNKNOWN, -1 };
+        const struct frontend_conf *was = old_cfg ? config_find_frontend(old_cfg, fe->name) : NULL;
+        if (was) {
+            f->res = old_fe[was - old_cfg->frontends].res;
+            f->released = old_fe[was - old_cfg->frontends].released;
+            if (f->res.active_pool >= (int)fe->n_pools)
+                f->res.active_pool = -1;
+        }
+    }
+    free(c->scratch);
+    c->scratch = mem_calloc(max, sizeof(*c->scratch));
+}
+
+/* Every frontend recomputed (start, reload: the full sync that follows
+ * covers VPP, trigger NULL). */
+static void refresh_all(struct core *c, const char *trigger)
+{
+    int64_t now = clock_mono_us();
+    for (size_t i = 0; i < c->cfg->n_frontends; i++)
+        refresh_frontend(c, i, trigger, now);
+}
+
+/* ---- transitions ---- */
 
 static void on_transition(void *ctx, const struct backend_rt *b, const struct health_transition *t)
 {
     struct core *c = ctx;
+    int64_t now = clock_mono_us();
     for (struct core_observer *o = c->observers; o; o = o->next)
         if (o->backend)
             o->backend(o->ctx, b, t);
-    if (t->to != BS_REMOVED && c->fe)
-        refresh_frontends(c, b->name);
+    if (c->reloading || !c->fe || t->to == BS_REMOVED || b->cfg_index < 0 ||
+        (size_t)b->cfg_index >= c->cfg->n_backends)
+        return;
+    size_t bi = (size_t)b->cfg_index;
+    c->states[bi] = t->to;
+    for (size_t k = c->idx.start[bi]; k < c->idx.start[bi + 1]; k++)
+        refresh_frontend(c, c->idx.fe[k], c->cause, now);
 }
 
-static void reset_frontends(struct core *c)
-{
-    free(c->fe);
-    c->fe = calloc(c->cfg->n_frontends ? c->cfg->n_frontends : 1, sizeof(*c->fe));
-    if (!c->fe)
-        abort();
-    for (size_t i = 0; i < c->cfg->n_frontends; i++)
-        c->fe[i] = (struct lb_frontend_result){ FE_UNKNOWN, -1 };
-}
+/* ---- lifecycle ---- */
 
 struct core *core_new(struct ev_loop *loop, const char *config_path, struct maglev_config *cfg)
 {
-    struct core *c = calloc(1, sizeof(*c));
-    if (!c || !(c->config_path = strdup(config_path)))
-        abort();
+    struct core *c = mem_calloc(1, sizeof(*c));
+    c->config_path = mem_strdup(config_path);
     c->loop = loop;
     c->cfg = cfg;
-    c->start_us = wall_us();
+    c->start_us = clock_wall_us();
+    c->cause = "health";
     c->overrides = lb_overrides_new();
-    if (!c->overrides)
-        abort();
-    reset_frontends(c);
     c->checker = checker_new(loop, cfg);
+    build_runtime(c, NULL, NULL);
     checker_set_hook(c->checker, on_transition, c);
-    refresh_frontends(c, NULL);
+    refresh_all(c, NULL);
     return c;
 }
 
@@ -129,10 +218,14 @@ void core_free(struct core *c)
 {
     if (!c)
         return;
+    core_vpp_stop(c);
     checker_set_hook(c->checker, NULL, NULL);
     checker_free(c->checker);
     lb_overrides_free(c->overrides);
-    free(c->fe);
+    fe_free(c);
+    free(c->states);
+    free(c->scratch);
+    index_free(&c->idx);
     config_free(c->cfg);
     free(c->config_path);
     free(c);
@@ -154,6 +247,8 @@ void core_unobserve(struct core *c, struct core_observer *o)
     }
 }
 
+/* ---- config ---- */
+
 int core_check(struct core *c, struct maglev_config **out, struct config_diags *d)
 {
     return config_load_file(c->config_path, out, d);
@@ -173,34 +268,63 @@ int core_reload(struct core *c, struct config_diags *d, struct checker_reload_st
                  LOG_STR("action", "keeping the running config"));
         return -EINVAL;
     }
-    /* frontends keep their last known state by name; new ones start unknown */
     struct maglev_config *old = c->cfg;
-    struct lb_frontend_result *old_fe = c->fe;
-    c->fe = NULL; /* no frontend refresh while the checker reloads */
+    struct core_fe *old_fe = c->fe;
+    c->reloading = true; /* the checker's transitions: state rebuilt below */
     c->cfg = next;
     checker_reload(c->checker, next, st);
-    reset_frontends(c);
-    for (size_t i = 0; i < next->n_frontends; i++) {
-        const struct frontend_conf *was = config_find_frontend(old, next->frontends[i].name);
-        if (was) {
-            c->fe[i] = old_fe[was - old->frontends];
-            if (c->fe[i].active_pool >= (int)next->frontends[i].n_pools)
-                c->fe[i].active_pool = -1;
-        }
+    c->reloading = false;
+    size_t dropped = lb_overrides_prune(c->overrides, next);
+    c->fe = NULL;
+    build_runtime(c, old, old_fe);
+    for (size_t i = 0; i < old->n_frontends; i++) {
+        free(old_fe[i].w);
+        free(old_fe[i].ov);
     }
     free(old_fe);
     config_free(old);
-    size_t dropped = lb_overrides_prune(c->overrides, next);
     log_info("config-reloaded", LOG_STR("path", c->config_path),
              LOG_UINT("healthchecks", next->n_healthchecks), LOG_UINT("backends", next->n_backends),
              LOG_UINT("frontends", next->n_frontends), LOG_UINT("added", st->added),
              LOG_UINT("changed", st->changed), LOG_UINT("removed", st->removed),
-             LOG_UINT("unchanged", st->unchanged), LOG_UINT("weight_overrides_dropped", dropped));
+             LOG_UINT("unchanged", st->unchanged), LOG_UINT("weight-overrides-dropped", dropped));
+    core_vpp_reloaded(c); /* before the refresh: the VPP sync learns the new indexes */
     for (struct core_observer *o = c->observers; o; o = o->next)
         if (o->reloaded)
             o->reloaded(o->ctx);
-    refresh_frontends(c, NULL);
+    refresh_all(c, NULL);
     return 0;
+}
+
+/* ---- operator actions ---- */
+
+static int operator_act(struct core *c, int (*fn)(struct checker *, const char *),
+                        const char *backend)
+{
+    c->cause = "operator";
+    int rc = fn(c->checker, backend);
+    c->cause = "health";
+    return rc;
+}
+
+int core_pause(struct core *c, const char *backend)
+{
+    return operator_act(c, checker_pause, backend);
+}
+
+int core_resume(struct core *c, const char *backend)
+{
+    return operator_act(c, checker_resume, backend);
+}
+
+int core_enable(struct core *c, const char *backend)
+{
+    return operator_act(c, checker_enable, backend);
+}
+
+int core_disable(struct core *c, const char *backend)
+{
+    return operator_act(c, checker_disable, backend);
 }
 
 int core_set_weight(struct core *c, const char *fe, const char *pool, const char *be,
@@ -211,20 +335,19 @@ int core_set_weight(struct core *c, const char *fe, const char *pool, const char
         snprintf(err, errlen, "frontend \"%s\" not found", fe);
         return -ENOENT;
     }
+    size_t fi = (size_t)(f - c->cfg->frontends);
     for (size_t p = 0; p < f->n_pools; p++) {
         if (strcmp(f->pools[p].name, pool) != 0)
             continue;
         for (size_t b = 0; b < f->pools[p].n_backends; b++) {
-            if (strcmp(f->pools[p].backends[b].backend, be) == 0) {
-                lb_overrides_set(c->overrides, fe, pool, be, weight);
-                log_info("weight-set", LOG_STR("frontend", fe), LOG_STR("pool", pool),
-                         LOG_STR("backend", be), LOG_UINT("weight", weight));
-                refresh_frontends(c, be);
-                for (struct core_observer *o = c->observers; o; o = o->next)
-                    if (o->weight)
-                        o->weight(o->ctx, f);
-                return 0;
-            }
+            if (strcmp(f->pools[p].backends[b].backend, be) != 0)
+                continue;
+            lb_overrides_set(c->overrides, fe, pool, be, weight);
+            c->fe[fi].ov[lb_slot(f, p, b)] = weight;
+            log_info("weight-set", LOG_STR("frontend", fe), LOG_STR("pool", pool),
+                     LOG_STR("backend", be), LOG_UINT("weight", weight));
+            refresh_frontend(c, fi, "weight", clock_mono_us());
+            return 0;
         }
         snprintf(err, errlen, "backend \"%s\" not found in pool \"%s\" of frontend \"%s\"", be,
                  pool, fe);
@@ -232,23 +355,4 @@ int core_set_weight(struct core *c, const char *fe, const char *pool, const char
     }
     snprintf(err, errlen, "pool \"%s\" not found in frontend \"%s\"", pool, fe);
     return -ENOENT;
-}
-
-static void static_weights(void *ctx, size_t i, struct lb_weight *out)
-{
-    const struct core *c = ctx;
-    const struct frontend_conf *fe = &c->cfg->frontends[i];
-    size_t n = lb_slots(fe);
-    int16_t *ov = calloc(n ? n : 1, sizeof(*ov));
-    if (!ov)
-        abort();
-    lb_overrides_fill(c->overrides, fe, ov);
-    lb_static_weights(fe, ov, out);
-    free(ov);
-}
-
-int core_lb_desired(void *core, struct lb_state *out)
-{
-    struct core *c = core;
-    return lb_desired_build(c->cfg, static_weights, c, out);
 }

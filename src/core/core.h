@@ -1,8 +1,26 @@
-/* core: the daemon's state and the operations on it, owned by the libev
- * loop thread: the running config, the health checker, run-time weight
- * overrides, and the frontend states derived from them. The gRPC handlers
- * (src/api) and the signal handlers call into it; observers (event
- * streams, later the VPP sync) are told about every change. */
+/* core: the door to the daemon's state. Owned by the libev loop thread:
+ * the running config, the health checker, the operator's run-time state
+ * (weights; pause/disable go through here to the checker), the effective
+ * weights of every frontend, and — when enabled — the VPP sync that keeps
+ * VPP's LB plugin equal to those weights. The API (src/api) and the
+ * daemon (src/daemon) reach the state only through these operations and
+ * views; observers (event streams) are told about every change.
+ *
+ * The control loop, in one direction:
+ *
+ *   probe result -> checker (health/, the one transition function)
+ *     -> core: the backend's state, then only the frontends that use it
+ *        (an index built once per config load) are recomputed by
+ *        lb_compute; a frontend whose weights changed
+ *     -> vpp_sync_vip_changed (vpp/sync): coalesced per VIP, planned
+ *        against the model of VPP's state, the differing lb_as_set_weight
+ *        requests pipelined -> VPP's replies update the model
+ *     -> observers (WatchEvents): backend, frontend, VPP weight events.
+ *
+ * One computation of each frontend's effective weights (cached here,
+ * redone on every change that can affect it) feeds the API and VPP alike.
+ * A transition costs O(slots of the frontends using that backend). Names
+ * are resolved at the edge (the operations below that take names). */
 #ifndef MAGLEV_CORE_CORE_H
 #define MAGLEV_CORE_CORE_H
 
@@ -13,10 +31,22 @@
 #include "config/config.h"
 #include "health/health.h"
 #include "lb/lb.h"
+#include "lb/plan.h"
 
 struct core;
 struct vpp_sync;
-struct lb_state;
+struct vpp_op_result;
+
+/* One AS change applied to VPP (or planned, in a dry run). */
+struct core_vpp_change {
+    const char *frontend;
+    const char *backend; /* "" when no backend of the frontend has the address */
+    const struct lb_op *op;
+    const struct vpp_op_result *res; /* NULL in a dry run */
+    const char *trigger;
+    int64_t took_us;
+    bool dry_run;
+};
 
 struct core_observer {
     /* a backend changed state (also called with t->to == BS_REMOVED) */
@@ -26,29 +56,31 @@ struct core_observer {
                      enum fe_state to, int active_pool);
     /* the config was replaced (after a successful reload) */
     void (*reloaded)(void *ctx);
-    /* an operator set a run-time weight in frontend fe */
-    void (*weight)(void *ctx, const struct frontend_conf *fe);
+    /* an AS change in VPP */
+    void (*vpp_change)(void *ctx, const struct core_vpp_change *ch);
     void *ctx;
     struct core_observer *next;
 };
 
-struct core {
-    struct ev_loop *loop;
-    char *config_path;
-    struct maglev_config *cfg;
-    struct checker *checker;
-    struct lb_overrides *overrides;
-    struct lb_frontend_result *fe; /* per cfg frontend: last known result */
-    int64_t start_us;              /* wall clock */
-    struct core_observer *observers;
-    struct vpp_sync *vpp; /* NULL = VPP integration disabled (set by the daemon) */
-};
-
-/* Takes ownership of cfg. */
+/* Takes ownership of cfg; starts the health checker. */
 struct core *core_new(struct ev_loop *loop, const char *config_path, struct maglev_config *cfg);
 void core_free(struct core *c);
 void core_observe(struct core *c, struct core_observer *o);
 void core_unobserve(struct core *c, struct core_observer *o);
+
+/* ---- VPP ---- */
+
+struct core_vpp_opts {
+    const char *api_path;
+    bool dry_run;
+};
+/* Creates and starts the VPP sync (warm-up and intervals from the config).
+ * 0 or -errno. */
+int core_vpp_start(struct core *c, const struct core_vpp_opts *o);
+/* The VPP sync, NULL when the integration is disabled. */
+struct vpp_sync *core_vpp(const struct core *c);
+
+/* ---- config ---- */
 
 /* Loads and checks the config file without applying it. Returns 0 with
  * *out (free with config_free) or -EINVAL with d filled. */
@@ -57,19 +89,68 @@ int core_check(struct core *c, struct maglev_config **out, struct config_diags *
  * config (d says why). */
 int core_reload(struct core *c, struct config_diags *d, struct checker_reload_stats *st);
 
-/* Effective weights of frontend i into out (lb_slots entries). */
-struct lb_frontend_result core_frontend_weights(const struct core *c, size_t i,
-                                                struct lb_weight *out);
-/* Run-time weight. 0; -ENOENT with err naming what is missing. */
+/* ---- operator actions (names resolved here) ---- */
+
+/* 0, -ENOENT (no such backend), -EPERM (pause/resume of a disabled
+ * backend). Their transitions reach VPP with trigger "operator". */
+int core_pause(struct core *c, const char *backend);
+int core_resume(struct core *c, const char *backend);
+int core_enable(struct core *c, const char *backend);
+int core_disable(struct core *c, const char *backend);
+/* Run-time weight. 0; -ENOENT with err naming what is missing. Reaches
+ * VPP with trigger "weight". */
 int core_set_weight(struct core *c, const char *fe, const char *pool, const char *be,
                     uint8_t weight, char *err, size_t errlen);
 
-/* The LB state VPP should have (lb/plan.h), for the VPP sync. Weights are
- * static for now: the first pool's configured weights (or run-time
- * overrides), 0 for the other pools. 0 or -ENOMEM. */
-int core_lb_desired(void *core, struct lb_state *out);
+/* ---- views (valid until the next change on the loop) ---- */
 
-/* The health state of cfg backend i. */
+struct ev_loop *core_loop(const struct core *c);
+const struct maglev_config *core_config(const struct core *c);
+const char *core_config_path(const struct core *c);
+int64_t core_start_us(const struct core *c); /* wall clock */
+
+enum core_vpp_status {
+    CORE_VPP_NONE,    /* VPP integration disabled */
+    CORE_VPP_APPLIED, /* VPP's AS has the effective weight */
+    CORE_VPP_PENDING, /* queued, in flight, held, disconnected, dry run */
+    CORE_VPP_FAILED,  /* VPP refused the last change */
+};
+const char *core_vpp_status_name(enum core_vpp_status s);
+
+struct core_slot_view {
+    const struct pool_backend_conf *pb;
+    const struct backend_conf *backend;
+    enum backend_state state;
+    struct lb_weight effective;
+    int override; /* -1 = none */
+    enum core_vpp_status vpp;
+    int vpp_weight;        /* VPP's weight as maglevd knows it, -1 unknown */
+    const char *vpp_error; /* "" unless failed */
+};
+
+struct core_frontend_view {
+    const struct frontend_conf *conf;
+    struct lb_frontend_result result;
+    size_t n_slots;
+    bool vpp_held; /* warm-up holds the VIP */
+};
+/* Frontend i (config index). */
+void core_frontend(const struct core *c, size_t i, struct core_frontend_view *out);
+/* Slot s (lb_slot order) of frontend i. */
+void core_frontend_slot(const struct core *c, size_t i, size_t s, struct core_slot_view *out);
+/* The effective weights of frontend i (lb_slots entries). */
+const struct lb_weight *core_frontend_weights(const struct core *c, size_t i);
+
+/* Backend i (config index): its health runtime (NULL only while a reload
+ * is half done) and state. */
+const struct backend_rt *core_backend(const struct core *c, size_t i);
 enum backend_state core_backend_state(const struct core *c, size_t i);
+/* The frontends (config indexes, ascending, each once) using backend i. */
+const uint32_t *core_backend_frontends(const struct core *c, size_t i, size_t *n);
+
+/* The LB state VPP should have: the effective weights; during the warm-up
+ * the VIPs not yet released are marked held. For the VPP sync (and
+ * tests). Returns 0. */
+int core_lb_desired(struct core *c, struct lb_state *out);
 
 #endif

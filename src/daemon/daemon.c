@@ -1,5 +1,5 @@
-/* daemon.c: the libev loop that owns all daemon state: signals, the core,
- * the API server. */
+/* daemon.c: the libev loop that owns all daemon state: signals, the core
+ * (with the VPP sync it owns), the API server. */
 #include <errno.h>
 #include <ev.h>
 #include <stdbool.h>
@@ -13,15 +13,12 @@
 #include "config/config.h"
 #include "core/core.h"
 #include "daemon/daemon.h"
-#include "vpp/sync.h"
 
 struct daemon {
     struct ev_loop *loop;
     const struct daemon_opts *opts;
     struct core *core;
     struct api *api;
-    struct vpp_sync *vpp;
-    struct core_observer vpp_obs;
     ev_signal sighup, sigterm, sigint;
     int exit_code;
     bool stopping;
@@ -67,18 +64,6 @@ static struct maglev_config *load(const char *path)
     return cfg;
 }
 
-static void on_reloaded(void *ctx)
-{
-    struct daemon *d = ctx;
-    vpp_sync_reloaded(d->vpp, (double)d->core->cfg->vpp.sync_interval / 1e9);
-}
-
-static void on_weight(void *ctx, const struct frontend_conf *fe)
-{
-    struct daemon *d = ctx;
-    vpp_sync_frontend(d->vpp, fe->name, "weight");
-}
-
 /* VPP integration, unless --vpp-api-addr is "". */
 static int start_vpp(struct daemon *d)
 {
@@ -86,30 +71,8 @@ static int start_vpp(struct daemon *d)
         log_info("vpp-disabled", LOG_STR("reason", "--vpp-api-addr is empty"));
         return 0;
     }
-    struct vpp_sync_opts o = {
-        .api_path = d->opts->vpp_api_addr,
-        .dry_run = d->opts->vpp_dry_run,
-        .interval = (double)d->core->cfg->vpp.sync_interval / 1e9,
-        .hold = (double)d->core->cfg->vpp.startup_min_delay / 1e9,
-    };
-    d->vpp = vpp_sync_new(d->loop, &o, core_lb_desired, d->core);
-    if (!d->vpp)
-        return -ENOMEM;
-    d->core->vpp = d->vpp;
-    d->vpp_obs = (struct core_observer){ .reloaded = on_reloaded, .weight = on_weight, .ctx = d };
-    core_observe(d->core, &d->vpp_obs);
-    vpp_sync_start(d->vpp);
-    return 0;
-}
-
-static void stop_vpp(struct daemon *d)
-{
-    if (!d->vpp)
-        return;
-    core_unobserve(d->core, &d->vpp_obs);
-    d->core->vpp = NULL;
-    vpp_sync_free(d->vpp);
-    d->vpp = NULL;
+    struct core_vpp_opts o = { .api_path = d->opts->vpp_api_addr, .dry_run = d->opts->vpp_dry_run };
+    return core_vpp_start(d->core, &o);
 }
 
 int daemon_run(const struct daemon_opts *opts)
@@ -155,8 +118,7 @@ int daemon_run(const struct daemon_opts *opts)
         ev_run(d.loop, 0);
     }
     api_stop(d.api);
-    stop_vpp(&d);
-    core_free(d.core);
+    core_free(d.core); /* stops the VPP sync first */
 out:
     ev_signal_stop(d.loop, &d.sighup);
     ev_signal_stop(d.loop, &d.sigterm);

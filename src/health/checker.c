@@ -306,8 +306,10 @@ struct checker *checker_new(struct ev_loop *loop, const struct maglev_config *cf
     ck->v = calloc(cfg->n_backends ? cfg->n_backends : 1, sizeof(*ck->v));
     if (!ck->env || !ck->v)
         abort();
-    for (size_t i = 0; i < cfg->n_backends; i++)
-        ck->v[ck->n++] = backend_new(ck, cfg, &cfg->backends[i]);
+    for (size_t i = 0; i < cfg->n_backends; i++) {
+        ck->v[ck->n] = backend_new(ck, cfg, &cfg->backends[i]);
+        ck->v[ck->n++]->cfg_index = (int)i;
+    }
     for (size_t i = 0; i < ck->n; i++)
         backend_start(ck->v[i]);
     return ck;
@@ -374,8 +376,16 @@ void checker_reload(struct checker *ck, const struct maglev_config *cfg,
     if (!nv)
         abort();
     size_t nn = 0;
-    for (size_t i = 0; i < ck->n; i++)
+    for (size_t i = 0; i < ck->n; i++) {
         ck->v[i]->kept = false;
+        ck->v[i]->cfg_index = -1;
+    }
+    for (size_t i = 0; i < cfg->n_backends; i++) {
+        const struct backend_conf *bc = &cfg->backends[i];
+        struct backend_rt *b = find(ck, bc->name);
+        if (b)
+            b->cfg_index = (int)i;
+    }
     for (size_t i = 0; i < cfg->n_backends; i++) {
         const struct backend_conf *bc = &cfg->backends[i];
         struct backend_rt *b = find(ck, bc->name);
@@ -384,6 +394,7 @@ void checker_reload(struct checker *ck, const struct maglev_config *cfg,
             b->kept = true;
         } else {
             b = backend_new(ck, cfg, bc);
+            b->cfg_index = (int)i;
             b->fresh = true;
             st->added++;
         }

@@ -25,6 +25,7 @@ struct probe;
 struct backend_rt {
     char *name;
     struct ip_addr address;
+    int cfg_index;     /* index in the config last loaded, -1 once removed */
     struct hc_rt *hc;  /* NULL: no healthcheck, the backend is up unprobed */
     bool conf_enabled; /* `enabled` in the config last loaded */
     struct health_sm sm;

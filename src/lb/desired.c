@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/duration.h"
+#include "common/mem.h"
 #include "lb/plan.h"
 
 int lb_vip_key_cmp(const struct lb_vip_key *a, const struct lb_vip_key *b)
@@ -100,20 +101,6 @@ struct lb_vip_key lb_frontend_vip_key(const struct frontend_conf *fe)
     return k;
 }
 
-void lb_static_weights(const struct frontend_conf *fe, const int16_t *overrides,
-                       struct lb_weight *out)
-{
-    size_t i = 0;
-    for (size_t p = 0; p < fe->n_pools; p++)
-        for (size_t b = 0; b < fe->pools[p].n_backends; b++, i++) {
-            uint8_t w = fe->pools[p].backends[b].weight;
-            if (overrides && overrides[i] >= 0)
-                w = (uint8_t)overrides[i];
-            out[i].weight = p == 0 ? w : 0;
-            out[i].flush = false;
-        }
-}
-
 /* A desired AS with its position in the config, so that sorting keeps the
  * first of two pool backends with one address. */
 struct as_pos {
@@ -130,26 +117,17 @@ static int as_pos_cmp(const void *a, const void *b)
     return x->pos < y->pos ? -1 : x->pos > y->pos;
 }
 
-/* The ASes of frontend fe_index into v (sorted, unique by address). */
-static int build_ases(const struct maglev_config *cfg, size_t fe_index, lb_weights_fn weights,
-                      void *ctx, struct lb_vip *v)
+void lb_desired_vip(const struct maglev_config *cfg, size_t fe_index, const struct lb_weight *w,
+                    struct lb_vip *v)
 {
     const struct frontend_conf *fe = &cfg->frontends[fe_index];
-    size_t slots = lb_slots(fe);
-    if (!slots)
-        return 0;
-    struct lb_weight *w = calloc(slots, sizeof(*w));
-    struct as_pos *t = calloc(slots, sizeof(*t));
-    if (!w || !t) {
-        free(w);
-        free(t);
-        return -ENOMEM;
-    }
-    if (weights)
-        weights(ctx, fe_index, w);
-    else
-        lb_static_weights(fe, NULL, w);
-    size_t n = 0, i = 0;
+    memset(v, 0, sizeof(*v));
+    v->name = mem_strdup(fe->name ? fe->name : "");
+    v->key = lb_frontend_vip_key(fe);
+    v->src_ip_sticky = fe->src_ip_sticky ? 1 : 0;
+    v->flow_table_length = LB_NEW_FLOWS_TABLE_LENGTH;
+    size_t slots = lb_slots(fe), n = 0, i = 0;
+    struct as_pos stack[64], *t = slots <= 64 ? stack : mem_calloc(slots, sizeof(*t));
     for (size_t p = 0; p < fe->n_pools; p++) {
         for (size_t b = 0; b < fe->pools[p].n_backends; b++, i++) {
             int bi = fe->pools[p].backends[b].backend_index;
@@ -158,6 +136,7 @@ static int build_ases(const struct maglev_config *cfg, size_t fe_index, lb_weigh
             const struct ip_addr *a = &cfg->backends[bi].address;
             if (!ip_addr_is_set(a))
                 continue;
+            memset(&t[n], 0, sizeof(t[n]));
             t[n].as.addr = *a;
             t[n].as.weight = w[i].weight;
             t[n].as.flush = w[i].flush;
@@ -166,20 +145,27 @@ static int build_ases(const struct maglev_config *cfg, size_t fe_index, lb_weigh
             n++;
         }
     }
-    free(w);
-    qsort(t, n, sizeof(*t), as_pos_cmp);
-    v->ases = n ? calloc(n, sizeof(*v->ases)) : NULL;
-    if (n && !v->ases) {
-        free(t);
-        return -ENOMEM;
-    }
+    if (n > 1)
+        qsort(t, n, sizeof(*t), as_pos_cmp);
+    v->ases = n ? mem_calloc(n, sizeof(*v->ases)) : NULL;
     for (size_t k = 0; k < n; k++) {
         if (v->n_ases && ip_addr_equal(&v->ases[v->n_ases - 1].addr, &t[k].as.addr))
             continue; /* a duplicate address: the first in the config wins */
         v->ases[v->n_ases++] = t[k].as;
     }
-    free(t);
-    return 0;
+    if (t != stack)
+        free(t);
+    int fam = v->n_ases ? v->ases[0].addr.family : fe->address.family;
+    v->encap = fam == AF_INET ? LB_ENCAP_GRE4 : LB_ENCAP_GRE6;
+}
+
+void lb_vip_clear(struct lb_vip *v)
+{
+    if (!v)
+        return;
+    free(v->name);
+    free(v->ases);
+    memset(v, 0, sizeof(*v));
 }
 
 static int vip_name_cmp(const void *a, const void *b)
@@ -208,6 +194,16 @@ static struct ip_addr src_or_zero(const struct ip_addr *a, int family)
     return r;
 }
 
+/* Every backend up, no override: the weights of a config at rest. */
+static void all_up_weights(const struct maglev_config *cfg, size_t i, struct lb_weight *out)
+{
+    enum backend_state *st = mem_calloc(cfg->n_backends, sizeof(*st));
+    for (size_t b = 0; b < cfg->n_backends; b++)
+        st[b] = BS_UP;
+    lb_compute(&cfg->frontends[i], st, NULL, out);
+    free(st);
+}
+
 int lb_desired_build(const struct maglev_config *cfg, lb_weights_fn weights, void *ctx,
                      struct lb_state *out)
 {
@@ -218,25 +214,22 @@ int lb_desired_build(const struct maglev_config *cfg, lb_weights_fn weights, voi
     st.conf.ip6_src = src_or_zero(&cfg->vpp.ipv6_src_address, AF_INET6);
     st.conf.sticky_buckets_per_core = cfg->vpp.sticky_buckets_per_core;
     st.conf.flow_timeout = seconds_of(cfg->vpp.flow_timeout);
-    if (cfg->n_frontends) {
-        st.vips = calloc(cfg->n_frontends, sizeof(*st.vips));
-        if (!st.vips)
-            return -ENOMEM;
-    }
+    st.vips = cfg->n_frontends ? mem_calloc(cfg->n_frontends, sizeof(*st.vips)) : NULL;
+    struct lb_weight *w = NULL;
+    size_t wcap = 0;
     for (size_t i = 0; i < cfg->n_frontends; i++) {
-        const struct frontend_conf *fe = &cfg->frontends[i];
+        size_t slots = lb_slots(&cfg->frontends[i]);
+        mem_grow((void **)&w, &wcap, slots ? slots : 1, sizeof(*w));
+        bool held = false;
+        if (weights)
+            weights(ctx, i, w, &held);
+        else
+            all_up_weights(cfg, i, w);
         struct lb_vip *v = &st.vips[st.n_vips++];
-        v->name = strdup(fe->name ? fe->name : "");
-        if (!v->name || build_ases(cfg, i, weights, ctx, v) < 0) {
-            lb_state_free(&st);
-            return -ENOMEM;
-        }
-        v->key = lb_frontend_vip_key(fe);
-        int fam = v->n_ases ? v->ases[0].addr.family : fe->address.family;
-        v->encap = fam == AF_INET ? LB_ENCAP_GRE4 : LB_ENCAP_GRE6;
-        v->src_ip_sticky = fe->src_ip_sticky ? 1 : 0;
-        v->flow_table_length = LB_NEW_FLOWS_TABLE_LENGTH;
+        lb_desired_vip(cfg, i, w, v);
+        v->held = held;
     }
+    free(w);
     if (st.n_vips > 1)
         qsort(st.vips, st.n_vips, sizeof(*st.vips), vip_name_cmp);
     *out = st;

@@ -4,22 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/mem.h"
 #include "lb/plan.h"
 
 static const struct lb_state empty_state;
 
 static int plan_push(struct lb_plan *p, const struct lb_op *op)
 {
-    if (p->n_ops == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 32;
-        if (cap < p->cap || cap > SIZE_MAX / sizeof(*p->ops))
-            return -ENOMEM;
-        struct lb_op *v = realloc(p->ops, cap * sizeof(*v));
-        if (!v)
-            return -ENOMEM;
-        p->ops = v;
-        p->cap = cap;
-    }
+    mem_grow((void **)&p->ops, &p->cap, p->n_ops + 1, sizeof(*p->ops));
     p->ops[p->n_ops++] = *op;
     switch (op->kind) {
     case LB_OP_CONF_SET:
@@ -152,9 +144,10 @@ static int plan_reconcile(struct lb_plan *p, const struct lb_vip *dv, const stru
     return 0;
 }
 
-static int plan_vip(struct lb_plan *p, const struct lb_vip *dv, const struct lb_state *observed)
+static int plan_vip_against(struct lb_plan *p, const struct lb_vip *dv, const struct lb_vip *ov)
 {
-    const struct lb_vip *ov = lb_state_find(observed, &dv->key);
+    if (dv->held)
+        return 0; /* warm-up: VPP's VIP (if any) is adopted as it is */
     if (!ov)
         return plan_create(p, dv, "missing");
     const char *why = NULL;
@@ -167,6 +160,17 @@ static int plan_vip(struct lb_plan *p, const struct lb_vip *dv, const struct lb_
         return plan_reconcile(p, dv, ov);
     int r = plan_remove(p, dv->name, ov, why);
     return r < 0 ? r : plan_create(p, dv, why);
+}
+
+static int plan_vip(struct lb_plan *p, const struct lb_vip *dv, const struct lb_state *observed)
+{
+    return plan_vip_against(p, dv, lb_state_find(observed, &dv->key));
+}
+
+void lb_plan_vip(const struct lb_vip *dv, const struct lb_vip *ov, struct lb_plan *out)
+{
+    memset(out, 0, sizeof(*out));
+    plan_vip_against(out, dv, ov);
 }
 
 static bool conf_equal(const struct lb_conf_state *a, const struct lb_conf_state *b)
@@ -207,9 +211,7 @@ static int plan_stale(struct lb_plan *p, const struct lb_state *desired,
         return 0;
     const struct lb_vip **idx = NULL;
     if (desired->n_vips) {
-        idx = malloc(desired->n_vips * sizeof(*idx));
-        if (!idx)
-            return -ENOMEM;
+        idx = mem_calloc(desired->n_vips, sizeof(*idx));
         for (size_t i = 0; i < desired->n_vips; i++)
             idx[i] = &desired->vips[i];
         qsort(idx, desired->n_vips, sizeof(*idx), key_ptr_cmp);

@@ -76,6 +76,8 @@ struct lb_vip {
     int src_ip_sticky;          /* 0, 1, or LB_STICKY_UNKNOWN */
     uint32_t flow_table_length; /* observed; desired: LB_NEW_FLOWS_TABLE_LENGTH */
     uint32_t index;             /* observed: VPP's internal VIP index, 0 = unknown */
+    bool held;                  /* desired: warm-up holds it: no op plans it, and VPP's
+                                   VIP with this key is adopted as it is (not stale) */
     struct lb_as *ases;         /* desired and observed: sorted by address */
     size_t n_ases;
 };
@@ -134,19 +136,21 @@ const char *lb_encap_name(uint32_t encap);      /* "gre4", "gre6", "l3dsr", ...,
 /* The VIP key of a frontend (address/32 or /128; protocol 6/17/255). */
 struct lb_vip_key lb_frontend_vip_key(const struct frontend_conf *fe);
 
-/* Static weights (until weights follow health): the first pool's backends
- * get their configured weight — or the operator's run-time override,
- * overrides being flat as in lb_overrides_fill (-1 = none; NULL = none at
- * all) — the other pools' 0; no flush. out has lb_slots(fe) entries. */
-void lb_static_weights(const struct frontend_conf *fe, const int16_t *overrides,
-                       struct lb_weight *out);
-
-/* Desired state of the whole config. weights(ctx, i, out) fills the flat
- * weights of frontend i (lb_slots entries); NULL = lb_static_weights.
- * 0 or -ENOMEM. Free with lb_state_free. */
-typedef void (*lb_weights_fn)(void *ctx, size_t fe_index, struct lb_weight *out);
+/* Desired state of the whole config. weights(ctx, i, out, &held) fills the
+ * effective weights of frontend i (lb_slots entries, as lb_compute
+ * computes them) and says whether its VIP is held (warm-up: planned as
+ * "leave VPP's VIP as it is"); NULL = every backend up, no override, not
+ * held. Returns 0. Free with lb_state_free. Allocation follows the
+ * project's policy (common/mem.h: out of memory aborts). */
+typedef void (*lb_weights_fn)(void *ctx, size_t fe_index, struct lb_weight *out, bool *held);
 int lb_desired_build(const struct maglev_config *cfg, lb_weights_fn weights, void *ctx,
                      struct lb_state *out);
+/* The desired VIP of frontend fe_index from its effective weights w
+ * (lb_slots entries): ASes sorted, unique by address. Release with
+ * lb_vip_clear. */
+void lb_desired_vip(const struct maglev_config *cfg, size_t fe_index, const struct lb_weight *w,
+                    struct lb_vip *out);
+void lb_vip_clear(struct lb_vip *v);
 
 /* Sorts an observed state in place (VIPs by key, ASes by address) — the
  * planner expects sorted input. Desired states from lb_desired_build are
@@ -156,9 +160,23 @@ void lb_state_sort_observed(struct lb_state *s);
 const struct lb_vip *lb_state_find(const struct lb_state *observed, const struct lb_vip_key *k);
 void lb_state_free(struct lb_state *s);
 
+/* The ops that take one observed VIP (NULL = absent) to desired VIP dv, as
+ * in lb_plan_build's VIP scope (nothing when dv is held). out is reset first. */
+void lb_plan_vip(const struct lb_vip *dv, const struct lb_vip *ov, struct lb_plan *out);
+
+/* The model of VPP's state (src/vpp/sync keeps one): applies the effect of
+ * an op VPP answered with success to a sorted observed state, keeping it
+ * sorted: conf-set replaces the conf; vip-add inserts the VIP (no AS);
+ * vip-del removes it; as-add inserts the AS or revives a lingering one;
+ * as-weight sets the weight; as-del marks the AS lingering (inactive,
+ * weight 0), as VPP does until its garbage collection. */
+void lb_model_apply(struct lb_state *model, const struct lb_op *op);
+/* Deep copy of a state. */
+void lb_state_copy(struct lb_state *dst, const struct lb_state *src);
+
 /* Plans the ops that take observed to desired. frontend == NULL: full
  * scope; otherwise only that frontend's VIP (no conf op): -ENOENT if
- * no desired VIP has that name. 0, -ENOENT or -ENOMEM; out is reset first.
+ * no desired VIP has that name. 0 or -ENOENT; out is reset first.
  * Op strings point into desired (frontend) or are static (reason). */
 int lb_plan_build(const struct lb_state *desired, const struct lb_state *observed,
                   const char *frontend, struct lb_plan *out);

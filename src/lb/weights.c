@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/mem.h"
 #include "lb/lb.h"
 
 const char *fe_state_name(enum fe_state s)
@@ -84,7 +85,7 @@ struct lb_overrides {
 
 struct lb_overrides *lb_overrides_new(void)
 {
-    return calloc(1, sizeof(struct lb_overrides));
+    return mem_calloc(1, sizeof(struct lb_overrides));
 }
 
 static void override_clear(struct override *o)
@@ -121,17 +122,8 @@ void lb_overrides_set(struct lb_overrides *o, const char *fe, const char *pool, 
         x->weight = weight;
         return;
     }
-    if (o->n == o->cap) {
-        size_t cap = o->cap ? o->cap * 2 : 8;
-        struct override *v = realloc(o->v, cap * sizeof(*v));
-        if (!v)
-            abort();
-        o->v = v;
-        o->cap = cap;
-    }
-    struct override n = { strdup(fe), strdup(pool), strdup(be), weight };
-    if (!n.fe || !n.pool || !n.be)
-        abort();
+    mem_grow((void **)&o->v, &o->cap, o->n + 1, sizeof(*o->v));
+    struct override n = { mem_strdup(fe), mem_strdup(pool), mem_strdup(be), weight };
     o->v[o->n++] = n;
 }
 

@@ -1,4 +1,5 @@
-/* VPP LB sync jobs (see sync.h). */
+/* VPP LB sync jobs, warm-up and the public operations (see sync.h; the
+ * targeted changes are in sync_vip.c). */
 #include "vpp/sync.h"
 
 #include <errno.h>
@@ -6,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/log.h"
+#include "common/mem.h"
+#include "vpp/sync_int.h"
 
 enum job_kind { JOB_SYNC, JOB_STATE };
 
@@ -20,35 +24,10 @@ struct vpp_sync_job {
     vpp_state_cb state_cb;
     void *ctx;
     bool canceled;
-    int64_t start_us;
+    int64_t start_us; /* clock_mono_us */
     struct lb_state desired, observed;
     struct lb_plan plan;
     struct vpp_sync_job *next;
-};
-
-struct sticky_mem {
-    struct lb_vip_key key;
-    bool sticky;
-};
-
-struct vpp_sync {
-    struct ev_loop *loop;
-    struct vpp_sync_opts opts;
-    vpp_desired_fn desired;
-    void *ctx;
-    struct vpp_client *client;
-    struct vpp_sync_job *queue, *queue_tail; /* head is running when running */
-    bool running;
-    ev_timer periodic;
-    ev_idle kick;
-    ev_timer hold;         /* the warm-up */
-    bool held;             /* warm-up running: nothing is changed in VPP */
-    int64_t hold_until_us; /* wall clock */
-    int64_t last_full_us;
-    /* the stickiness of the VIPs this connection created (VPP's dumps do
-     * not report it) */
-    struct sticky_mem *sticky;
-    size_t n_sticky;
 };
 
 static void run_next(struct vpp_sync *s);
@@ -79,10 +58,7 @@ static void sticky_set(struct vpp_sync *s, const struct lb_vip_key *k, int stick
         return;
     }
     if (!m) {
-        struct sticky_mem *n = realloc(s->sticky, (s->n_sticky + 1) * sizeof(*n));
-        if (!n)
-            return;
-        s->sticky = n;
+        mem_grow((void **)&s->sticky, &s->sticky_cap, s->n_sticky + 1, sizeof(*s->sticky));
         m = &s->sticky[s->n_sticky++];
         m->key = *k;
     }
@@ -144,15 +120,10 @@ static void fail_job(struct vpp_sync *s, struct vpp_sync_job *j, int err, const 
 
 static struct vpp_sync_job *job_new(struct vpp_sync *s, enum job_kind kind, const char *fe)
 {
-    struct vpp_sync_job *j = calloc(1, sizeof(*j));
-    if (!j)
-        return NULL;
+    struct vpp_sync_job *j = mem_calloc(1, sizeof(*j));
     j->s = s;
     j->kind = kind;
-    if (fe && !(j->frontend = strdup(fe))) {
-        free(j);
-        return NULL;
-    }
+    j->frontend = mem_strdup(fe);
     return j;
 }
 
@@ -167,21 +138,24 @@ static void queue_internal(struct vpp_sync *s, const char *frontend, const char 
             return;
     }
     struct vpp_sync_job *j = job_new(s, JOB_SYNC, frontend);
-    if (!j)
-        return;
     j->apply = true;
     j->trigger = trigger;
     enqueue(s, j);
 }
 
-static void queue_full(struct vpp_sync *s, const char *trigger)
+void sync_queue_full(struct vpp_sync *s, const char *trigger)
 {
     queue_internal(s, NULL, trigger);
 }
 
+bool sync_model_job_running(const struct vpp_sync *s)
+{
+    return s->running && s->queue && s->queue->kind == JOB_SYNC && s->queue->apply;
+}
+
 /* ---- logging the ops ---- */
 
-static void log_op(const struct lb_op *op, const char *result, bool dry)
+void sync_log_op(const struct lb_op *op, const char *result, bool dry)
 {
     char vip[96], as[IP_ADDR_STRLEN] = "", ev[48];
     lb_vip_key_format(&op->vip, vip, sizeof(vip));
@@ -219,16 +193,15 @@ static void log_op(const struct lb_op *op, const char *result, bool dry)
                LOG_STR("result", result));
 }
 
-static void log_done(struct vpp_sync_job *j, size_t failed, bool applied)
+void sync_log_done(const char *event, const char *frontend, const char *trigger,
+                   const struct lb_plan *p, size_t failed, int64_t since_us)
 {
-    const struct lb_plan *p = &j->plan;
-    log_info(applied ? "vpp-lbsync-done" : "vpp-lbsync-planned",
-             LOG_STR("scope", j->frontend ? "vip" : "all"), LOG_STR("frontend", j->frontend),
-             LOG_STR("trigger", j->trigger), LOG_UINT("conf-set", p->conf_set),
+    log_info(event, LOG_STR("scope", frontend ? "vip" : "all"), LOG_STR("frontend", frontend),
+             LOG_STR("trigger", trigger), LOG_UINT("conf-set", p->conf_set),
              LOG_UINT("vip-add", p->vip_add), LOG_UINT("vip-del", p->vip_del),
              LOG_UINT("as-add", p->as_add), LOG_UINT("as-del", p->as_del),
              LOG_UINT("as-weight", p->as_weight), LOG_UINT("failed", failed),
-             LOG_DOUBLE("duration-ms", (double)(vpp_now_us() - j->start_us) / 1000.0));
+             LOG_DOUBLE("duration-ms", (double)(clock_mono_us() - since_us) / 1000.0));
 }
 
 /* ---- running a job ---- */
@@ -236,9 +209,12 @@ static void log_done(struct vpp_sync_job *j, size_t failed, bool applied)
 static void finish_sync(struct vpp_sync *s, struct vpp_sync_job *j, const struct vpp_op_result *res,
                         size_t failed, bool applied)
 {
-    log_done(j, failed, applied);
+    sync_log_done(applied ? "vpp-lbsync-done" : "vpp-lbsync-planned", j->frontend, j->trigger,
+                  &j->plan, failed, j->start_us);
     if (applied && !j->frontend && failed == 0)
         s->last_full_us = vpp_now_us();
+    if (j->apply) /* its read (with what it applied) is VPP's state now */
+        sync_model_install(s, &j->observed, applied ? &j->plan : NULL, res);
     if (!j->canceled && j->cb) {
         struct vpp_sync_result r = {
             .full = !j->frontend,
@@ -247,11 +223,12 @@ static void finish_sync(struct vpp_sync *s, struct vpp_sync_job *j, const struct
             .plan = &j->plan,
             .results = res,
             .failed = failed,
-            .duration_us = vpp_now_us() - j->start_us,
+            .duration_us = clock_mono_us() - j->start_us,
         };
         j->cb(j->ctx, &r);
     }
     job_done(s);
+    sync_vip_kick(s);
 }
 
 static void on_applied(void *ctx, const struct vpp_op_result *res, size_t failed)
@@ -268,7 +245,8 @@ static void on_applied(void *ctx, const struct vpp_op_result *res, size_t failed
         else if (ok && op->kind == LB_OP_VIP_DEL)
             sticky_set(s, &op->vip, -1);
         if (op->kind == LB_OP_CONF_SET || log_enabled(LOG_LEVEL_DEBUG))
-            log_op(op, buf, false);
+            sync_log_op(op, buf, false);
+        sync_report(s, op, &res[i], j->trigger, j->start_us);
         if (!ok) {
             char vip[96], as[IP_ADDR_STRLEN] = "";
             if (op->kind >= LB_OP_AS_ADD)
@@ -287,7 +265,7 @@ static void name_observed(struct lb_state *obs, const struct lb_state *desired)
     for (size_t i = 0; i < desired->n_vips; i++) {
         struct lb_vip *v = (struct lb_vip *)lb_state_find(obs, &desired->vips[i].key);
         if (v && !v->name)
-            v->name = strdup(desired->vips[i].name);
+            v->name = mem_strdup(desired->vips[i].name);
     }
 }
 
@@ -315,11 +293,14 @@ static void on_read(void *ctx, int err, struct lb_state *observed)
         if (m)
             v->src_ip_sticky = m->sticky;
     }
-    int r = s->desired(s->ctx, &j->desired);
+    int r = s->src.desired(s->src.ctx, &j->desired);
     if (r < 0) {
         fail_job(s, j, r, "building the desired state failed");
         return;
     }
+    if (s->warmup == VPP_WARMUP_OVER) /* nothing is held any more */
+        for (size_t i = 0; i < j->desired.n_vips; i++)
+            j->desired.vips[i].held = false;
     if (j->kind == JOB_STATE) {
         name_observed(&j->observed, &j->desired);
         if (!j->canceled && j->state_cb)
@@ -349,8 +330,10 @@ static void on_read(void *ctx, int err, struct lb_state *observed)
     bool apply = j->apply && !s->opts.dry_run;
     if (!apply) {
         if (j->apply) /* dry run of a real sync: say what it would do */
-            for (size_t i = 0; i < j->plan.n_ops; i++)
-                log_op(&j->plan.ops[i], "not applied (dry run)", true);
+            for (size_t i = 0; i < j->plan.n_ops; i++) {
+                sync_log_op(&j->plan.ops[i], "not applied (dry run)", true);
+                sync_report(s, &j->plan.ops[i], NULL, j->trigger, j->start_us);
+            }
         finish_sync(s, j, NULL, 0, false);
         return;
     }
@@ -368,7 +351,7 @@ static void run_next(struct vpp_sync *s)
             continue;
         }
         s->running = true;
-        j->start_us = vpp_now_us();
+        j->start_us = clock_mono_us();
         if (j->kind == JOB_SYNC && j->apply && !s->opts.dry_run)
             log_info("vpp-lbsync-start", LOG_STR("scope", j->frontend ? "vip" : "all"),
                      LOG_STR("frontend", j->frontend), LOG_STR("trigger", j->trigger));
@@ -391,13 +374,13 @@ static void on_periodic(struct ev_loop *loop, ev_timer *w, int revents)
     (void)revents;
     struct vpp_sync *s = w->data;
     if (vpp_client_is_up(s->client))
-        queue_full(s, "periodic");
+        sync_queue_full(s, "periodic");
 }
 
 /* The connect sync (or the one ending the warm-up), then every interval. */
 static void start_syncing(struct vpp_sync *s, const char *trigger)
 {
-    queue_full(s, trigger);
+    sync_queue_full(s, trigger);
     ev_timer_stop(s->loop, &s->periodic);
     ev_timer_set(&s->periodic, s->opts.interval, s->opts.interval);
     ev_timer_start(s->loop, &s->periodic);
@@ -407,7 +390,7 @@ static void on_up(void *ctx)
 {
     struct vpp_sync *s = ctx;
     s->n_sticky = 0; /* VPP may have restarted: nothing known */
-    if (s->held) {
+    if (s->warmup == VPP_WARMUP_HOLD) {
         log_info("vpp-lbsync-held", LOG_STR("reason", "warm-up (startup-min-delay)"),
                  LOG_DOUBLE("remaining-s", (double)(s->hold_until_us - vpp_now_us()) / 1e6));
         return;
@@ -415,39 +398,70 @@ static void on_up(void *ctx)
     start_syncing(s, "connect");
 }
 
-static void on_hold_over(struct ev_loop *loop, ev_timer *w, int revents)
-{
-    (void)loop;
-    (void)revents;
-    struct vpp_sync *s = w->data;
-    s->held = false;
-    s->hold_until_us = 0;
-    log_info("vpp-warmup-done", LOG_BOOL("connected", vpp_client_is_up(s->client)));
-    if (vpp_client_is_up(s->client))
-        start_syncing(s, "startup");
-}
-
 static void on_down(void *ctx, const char *reason)
 {
     (void)reason;
     struct vpp_sync *s = ctx;
     ev_timer_stop(s->loop, &s->periodic);
+    sync_model_invalidate(s); /* VPP may restart: the connect sync reads it anew */
+}
+
+/* ---- warm-up ---- */
+
+static void warmup_over(struct vpp_sync *s, const char *trigger)
+{
+    s->warmup = VPP_WARMUP_OVER;
+    s->hold_until_us = 0;
+    ev_timer_stop(s->loop, &s->release);
+    log_info("vpp-warmup-done", LOG_BOOL("connected", vpp_client_is_up(s->client)),
+             LOG_STR("trigger", trigger));
+}
+
+static void on_hold_over(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct vpp_sync *s = w->data;
+    s->hold_until_us = 0;
+    if (s->opts.release > s->opts.hold) {
+        s->warmup = VPP_WARMUP_RELEASING;
+        log_info("vpp-warmup-releasing", LOG_BOOL("connected", vpp_client_is_up(s->client)),
+                 LOG_DOUBLE("max-remaining-s", s->opts.release - s->opts.hold));
+        ev_timer_set(&s->release, s->opts.release - s->opts.hold, 0);
+        ev_timer_start(s->loop, &s->release);
+    } else {
+        warmup_over(s, "startup-min-delay");
+    }
+    if (vpp_client_is_up(s->client))
+        start_syncing(s, "startup");
+}
+
+static void on_release_over(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct vpp_sync *s = w->data;
+    warmup_over(s, "startup-max-delay");
+    if (vpp_client_is_up(s->client))
+        sync_queue_full(s, "warmup");
 }
 
 /* ---- public ---- */
 
 struct vpp_sync *vpp_sync_new(struct ev_loop *loop, const struct vpp_sync_opts *opts,
-                              vpp_desired_fn desired, void *ctx)
+                              const struct vpp_sync_source *src)
 {
-    struct vpp_sync *s = calloc(1, sizeof(*s));
-    if (!s)
-        return NULL;
+    struct vpp_sync *s = mem_calloc(1, sizeof(*s));
     s->loop = loop;
     s->opts = *opts;
     s->opts.window = opts->window ? opts->window : 256;
     s->opts.interval = vpp_sync_clamp_interval(opts->interval);
-    s->desired = desired;
-    s->ctx = ctx;
+    if (s->opts.hold < 0)
+        s->opts.hold = 0;
+    if (s->opts.release < s->opts.hold)
+        s->opts.release = s->opts.hold;
+    s->src = *src;
+    s->warmup = VPP_WARMUP_OVER;
     struct vpp_client_cbs cbs = { .up = on_up, .down = on_down, .ctx = s };
     s->client = vpp_client_new(loop, opts->api_path, &opts->client, &cbs);
     if (!s->client) {
@@ -460,6 +474,10 @@ struct vpp_sync *vpp_sync_new(struct ev_loop *loop, const struct vpp_sync_opts *
     s->kick.data = s;
     ev_timer_init(&s->hold, on_hold_over, 0, 0);
     s->hold.data = s;
+    ev_timer_init(&s->release, on_release_over, 0, 0);
+    s->release.data = s;
+    sync_vip_init(s);
+    sync_vip_reset(s, opts->n_frontends);
     return s;
 }
 
@@ -467,29 +485,40 @@ void vpp_sync_start(struct vpp_sync *s)
 {
     log_info("vpp-start", LOG_STR("path", s->opts.api_path), LOG_BOOL("dry-run", s->opts.dry_run),
              LOG_DOUBLE("sync-interval-s", s->opts.interval),
-             LOG_DOUBLE("warmup-s", s->opts.hold > 0 ? s->opts.hold : 0));
+             LOG_DOUBLE("warmup-min-s", s->opts.hold), LOG_DOUBLE("warmup-max-s", s->opts.release));
     if (s->opts.hold > 0) {
-        s->held = true;
+        s->warmup = VPP_WARMUP_HOLD;
         s->hold_until_us = vpp_now_us() + (int64_t)(s->opts.hold * 1e6);
         ev_timer_set(&s->hold, s->opts.hold, 0);
         ev_timer_start(s->loop, &s->hold);
+    } else if (s->opts.release > 0) {
+        s->warmup = VPP_WARMUP_RELEASING;
+        ev_timer_set(&s->release, s->opts.release, 0);
+        ev_timer_start(s->loop, &s->release);
     }
     vpp_client_start(s->client);
 }
 
 int64_t vpp_sync_hold_until_us(const struct vpp_sync *s)
 {
-    return s->held ? s->hold_until_us : 0;
+    return s->warmup == VPP_WARMUP_HOLD ? s->hold_until_us : 0;
+}
+
+enum vpp_warmup vpp_sync_warmup(const struct vpp_sync *s)
+{
+    return s->warmup;
 }
 
 void vpp_sync_free(struct vpp_sync *s)
 {
     if (!s)
         return;
+    s->stopping = true;
     ev_timer_stop(s->loop, &s->periodic);
     ev_timer_stop(s->loop, &s->hold);
+    ev_timer_stop(s->loop, &s->release);
     ev_idle_stop(s->loop, &s->kick);
-    /* the running job's callbacks fire with -ECANCELED from the client */
+    /* the running job's and the batches' callbacks fire with -ECANCELED */
     vpp_client_free(s->client);
     s->client = NULL;
     while (s->queue) {
@@ -497,6 +526,7 @@ void vpp_sync_free(struct vpp_sync *s)
         fail_job(s, s->queue, -ECANCELED, "maglevd is stopping");
     }
     ev_idle_stop(s->loop, &s->kick);
+    sync_vip_free(s);
     free(s->sticky);
     free(s);
 }
@@ -526,7 +556,7 @@ struct vpp_client *vpp_sync_client(struct vpp_sync *s)
     return s->client;
 }
 
-void vpp_sync_reloaded(struct vpp_sync *s, double interval)
+void vpp_sync_reloaded(struct vpp_sync *s, double interval, size_t n_frontends)
 {
     interval = vpp_sync_clamp_interval(interval);
     if (interval != s->opts.interval) {
@@ -537,14 +567,9 @@ void vpp_sync_reloaded(struct vpp_sync *s, double interval)
             ev_timer_start(s->loop, &s->periodic);
         }
     }
-    if (vpp_client_is_up(s->client) && !s->held)
-        queue_full(s, "reload");
-}
-
-void vpp_sync_frontend(struct vpp_sync *s, const char *frontend, const char *trigger)
-{
-    if (s && vpp_client_is_up(s->client) && !s->held)
-        queue_internal(s, frontend, trigger);
+    sync_vip_reset(s, n_frontends);
+    if (vpp_client_is_up(s->client) && s->warmup != VPP_WARMUP_HOLD)
+        sync_queue_full(s, "reload");
 }
 
 /* An API job: queued, its handle given to the caller for cancelling. */
@@ -564,11 +589,9 @@ int vpp_sync_request(struct vpp_sync *s, const char *frontend, bool apply, vpp_s
 {
     if (!vpp_client_is_up(s->client))
         return -ENOTCONN;
-    if (apply && s->held && !s->opts.dry_run)
+    if (apply && s->warmup == VPP_WARMUP_HOLD && !s->opts.dry_run)
         return -EBUSY;
     struct vpp_sync_job *j = job_new(s, JOB_SYNC, frontend);
-    if (!j)
-        return -ENOMEM;
     j->apply = apply;
     j->cb = cb;
     return queue_api_job(s, j, ctx, job);
@@ -579,8 +602,6 @@ int vpp_sync_get_state(struct vpp_sync *s, vpp_state_cb cb, void *ctx, struct vp
     if (!vpp_client_is_up(s->client))
         return -ENOTCONN;
     struct vpp_sync_job *j = job_new(s, JOB_STATE, NULL);
-    if (!j)
-        return -ENOMEM;
     j->state_cb = cb;
     return queue_api_job(s, j, ctx, job);
 }

@@ -1,13 +1,31 @@
 /* vpp/sync: keeps VPP's LB plugin in the desired state. Owns the VPP
- * client; runs one job at a time on the loop, in request order:
+ * client. Two paths:
  *
- *   read VPP's state (vpp/lb) -> desired state (callback) -> plan
+ * Full syncs and API jobs run one at a time on the loop, in request order:
+ *   read VPP's state (vpp/lb) -> desired state (source) -> plan
  *   (lb/plan, pure) -> apply, pipelined (vpp/lb) -> log.
+ * They run at every (re)connect (pushing the global conf first when it
+ * differs), after every reload, every sync-interval to repair drift, and
+ * when the API asks. A sync's read, with the effect of the ops it applied,
+ * becomes the model of VPP's state.
  *
- * Full syncs run at every (re)connect (they push the global conf first
- * when it differs), after every reload, and every sync-interval to repair
- * drift; the API asks for full or single-VIP syncs and plans. With
- * dry_run, syncs only log their plan. */
+ * Targeted changes (vpp_sync_vip_changed: a frontend's effective weights
+ * changed) are planned for that VIP alone against the model — no dump —
+ * and pipelined; every successful reply updates the model. Changes are
+ * coalesced per VIP: all the changes of one loop iteration, and those that
+ * arrive while the VIP's previous change is in flight, become one plan
+ * made from the newest desired state. They wait while a sync that replaces
+ * the model runs, while VPP is down (the connect sync covers them) and
+ * while the model is uncertain (a request without an answer: a repair
+ * sync is queued).
+ *
+ * Warm-up (vpp.lb.startup-min-delay, startup-max-delay, from start): before
+ * min nothing is written; at min a full sync writes every VIP the source
+ * no longer holds (held: some backend still unknown), leaving held VIPs as
+ * VPP has them; a held VIP is written as soon as the source releases it
+ * (vpp_sync_vip_changed); at max a full sync covers the rest. A reload
+ * does not restart the clock. With dry_run, nothing is applied: every
+ * plan is logged. */
 #ifndef MAGLEV_VPP_SYNC_H
 #define MAGLEV_VPP_SYNC_H
 
@@ -22,22 +40,43 @@
 struct vpp_sync;
 struct vpp_sync_job;
 
-/* Builds the desired state now (lb_desired_build). 0 or -errno. */
-typedef int (*vpp_desired_fn)(void *ctx, struct lb_state *out);
+/* An AS op VPP answered (res) or, in a dry run, that was planned (res
+ * NULL); took_us from the first cause (monotonic) to the reply. */
+struct vpp_applied {
+    const struct lb_op *op;
+    const struct vpp_op_result *res;
+    const char *trigger;
+    int64_t took_us;
+    bool dry_run;
+};
+
+/* What the sync asks of its owner (src/core). */
+struct vpp_sync_source {
+    /* the whole desired state, held VIPs marked (lb_desired_build); 0 */
+    int (*desired)(void *ctx, struct lb_state *out);
+    /* the desired VIP of frontend fe (config index); false when there is
+     * no such frontend any more */
+    bool (*desired_vip)(void *ctx, size_t fe, struct lb_vip *out);
+    /* every AS op applied (or planned in a dry run); may be NULL */
+    void (*applied)(void *ctx, const struct vpp_applied *a);
+    void *ctx;
+};
 
 struct vpp_sync_opts {
     const char *api_path;
     bool dry_run;
-    size_t window;   /* requests in flight while applying; 0 = 256 */
-    double interval; /* seconds between drift repairs; clamped to 1 s .. 24 h */
-    double hold;     /* warm-up (vpp.lb.startup-min-delay): seconds after
-                        vpp_sync_start during which nothing is changed in
-                        VPP; then a full sync. 0 = none */
+    size_t window;      /* requests in flight while applying; 0 = 256 */
+    double interval;    /* seconds between drift repairs; clamped to 1 s .. 24 h */
+    double hold;        /* vpp.lb.startup-min-delay: seconds after vpp_sync_start
+                           during which nothing is changed in VPP; 0 = none */
+    double release;     /* vpp.lb.startup-max-delay: seconds after start when
+                           held VIPs are written anyway (>= hold) */
+    size_t n_frontends; /* the config's, for vpp_sync_vip_changed */
     struct vpp_client_opts client;
 };
 
 struct vpp_sync *vpp_sync_new(struct ev_loop *loop, const struct vpp_sync_opts *opts,
-                              vpp_desired_fn desired, void *ctx);
+                              const struct vpp_sync_source *src);
 void vpp_sync_start(struct vpp_sync *s);
 /* Fails queued jobs (their callbacks run with -ECANCELED), closes. NULL-safe. */
 void vpp_sync_free(struct vpp_sync *s);
@@ -48,12 +87,32 @@ bool vpp_sync_dry_run(const struct vpp_sync *s);
 int64_t vpp_sync_last_full_us(const struct vpp_sync *s);
 struct vpp_client *vpp_sync_client(struct vpp_sync *s);
 
-/* A new sync-interval (after a reload); then a full sync is queued. */
-void vpp_sync_reloaded(struct vpp_sync *s, double interval);
-/* Queues a sync of one frontend's VIP (an operator changed a weight),
- * unless VPP is down or such a sync is already waiting. trigger is a
- * static string for the logs ("weight"). */
-void vpp_sync_frontend(struct vpp_sync *s, const char *frontend, const char *trigger);
+/* The config was replaced: n_frontends frontends now (indexes change),
+ * a new sync-interval; a full sync is queued. */
+void vpp_sync_reloaded(struct vpp_sync *s, double interval, size_t n_frontends);
+/* Frontend fe's desired VIP changed (its effective weights, or the warm-up
+ * released it). trigger: a static string for the logs ("health",
+ * "operator", "weight", "warmup"); cause_us: when the cause happened
+ * (clock_mono_us), for the duration logged. Cheap: marks the VIP; the
+ * change is planned and sent at the end of the loop iteration. */
+void vpp_sync_vip_changed(struct vpp_sync *s, size_t fe, const char *trigger, int64_t cause_us);
+
+enum vpp_warmup {
+    VPP_WARMUP_HOLD,      /* before startup-min-delay: nothing written */
+    VPP_WARMUP_RELEASING, /* until startup-max-delay: VIPs as released */
+    VPP_WARMUP_OVER,
+};
+enum vpp_warmup vpp_sync_warmup(const struct vpp_sync *s);
+
+enum vpp_as_status { VPP_AS_PENDING, VPP_AS_APPLIED, VPP_AS_FAILED };
+/* Whether VPP has weight `want` for AS `as` of VIP `vip`, by the model.
+ * *vpp_weight: the model's weight, -1 when unknown; *error: VPP's answer
+ * to the last failed change of that AS ("" otherwise). */
+enum vpp_as_status vpp_sync_as_status(const struct vpp_sync *s, const struct lb_vip_key *vip,
+                                      const struct ip_addr *as, uint8_t want, int *vpp_weight,
+                                      const char **error);
+/* Targeted changes waiting or in flight (for tests and benchmarks). */
+size_t vpp_sync_pending(const struct vpp_sync *s);
 /* Clamps an interval to 1 s .. 24 h. */
 double vpp_sync_clamp_interval(double seconds);
 

@@ -906,8 +906,9 @@ static void test_desired_build(void **state)
 }
 
 /* weights(): slot i of frontend f gets 10 * f + i, flush on odd slots. */
-static void test_weights(void *ctx, size_t fe_index, struct lb_weight *out)
+static void test_weights(void *ctx, size_t fe_index, struct lb_weight *out, bool *held)
 {
+    *held = false;
     const struct maglev_config *cfg = ctx;
     size_t n = lb_slots(&cfg->frontends[fe_index]);
     for (size_t i = 0; i < n; i++) {
@@ -992,39 +993,6 @@ static void test_desired_weights_and_edges(void **state)
     lb_state_free(&d);
 }
 
-static void test_static_weights(void **state)
-{
-    (void)state;
-    struct pool_backend_conf p0[] = { { .backend = "a", .weight = 100 },
-                                      { .backend = "b", .weight = 0 } };
-    struct pool_backend_conf p1[] = { { .backend = "c", .weight = 50 } };
-    struct pool_backend_conf p2[] = { { .backend = "d", .weight = 1 } };
-    struct pool_conf pools[] = { { .name = "x", .backends = p0, .n_backends = 2 },
-                                 { .name = "y", .backends = p1, .n_backends = 1 },
-                                 { .name = "z", .backends = p2, .n_backends = 1 } };
-    struct frontend_conf fe = { .name = "f", .pools = pools, .n_pools = 3, .flush_on_down = true };
-    struct lb_weight w[4];
-    memset(w, 0xff, sizeof(w));
-    lb_static_weights(&fe, NULL, w);
-    assert_int_equal(w[0].weight, 100);
-    assert_int_equal(w[1].weight, 0);
-    assert_int_equal(w[2].weight, 0);
-    assert_int_equal(w[3].weight, 0);
-    for (size_t i = 0; i < 4; i++)
-        assert_false(w[i].flush);
-    /* run-time overrides count in the first pool, not in the others */
-    int16_t ov[4] = { 30, 70, 90, -1 };
-    lb_static_weights(&fe, ov, w);
-    assert_int_equal(w[0].weight, 30);
-    assert_int_equal(w[1].weight, 70);
-    assert_int_equal(w[2].weight, 0);
-    assert_int_equal(w[3].weight, 0);
-    int16_t none[4] = { -1, -1, -1, -1 };
-    lb_static_weights(&fe, none, w);
-    assert_int_equal(w[0].weight, 100);
-    assert_int_equal(w[1].weight, 0);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1045,7 +1013,6 @@ int main(void)
         cmocka_unit_test(test_sort_find_free),
         cmocka_unit_test(test_desired_build),
         cmocka_unit_test(test_desired_weights_and_edges),
-        cmocka_unit_test(test_static_weights),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,47 @@
+/* Internal to src/core: the state behind struct core (core.c: lifecycle,
+ * index, transitions, reload, operations; views.c: the views; vpp.c: the
+ * VPP sync's source and its status per AS). */
+#ifndef MAGLEV_CORE_CORE_INT_H
+#define MAGLEV_CORE_CORE_INT_H
+
+#include "core/core.h"
+
+/* A frontend's cached effective weights. */
+struct core_fe {
+    struct lb_frontend_result res;
+    struct lb_weight *w; /* lb_slots entries */
+    int16_t *ov;         /* run-time overrides, flat, -1 = none */
+    size_t n_slots;
+    bool released; /* warm-up: every backend has left unknown (sticky) */
+};
+
+/* backend (config index) -> the frontends using it, CSR form */
+struct core_index {
+    size_t *start; /* n_backends + 1 */
+    uint32_t *fe;
+};
+
+struct core {
+    struct ev_loop *loop;
+    char *config_path;
+    struct maglev_config *cfg;
+    struct checker *checker;
+    struct lb_overrides *overrides; /* by names: survive reloads */
+    enum backend_state *states;     /* by config backend index */
+    struct core_fe *fe;             /* by config frontend index */
+    struct core_index idx;
+    struct lb_weight *scratch; /* the largest frontend's slots */
+    int64_t start_us;          /* wall clock */
+    const char *cause;         /* trigger of the transitions now: "health" or "operator" */
+    bool reloading;            /* transitions are not propagated */
+    struct core_observer *observers;
+    struct vpp_sync *vpp;
+};
+
+/* vpp.c */
+void core_vpp_stop(struct core *c);
+void core_vpp_changed(struct core *c, size_t fe, const char *trigger, int64_t cause_us);
+void core_vpp_reloaded(struct core *c);
+bool core_vpp_held(const struct core *c, size_t fe);
+
+#endif

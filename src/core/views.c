@@ -1,0 +1,104 @@
+/* views.c: read-only views of the core's state for the API (see core.h). */
+#include "core/core_int.h"
+#include "vpp/sync.h"
+
+struct ev_loop *core_loop(const struct core *c)
+{
+    return c->loop;
+}
+
+const struct maglev_config *core_config(const struct core *c)
+{
+    return c->cfg;
+}
+
+const char *core_config_path(const struct core *c)
+{
+    return c->config_path;
+}
+
+int64_t core_start_us(const struct core *c)
+{
+    return c->start_us;
+}
+
+struct vpp_sync *core_vpp(const struct core *c)
+{
+    return c->vpp;
+}
+
+const char *core_vpp_status_name(enum core_vpp_status s)
+{
+    switch (s) {
+    case CORE_VPP_APPLIED:
+        return "applied";
+    case CORE_VPP_PENDING:
+        return "pending";
+    case CORE_VPP_FAILED:
+        return "failed";
+    default:
+        return "";
+    }
+}
+
+void core_frontend(const struct core *c, size_t i, struct core_frontend_view *out)
+{
+    out->conf = &c->cfg->frontends[i];
+    out->result = c->fe[i].res;
+    out->n_slots = c->fe[i].n_slots;
+    out->vpp_held = core_vpp_held(c, i);
+}
+
+const struct lb_weight *core_frontend_weights(const struct core *c, size_t i)
+{
+    return c->fe[i].w;
+}
+
+void core_frontend_slot(const struct core *c, size_t i, size_t s, struct core_slot_view *out)
+{
+    const struct frontend_conf *fe = &c->cfg->frontends[i];
+    size_t p = 0, k = s;
+    while (p < fe->n_pools && k >= fe->pools[p].n_backends)
+        k -= fe->pools[p++].n_backends;
+    out->pb = &fe->pools[p].backends[k];
+    out->backend = &c->cfg->backends[out->pb->backend_index];
+    out->state = c->states[out->pb->backend_index];
+    out->effective = c->fe[i].w[s];
+    out->override = c->fe[i].ov[s];
+    out->vpp = CORE_VPP_NONE;
+    out->vpp_weight = -1;
+    out->vpp_error = "";
+    if (!c->vpp)
+        return;
+    struct lb_vip_key key = lb_frontend_vip_key(fe);
+    switch (vpp_sync_as_status(c->vpp, &key, &out->backend->address, out->effective.weight,
+                               &out->vpp_weight, &out->vpp_error)) {
+    case VPP_AS_APPLIED:
+        out->vpp = CORE_VPP_APPLIED;
+        break;
+    case VPP_AS_FAILED:
+        out->vpp = CORE_VPP_FAILED;
+        break;
+    default:
+        out->vpp = CORE_VPP_PENDING;
+    }
+}
+
+const struct backend_rt *core_backend(const struct core *c, size_t i)
+{
+    const struct backend_rt *b = checker_at(c->checker, i);
+    if (b && b->cfg_index == (int)i)
+        return b; /* the checker keeps the config's order (both sorted by name) */
+    return checker_find(c->checker, c->cfg->backends[i].name);
+}
+
+enum backend_state core_backend_state(const struct core *c, size_t i)
+{
+    return c->states[i];
+}
+
+const uint32_t *core_backend_frontends(const struct core *c, size_t i, size_t *n)
+{
+    *n = c->idx.start[i + 1] - c->idx.start[i];
+    return &c->idx.fe[c->idx.start[i]];
+}

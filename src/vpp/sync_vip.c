@@ -1,0 +1,328 @@
+/* sync_vip.c: targeted changes — one VIP planned against the model of
+ * VPP's state, coalesced and pipelined — the model itself, and the status
+ * of each AS (see sync.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/mem.h"
+#include "vpp/sync_int.h"
+
+/* One VIP's change in flight. */
+struct vip_batch {
+    struct vpp_sync *s;
+    size_t fe;
+    unsigned gen;
+    const char *trigger;
+    int64_t cause_us;
+    struct lb_vip desired;
+    struct lb_plan plan;
+};
+
+static void batch_free(struct vip_batch *b)
+{
+    lb_vip_clear(&b->desired);
+    lb_plan_free(&b->plan);
+    free(b);
+}
+
+static void on_flush(struct ev_loop *loop, ev_prepare *w, int revents);
+
+void sync_vip_init(struct vpp_sync *s)
+{
+    ev_prepare_init(&s->flush, on_flush);
+    s->flush.data = s;
+}
+
+void sync_vip_free(struct vpp_sync *s)
+{
+    ev_prepare_stop(s->loop, &s->flush);
+    free(s->vips);
+    free(s->dirty);
+    free(s->fails);
+    lb_state_free(&s->model);
+}
+
+void sync_vip_reset(struct vpp_sync *s, size_t n)
+{
+    s->gen++;
+    free(s->vips);
+    s->vips = mem_calloc(n, sizeof(*s->vips));
+    s->n_fe = n;
+    s->n_dirty = 0;
+}
+
+size_t vpp_sync_pending(const struct vpp_sync *s)
+{
+    return s->n_dirty + s->n_batches;
+}
+
+/* Whether targeted changes may be planned now. */
+static bool can_target(const struct vpp_sync *s)
+{
+    return !s->stopping && s->model_valid && s->warmup != VPP_WARMUP_HOLD &&
+           vpp_client_is_up(s->client) && !sync_model_job_running(s);
+}
+
+void sync_vip_kick(struct vpp_sync *s)
+{
+    if (s->n_dirty && can_target(s))
+        ev_prepare_start(s->loop, &s->flush);
+}
+
+void vpp_sync_vip_changed(struct vpp_sync *s, size_t fe, const char *trigger, int64_t cause_us)
+{
+    if (!s || fe >= s->n_fe)
+        return;
+    struct sync_vip_rt *v = &s->vips[fe];
+    if (!v->dirty) {
+        v->dirty = true;
+        v->trigger = trigger;
+        v->cause_us = cause_us;
+        mem_grow((void **)&s->dirty, &s->dirty_cap, s->n_dirty + 1, sizeof(*s->dirty));
+        s->dirty[s->n_dirty++] = fe;
+    } else if (cause_us < v->cause_us) {
+        v->cause_us = cause_us;
+    }
+    sync_vip_kick(s);
+}
+
+/* ---- the model ---- */
+
+static const struct lb_as *model_as(const struct lb_vip *v, const struct ip_addr *a)
+{
+    size_t lo = 0, hi = v ? v->n_ases : 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ip_addr_cmp(&v->ases[mid].addr, a) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return v && lo < v->n_ases && ip_addr_equal(&v->ases[lo].addr, a) ? &v->ases[lo] : NULL;
+}
+
+/* An error from the client (no answer), not from VPP: VPP may or may not
+ * have applied the op. */
+static bool uncertain(const struct vpp_op_result *r)
+{
+    return r->err && r->err != -ECANCELED;
+}
+
+void sync_model_invalidate(struct vpp_sync *s)
+{
+    s->model_valid = false;
+}
+
+void sync_model_install(struct vpp_sync *s, struct lb_state *observed, const struct lb_plan *plan,
+                        const struct vpp_op_result *res)
+{
+    lb_state_free(&s->model);
+    s->model = *observed;
+    memset(observed, 0, sizeof(*observed));
+    s->model_valid = vpp_client_is_up(s->client);
+    s->n_fails = 0;
+    for (size_t i = 0; plan && res && i < plan->n_ops; i++) {
+        if (!res[i].err && !res[i].retval)
+            lb_model_apply(&s->model, &plan->ops[i]);
+        else if (uncertain(&res[i]))
+            s->model_valid = false;
+        sync_fail_note(s, &plan->ops[i], &res[i]);
+    }
+    if (!s->model_valid && vpp_client_is_up(s->client) && !s->stopping)
+        sync_queue_full(s, "repair");
+}
+
+/* ---- failures per AS ---- */
+
+static struct sync_as_fail *fail_find(const struct vpp_sync *s, const struct lb_vip_key *k,
+                                      const struct ip_addr *as)
+{
+    for (size_t i = 0; i < s->n_fails; i++)
+        if (lb_vip_key_cmp(&s->fails[i].key, k) == 0 && ip_addr_equal(&s->fails[i].as, as))
+            return &s->fails[i];
+    return NULL;
+}
+
+void sync_fail_note(struct vpp_sync *s, const struct lb_op *op, const struct vpp_op_result *res)
+{
+    if (op->kind < LB_OP_AS_ADD)
+        return;
+    struct sync_as_fail *f = fail_find(s, &op->vip, &op->as);
+    bool ok = !res->err && !res->retval;
+    if (ok) {
+        if (f)
+            *f = s->fails[--s->n_fails];
+        return;
+    }
+    if (!f) {
+        mem_grow((void **)&s->fails, &s->fails_cap, s->n_fails + 1, sizeof(*s->fails));
+        f = &s->fails[s->n_fails++];
+        f->key = op->vip;
+        f->as = op->as;
+    }
+    char buf[96];
+    snprintf(f->text, sizeof(f->text), "%s: %s", lb_op_kind_name(op->kind),
+             vpp_op_result_format(res, buf, sizeof(buf)));
+}
+
+enum vpp_as_status vpp_sync_as_status(const struct vpp_sync *s, const struct lb_vip_key *vip,
+                                      const struct ip_addr *as, uint8_t want, int *vpp_weight,
+                                      const char **error)
+{
+    *vpp_weight = -1;
+    *error = "";
+    if (!s->model_valid || !vpp_client_is_up(s->client))
+        return VPP_AS_PENDING;
+    const struct lb_as *a = model_as(lb_state_find(&s->model, vip), as);
+    if (a && a->active)
+        *vpp_weight = a->weight;
+    if (a && a->active && a->weight == want)
+        return VPP_AS_APPLIED;
+    const struct sync_as_fail *f = fail_find(s, vip, as);
+    if (f) {
+        *error = f->text;
+        return VPP_AS_FAILED;
+    }
+    return VPP_AS_PENDING;
+}
+
+void sync_report(struct vpp_sync *s, const struct lb_op *op, const struct vpp_op_result *res,
+                 const char *trigger, int64_t since_us)
+{
+    if (!s->src.applied || op->kind < LB_OP_AS_ADD || s->stopping)
+        return;
+    struct vpp_applied a = {
+        .op = op,
+        .res = res,
+        .trigger = trigger,
+        .took_us = clock_mono_us() - since_us,
+        .dry_run = res == NULL,
+    };
+    s->src.applied(s->src.ctx, &a);
+}
+
+/* ---- targeted changes ---- */
+
+static void on_batch(void *ctx, const struct vpp_op_result *res, size_t failed)
+{
+    struct vip_batch *b = ctx;
+    struct vpp_sync *s = b->s;
+    s->n_batches--;
+    if (s->stopping) {
+        batch_free(b);
+        return;
+    }
+    bool unsure = false;
+    for (size_t i = 0; i < b->plan.n_ops; i++) {
+        const struct lb_op *op = &b->plan.ops[i];
+        char buf[128];
+        vpp_op_result_format(&res[i], buf, sizeof(buf));
+        bool ok = !res[i].err && !res[i].retval;
+        if (ok)
+            lb_model_apply(&s->model, op);
+        unsure = unsure || uncertain(&res[i]);
+        sync_fail_note(s, op, &res[i]);
+        if (log_enabled(LOG_LEVEL_DEBUG))
+            sync_log_op(op, buf, false);
+        if (!ok) {
+            char vip[96], as[IP_ADDR_STRLEN] = "";
+            if (op->kind >= LB_OP_AS_ADD)
+                ip_addr_format(&op->as, as, sizeof(as));
+            log_warn("vpp-lbsync-op-failed", LOG_STR("op", lb_op_kind_name(op->kind)),
+                     LOG_STR("frontend", op->frontend),
+                     LOG_STR("vip", lb_vip_key_format(&op->vip, vip, sizeof(vip))),
+                     LOG_STR("address", as), LOG_STR("error", buf));
+        }
+        sync_report(s, op, &res[i], b->trigger, b->cause_us);
+    }
+    sync_log_done("vpp-lbsync-done", b->desired.name, b->trigger, &b->plan, failed, b->cause_us);
+    if (b->gen == s->gen && b->fe < s->n_fe)
+        s->vips[b->fe].in_flight = false;
+    if (unsure) { /* VPP may or may not have it: read VPP again */
+        s->model_valid = false;
+        if (vpp_client_is_up(s->client))
+            sync_queue_full(s, "repair");
+    }
+    batch_free(b);
+    sync_vip_kick(s);
+}
+
+/* Plans frontend fe's VIP against the model and sends the difference. */
+static void start_vip(struct vpp_sync *s, size_t fe)
+{
+    struct sync_vip_rt *v = &s->vips[fe];
+    v->dirty = false;
+    struct vip_batch *b = mem_calloc(1, sizeof(*b));
+    b->s = s;
+    b->fe = fe;
+    b->gen = s->gen;
+    b->trigger = v->trigger;
+    b->cause_us = v->cause_us;
+    if (!s->src.desired_vip(s->src.ctx, fe, &b->desired)) {
+        batch_free(b);
+        return;
+    }
+    if (s->warmup == VPP_WARMUP_OVER)
+        b->desired.held = false;
+    if (b->desired.held) { /* written when the warm-up releases it */
+        batch_free(b);
+        return;
+    }
+    lb_plan_vip(&b->desired, lb_state_find(&s->model, &b->desired.key), &b->plan);
+    if (s->warmup == VPP_WARMUP_RELEASING && !strcmp(b->trigger, "warmup"))
+        log_info("vpp-warmup-release", LOG_STR("frontend", b->desired.name),
+                 LOG_STR("reason", "every backend has left unknown"),
+                 LOG_UINT("ops", b->plan.n_ops));
+    if (!b->plan.n_ops) {
+        log_debug("vpp-lbsync-noop", LOG_STR("frontend", b->desired.name),
+                  LOG_STR("trigger", b->trigger));
+        batch_free(b);
+        return;
+    }
+    if (s->opts.dry_run) {
+        for (size_t i = 0; i < b->plan.n_ops; i++) {
+            sync_log_op(&b->plan.ops[i], "not applied (dry run)", true);
+            sync_report(s, &b->plan.ops[i], NULL, b->trigger, b->cause_us);
+        }
+        sync_log_done("vpp-lbsync-planned", b->desired.name, b->trigger, &b->plan, 0, b->cause_us);
+        batch_free(b);
+        return;
+    }
+    v->in_flight = true;
+    s->n_batches++;
+    if (vpp_lb_apply(s->client, &b->plan, s->opts.window, on_batch, b) < 0) {
+        v->in_flight = false; /* not connected: the connect sync covers it */
+        s->n_batches--;
+        batch_free(b);
+    }
+}
+
+static void on_flush(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+    (void)revents;
+    ev_prepare_stop(loop, w);
+    struct vpp_sync *s = w->data;
+    if (!can_target(s))
+        return;
+    /* take the list: sending may complete batches (and mark VIPs) at once */
+    size_t n = s->n_dirty;
+    size_t *list = mem_calloc(n, sizeof(*list));
+    memcpy(list, s->dirty, n * sizeof(*list));
+    s->n_dirty = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t fe = list[i];
+        if (fe >= s->n_fe || !s->vips[fe].dirty)
+            continue;
+        if (s->vips[fe].in_flight || !can_target(s)) { /* coalesced into the next */
+            mem_grow((void **)&s->dirty, &s->dirty_cap, s->n_dirty + 1, sizeof(*s->dirty));
+            s->dirty[s->n_dirty++] = fe;
+            continue;
+        }
+        start_vip(s, fe);
+    }
+    free(list);
+}
