@@ -124,9 +124,14 @@ static int plan_reconcile(struct lb_plan *p, const struct lb_vip *dv, const stru
     }
     for (size_t i = 0; i < dv->n_ases; i++) {
         const struct lb_as *d = &dv->ases[i], *o = as_find(ov, &d->addr);
-        if (dup_prev(dv->ases, i) || !o || !o->active || o->weight == d->weight)
+        if (dup_prev(dv->ases, i) || !o || !o->active)
             continue;
-        struct lb_op op = vip_op(LB_OP_AS_WEIGHT, dv->name, dv, "weight");
+        /* a flush is sent even when the weight is 0 already, once */
+        bool flush_due = d->flush && d->weight == 0 && !o->flush;
+        if (o->weight == d->weight && !flush_due)
+            continue;
+        struct lb_op op =
+            vip_op(LB_OP_AS_WEIGHT, dv->name, dv, o->weight == d->weight ? "flush" : "weight");
         op.as = d->addr;
         op.weight = d->weight;
         op.old_weight = o->weight;

@@ -22,7 +22,10 @@
  *         the add sequence;
  *       * present and compatible: reconcile ASes — first LB_OP_AS_ADD for
  *         desired ASes that are absent or only lingering (observed !active),
- *         then LB_OP_AS_WEIGHT where the active AS's weight differs, then
+ *         then LB_OP_AS_WEIGHT where the active AS's weight differs — or
+ *         where the desired AS is flushed at weight 0 and the observed one
+ *         was not flushed yet (observed flush: what the model knows, see
+ *         lb_model_apply; reason "flush") — then
  *         LB_OP_AS_DEL (flush) for active ASes that are not desired.
  *         Lingering ASes that are not desired are left alone.
  *   - within each group, ASes in numeric address order (IPv4 first:
@@ -64,7 +67,8 @@ struct lb_vip_key {
 struct lb_as {
     struct ip_addr addr;
     uint8_t weight;
-    bool flush;       /* desired: flush flows when the weight goes to 0 */
+    bool flush;       /* desired: flush flows when the weight goes to 0;
+                         observed (model): a flush was sent at weight 0 */
     bool active;      /* observed: VPP flag 0x01 (false = removed, lingering) */
     uint32_t buckets; /* observed: new-flow table buckets */
 };

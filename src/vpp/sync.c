@@ -285,6 +285,7 @@ static void on_read(void *ctx, int err, struct lb_state *observed)
         return;
     }
     j->observed = *observed;
+    sync_model_carry_flush(s, &j->observed);
     /* VPPs whose CLI did not tell: what this connection created */
     for (size_t i = 0; i < j->observed.n_vips; i++) {
         struct lb_vip *v = &j->observed.vips[i];

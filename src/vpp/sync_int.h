@@ -82,6 +82,10 @@ void sync_vip_kick(struct vpp_sync *s);
 void sync_model_install(struct vpp_sync *s, struct lb_state *observed, const struct lb_plan *plan,
                         const struct vpp_op_result *res);
 void sync_model_invalidate(struct vpp_sync *s);
+/* VPP's dumps do not say whether an AS at weight 0 was flushed: what the
+ * model knows (maglevd flushed it, its weight stayed 0) is carried into a
+ * fresh read, so that a flush is sent once, not at every sync. */
+void sync_model_carry_flush(const struct vpp_sync *s, struct lb_state *observed);
 /* Records the outcome of an AS op for vpp_sync_as_status. */
 void sync_fail_note(struct vpp_sync *s, const struct lb_op *op, const struct vpp_op_result *res);
 /* Tells the source about an AS op (applied, failed or dry-run). */

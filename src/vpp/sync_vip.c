@@ -112,6 +112,19 @@ static bool uncertain(const struct vpp_op_result *r)
     return r->err && r->err != -ECANCELED;
 }
 
+void sync_model_carry_flush(const struct vpp_sync *s, struct lb_state *observed)
+{
+    for (size_t i = 0; i < observed->n_vips; i++) {
+        struct lb_vip *v = &observed->vips[i];
+        const struct lb_vip *mv = lb_state_find(&s->model, &v->key);
+        for (size_t k = 0; mv && k < v->n_ases; k++) {
+            const struct lb_as *ma = model_as(mv, &v->ases[k].addr);
+            if (ma && ma->flush && ma->weight == 0 && v->ases[k].weight == 0)
+                v->ases[k].flush = true;
+        }
+    }
+}
+
 void sync_model_invalidate(struct vpp_sync *s)
 {
     s->model_valid = false;

@@ -196,7 +196,7 @@ static void test_plan_vip_against_model_converges(void **state)
     lb_vip_clear(&dv);
     /* a goes down (flush), c's weight changes: exactly two weights, in
      * address order, flush only where the weight goes to 0 with flush */
-    desired(&dv, 0, 0, true, 20);
+    desired(&dv, 0, 0, false, 20);
     dv.ases[0].flush = true;
     lb_plan_vip(&dv, lb_state_find(&m, &dv.key), &p);
     assert_int_equal(p.n_ops, 2);
@@ -210,6 +210,23 @@ static void test_plan_vip_against_model_converges(void **state)
     assert_false(p.ops[1].flush);
     for (size_t i = 0; i < p.n_ops; i++)
         lb_model_apply(&m, &p.ops[i]);
+    lb_plan_free(&p);
+    lb_plan_vip(&dv, lb_state_find(&m, &dv.key), &p);
+    assert_int_equal(p.n_ops, 0);
+    lb_plan_free(&p);
+    lb_vip_clear(&dv);
+    /* b, drained at 0, is now disabled (flush): the flush is sent although
+     * the weight stays 0 — once */
+    desired(&dv, 0, 0, true, 20);
+    dv.ases[0].flush = true;
+    lb_plan_vip(&dv, lb_state_find(&m, &dv.key), &p);
+    assert_int_equal(p.n_ops, 1);
+    assert_int_equal(p.ops[0].kind, LB_OP_AS_WEIGHT);
+    assert_true(ip_addr_equal(&p.ops[0].as, &dv.ases[1].addr));
+    assert_int_equal(p.ops[0].weight, 0);
+    assert_true(p.ops[0].flush);
+    assert_string_equal(p.ops[0].reason, "flush");
+    lb_model_apply(&m, &p.ops[0]);
     lb_plan_free(&p);
     lb_plan_vip(&dv, lb_state_find(&m, &dv.key), &p);
     assert_int_equal(p.n_ops, 0);

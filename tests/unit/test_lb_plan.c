@@ -79,6 +79,7 @@ static struct lb_conf_state conf(void)
 }
 
 /* An observed copy of a desired state: same VIPs, ASes active, conf known. */
+/* An observed state equal to d, as the model knows it (flushes included). */
 static void copy_as_observed(const struct lb_state *d, struct lb_state *o)
 {
     memset(o, 0, sizeof(*o));
@@ -91,8 +92,8 @@ static void copy_as_observed(const struct lb_state *d, struct lb_state *o)
             add_vip(o, NULL, ip_addr_format(&dv->key.addr, a, sizeof(a)), dv->key.protocol,
                     dv->key.port, (int)dv->encap, dv->src_ip_sticky);
         for (size_t j = 0; j < dv->n_ases; j++)
-            add_as(v, ip_addr_format(&dv->ases[j].addr, a, sizeof(a)), dv->ases[j].weight, false,
-                   true);
+            add_as(v, ip_addr_format(&dv->ases[j].addr, a, sizeof(a)), dv->ases[j].weight,
+                   dv->ases[j].flush, true);
     }
     lb_state_sort_observed(o);
 }
