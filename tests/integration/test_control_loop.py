@@ -151,6 +151,8 @@ def journal(sim, since=0):
 
 def jmark(sim):
     """The journal's last sequence number (0 when it is empty)."""
+    if hasattr(sim, "journal_mark"):
+        return sim.journal_mark()
     return max((e["seq"] for e in journal(sim)), default=0)
 
 
