@@ -52,6 +52,7 @@
 #include <ev.h>
 
 #include "common/log.h"
+#include "common/mem.h"
 #include "common/strbuf.h"
 #include "config/config.h"
 #include "health/health.h"
@@ -603,9 +604,7 @@ static void run_maglevd(int n, const struct opts *o, struct phase *r)
     if (pid == 0) {
         close(fds[0]);
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        struct phase *res = calloc(1, sizeof(*res));
-        if (!res)
-            _exit(1);
+        struct phase *res = mem_calloc(1, sizeof(*res));
         maglevd_phase(n, o, res);
         write_full(fds[1], res, sizeof(*res));
         _exit(0);

@@ -6,16 +6,14 @@
 
 #include "cli/json.h"
 #include "cli/render.h"
+#include "common/mem.h"
 #include "common/version.h"
 
 /* ---- output ---- */
 
 static void emit(struct session *s, struct strbuf *sb)
 {
-    if (sb->oom)
-        action_error(s, "out of memory");
-    else
-        fputs(strbuf_str(sb), s->out);
+    fputs(strbuf_str(sb), s->out);
     fflush(s->out);
     strbuf_free(sb);
 }
@@ -177,11 +175,7 @@ static int show(struct session *s, int action, const char *name)
     const struct show_kind *k = &shows[action];
     /* The Get requests are all { string name = 1; }: fill the field by
      * descriptor rather than by type. */
-    ProtobufCMessage *req = calloc(1, k->req_desc->sizeof_message);
-    if (!req) {
-        action_error(s, "out of memory");
-        return EXIT_SERVER;
-    }
+    ProtobufCMessage *req = mem_calloc(1, k->req_desc->sizeof_message);
     protobuf_c_message_init(k->req_desc, req);
     if (name) {
         const ProtobufCFieldDescriptor *f =

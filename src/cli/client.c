@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/mem.h"
+#include "common/strbuf.h"
 #include "maglev.pb-c.h"
 
 #define DEFAULT_TIMEOUT_MS 10000
@@ -77,27 +79,23 @@ static void grpc_log(gpr_log_func_args *a)
 /* "unix:PATH" stays as it is; "HOST:PORT" becomes "dns:///HOST:PORT". */
 static char *make_target(const char *addr, char *err, size_t errlen)
 {
-    char *t = NULL;
     if (strncmp(addr, "unix:", 5) == 0) {
         if (!addr[5]) {
             snprintf(err, errlen, "\"%s\": the unix socket path is missing", addr);
             return NULL;
         }
-        t = strdup(addr);
-    } else {
-        const char *colon = strrchr(addr, ':');
-        const char *p = colon ? colon + 1 : NULL;
-        bool port_ok = p && *p && strspn(p, "0123456789") == strlen(p) && strlen(p) <= 5;
-        if (!colon || colon == addr || !port_ok) {
-            snprintf(err, errlen, "\"%s\": expected unix:PATH or HOST:PORT", addr);
-            return NULL;
-        }
-        if (asprintf(&t, "dns:///%s", addr) < 0)
-            t = NULL;
+        return mem_strdup(addr);
     }
-    if (!t)
-        snprintf(err, errlen, "out of memory");
-    return t;
+    const char *colon = strrchr(addr, ':');
+    const char *p = colon ? colon + 1 : NULL;
+    bool port_ok = p && *p && strspn(p, "0123456789") == strlen(p) && strlen(p) <= 5;
+    if (!colon || colon == addr || !port_ok) {
+        snprintf(err, errlen, "\"%s\": expected unix:PATH or HOST:PORT", addr);
+        return NULL;
+    }
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_addf(&sb, "dns:///%s", addr);
+    return strbuf_detach(&sb);
 }
 
 int client_open(const char *addr, struct client **out, char *err, size_t errlen)
@@ -106,12 +104,7 @@ int client_open(const char *addr, struct client **out, char *err, size_t errlen)
     char *target = make_target(addr, err, errlen);
     if (!target)
         return -1;
-    struct client *c = calloc(1, sizeof(*c));
-    if (!c) {
-        free(target);
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
+    struct client *c = mem_calloc(1, sizeof(*c));
     gpr_set_log_function(grpc_log);
     grpc_init();
     grpc_arg arg = { .type = GRPC_ARG_INTEGER,

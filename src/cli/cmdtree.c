@@ -7,43 +7,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/mem.h"
+
 #define MAX_NEXT   (2 * CMD_MAX_CHILDREN) /* a node's children plus the options */
 #define SHOW_MAX   64                     /* bytes of a word quoted in a message */
 #define HELP_WIDTH 8                      /* minimum token column in `?` output */
 
 /* ---- strlist ---- */
 
-int strlist_addn(struct strlist *sl, const char *s, size_t len)
+void strlist_addn(struct strlist *sl, const char *s, size_t len)
 {
-    if (sl->oom)
-        return -1;
-    if (sl->n + 2 > sl->cap) {
-        size_t cap = sl->cap ? sl->cap : 8;
-        while (cap < sl->n + 2)
-            cap *= 2;
-        char **v = cap < SIZE_MAX / 2 / sizeof(*v) ? realloc(sl->v, cap * sizeof(*v)) : NULL;
-        if (!v) {
-            sl->oom = true;
-            return -1;
-        }
-        sl->v = v;
-        sl->cap = cap;
-    }
-    char *c = malloc(len + 1);
-    if (!c) {
-        sl->oom = true;
-        return -1;
-    }
-    memcpy(c, s, len);
-    c[len] = '\0';
-    sl->v[sl->n++] = c;
+    mem_grow((void **)&sl->v, &sl->cap, sl->n + 2, sizeof(*sl->v));
+    sl->v[sl->n++] = mem_strndup(s, len);
     sl->v[sl->n] = NULL;
-    return 0;
 }
 
-int strlist_add(struct strlist *sl, const char *s)
+void strlist_add(struct strlist *sl, const char *s)
 {
-    return strlist_addn(sl, s, strlen(s));
+    strlist_addn(sl, s, strlen(s));
 }
 
 void strlist_free(struct strlist *sl)
@@ -158,11 +139,6 @@ static void set_err(char *err, size_t errlen, const char *msg)
         snprintf(err, errlen, "%s", msg);
 }
 
-static const char *sb_msg(const struct strbuf *sb)
-{
-    return sb->oom ? "out of memory" : strbuf_str(sb);
-}
-
 /* ---- tokeniser ---- */
 
 struct split {
@@ -172,12 +148,10 @@ struct split {
     bool trailing;     /* no words, or a blank after the last: a new word begins */
 };
 
-static int split_line(const char *line, size_t len, struct strlist *words, struct split *sp)
+static void split_line(const char *line, size_t len, struct strlist *words, struct split *sp)
 {
     memset(sp, 0, sizeof(*sp));
-    char *w = malloc(len + 1);
-    if (!w)
-        return -1;
+    char *w = mem_alloc(len + 1);
     size_t i = 0;
     for (;;) {
         while (i < len && is_blank(line[i]))
@@ -197,24 +171,17 @@ static int split_line(const char *line, size_t len, struct strlist *words, struc
             }
         }
         sp->open_quote = q;
-        if (strlist_addn(words, w, wl) < 0) {
-            free(w);
-            return -1;
-        }
+        strlist_addn(words, w, wl);
     }
     free(w);
     sp->trailing = words->n == 0 || (is_blank(line[len - 1]) && !sp->open_quote);
-    return 0;
 }
 
 int cmd_tokenize(const char *line, struct strlist *words, char *err, size_t errlen)
 {
     struct split sp;
     char msg[64];
-    if (split_line(line, strlen(line), words, &sp) < 0) {
-        set_err(err, errlen, "out of memory");
-        return -1;
-    }
+    split_line(line, strlen(line), words, &sp);
     if (sp.open_quote) {
         snprintf(msg, sizeof(msg), "unbalanced quote at column %zu", sp.quote_at + 1);
         set_err(err, errlen, msg);
@@ -486,7 +453,7 @@ int cmd_parse(const struct cmd_node *root, int argc, char *const *argv, struct c
     strbuf_free(&e); /* may hold a resolved ambiguity's text */
     return w.parsed.action;
 fail:
-    set_err(err, errlen, sb_msg(&e));
+    set_err(err, errlen, strbuf_str(&e));
     strbuf_free(&e);
     return -1;
 }
@@ -522,10 +489,7 @@ static int walk_partial(const struct cmd_node *root, const char *line, size_t le
 {
     memset(p, 0, sizeof(*p));
     p->word = "";
-    if (split_line(line, len, &p->words, &p->sp) < 0) {
-        strbuf_adds(err, "out of memory");
-        return -1;
-    }
+    split_line(line, len, &p->words, &p->sp);
     size_t nfull = p->words.n;
     if (!p->sp.trailing)
         p->word = p->words.v[--nfull];
@@ -583,10 +547,6 @@ int cmd_complete(const struct cmd_node *root, const char *line, size_t cursor, c
             strlist_add(&out->words, p.nx.v[i]->word);
     const struct cmd_node *s = first_slot(&p.nx);
     live_names(s, &p.w, p.word, names, ctx, &out->words);
-    if (out->words.oom) {
-        strbuf_adds(&e, "out of memory");
-        goto done;
-    }
     if (s)
         strbuf_addf(&e, "%s  %s", token_name(s, buf, sizeof(buf)), s->help ? s->help : "");
     else if (!out->words.n && *p.word)
@@ -595,7 +555,7 @@ int cmd_complete(const struct cmd_node *root, const char *line, size_t cursor, c
         strbuf_adds(&e, "<cr>  Run the command");
     rc = (int)(out->words.n < 0x7fffffff ? out->words.n : 0x7fffffff);
 done:
-    set_err(out->msg, sizeof(out->msg), sb_msg(&e));
+    set_err(out->msg, sizeof(out->msg), strbuf_str(&e));
     strbuf_free(&e);
     strlist_free(&p.words);
     return rc;
@@ -638,7 +598,7 @@ int cmd_help(const struct cmd_node *root, const char *line, cmd_names_fn names, 
     rc = 0;
 done:
     if (rc < 0) {
-        strbuf_adds(out, sb_msg(&e));
+        strbuf_adds(out, strbuf_str(&e));
         strbuf_addc(out, '\n');
     }
     strbuf_free(&e);
@@ -742,7 +702,7 @@ int cmd_tree_check(const struct cmd_node *root, char *err, size_t errlen)
     walk_init(&w, root);
     w.group = NULL;
     int rc = check_node(root, &w, 0, &e);
-    set_err(err, errlen, sb_msg(&e));
+    set_err(err, errlen, strbuf_str(&e));
     strbuf_free(&e);
     return rc;
 }

@@ -36,7 +36,6 @@ struct strlist {
     char **v;   /* v[0..n-1], then NULL (usable as argv); NULL when empty */
     size_t n;   /* strings held */
     size_t cap; /* slots allocated in v */
-    bool oom;   /* an allocation failed; the list is short */
 };
 
 #define STRLIST_INIT                                                                               \
@@ -44,10 +43,9 @@ struct strlist {
         0                                                                                          \
     }
 
-/* Appends a copy of s (strlist_addn: of its len bytes); 0, or -1 when out
- * of memory. */
-int strlist_add(struct strlist *sl, const char *s);
-int strlist_addn(struct strlist *sl, const char *s, size_t len);
+/* Appends a copy of s (strlist_addn: of its len bytes). */
+void strlist_add(struct strlist *sl, const char *s);
+void strlist_addn(struct strlist *sl, const char *s, size_t len);
 void strlist_free(struct strlist *sl);
 
 /* ---- the tree ---- */
@@ -115,7 +113,7 @@ typedef int (*cmd_names_fn)(void *ctx, enum cmd_slot_kind kind, const struct cmd
                             struct strlist *out);
 
 /* Splits a line into words (appended to `words`). 0, or -1 with a message
- * in err for an unbalanced quote or when out of memory. */
+ * in err for an unbalanced quote. */
 int cmd_tokenize(const char *line, struct strlist *words, char *err, size_t errlen);
 
 /* Walks argv[0..argc-1]. Returns the action (> 0) with `out` filled, 0 for

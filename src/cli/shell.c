@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "cli/table.h"
+#include "common/mem.h"
+#include "common/strbuf.h"
 #include "common/version.h"
 
 #define HISTORY_FILE ".maglevc_history"
@@ -74,7 +76,7 @@ static struct session *session_of(EditLine *el)
 static char *line_to_cursor(EditLine *el)
 {
     const LineInfo *li = el_line(el);
-    return strndup(li->buffer, (size_t)(li->cursor - li->buffer));
+    return mem_strndup(li->buffer, (size_t)(li->cursor - li->buffer));
 }
 
 static bool has_blank(const char *w)
@@ -133,8 +135,6 @@ static unsigned char on_tab(EditLine *el, int ch)
     (void)ch;
     struct session *s = session_of(el);
     char *line = line_to_cursor(el);
-    if (!line)
-        return CC_ERROR;
     struct cmd_completion c;
     int n = cmd_complete(&maglevc_commands, line, strlen(line), names_fn, s, &c);
     unsigned char ret = CC_REFRESH;
@@ -194,8 +194,6 @@ static unsigned char on_help(EditLine *el, int ch)
     (void)ch;
     struct session *s = session_of(el);
     char *line = line_to_cursor(el);
-    if (!line)
-        return CC_ERROR;
     if (in_quotes(line)) {
         free(line);
         el_insertstr(el, "?");
@@ -238,10 +236,9 @@ static char *history_path(void)
     }
     if (!home)
         return NULL;
-    char *p = NULL;
-    if (asprintf(&p, "%s/%s", home, HISTORY_FILE) < 0)
-        return NULL;
-    return p;
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_addf(&sb, "%s/%s", home, HISTORY_FILE);
+    return strbuf_detach(&sb);
 }
 
 static void banner(struct session *s)
@@ -302,9 +299,7 @@ int shell_run(struct session *s)
             fputc('\n', s->out); /* Ctrl-D */
             break;
         }
-        char *copy = strdup(line);
-        if (!copy)
-            break;
+        char *copy = mem_strdup(line);
         copy[strcspn(copy, "\r\n")] = '\0';
         if (copy[strspn(copy, " \t")] && !is_quit(copy)) {
             history(hist, &ev, H_ENTER, copy);

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/mem.h"
+
 #define GAP 2 /* blanks between columns */
 
 struct trow {
@@ -93,18 +95,7 @@ void table_init(struct table *t, size_t ncols, size_t indent, bool color)
 
 static struct trow *new_row(struct table *t)
 {
-    if (t->oom)
-        return NULL;
-    if (t->nrows == t->cap) {
-        size_t cap = t->cap ? 2 * t->cap : 16;
-        struct trow *r = realloc(t->rows, cap * sizeof(*r));
-        if (!r) {
-            t->oom = true;
-            return NULL;
-        }
-        t->rows = r;
-        t->cap = cap;
-    }
+    mem_grow((void **)&t->rows, &t->cap, t->nrows + 1, sizeof(*t->rows));
     struct trow *r = &t->rows[t->nrows++];
     memset(r, 0, sizeof(*r));
     return r;
@@ -112,19 +103,8 @@ static struct trow *new_row(struct table *t)
 
 void table_cell(struct table *t, enum tcolor c, const char *text)
 {
-    if (t->oom)
-        return;
-    if (t->open == 0) {
-        struct trow *r = new_row(t);
-        if (!r)
-            return;
-        r->cells = calloc(t->ncols ? t->ncols : 1, sizeof(char *));
-        if (!r->cells) {
-            t->nrows--;
-            t->oom = true;
-            return;
-        }
-    }
+    if (t->open == 0)
+        new_row(t)->cells = mem_calloc(t->ncols, sizeof(char *));
     if (t->open >= t->ncols)
         return; /* extra cells are dropped */
     struct strbuf sb = STRBUF_INIT;
@@ -152,14 +132,8 @@ void table_line(struct table *t, size_t indent, const char *text)
 {
     table_endrow(t);
     struct trow *r = new_row(t);
-    if (!r)
-        return;
-    r->line = strdup(text);
+    r->line = mem_strdup(text);
     r->line_indent = indent;
-    if (!r->line) {
-        t->nrows--;
-        t->oom = true;
-    }
 }
 
 void table_header(struct table *t, const char *const *names)
@@ -177,9 +151,7 @@ static void add_blanks(struct strbuf *out, size_t n)
 
 void table_render(const struct table *t, struct strbuf *out)
 {
-    size_t *width = calloc(t->ncols ? t->ncols : 1, sizeof(size_t));
-    if (!width)
-        return;
+    size_t *width = mem_calloc(t->ncols, sizeof(size_t));
     for (size_t r = 0; r < t->nrows; r++)
         for (size_t c = 0; t->rows[r].cells && c < t->ncols; c++)
             if (t->rows[r].cells[c]) {

@@ -49,7 +49,6 @@ struct table {
     struct trow *rows;
     size_t nrows, cap;
     size_t open; /* cells in the row being built */
-    bool oom;
 };
 
 void table_init(struct table *t, size_t ncols, size_t indent, bool color);

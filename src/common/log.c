@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/mem.h"
+
 /* Records up to this size (with the newline) are formatted on the stack. */
 #define LOG_STACK_BUF 4096
 
@@ -458,13 +460,8 @@ void log_write(enum log_level level, const char *event, const struct log_kv *fie
     char *line = stack;
     size_t n = log_format_record(stack, sizeof(stack) - 1, format, time_us, level, event, fields);
     if (n >= sizeof(stack) - 1) {
-        char *heap = n < SIZE_MAX - 2 ? malloc(n + 2) : NULL;
-        if (heap) {
-            line = heap;
-            log_format_record(line, n + 1, format, time_us, level, event, fields);
-        } else {
-            n = sizeof(stack) - 2; /* truncated */
-        }
+        line = mem_alloc(n + 2);
+        log_format_record(line, n + 1, format, time_us, level, event, fields);
     }
 
     if (to_out) {

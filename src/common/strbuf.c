@@ -5,34 +5,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool strbuf_grow(struct strbuf *sb, size_t extra)
+#include "common/mem.h"
+
+/* Room for extra more bytes and the NUL. */
+static void strbuf_grow(struct strbuf *sb, size_t extra)
 {
-    if (sb->oom)
-        return false;
-    if (sb->len + extra + 1 <= sb->cap)
-        return true;
-    size_t cap = sb->cap ? sb->cap : 64;
-    while (cap < sb->len + extra + 1) {
-        if (cap > SIZE_MAX / 2) {
-            sb->oom = true;
-            return false;
-        }
-        cap *= 2;
-    }
-    char *p = realloc(sb->buf, cap);
-    if (!p) {
-        sb->oom = true;
-        return false;
-    }
-    sb->buf = p;
-    sb->cap = cap;
-    return true;
+    mem_grow((void **)&sb->buf, &sb->cap, sb->len + extra + 1, 1);
 }
 
 void strbuf_add(struct strbuf *sb, const char *data, size_t len)
 {
-    if (!strbuf_grow(sb, len))
-        return;
+    strbuf_grow(sb, len);
     memcpy(sb->buf + sb->len, data, len);
     sb->len += len;
     sb->buf[sb->len] = '\0';
@@ -61,8 +44,7 @@ void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
         strbuf_add(sb, small, (size_t)n);
         return;
     }
-    if (!strbuf_grow(sb, (size_t)n))
-        return;
+    strbuf_grow(sb, (size_t)n);
     vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
     sb->len += (size_t)n;
 }
@@ -82,17 +64,15 @@ const char *strbuf_str(const struct strbuf *sb)
 
 char *strbuf_detach(struct strbuf *sb)
 {
-    char *p = sb->buf ? sb->buf : strdup("");
+    char *p = sb->buf ? sb->buf : mem_strdup("");
     sb->buf = NULL;
     sb->len = sb->cap = 0;
-    sb->oom = false;
     return p;
 }
 
 void strbuf_reset(struct strbuf *sb)
 {
     sb->len = 0;
-    sb->oom = false;
     if (sb->buf)
         sb->buf[0] = '\0';
 }
@@ -104,5 +84,4 @@ void strbuf_free(struct strbuf *sb)
     free(sb->buf);
     sb->buf = NULL;
     sb->len = sb->cap = 0;
-    sb->oom = false;
 }

@@ -1,4 +1,5 @@
-/* strbuf: a growable, always NUL-terminated string buffer. */
+/* strbuf: a growable, always NUL-terminated string buffer. Out of memory
+ * aborts (common/mem.h), so nothing here fails. */
 #ifndef MAGLEV_COMMON_STRBUF_H
 #define MAGLEV_COMMON_STRBUF_H
 
@@ -10,7 +11,6 @@ struct strbuf {
     char *buf;  /* NUL-terminated; NULL until something is added */
     size_t len; /* bytes in buf, without the NUL */
     size_t cap; /* bytes allocated */
-    bool oom;   /* an allocation failed; contents are truncated */
 };
 
 #define STRBUF_INIT                                                                                \

@@ -9,11 +9,6 @@ static bool str_eq(const char *a, const char *b)
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
-static char *str_dup(const char *s)
-{
-    return s ? xstrdup(s) : NULL;
-}
-
 bool config_healthcheck_equal(const struct healthcheck_conf *a, const struct healthcheck_conf *b)
 {
     if (a->type != b->type || a->port != b->port || a->interval != b->interval ||
@@ -31,15 +26,15 @@ bool config_healthcheck_equal(const struct healthcheck_conf *a, const struct hea
 void config_healthcheck_copy(struct healthcheck_conf *dst, const struct healthcheck_conf *src)
 {
     *dst = *src;
-    dst->name = str_dup(src->name);
-    dst->netns = str_dup(src->netns);
-    dst->path = str_dup(src->path);
-    dst->host = str_dup(src->host);
-    dst->response_regex = str_dup(src->response_regex);
-    dst->tls_server_name = str_dup(src->tls_server_name);
+    dst->name = mem_strdup(src->name);
+    dst->netns = mem_strdup(src->netns);
+    dst->path = mem_strdup(src->path);
+    dst->host = mem_strdup(src->host);
+    dst->response_regex = mem_strdup(src->response_regex);
+    dst->tls_server_name = mem_strdup(src->tls_server_name);
     dst->codes = NULL;
     if (src->n_codes) {
-        dst->codes = xcalloc(src->n_codes, sizeof(*dst->codes));
+        dst->codes = mem_calloc(src->n_codes, sizeof(*dst->codes));
         memcpy(dst->codes, src->codes, src->n_codes * sizeof(*dst->codes));
     }
 }

@@ -10,22 +10,6 @@
 #include "common/strbuf.h"
 #include "config/config_int.h"
 
-char *xstrdup(const char *s)
-{
-    char *p = strdup(s);
-    if (!p)
-        abort();
-    return p;
-}
-
-void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n ? n : 1, size ? size : 1);
-    if (!p)
-        abort();
-    return p;
-}
-
 int cmp_name(const void *a, const void *b)
 {
     const char *x = *(const char *const *)a, *y = *(const char *const *)b;
@@ -78,7 +62,7 @@ int config_load_buffer(const char *name, const char *data, size_t len, struct ma
         diag_settle(diags);
         return -EINVAL;
     }
-    struct pctx c = { .d = diags, .cfg = xcalloc(1, sizeof(struct maglev_config)) };
+    struct pctx c = { .d = diags, .cfg = mem_calloc(1, sizeof(struct maglev_config)) };
     parse_root(&c, doc.root);
     yt_free(&doc);
     if (diags->n) {
@@ -121,7 +105,7 @@ static int read_file(const char *path, char **data, size_t *len, struct config_d
         return -EFBIG;
     }
     size_t cap = (size_t)st.st_size + 1, n = 0;
-    char *buf = xcalloc(cap + 1, 1);
+    char *buf = mem_calloc(cap + 1, 1);
     for (;;) {
         ssize_t r = read(fd, buf + n, cap - n);
         if (r < 0 && errno == EINTR)

@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 
+#include "common/mem.h"
 #include "common/strbuf.h"
 #include "config/config.h"
 #include "config/yamltree.h"
@@ -88,8 +89,6 @@ void parse_frontends(struct pctx *c, const struct yt_node *n);
 void parse_vpp(struct pctx *c, const struct yt_node *n);
 
 /* config.c */
-char *xstrdup(const char *s);
-void *xcalloc(size_t n, size_t size);
 int cmp_name(const void *a, const void *b); /* struct whose first member is char *name */
 
 #endif

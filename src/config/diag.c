@@ -41,14 +41,7 @@ static char *escaped(const char *s)
 void diag_vadd(struct config_diags *d, enum config_stage stage, struct config_mark mark,
                const char *path, const char *fmt, va_list ap)
 {
-    if (d->n == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 16;
-        struct config_diag *v = realloc(d->v, cap * sizeof(*v));
-        if (!v)
-            abort();
-        d->v = v;
-        d->cap = cap;
-    }
+    mem_grow((void **)&d->v, &d->cap, d->n + 1, sizeof(*d->v));
     struct strbuf sb = STRBUF_INIT;
     strbuf_vaddf(&sb, fmt, ap);
     d->v[d->n] = (struct config_diag){

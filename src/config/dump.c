@@ -175,8 +175,6 @@ char *config_dump(const struct maglev_config *cfg)
     dump_backends(&sb, cfg);
     dump_frontends(&sb, cfg);
     dump_vpp(&sb, cfg);
-    if (sb.oom)
-        abort();
     return strbuf_detach(&sb);
 }
 

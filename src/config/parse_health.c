@@ -121,13 +121,13 @@ static void parse_codes(struct pctx *c, struct healthcheck_conf *hc, const struc
                 "for the default 200-399");
             return;
         }
-        hc->codes = xcalloc(n->n, sizeof(*hc->codes));
+        hc->codes = mem_calloc(n->n, sizeof(*hc->codes));
         hc->n_codes = n->n;
         for (size_t i = 0; i < n->n; i++)
             parse_code_item(c, n->seq[i], path, &hc->codes[i]);
         return;
     }
-    hc->codes = xcalloc(1, sizeof(*hc->codes));
+    hc->codes = mem_calloc(1, sizeof(*hc->codes));
     hc->codes[0] = (struct code_range){ 200, 399 };
     hc->n_codes = 1;
 }
@@ -169,7 +169,7 @@ static void parse_params(struct pctx *c, struct healthcheck_conf *hc, const stru
             w_token(c, v, path, "path", hc->path, false);
     }
     if (!hc->path && web)
-        hc->path = xstrdup("/");
+        hc->path = mem_strdup("/");
     if ((v = w_str(c, p, path, "host", &hc->host)) && w_nonempty(c, v, path, "host"))
         w_token(c, v, path, "host", hc->host, false);
     if ((v = w_str(c, p, path, "response-regex", &hc->response_regex)))
@@ -278,7 +278,7 @@ static void parse_healthcheck(struct pctx *c, struct healthcheck_conf *hc,
 {
     char path[PATH_MAX_LEN];
     path_fmt(path, "healthchecks.%s", key->value);
-    hc->name = xstrdup(key->value);
+    hc->name = mem_strdup(key->value);
     hc->mark = mark_of(key);
     hc->type = HC_TCP;
     w_name(c, key, path, "healthcheck");
@@ -302,7 +302,7 @@ void parse_healthchecks(struct pctx *c, const struct yt_node *n)
 {
     if (!w_map(c, n, "healthchecks", "healthchecks by name", NULL) || !n || n->kind != YT_MAP)
         return;
-    c->cfg->healthchecks = xcalloc(n->n, sizeof(struct healthcheck_conf));
+    c->cfg->healthchecks = mem_calloc(n->n, sizeof(struct healthcheck_conf));
     c->cfg->n_healthchecks = n->n;
     for (size_t i = 0; i < n->n; i++)
         parse_healthcheck(c, &c->cfg->healthchecks[i], n->map[i].key, n->map[i].value);

@@ -22,7 +22,7 @@ static void parse_backend(struct pctx *c, struct backend_conf *b, const struct y
 {
     char path[PATH_MAX_LEN];
     path_fmt(path, "backends.%s", key->value);
-    b->name = xstrdup(key->value);
+    b->name = mem_strdup(key->value);
     b->mark = mark_of(key);
     b->hc_index = -1;
     b->enabled = true;
@@ -41,7 +41,7 @@ static void parse_backend(struct pctx *c, struct backend_conf *b, const struct y
     b->healthcheck_mark = mark_of(hn);
     const struct healthcheck_conf *hc = config_find_healthcheck(c->cfg, b->healthcheck);
     if (!hc) {
-        const char **names = xcalloc(c->cfg->n_healthchecks + 1, sizeof(*names));
+        const char **names = mem_calloc(c->cfg->n_healthchecks + 1, sizeof(*names));
         for (size_t i = 0; i < c->cfg->n_healthchecks; i++)
             names[i] = c->cfg->healthchecks[i].name;
         const char *s = suggest(b->healthcheck, names);
@@ -67,7 +67,7 @@ void parse_backends(struct pctx *c, const struct yt_node *n)
 {
     if (!w_map(c, n, "backends", "backends by name", NULL) || !n || n->kind != YT_MAP)
         return;
-    c->cfg->backends = xcalloc(n->n, sizeof(struct backend_conf));
+    c->cfg->backends = mem_calloc(n->n, sizeof(struct backend_conf));
     c->cfg->n_backends = n->n;
     for (size_t i = 0; i < n->n; i++)
         parse_backend(c, &c->cfg->backends[i], n->map[i].key, n->map[i].value);
@@ -133,7 +133,7 @@ static void parse_pool_backend(struct pctx *c, struct fe_state *st, struct pool_
 {
     char path[PATH_MAX_LEN];
     path_fmt(path, "%s.backends.%s", ppath, key->value);
-    pb->backend = xstrdup(key->value);
+    pb->backend = mem_strdup(key->value);
     pb->mark = mark_of(key);
     pb->backend_index = -1;
     pb->weight = CONFIG_WEIGHT_MAX;
@@ -145,7 +145,7 @@ static void parse_pool_backend(struct pctx *c, struct fe_state *st, struct pool_
     }
     const struct backend_conf *b = config_find_backend(c->cfg, key->value);
     if (!b) {
-        const char **names = xcalloc(c->cfg->n_backends + 1, sizeof(*names));
+        const char **names = mem_calloc(c->cfg->n_backends + 1, sizeof(*names));
         for (size_t i = 0; i < c->cfg->n_backends; i++)
             names[i] = c->cfg->backends[i].name;
         const char *s = suggest(key->value, names);
@@ -194,11 +194,9 @@ static void parse_pool(struct pctx *c, struct fe_state *st, struct frontend_conf
             "backends is empty; a pool needs at least one backend");
         return;
     }
-    p->backends = xcalloc(bn->n, sizeof(*p->backends));
+    p->backends = mem_calloc(bn->n, sizeof(*p->backends));
     p->n_backends = bn->n;
-    st->seen = realloc(st->seen, (st->n_seen + bn->n) * sizeof(*st->seen));
-    if (!st->seen)
-        abort();
+    st->seen = mem_realloc(st->seen, (st->n_seen + bn->n) * sizeof(*st->seen));
     for (size_t i = 0; i < bn->n; i++)
         parse_pool_backend(c, st, &p->backends[i], bn->map[i].key, bn->map[i].value, path,
                            p->name ? p->name : "?");
@@ -224,7 +222,7 @@ static void parse_pools(struct pctx *c, struct frontend_conf *fe, const struct y
             pools->kind == YT_MAP ? "mapping" : "scalar");
         return;
     }
-    fe->pools = xcalloc(pools->n, sizeof(*fe->pools));
+    fe->pools = mem_calloc(pools->n, sizeof(*fe->pools));
     fe->n_pools = pools->n;
     struct fe_state st = { 0 };
     for (size_t i = 0; i < pools->n; i++)
@@ -271,7 +269,7 @@ static void parse_frontend(struct pctx *c, struct frontend_conf *fe, const struc
 {
     char path[PATH_MAX_LEN];
     path_fmt(path, "frontends.%s", key->value);
-    fe->name = xstrdup(key->value);
+    fe->name = mem_strdup(key->value);
     fe->mark = mark_of(key);
     fe->flush_on_down = true;
     w_name(c, key, path, "frontend");
@@ -315,7 +313,7 @@ static bool same_vip(const struct frontend_conf *x, const struct frontend_conf *
 static void check_vips(struct pctx *c)
 {
     size_t n = c->cfg->n_frontends;
-    const struct frontend_conf **v = xcalloc(n ? n : 1, sizeof(*v));
+    const struct frontend_conf **v = mem_calloc(n, sizeof(*v));
     for (size_t i = 0; i < n; i++)
         v[i] = &c->cfg->frontends[i];
     qsort(v, n, sizeof(*v), cmp_vip);
@@ -337,7 +335,7 @@ void parse_frontends(struct pctx *c, const struct yt_node *n)
 {
     if (!w_map(c, n, "frontends", "frontends by name", NULL) || !n || n->kind != YT_MAP)
         return;
-    c->cfg->frontends = xcalloc(n->n, sizeof(struct frontend_conf));
+    c->cfg->frontends = mem_calloc(n->n, sizeof(struct frontend_conf));
     c->cfg->n_frontends = n->n;
     for (size_t i = 0; i < n->n; i++)
         parse_frontend(c, &c->cfg->frontends[i], n->map[i].key, n->map[i].value);

@@ -140,7 +140,7 @@ static void check_duplicates(struct pctx *c, const struct yt_node *n, const char
 {
     if (n->n < 2)
         return;
-    struct keyref *refs = xcalloc(n->n, sizeof(*refs));
+    struct keyref *refs = mem_calloc(n->n, sizeof(*refs));
     for (size_t i = 0; i < n->n; i++)
         refs[i] = (struct keyref){ n->map[i].key, i };
     qsort(refs, n->n, sizeof(*refs), cmp_keyref);
@@ -216,7 +216,7 @@ const struct yt_node *w_str(struct pctx *c, const struct yt_node *map, const cha
     const struct yt_node *v = scalar_of(c, map, path, key, "a string");
     if (v) {
         free(*out);
-        *out = xstrdup(v->value);
+        *out = mem_strdup(v->value);
     }
     return v;
 }

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "common/mem.h"
+
 #define ANCHOR_BUCKETS 1024
 
 struct anchor {
@@ -52,18 +54,14 @@ static unsigned anchor_hash(const char *s)
     return h % ANCHOR_BUCKETS;
 }
 
-static int anchor_add(struct builder *b, const char *name, struct yt_node *node)
+static void anchor_add(struct builder *b, const char *name, struct yt_node *node)
 {
-    struct anchor *a = calloc(1, sizeof(*a));
-    if (!a || !(a->name = strdup(name))) {
-        free(a);
-        return fail(b, node->line, node->col, "out of memory");
-    }
+    struct anchor *a = mem_calloc(1, sizeof(*a));
+    a->name = mem_strdup(name);
     unsigned h = anchor_hash(name);
     a->node = node;
     a->next = b->anchors[h]; /* newest first: a redefined anchor wins */
     b->anchors[h] = a;
-    return 0;
 }
 
 static struct yt_node *anchor_find(struct builder *b, const char *name)
@@ -96,20 +94,10 @@ static struct yt_node *node_new(struct builder *b, enum yt_kind kind, const yaml
         return NULL;
     }
     if (d->n_all == d->cap_all) {
-        size_t cap = d->cap_all ? d->cap_all * 2 : 256;
-        struct yt_node **all = realloc(d->all, cap * sizeof(*all));
-        if (!all) {
-            fail(b, line, col, "out of memory");
-            return NULL;
-        }
-        d->all = all;
-        d->cap_all = cap;
+        d->cap_all = d->cap_all ? d->cap_all * 2 : 256;
+        d->all = mem_realloc(d->all, d->cap_all * sizeof(*d->all));
     }
-    struct yt_node *n = calloc(1, sizeof(*n));
-    if (!n) {
-        fail(b, line, col, "out of memory");
-        return NULL;
-    }
+    struct yt_node *n = mem_calloc(1, sizeof(*n));
     n->kind = kind;
     n->line = line;
     n->col = col;
@@ -178,16 +166,11 @@ static int attach(struct builder *b, struct yt_node *n)
         return 0;
     }
     if (p->n == f->cap) {
-        size_t cap = f->cap ? f->cap * 2 : 8;
-        void *v = p->kind == YT_MAP ? realloc(p->map, cap * sizeof(*p->map))
-                                    : realloc(p->seq, cap * sizeof(*p->seq));
-        if (!v)
-            return fail(b, n->line, n->col, "out of memory");
+        f->cap = f->cap ? f->cap * 2 : 8;
         if (p->kind == YT_MAP)
-            p->map = v;
+            p->map = mem_realloc(p->map, f->cap * sizeof(*p->map));
         else
-            p->seq = v;
-        f->cap = cap;
+            p->seq = mem_realloc(p->seq, f->cap * sizeof(*p->seq));
     }
     if (p->kind == YT_MAP) {
         p->map[p->n].key = f->key;
@@ -208,9 +191,7 @@ static int on_scalar(struct builder *b, const yaml_event_t *ev)
     if (!n)
         return -EINVAL;
     n->len = ev->data.scalar.length;
-    n->value = malloc(n->len + 1);
-    if (!n->value)
-        return fail(b, n->line, n->col, "out of memory");
+    n->value = mem_alloc(n->len + 1);
     memcpy(n->value, ev->data.scalar.value, n->len);
     n->value[n->len] = '\0';
     const char *tag = (const char *)ev->data.scalar.tag;
@@ -222,8 +203,8 @@ static int on_scalar(struct builder *b, const yaml_event_t *ev)
             if (strcmp(n->value, nulls[i]) == 0 && n->len == strlen(nulls[i]))
                 n->is_null = true;
     }
-    if (ev->data.scalar.anchor && anchor_add(b, (const char *)ev->data.scalar.anchor, n) < 0)
-        return -EINVAL;
+    if (ev->data.scalar.anchor)
+        anchor_add(b, (const char *)ev->data.scalar.anchor, n);
     return attach(b, n);
 }
 
@@ -245,8 +226,8 @@ static int on_start(struct builder *b, const yaml_event_t *ev, enum yt_kind kind
     struct yt_node *n = node_new(b, kind, &ev->start_mark);
     if (!n)
         return -EINVAL;
-    if (anchor && anchor_add(b, (const char *)anchor, n) < 0)
-        return -EINVAL;
+    if (anchor)
+        anchor_add(b, (const char *)anchor, n);
     b->stack[b->depth++] = (struct frame){ .node = n };
     return 0;
 }
@@ -313,11 +294,7 @@ int yt_parse(const char *data, size_t len, struct yt_doc *doc, struct yt_error *
 {
     memset(doc, 0, sizeof(*doc));
     memset(err, 0, sizeof(*err));
-    struct builder *b = calloc(1, sizeof(*b));
-    if (!b) {
-        snprintf(err->msg, sizeof(err->msg), "out of memory");
-        return -ENOMEM;
-    }
+    struct builder *b = mem_calloc(1, sizeof(*b));
     b->doc = doc;
     b->err = err;
     if (len > YT_MAX_INPUT) {
@@ -327,7 +304,7 @@ int yt_parse(const char *data, size_t len, struct yt_doc *doc, struct yt_error *
         return -EINVAL;
     }
     yaml_parser_t p;
-    if (!yaml_parser_initialize(&p)) {
+    if (!yaml_parser_initialize(&p)) { /* libyaml's own allocation failed */
         free(b);
         snprintf(err->msg, sizeof(err->msg), "out of memory");
         return -ENOMEM;

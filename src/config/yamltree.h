@@ -46,7 +46,8 @@ struct yt_error {
     char msg[320];
 };
 
-/* Parses one YAML document from data. Returns 0, or -EINVAL with err set. */
+/* Parses one YAML document from data. Returns 0, or -EINVAL with err set
+ * (-ENOMEM when libyaml cannot set up its parser). */
 int yt_parse(const char *data, size_t len, struct yt_doc *doc, struct yt_error *err);
 void yt_free(struct yt_doc *doc);
 

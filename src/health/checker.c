@@ -8,6 +8,7 @@
 
 #include "common/duration.h"
 #include "common/log.h"
+#include "common/mem.h"
 #include "health/health.h"
 #include "health/probe_int.h"
 
@@ -57,9 +58,7 @@ static struct hc_rt *hc_get(struct checker *ck, const struct healthcheck_conf *h
             return h;
         }
     }
-    struct hc_rt *h = calloc(1, sizeof(*h));
-    if (!h)
-        abort();
+    struct hc_rt *h = mem_calloc(1, sizeof(*h));
     config_healthcheck_copy(&h->conf, &view);
     h->refs = 1;
     h->next = ck->hcs;
@@ -220,11 +219,6 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
     b->probe_hc = b->hc;
     b->hc->refs++;
     b->probe = probe_start(b->ck->env, &req, on_probe_done, b);
-    if (!b->probe) { /* out of memory: try again later */
-        hc_put(b->ck, b->probe_hc);
-        b->probe_hc = NULL;
-        schedule(b, b->hc->conf.interval);
-    }
 }
 
 /* Starts probing from unknown (or marks a backend without healthcheck up). */
@@ -263,9 +257,9 @@ static struct hc_rt *hc_for(struct checker *ck, const struct maglev_config *cfg,
 static struct backend_rt *backend_new(struct checker *ck, const struct maglev_config *cfg,
                                       const struct backend_conf *bc)
 {
-    struct backend_rt *b = calloc(1, sizeof(*b));
-    if (!b || !(b->name = strdup(bc->name)) || health_history_init(&b->history, ck->history) < 0)
-        abort();
+    struct backend_rt *b = mem_calloc(1, sizeof(*b));
+    b->name = mem_strdup(bc->name);
+    health_history_init(&b->history, ck->history);
     b->ck = ck;
     b->address = bc->address;
     b->hc = hc_for(ck, cfg, bc);
@@ -297,15 +291,11 @@ static void backend_free(struct backend_rt *b)
 
 struct checker *checker_new(struct ev_loop *loop, const struct maglev_config *cfg)
 {
-    struct checker *ck = calloc(1, sizeof(*ck));
-    if (!ck)
-        return NULL;
+    struct checker *ck = mem_calloc(1, sizeof(*ck));
     ck->loop = loop;
     ck->env = probe_env_new(loop);
     ck->history = cfg->transition_history;
-    ck->v = calloc(cfg->n_backends ? cfg->n_backends : 1, sizeof(*ck->v));
-    if (!ck->env || !ck->v)
-        abort();
+    ck->v = mem_calloc(cfg->n_backends, sizeof(*ck->v));
     for (size_t i = 0; i < cfg->n_backends; i++) {
         ck->v[ck->n] = backend_new(ck, cfg, &cfg->backends[i]);
         ck->v[ck->n++]->cfg_index = (int)i;
@@ -372,9 +362,7 @@ void checker_reload(struct checker *ck, const struct maglev_config *cfg,
 {
     memset(st, 0, sizeof(*st));
     ck->history = cfg->transition_history;
-    struct backend_rt **nv = calloc(cfg->n_backends ? cfg->n_backends : 1, sizeof(*nv));
-    if (!nv)
-        abort();
+    struct backend_rt **nv = mem_calloc(cfg->n_backends, sizeof(*nv));
     size_t nn = 0;
     for (size_t i = 0; i < ck->n; i++) {
         ck->v[i]->kept = false;

@@ -136,7 +136,7 @@ void http_classify(const struct http_facts *f, struct probe_result *r)
         http_check_response(f->hc, f->regex, f->status, f->body, f->body_len, r);
         return;
     }
-    if (rc == CURLE_OUT_OF_MEMORY || (rc == CURLE_WRITE_ERROR && f->nomem)) {
+    if (rc == CURLE_OUT_OF_MEMORY) { /* libcurl's own allocation failed */
         probe_result_set(r, PC_SOCKERR, "out of memory");
         return;
     }

@@ -28,7 +28,6 @@ struct http_facts {
     bool sockerr;         /* the open-socket callback failed ... */
     const char *sock_err; /* ... for this reason */
     bool stopped;         /* the write callback stopped the transfer on purpose */
-    bool nomem;           /* ... or for lack of memory */
     long os_errno;        /* CURLINFO_OS_ERRNO, 0 when none */
     bool https;
     bool tcp_connected; /* the TCP connection was established */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/mem.h"
 #include "health/icmp_packet.h"
 
 static uint16_t rd16(const uint8_t *b)
@@ -202,30 +203,26 @@ static void slot_put(struct icmp_seq_table *t, uint16_t seq, void *item)
     t->slots[i].seq = seq;
 }
 
-int icmp_seq_grow(struct icmp_seq_table *t)
+void icmp_seq_grow(struct icmp_seq_table *t)
 {
     uint32_t old_cap = t->cap;
     struct icmp_seq_slot *old = t->slots;
     uint32_t cap = old_cap ? old_cap * 2 : ICMP_SEQ_TABLE_MIN;
-    struct icmp_seq_slot *slots = calloc(cap, sizeof(*slots));
-    if (!slots)
-        return -ENOMEM;
+    struct icmp_seq_slot *slots = mem_calloc(cap, sizeof(*slots));
     t->slots = slots;
     t->cap = cap;
     for (uint32_t i = 0; i < old_cap; i++)
         if (old[i].item)
             slot_put(t, old[i].seq, old[i].item);
     free(old);
-    return 0;
 }
 
-int icmp_seq_put(struct icmp_seq_table *t, uint16_t seq, void *item)
+void icmp_seq_put(struct icmp_seq_table *t, uint16_t seq, void *item)
 {
-    if ((t->n + 1) * 2 > t->cap && icmp_seq_grow(t) < 0)
-        return -ENOMEM;
+    if ((t->n + 1) * 2 > t->cap)
+        icmp_seq_grow(t);
     slot_put(t, seq, item);
     t->n++;
-    return 0;
 }
 
 /* Shifts later entries of the cluster back into the hole (no tombstones). */

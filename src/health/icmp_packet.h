@@ -88,10 +88,10 @@ struct icmp_seq_table {
 /* The item stored under seq, or NULL. */
 void *icmp_seq_find(const struct icmp_seq_table *t, uint16_t seq);
 /* Stores item (not NULL) under seq, which must not be in t; grows the
- * table first when needed. Returns 0, or -ENOMEM with t unchanged. */
-int icmp_seq_put(struct icmp_seq_table *t, uint16_t seq, void *item);
-/* Doubles the capacity (the first time: ICMP_SEQ_TABLE_MIN). 0 / -ENOMEM. */
-int icmp_seq_grow(struct icmp_seq_table *t);
+ * table first when needed. */
+void icmp_seq_put(struct icmp_seq_table *t, uint16_t seq, void *item);
+/* Doubles the capacity (the first time: ICMP_SEQ_TABLE_MIN). */
+void icmp_seq_grow(struct icmp_seq_table *t);
 /* Removes seq's item; returns it, or NULL when seq is not in t. */
 void *icmp_seq_remove(struct icmp_seq_table *t, uint16_t seq);
 /* Frees the slots (not the items); t is empty afterwards. */

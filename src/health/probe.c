@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/mem.h"
 #include "common/version.h"
 #include "health/probe_int.h"
 
@@ -18,9 +19,7 @@ int64_t probe_now_us(void)
 
 struct probe_env *probe_env_new(struct ev_loop *loop)
 {
-    struct probe_env *env = calloc(1, sizeof(*env));
-    if (!env)
-        return NULL;
+    struct probe_env *env = mem_calloc(1, sizeof(*env));
     env->loop = loop;
     netns_hold();
     snprintf(env->user_agent, sizeof(env->user_agent), "vpp-maglev/%s (+%s)", version_string(),
@@ -71,21 +70,13 @@ static const struct probe_ops *ops_for(enum hc_type t)
 struct probe *probe_start(struct probe_env *env, const struct probe_req *req, probe_cb cb,
                           void *ctx)
 {
-    struct probe *p = calloc(1, sizeof(*p));
-    if (!p)
-        return NULL;
+    struct probe *p = mem_calloc(1, sizeof(*p));
     p->env = env;
     p->ops = ops_for(req->hc->type);
     p->hc = req->hc;
     p->addr = req->addr;
-    p->netns = req->netns ? strdup(req->netns) : NULL;
-    p->backend = strdup(req->backend ? req->backend : "?");
-    if ((req->netns && !p->netns) || !p->backend) {
-        free(p->netns);
-        free(p->backend);
-        free(p);
-        return NULL;
-    }
+    p->netns = mem_strdup(req->netns);
+    p->backend = mem_strdup(req->backend ? req->backend : "?");
     p->cb = cb;
     p->ctx = ctx;
     p->start_us = probe_now_us();

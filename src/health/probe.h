@@ -33,7 +33,7 @@ struct probe_env *probe_env_new(struct ev_loop *loop);
 /* Cancels nothing: all probes must be cancelled or finished first. */
 void probe_env_free(struct probe_env *env);
 
-/* Starts a probe; returns NULL only when out of memory. */
+/* Starts a probe (never NULL: out of memory aborts, see common/mem.h). */
 struct probe *probe_start(struct probe_env *env, const struct probe_req *req, probe_cb cb,
                           void *ctx);
 /* Stops a probe in flight and releases it; no callback follows. */

@@ -31,6 +31,7 @@
 
 #include "common/duration.h"
 #include "common/log.h"
+#include "common/mem.h"
 #include "health/http_classify.h"
 #include "health/probe_int.h"
 #include "health/regex_cache.h"
@@ -66,7 +67,6 @@ struct http_probe {
     char *body;
     size_t body_len, body_cap;
     bool stopped;     /* the write callback stopped the transfer on purpose */
-    bool nomem;       /* ... or for lack of memory */
     bool sockerr;     /* the open-socket callback failed, see err */
     curl_socket_t fd; /* the connection's socket while curl has it open */
     bool tcp_up;      /* fd was seen connected before curl closed it */
@@ -165,12 +165,7 @@ static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp, vo
     }
     int events = ((what & CURL_POLL_IN) ? EV_READ : 0) | ((what & CURL_POLL_OUT) ? EV_WRITE : 0);
     if (!sw) {
-        sw = calloc(1, sizeof(*sw));
-        if (!sw) {
-            /* the transfer stalls and times out; -1 would fail them all */
-            log_error("http-out-of-memory");
-            return 0;
-        }
+        sw = mem_calloc(1, sizeof(*sw));
         sw->he = he;
         sw->fd = s;
         sw->next = he->watches;
@@ -211,9 +206,7 @@ static struct http_env *http_env_get(struct probe_env *env)
             return NULL;
         curl_ready = true;
     }
-    struct http_env *he = calloc(1, sizeof(*he));
-    if (!he)
-        return NULL;
+    struct http_env *he = mem_calloc(1, sizeof(*he));
     he->env = env;
     he->multi = curl_multi_init();
     if (!he->multi) {
@@ -284,12 +277,7 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *userp)
             cap *= 2;
         if (cap > BODY_MAX)
             cap = BODY_MAX;
-        char *b = realloc(hp->body, cap);
-        if (!b) {
-            hp->nomem = true;
-            return 0;
-        }
-        hp->body = b;
+        hp->body = mem_realloc(hp->body, cap);
         hp->body_cap = cap;
     }
     memcpy(hp->body + hp->body_len, data, take);
@@ -353,7 +341,6 @@ static void classify(struct probe *p, CURLcode rc, struct probe_result *r)
         .sockerr = hp->sockerr,
         .sock_err = hp->err,
         .stopped = hp->stopped,
-        .nomem = hp->nomem,
         .https = hp->https,
         .errbuf = hp->errbuf,
         .body = hp->body,
@@ -417,7 +404,7 @@ static void host_for_url(char *buf, size_t len, const char *host)
         snprintf(buf, len, "%s", host);
 }
 
-/* A formatted string in malloc'd memory, NULL when out of memory. */
+/* A formatted string in malloc'd memory. */
 static char *str_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *str_fmt(const char *fmt, ...)
 {
@@ -425,10 +412,12 @@ static char *str_fmt(const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (s) {
+    size_t len = n > 0 ? (size_t)n : 0;
+    char *s = mem_alloc(len + 1);
+    s[0] = '\0';
+    if (n > 0) {
         va_start(ap, fmt);
-        vsnprintf(s, (size_t)n + 1, fmt, ap);
+        vsnprintf(s, len + 1, fmt, ap);
         va_end(ap);
     }
     return s;
@@ -447,11 +436,11 @@ static void start(struct probe *p)
 {
     const struct healthcheck_conf *hc = p->hc;
     struct http_env *he = http_env_get(p->env);
-    struct http_probe *hp = he ? calloc(1, sizeof(*hp)) : NULL;
-    if (!hp) {
+    if (!he) { /* curl_global_init or curl_multi_init failed */
         probe_fail_soon(p, PC_SOCKERR, "cannot set up libcurl: out of memory");
         return;
     }
+    struct http_probe *hp = mem_calloc(1, sizeof(*hp));
     p->impl = hp;
     hp->fd = CURL_SOCKET_BAD;
     hp->https = hc->type == HC_HTTPS;
@@ -474,13 +463,6 @@ static void start(struct probe *p)
         str_fmt("%s://%s:%u%s", hp->https ? "https" : "http", sni ? name_b : addr_b, port, path);
     char *host = hc->host ? str_fmt("Host: %s", hc->host) : NULL;
     char *conn_to = sni ? str_fmt("%s:%u:%s:%u", name_b, port, addr_b, port) : NULL;
-    if (!url || (hc->host && !host) || (sni && !conn_to)) {
-        free(url);
-        free(host);
-        free(conn_to);
-        probe_fail_soon(p, PC_SOCKERR, "cannot set up libcurl: out of memory");
-        return;
-    }
     struct curl_slist *h = curl_slist_append(NULL, "Connection: close");
     if (h && host) {
         struct curl_slist *h2 = curl_slist_append(h, host);

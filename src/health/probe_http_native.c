@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/mem.h"
 #include "health/http_classify.h"
 #include "health/http_parse.h"
 #include "health/probe_int.h"
@@ -126,20 +127,17 @@ static void decide(struct probe *p)
 
 /* ---- the response ----------------------------------------------------------------- */
 
-/* cap >= want; false when out of memory. */
-static bool buf_reserve(struct native_probe *np, size_t want)
+/* cap >= want. Bounded: the request by the config, the response by
+ * HEAD_MAX and BODY_MAX. */
+static void buf_reserve(struct native_probe *np, size_t want)
 {
     if (np->cap >= want)
-        return true;
+        return;
     size_t cap = np->cap ? np->cap : BUF_FIRST;
     while (cap < want)
         cap *= 2;
-    char *b = realloc(np->buf, cap);
-    if (!b)
-        return false;
-    np->buf = b;
+    np->buf = mem_realloc(np->buf, cap);
     np->cap = cap;
-    return true;
 }
 
 /* n more bytes of the body arrived at buf + len. */
@@ -214,10 +212,8 @@ static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
     struct probe *p = w->data;
     struct native_probe *np = p->impl;
     size_t limit = np->in_body ? np->head.len + BODY_MAX : HEAD_MAX;
-    if (np->len >= np->cap && !buf_reserve(np, np->cap * 2 < limit ? np->cap * 2 : limit)) {
-        fail(p, PC_SOCKERR, "out of memory");
-        return;
-    }
+    if (np->len >= np->cap)
+        buf_reserve(np, np->cap * 2 < limit ? np->cap * 2 : limit);
     size_t room = np->cap - np->len;
     if (room > limit - np->len)
         room = limit - np->len; /* the body is decoded in place: at most BODY_MAX */
@@ -247,9 +243,9 @@ static uint16_t port_of(const struct healthcheck_conf *hc)
     return hc->port ? hc->port : 80;
 }
 
-/* The request into buf[0..len); false when out of memory. Host: the
- * configured one, or the address (IPv6 in brackets) and the port unless
- * 80, as libcurl sent it. */
+/* The request into buf[0..len); false when it cannot be formatted. Host:
+ * the configured one, or the address (IPv6 in brackets) and the port
+ * unless 80, as libcurl sent it. */
 static bool build_request(struct probe *p, struct native_probe *np)
 {
     const struct healthcheck_conf *hc = p->hc;
@@ -272,8 +268,7 @@ static bool build_request(struct probe *p, struct native_probe *np)
             np->len = (size_t)n;
             return true;
         }
-        if (!buf_reserve(np, (size_t)n + 1))
-            return false;
+        buf_reserve(np, (size_t)n + 1);
     }
 }
 
@@ -297,8 +292,9 @@ static void on_writable(struct ev_loop *loop, ev_io *w, int revents)
             return;
         }
         np->connected = true;
-        if (!buf_reserve(np, BUF_FIRST) || !build_request(p, np)) {
-            fail(p, PC_SOCKERR, "out of memory");
+        buf_reserve(np, BUF_FIRST);
+        if (!build_request(p, np)) {
+            fail(p, PC_SOCKERR, "cannot format the request");
             return;
         }
     }
@@ -328,11 +324,7 @@ static void start(struct probe *p)
         probe_fail_soon(p, PC_L7RSP, "%s", err);
         return;
     }
-    struct native_probe *np = calloc(1, sizeof(*np));
-    if (!np) {
-        probe_fail_soon(p, PC_SOCKERR, "out of memory");
-        return;
-    }
+    struct native_probe *np = mem_calloc(1, sizeof(*np));
     np->fd = -1;
     http_head_init(&np->head);
     ev_io_init(&np->io, on_writable, -1, EV_WRITE);

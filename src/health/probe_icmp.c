@@ -38,6 +38,7 @@
 #include <linux/errqueue.h> /* after time.h: it needs struct timespec */
 
 #include "common/duration.h"
+#include "common/mem.h"
 #include "health/icmp_packet.h"
 #include "health/probe_int.h"
 
@@ -193,13 +194,8 @@ static struct icmp_sock *sock_open(struct probe_env *env, int family, const char
     }
     if (fd < 0)
         return NULL;
-    struct icmp_sock *s = calloc(1, sizeof(*s));
-    if (!s || (netns && !(s->netns = strdup(netns)))) {
-        free(s);
-        close(fd);
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
+    struct icmp_sock *s = mem_calloc(1, sizeof(*s));
+    s->netns = mem_strdup(netns);
     sock_setup(fd, family, raw);
     s->env = env;
     s->family = family;
@@ -219,11 +215,7 @@ static struct icmp_sock *sock_get(struct probe_env *env, int family, const char 
                                   size_t errlen)
 {
     if (!env->icmp) {
-        struct icmp_env *ie = calloc(1, sizeof(*ie));
-        if (!ie) {
-            snprintf(err, errlen, "out of memory");
-            return NULL;
-        }
+        struct icmp_env *ie = mem_calloc(1, sizeof(*ie));
         if (getrandom(&ie->rng, sizeof(ie->rng), GRND_NONBLOCK) != sizeof(ie->rng))
             ie->rng = (uint64_t)time(NULL) << 32 ^ (uint64_t)getpid() ^ (uint64_t)probe_now_us();
         env->icmp = ie;
@@ -234,7 +226,8 @@ static struct icmp_sock *sock_get(struct probe_env *env, int family, const char 
     return sock_open(env, family, netns, err, errlen);
 }
 
-/* Puts ip into s's table under a free sequence number. */
+/* Puts ip into s's table under a free sequence number; -EBUSY when
+ * ICMP_MAX_INFLIGHT probes use s already. */
 static int sock_attach(struct icmp_sock *s, struct icmp_probe *ip)
 {
     if (s->probes.n >= ICMP_MAX_INFLIGHT)
@@ -242,8 +235,7 @@ static int sock_attach(struct icmp_sock *s, struct icmp_probe *ip)
     uint16_t seq = s->next_seq;
     while (icmp_seq_find(&s->probes, seq))
         seq++;
-    if (icmp_seq_put(&s->probes, seq, ip) < 0)
-        return -ENOMEM;
+    icmp_seq_put(&s->probes, seq, ip);
     s->next_seq = (uint16_t)(seq + 1);
     ip->seq = seq;
     ip->sock = s;
@@ -508,11 +500,7 @@ static void icmp_on_read(struct ev_loop *loop, ev_io *w, int revents)
 
 static void icmp_start(struct probe *p)
 {
-    struct icmp_probe *ip = calloc(1, sizeof(*ip));
-    if (!ip) {
-        probe_fail_soon(p, PC_SOCKERR, "out of memory");
-        return;
-    }
+    struct icmp_probe *ip = mem_calloc(1, sizeof(*ip));
     ip->p = p;
     p->impl = ip;
 
@@ -531,8 +519,7 @@ static void icmp_start(struct probe *p)
     int rc = sock_attach(s, ip);
     if (rc < 0) {
         sock_close_if_idle(s);
-        probe_fail_soon(p, PC_SOCKERR, "%s",
-                        rc == -ENOMEM ? "out of memory" : "too many ICMP probes in flight");
+        probe_fail_soon(p, PC_SOCKERR, "too many ICMP probes in flight");
         return;
     }
     uint64_t c[2] = { rng_next(p->env->icmp), rng_next(p->env->icmp) };

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/duration.h"
+#include "common/mem.h"
 #include "health/probe_int.h"
 
 struct tcp_probe {
@@ -75,12 +76,7 @@ static void tcp_start(struct probe *p)
         probe_fail_soon(p, PC_SOCKERR, "%s", err);
         return;
     }
-    struct tcp_probe *t = calloc(1, sizeof(*t));
-    if (!t) {
-        close(fd);
-        probe_fail_soon(p, PC_SOCKERR, "out of memory");
-        return;
-    }
+    struct tcp_probe *t = mem_calloc(1, sizeof(*t));
     t->fd = fd;
     ev_io_init(&t->io, tcp_on_writable, fd, EV_WRITE);
     t->io.data = p;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/mem.h"
 #include "health/regex_cache.h"
 
 /* A compiled response-regex, keyed by the healthcheck and its pattern. */
@@ -52,17 +53,9 @@ const pcre2_code *regex_cache_get(struct regex_cache *c, const struct healthchec
         return NULL;
     }
     (void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE); /* the interpreter otherwise */
-    e = calloc(1, sizeof(*e));
-    char *dup = strdup(pat);
-    if (!e || !dup) {
-        free(e);
-        free(dup);
-        pcre2_code_free(code);
-        snprintf(err, errlen, "response-regex: out of memory");
-        return NULL;
-    }
+    e = mem_calloc(1, sizeof(*e));
     e->hc = hc;
-    e->pattern = dup;
+    e->pattern = mem_strdup(pat);
     e->code = code;
     e->next = c->head;
     c->head = e;

@@ -25,7 +25,7 @@ struct regex_cache {
 /* The compiled hc->response_regex (not NULL), from the cache or compiled
  * now (with JIT when available); valid until the entry goes (evicted, or
  * replaced by another pattern for hc) or regex_cache_clear(). NULL with err set ("response-regex:
- * ...") when it does not compile or memory runs out. */
+ * ...") when it does not compile. */
 const struct pcre2_real_code_8 *
 regex_cache_get(struct regex_cache *c, const struct healthcheck_conf *hc, char *err, size_t errlen);
 /* Frees every entry; c is empty afterwards. */

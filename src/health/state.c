@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/mem.h"
 #include "health/state.h"
 
 const char *backend_state_name(enum backend_state s)
@@ -168,10 +169,10 @@ int64_t health_first_delay(int64_t interval, uint64_t *rng)
     return (int64_t)((double)interval * unit(rng));
 }
 
-int health_history_init(struct health_history *h, size_t cap)
+void health_history_init(struct health_history *h, size_t cap)
 {
     memset(h, 0, sizeof(*h));
-    return health_history_resize(h, cap);
+    health_history_resize(h, cap);
 }
 
 void health_history_push(struct health_history *h, const struct health_transition *t)
@@ -192,13 +193,11 @@ const struct health_transition *health_history_at(const struct health_history *h
     return i < h->len ? &h->v[(h->head + i) % h->cap] : NULL;
 }
 
-int health_history_resize(struct health_history *h, size_t cap)
+void health_history_resize(struct health_history *h, size_t cap)
 {
     if (cap == 0)
         cap = 1;
-    struct health_transition *v = calloc(cap, sizeof(*v));
-    if (!v)
-        return -ENOMEM;
+    struct health_transition *v = mem_calloc(cap, sizeof(*v));
     size_t keep = h->len < cap ? h->len : cap;
     for (size_t i = 0; i < keep; i++)
         v[i] = h->v[(h->head + h->len - keep + i) % h->cap];
@@ -207,7 +206,6 @@ int health_history_resize(struct health_history *h, size_t cap)
     h->cap = cap;
     h->len = keep;
     h->head = 0;
-    return 0;
 }
 
 void health_history_free(struct health_history *h)

@@ -79,12 +79,12 @@ int64_t health_first_delay(int64_t interval, uint64_t *rng);
 uint64_t health_rng_next(uint64_t *rng);
 uint64_t health_rng_seed(const char *name, uint64_t salt);
 
-int health_history_init(struct health_history *h, size_t cap);
+void health_history_init(struct health_history *h, size_t cap);
 void health_history_push(struct health_history *h, const struct health_transition *t);
 /* i = 0 is the oldest kept. */
 const struct health_transition *health_history_at(const struct health_history *h, size_t i);
 /* Keeps the newest min(len, cap) entries. */
-int health_history_resize(struct health_history *h, size_t cap);
+void health_history_resize(struct health_history *h, size_t cap);
 void health_history_free(struct health_history *h);
 
 #endif

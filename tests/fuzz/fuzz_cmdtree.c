@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cmdtree.h"
+#include "common/mem.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -28,9 +29,7 @@ static int names(void *ctx, enum cmd_slot_kind kind, const struct cmd_parsed *so
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const struct cmd_node *root = &maglevc_commands;
-    char *line = malloc(size + 1);
-    if (!line)
-        return 0;
+    char *line = mem_alloc(size + 1);
     memcpy(line, data, size);
     line[size] = '\0';
     size_t len = strlen(line);
@@ -63,15 +62,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* a line that runs, followed by a blank, offers <cr> */
     if (rc > 0 && !memchr(line, '"', len)) {
-        char *l2 = malloc(len + 2);
-        if (l2) {
-            memcpy(l2, line, len);
-            memcpy(l2 + len, " ", 2);
-            if (cmd_help(root, l2, NULL, NULL, &sb) != 0 || !strstr(strbuf_str(&sb), "<cr>"))
-                abort();
-            strbuf_free(&sb);
-            free(l2);
-        }
+        char *l2 = mem_alloc(len + 2);
+        memcpy(l2, line, len);
+        memcpy(l2 + len, " ", 2);
+        if (cmd_help(root, l2, NULL, NULL, &sb) != 0 || !strstr(strbuf_str(&sb), "<cr>"))
+            abort();
+        strbuf_free(&sb);
+        free(l2);
     }
     free(line);
     return 0;

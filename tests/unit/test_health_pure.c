@@ -409,13 +409,13 @@ static void test_seq_table(void **state)
             }
         }
         assert_null(icmp_seq_find(&t, seqs[i]));
-        assert_int_equal(icmp_seq_put(&t, seqs[i], &items[i]), 0);
+        icmp_seq_put(&t, seqs[i], &items[i]);
         assert_ptr_equal(icmp_seq_find(&t, seqs[i]), &items[i]);
     }
     table_check(&t);
     assert_int_equal(t.n, N);
     assert_int_equal(t.cap, 8192);
-    assert_int_equal(icmp_seq_grow(&t), 0);
+    icmp_seq_grow(&t);
     assert_int_equal(t.cap, 16384);
     table_check(&t);
     /* removal in a scattered order (1237 is prime to N) */
@@ -446,9 +446,9 @@ static void test_seq_table_wrap(void **state)
     for (int round = 0; round < 120; round++) {
         struct icmp_seq_table t;
         memset(&t, 0, sizeof(t));
-        assert_int_equal(icmp_seq_put(&t, 0, &items[0]), 0); /* home 0, pushed on by the wrap */
+        icmp_seq_put(&t, 0, &items[0]); /* home 0, pushed on by the wrap */
         for (int i = 0; i < 5; i++)
-            assert_int_equal(icmp_seq_put(&t, seqs[i], &items[i]), 0);
+            icmp_seq_put(&t, seqs[i], &items[i]);
         assert_int_equal(t.cap, ICMP_SEQ_TABLE_MIN);
         table_check(&t);
         for (int k = 0; k < 5; k++) {
@@ -537,9 +537,6 @@ static void test_http_connect(void **state)
     assert_false(http_response_needed(&f));
     assert_result(classify(&f), PC_SOCKERR, "netns blue: No such file or directory");
     f = facts(CURLE_OUT_OF_MEMORY);
-    assert_result(classify(&f), PC_SOCKERR, "out of memory");
-    f = facts(CURLE_WRITE_ERROR);
-    f.nomem = true;
     assert_result(classify(&f), PC_SOCKERR, "out of memory");
 }
 
