@@ -310,8 +310,8 @@ def assert_only_weights(done, n):
 class Watch:
     """A WatchEvents stream read by a thread into a queue."""
 
-    def __init__(self, lab, **req):
-        f = lab.channel.unary_stream("/maglev.Maglev/WatchEvents",
+    def __init__(self, lab, channel=None, **req):
+        f = (channel or lab.channel).unary_stream("/maglev.Maglev/WatchEvents",
                                      request_serializer=pb.WatchEventsRequest.SerializeToString,
                                      response_deserializer=pb.Event.FromString)
         self.stream = f(pb.WatchEventsRequest(**req), timeout=120)
@@ -850,9 +850,16 @@ def test_dry_run_logs_the_same_decisions_and_writes_nothing(lab):
         Lab.wait_for(lambda: all_up(lab, ch), "the dry run's backends up", timeout=20)
         x = pool_backends(get_frontend(lab, "web", ch))[("primary", "b1")]
         assert x.vpp_status == "pending", x  # a dry run applies nothing
+        w = Watch(lab, ch, vpp=True)
         m = mark(d)
         b[0].stop_nginx()
         _, i_tr = wait_record(d, "backend-transition", after=m, backend="b1", to="down")
+        evs = w.collect(lambda got: any(e.vpp_weight.frontend == "web" for e in got),
+                        "web's planned weight event", timeout=5)
+        w.close()
+        v = next(e.vpp_weight for e in evs if e.vpp_weight.frontend == "web")
+        assert (v.backend, v.new_weight, v.flush, v.trigger, v.dry_run) == \
+            ("b1", 0, True, "health", True), v
         planned, i_p = wait_sync(d, msg="vpp-lbsync-planned", after=i_tr - 1, scope="vip",
                                    trigger="health", frontend="web")
         assert planned["as-weight"] >= 1 and planned["failed"] == 0, planned
@@ -997,7 +1004,10 @@ def test_warmup_releases_each_vip_when_its_backends_are_known(lab):
         assert t_slow - t0 >= MAX - 0.05
         # which syncs wrote them: per VIP while warming up, a full sync at max
         dm, ds = done_after(d, adds[MID_VIP[0]]), done_after(d, adds[SLOW_VIP[0]])
-        assert dm["scope"] == "vip" and dm["frontend"] == "mid" and dm["failed"] == 0, dm
+        assert (dm["scope"], dm["frontend"], dm["trigger"], dm["failed"]) == \
+            ("vip", "mid", "warmup", 0), dm
+        rel = [r for r in records(d, 0, None, "vpp-warmup-release") if log_time(r) < t_slow]
+        assert sorted(r["frontend"] for r in rel) == ["fast", "mid"], rel
         assert ds["scope"] == "all" and ds["trigger"] in ("startup", "warmup"), ds
         assert done_after(d, adds[FAST_VIP[0]])["trigger"] in ("startup", "warmup")
         # nothing deleted along the way, nothing written twice
