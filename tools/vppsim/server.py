@@ -213,15 +213,24 @@ class Server:
             pass
 
     def bind(self, path, mode):
+        """Listening before the path appears: bound under a temporary name
+        and renamed, so a client that sees the path never gets
+        ECONNREFUSED."""
         self.unlink(path)
+        tmp = "%s.%d.tmp" % (path, os.getpid())
+        if len(os.fsencode(tmp)) > 107:  # sun_path: no room, bind in place
+            tmp = path
+        self.unlink(tmp)
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         old = os.umask(0o777 & ~mode)
         try:
-            s.bind(path)
+            s.bind(tmp)
         finally:
             os.umask(old)
         s.listen(64)
         s.setblocking(False)
+        if tmp != path:
+            os.replace(tmp, path)
         return s
 
     def start_api(self):
