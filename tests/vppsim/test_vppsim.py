@@ -294,8 +294,12 @@ def test_vip_add_del_errors(sim):
     assert c.call(V, vip_add("192.0.2.1/32", is_del=1))[0] == 0
     assert len(c.dump("lb_vip_dump", bytes(23), "lb_vip_details")) == 2
     st = sim.read_state()
-    assert sorted(v["prefix"] for v in st["vips"]) == [
+    assert sorted(v["prefix"] for v in st["vips"] if not v["deleted"]) == [
         "192.0.2.1/32", "2001:db8::1/128"]
+    # deleted without ASes, it still waits for the GC process (5.4)
+    assert [(v["prefix"], v["port"]) for v in st["vips"] if v["deleted"]] \
+        == [("192.0.2.1/32", 80)]
+    assert sim.call("gc") == {"ok": True, "ases": 0, "vips": 1}
 
 
 def test_vip_details_layout_and_quirks(sim):
@@ -944,15 +948,79 @@ def test_show_lb_vips_verbose_exact(sim):
                          "ip4-gre4 198.19.0.10/32 new_size:1024 #as:3"
                          "  protocol:6 port:80 \n"
                          "ip6-gre6 2001:db8::1/128 new_size:64 #as:2\n")
-    # a deleted VIP is hidden; its index is taken by nobody until GC
+    assert cli(c, "show lb")[1] == (
+        "lb_main ip4-src-address: 255.255.255.255 \n"
+        " ip6-src-address: ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff \n"
+        " #vips: 3\n"                     # VIP 0 (the placeholder) counts
+        " #ass: 5\n")
+    # a deleted VIP stays listed, " removed", with its index and its ASes
+    # (all removed now) until the GC process frees it (lb_vip_del clears
+    # LB_VIP_FLAGS_USED; lb_show_vips_command_fn lists every pool VIP)
     assert c.call(V, vip_add(P, is_del=1))[0] == 0
     assert c.call(V, vip_add("192.0.2.7/32", 17, 53, encap=0))[0] == 0
+    out = dpo_free(cli(c, "show lb vips verbose")[1])
+    assert out.startswith(
+        " ip4-gre4 [1] 198.19.0.10/32 src_ip_sticky removed\n"
+        "  new_size:1024\n"
+        "  protocol:6 port:80\n" + counters +
+        "  #as:3\n"
+        "    198.18.1.2 weight:100 buckets:0 flows:0 dpo:N  removed\n"
+        "    198.18.1.3 weight:50 buckets:0 flows:0 dpo:N  removed\n"
+        "    198.18.1.4 weight:0 buckets:0 flows:0 dpo:N  removed\n"
+        "\n"
+        " ip6-gre6 [2] 2001:db8::1/128\n"), out
+    assert out.endswith(
+        " ip4-gre4 [3] 192.0.2.7/32\n"
+        "  new_size:1024\n"
+        "  protocol:17 port:53\n" + counters +
+        "  #as:0\n"
+        "\n"), out
+    assert cli(c, "show lb vips")[1].startswith(
+        "ip4-gre4 198.19.0.10/32 new_size:1024 #as:3 removed"
+        "  protocol:6 port:80 \n")
+    assert cli(c, "show lb")[1].endswith(" #vips: 4\n #ass: 5\n")
+    # the GC process frees it (ASes first, then the empty VIP)
+    assert sim.call("gc") == {"ok": True, "ases": 3, "vips": 1}
     out = cli(c, "show lb vips verbose")[1]
-    assert " ip4-gre4 [3] 192.0.2.7/32\n" in out and "[1]" not in out
-    assert cli(c, "show lb")[1].endswith("#vips: 2\n")
+    assert "[1]" not in out and "removed" not in out
+    assert cli(c, "show lb")[1].endswith(" #vips: 3\n #ass: 2\n")
+    # the freed index is reused
+    assert c.call(V, vip_add("192.0.2.9/32"))[0] == 0
+    assert " ip4-gre4 [1] 192.0.2.9/32\n" in cli(c, "show lb vips verbose")[1]
     rv, out = cli(c, "show lb bogus")
     assert rv == -1 and "unknown input" in out
     assert cli(c, "show version")[1].startswith("vpp v26.10")
+
+
+def test_show_lb_vips_nat_and_l3dsr_exact(sim):
+    """format_lb_vip(_detailed) for NAT: ntohs() of the host-order port
+    (80 -> 20480 on x86-64), of the network-order target_port (as given),
+    and no newline before "  counters:"; L3DSR: the dscp line."""
+    c = Client(sim.sock)
+    V = "lb_add_del_vip_v2"
+    assert c.call(V, vip_add("192.0.2.8/32", 6, 80, encap=3,
+                             tport=8080))[0] == 0
+    assert c.call(V, vip_add("192.0.2.9/32", 255, 0, encap=2,
+                             dscp=0x4a))[0] == 0          # masked to 6 bits
+    out = cli(c, "show lb vips verbose")[1]
+    counters = ("    packet from existing sessions: 0\n"
+                "    first session packet: 0\n"
+                "    untracked packet: 0\n"
+                "    no server configured: 0\n")
+    assert out == (
+        " ip4-nat4 [1] 192.0.2.8/32\n"
+        "  new_size:1024\n"
+        "  protocol:6 port:80\n"
+        "  type:clusterip port:20480 target_port:8080  counters:\n"
+        + counters + "  #as:0\n\n"
+        " ip4-l3dsr [2] 192.0.2.9/32\n"
+        "  new_size:1024\n"
+        "  dscp:10\n"
+        "  counters:\n" + counters + "  #as:0\n\n")
+    assert cli(c, "show lb vips")[1] == (
+        "ip4-nat4 192.0.2.8/32 new_size:1024 #as:0  protocol:6 port:80  "
+        "type:clusterip port:20480 target_port:8080\n"
+        "ip4-l3dsr 192.0.2.9/32 new_size:1024 #as:0  dscp:10\n")
 
 
 # --- model and speed --------------------------------------------------------

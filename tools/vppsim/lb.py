@@ -222,6 +222,11 @@ class LB:
         """Every VIP that is not deleted, by pool index (VIP 0 hidden)."""
         return [v for _, v in sorted(self.vips.items()) if not v.deleted]
 
+    def all_vips(self):
+        """Every VIP in the pool by index, deleted-not-collected ones too
+        (the CLI lists them, " removed"); VIP 0 hidden."""
+        return [v for _, v in sorted(self.vips.items())]
+
     def find_vip(self, key):
         return self.by_key.get(key)
 
@@ -282,17 +287,22 @@ class LB:
 
     def del_vip(self, key):
         """Deleted at once even with ASes; they are marked removed without
-        flush and the VIP is freed by GC later (PROTOCOL.md 5.4)."""
+        flush, and the VIP stays in the pool (listed " removed" by the
+        CLI, its index taken) until the GC process frees it once it has no
+        AS left (PROTOCOL.md 5.4).  As lb_vip_del does through
+        lb_vip_del_ass_withlock: the opportunistic, rate-limited GC of the
+        VIP's ASes first, then every remaining AS (lingering ones too)
+        marked removed now."""
         v = self.lookup(key)
         if not v:
             return NO_SUCH_ENTRY
         v.deleted = True
         self._unindex(v)
-        for a in v.ases:
-            if a.active:
+        if v.ases:
+            self.gc_vip(v, free_vip=False)
+            for a in v.ases:
                 self._remove(a)
-        v.stale = True
-        self.gc_vip(v, force=True)
+            v.stale = True
         return OK
 
     # --- ASes --------------------------------------------------------------
@@ -327,18 +337,21 @@ class LB:
         return OK
 
     def del_as(self, key, ip46, flush):
+        """lb_vip_del_ass_withlock: the rate-limited GC first, then the AS
+        marked removed now (again for a lingering one: its removal time
+        starts over)."""
         v = self.lookup(key)
         if not v:
             return NO_SUCH_ENTRY
         a = v.find_as(ip46)
         if not a:
             return NO_SUCH_ENTRY
+        self.gc_vip(v)
         if a.active:
-            self._remove(a)
             v.stale = True
+        self._remove(a)
         if flush:
             a.flushes += 1
-        self.gc_vip(v)
         return OK
 
     def set_weight(self, key, ip46, weight, flush):
@@ -375,10 +388,11 @@ class LB:
         return res
 
     # --- garbage collection (no flows here, so refcounts are always 0) -----
-    def gc_vip(self, v, force=False, min_age=None):
-        """Frees ASes removed more than min_age seconds ago, then the VIP
-        if it is deleted and has none left; at most once per gc_period per
-        VIP unless forced.  -> (ASes freed, VIP freed)."""
+    def gc_vip(self, v, force=False, min_age=None, free_vip=True):
+        """Frees ASes removed more than min_age seconds ago, then (with
+        free_vip, as the GC process does) the VIP if it is deleted and has
+        none left; at most once per gc_period per VIP unless forced.
+        -> (ASes freed, VIP freed)."""
         now = self.now()
         if not force and now - v.last_gc < self.gc_period:
             return 0, False
@@ -386,7 +400,7 @@ class LB:
         age = self.gc_min_age if min_age is None else min_age
         freed = v.drop_ases(lambda a: a.active or a.removed_at is None
                             or now - a.removed_at <= age)
-        if v.deleted and not v.ases and v.index in self.vips:
+        if free_vip and v.deleted and not v.ases and v.index in self.vips:
             del self.vips[v.index]
             heapq.heappush(self.free_idx, v.index)
             return freed, True

@@ -6,6 +6,7 @@ periodic GC, the end of a restart's down time).
 """
 import collections
 import heapq
+import ipaddress
 import json
 import os
 import random
@@ -633,17 +634,26 @@ class Server:
         if cmd in ("show version", "show version verbose"):
             return 0, "vpp v%s built by vppsim\n" % self.version
         if cmd == "show lb vips":
+            # every VIP in the pool but the placeholder, deleted ones too
+            # (" removed") until GC frees them: lb_show_vips_command_fn
             return 0, "".join(format_vip(v) + "\n"
-                              for v in self.lb.active_vips())
+                              for v in self.lb.all_vips())
         if cmd == "show lb vips verbose":
             return 0, "".join(format_vip_detailed(v) + "\n"
-                              for v in self.lb.active_vips())
+                              for v in self.lb.all_vips())
         if cmd == "show lb":
-            return 0, ("lb_main ip4-src-address: %s ip6-src-address: %s "
-                       "#vips: %d\n" % (
+            # format_lb_main: pool_elts of the VIP pool (placeholder VIP 0
+            # and deleted VIPs included) and of the AS pool minus its
+            # placeholder; no "core N" lines (sticky tables are created by
+            # the first packet)
+            return 0, ("lb_main ip4-src-address: %s \n"
+                       " ip6-src-address: %s \n"
+                       " #vips: %u\n"
+                       " #ass: %u\n" % (
                            ".".join(str(b) for b in self.lb.ip4_src),
-                           ip46_str(self.lb.ip6_src),
-                           len(self.lb.active_vips())))
+                           ipaddress.IPv6Address(self.lb.ip6_src),
+                           1 + len(self.lb.vips),
+                           sum(len(v.ases) for v in self.lb.vips.values())))
         return -1, "unknown input `%s'\n" % cmd
 
     def m_ip_route_lookup(self, dest, cidx, ctx, body):
@@ -811,19 +821,33 @@ VIP_COUNTERS = ["packet from existing sessions", "first session packet",
                 "untracked packet", "no server configured"]
 
 
+def swap16(x):
+    """ntohs() on a little-endian VPP."""
+    return ((x & 0xff) << 8) | (x >> 8)
+
+
+def nat_part(v):
+    """The NAT fields as format_lb_vip(_detailed) prints them:
+    ntohs(vip->port) of a port stored in host order (so byte-swapped on
+    x86-64: 80 -> 20480) and ntohs(target_port) of one stored in network
+    order (so as configured)."""
+    return "type:%s port:%u target_port:%u" % (
+        "clusterip" if v.srv_type == lbm.CLUSTERIP else "nodeport",
+        swap16(v.port), v.target_port)
+
+
 def format_vip(v):
     """format_lb_vip: the `show lb vips` line (without the final newline
     that vlib_cli_output's "%U\\n" adds)."""
     s = "%s %s new_size:%u #as:%u%s" % (v.type_str(), v.prefix_str(),
-                                        v.new_length, len(v.ases), "")
+                                        v.new_length, len(v.ases),
+                                        " removed" if v.deleted else "")
     if v.port:
         s += "  protocol:%u port:%u " % (v.protocol, v.port)
     if v.encap == lbm.L3DSR:
         s += "  dscp:%u" % v.dscp
     elif v.encap in (lbm.NAT4, lbm.NAT6):
-        s += " type:%s port:%u target_port:%u" % (
-            "clusterip" if v.srv_type == lbm.CLUSTERIP else "nodeport",
-            v.port, v.target_port)
+        s += " " + nat_part(v)
     return s
 
 
@@ -833,16 +857,14 @@ def format_vip_detailed(v):
     v.update_buckets()
     s = " %s [%u] %s%s%s\n" % (v.type_str(), v.index, v.prefix_str(),
                                " src_ip_sticky" if v.src_ip_sticky else "",
-                               "")
+                               " removed" if v.deleted else "")
     s += "  new_size:%u\n" % v.new_length
     if v.port:
         s += "  protocol:%u port:%u\n" % (v.protocol, v.port)
     if v.encap == lbm.L3DSR:
         s += "  dscp:%u\n" % v.dscp
     elif v.encap in (lbm.NAT4, lbm.NAT6):
-        s += "  type:%s port:%u target_port:%u" % (    # no newline in VPP
-            "clusterip" if v.srv_type == lbm.CLUSTERIP else "nodeport",
-            v.port, v.target_port)
+        s += "  " + nat_part(v)          # no newline in VPP
     s += "  counters:\n"
     for name in VIP_COUNTERS:
         s += "    %s: %u\n" % (name, 0)
