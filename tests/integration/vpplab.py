@@ -46,6 +46,25 @@ class VPPSim:
     def received(self):
         return self.call("received")["received"]
 
+    def journal(self, since=None, names=None):
+        """The LB writes vppsim received (seq > since; only those names),
+        oldest first: [{seq, time, generation, client, context, name,
+        fields, retval, fault}] (tools/vppsim/README.md, Journal)."""
+        kw = {}
+        if since is not None:
+            kw["since"] = since
+        if names is not None:
+            kw["names"] = list(names)
+        return self.call("journal", **kw)["journal"]
+
+    def journal_mark(self):
+        """The last journal seq so far, for a later journal(since=...)."""
+        return self.call("journal", since=1 << 62)["last"]
+
+    def journal_clear(self):
+        """Forget the journal; -> the last seq (seqs go on from there)."""
+        return self.call("journal-clear")["last"]
+
     def stop(self):
         if self.p.poll() is None:
             self.p.terminate()

@@ -31,6 +31,8 @@ CRC = {
     "lb_as_v2_details": "90064aae", "lb_flush_vip": "1063f819",
     "lb_flush_vip_reply": "e8d4e804", "sockclnt_delete_reply": "8f38b1ee",
     "cli_inband": "f8377302", "cli_inband_reply": "05879051",
+    "lb_add_del_vip": "6fa569c7", "lb_add_del_vip_reply": "e8d4e804",
+    "lb_add_del_as": "35d72500", "lb_add_del_as_reply": "e8d4e804",
 }
 
 
@@ -1021,6 +1023,159 @@ def test_show_lb_vips_nat_and_l3dsr_exact(sim):
         "ip4-nat4 192.0.2.8/32 new_size:1024 #as:0  protocol:6 port:80  "
         "type:clusterip port:20480 target_port:8080\n"
         "ip4-l3dsr 192.0.2.9/32 new_size:1024 #as:0  dscp:10\n")
+
+
+# --- journal ----------------------------------------------------------------
+def journal(sim, **kw):
+    return sim.call("journal", **kw)
+
+
+def test_journal_order_fields_retval(sim):
+    c = Client(sim.sock)
+    V, A, W = "lb_add_del_vip_v2", "lb_add_del_as_v2", "lb_as_set_weight"
+    P = "198.19.0.10/32"
+    t0 = time.monotonic()
+    assert journal(sim) == {"ok": True, "journal": [], "last": 0,
+                            "first": 1, "more": False}
+    assert c.call("lb_conf", ip4("198.19.0.1")
+                  + socket.inet_pton(socket.AF_INET6, "2001:db8::1")
+                  + struct.pack(">II", 4096, 0xffffffff))[0] == 0
+    assert c.call(V, vip_add(P, sticky=1))[0] == 0
+    assert c.call(V, vip_add(P, sticky=1))[0] == -81
+    assert c.call(A, as_v2(P, "198.18.1.2", 50))[0] == 0
+    assert c.call(A, as_v2(P, "2001:db8::2"))[0] == -97
+    assert c.call(W, as_v2(P, "198.18.1.2", 0)[:-2] + b"\x01")[0] == 0
+    assert c.call("lb_flush_vip", vipk(P))[0] == 0
+    assert c.call(A, as_v2(P, "198.18.1.2", is_del=1, flush=1))[0] == 0
+    assert c.call("lb_add_del_as", vipk(P) + addr("198.18.1.3")
+                  + b"\x00\x00")[0] == 0                 # v1: no weight
+    assert c.call("lb_add_del_vip", vip_add(
+        "2001:db8::1/128", 255, 0, encap=1)[:-2] + b"\x00")[0] == 0
+    c.call("lb_conf_get")                                # reads: not kept
+    c.dump("lb_as_v2_dump", bytes(21), "lb_as_v2_details")
+    cli(c, "show lb vips verbose")
+    r = journal(sim)
+    j = r["journal"]
+    assert r["last"] == 10 and r["first"] == 1 and not r["more"]
+    assert [e["seq"] for e in j] == list(range(1, 11))
+    assert [(e["name"], e["retval"]) for e in j] == [
+        ("lb_conf", 0), (V, 0), (V, -81), (A, 0), (A, -97), (W, 0),
+        ("lb_flush_vip", 0), (A, 0), ("lb_add_del_as", 0),
+        ("lb_add_del_vip", 0)]
+    times = [e["time"] for e in j]
+    assert t0 <= times[0] and times == sorted(times)
+    assert time.monotonic() >= times[-1]              # same clock
+    assert all(e["client"] == c.index and e["fault"] is None
+               and e["generation"] == 0 for e in j)
+    assert len({e["context"] for e in j}) == 10
+    assert j[0]["fields"] == {
+        "ip4_src_address": "198.19.0.1", "ip6_src_address": "2001:db8::1",
+        "sticky_buckets_per_core": 4096, "flow_timeout": 0xffffffff}
+    assert j[1]["fields"] == {
+        "prefix": P, "protocol": 6, "port": 80, "encap": "gre4", "dscp": 0,
+        "type": 0, "target_port": 0, "node_port": 0,
+        "new_flows_table_length": 1024, "src_ip_sticky": True,
+        "is_del": False}
+    assert j[3]["fields"] == {
+        "prefix": P, "protocol": 6, "port": 80, "as_address": "198.18.1.2",
+        "weight": 50, "is_del": False, "is_flush": False}
+    assert j[4]["fields"]["as_address"] == "2001:db8::2"
+    assert j[5]["fields"] == {
+        "prefix": P, "protocol": 6, "port": 80, "as_address": "198.18.1.2",
+        "weight": 0, "is_flush": True}
+    assert j[6]["fields"] == {"prefix": P, "protocol": 6, "port": 80}
+    assert (j[7]["fields"]["is_del"], j[7]["fields"]["is_flush"]) == \
+        (True, True)
+    assert j[8]["fields"] == {
+        "prefix": P, "protocol": 6, "port": 80, "as_address": "198.18.1.3",
+        "is_del": False, "is_flush": False}
+    f = j[9]["fields"]
+    assert (f["prefix"], f["protocol"], f["port"], f["encap"]) == \
+        ("2001:db8::1/128", 255, 0, "gre6")
+    assert "src_ip_sticky" not in f and f["is_del"] is False
+    json.dumps(r)                                      # JSON-friendly
+
+
+def test_journal_since_limit_names_clear(sim):
+    c = Client(sim.sock)
+    P = "198.19.0.10/32"
+    assert c.call("lb_add_del_vip_v2", vip_add(P))[0] == 0
+    for i in range(5):
+        assert c.call("lb_add_del_as_v2",
+                      as_v2(P, "198.18.1.%d" % (i + 1)))[0] == 0
+    for w in (7, 0, 9):
+        assert c.call("lb_as_set_weight",
+                      as_v2(P, "198.18.1.1", w)[:-1])[0] == 0
+    assert [e["seq"] for e in journal(sim, since=6)["journal"]] == [7, 8, 9]
+    assert journal(sim, since=9)["journal"] == []
+    assert journal(sim, since=100)["journal"] == []
+    r = journal(sim, since=2, limit=2)
+    assert [e["seq"] for e in r["journal"]] == [3, 4] and r["more"]
+    r = journal(sim, names=["lb_as_set_weight"])
+    assert [e["fields"]["weight"] for e in r["journal"]] == [7, 0, 9]
+    assert r["last"] == 9
+    # sequence numbers go on after a clear
+    assert sim.call("journal-clear") == {"ok": True, "cleared": 9,
+                                         "last": 9}
+    assert journal(sim) == {"ok": True, "journal": [], "last": 9,
+                            "first": 10, "more": False}
+    assert c.call("lb_flush_vip", vipk(P))[0] == 0
+    r = journal(sim)
+    assert [e["seq"] for e in r["journal"]] == [10] and r["first"] == 10
+    assert journal(sim, since=3)["journal"] == r["journal"]
+    with pytest.raises(RuntimeError):
+        journal(sim, limit=-1)
+
+
+def test_journal_survives_restart(sim):
+    a = Client(sim.sock)
+    assert a.call("lb_add_del_vip_v2", vip_add("192.0.2.1/32"))[0] == 0
+    sim.call("restart", down=0.1)
+    wait_for(lambda: sim.call("state")["state"]["api_listening"],
+             "api back")
+    b = Client(sim.sock, "again")
+    assert b.call("lb_add_del_vip_v2", vip_add("192.0.2.1/32"))[0] == 0
+    assert b.call("lb_add_del_vip_v2", vip_add("192.0.2.1/32"))[0] == -81
+    j = journal(sim)["journal"]
+    assert [(e["seq"], e["generation"], e["retval"]) for e in j] == [
+        (1, 0, 0), (2, 1, 0), (3, 1, -81)]
+    assert j[0]["client"] == a.index and j[1]["client"] == b.index
+
+
+def test_journal_drop_truncated_and_unanswered(sim):
+    c = Client(sim.sock)
+    P = "192.0.2.1/32"
+    sim.call("drop", names=["lb_add_del_vip_v2"], count=1)
+    c.req("lb_add_del_vip_v2", vip_add(P))                  # dropped
+    c.send_raw(struct.pack(">HII", c.ids["lb_flush_vip"], c.index, 9)
+               + bytes(5))                                 # truncated
+    c.req("lb_add_del_vip_v2", vip_add(P), cidx=0)          # no reply
+    c.req("control_ping", ctx=77)
+    assert struct.unpack_from(">HI", c.recv()) == (24, 77)
+    j = journal(sim)["journal"]
+    assert [(e["name"], e["fault"], e["retval"]) for e in j] == [
+        ("lb_add_del_vip_v2", "drop", None),
+        ("lb_flush_vip", "truncated", None),
+        ("lb_add_del_vip_v2", None, 0)]                 # handled, sent nowhere
+    assert j[0]["fields"]["prefix"] == P and j[1]["fields"] == {}
+    assert j[2]["client"] == 0
+    assert len(sim.call("state")["state"]["vips"]) == 1
+
+
+def test_journal_is_bounded():
+    s = Sim("--journal-max", "3")
+    try:
+        c = Client(s.sock)
+        for i in range(5):
+            assert c.call("lb_add_del_vip_v2",
+                          vip_add("192.0.2.%d/32" % (i + 1)))[0] == 0
+        r = s.call("journal")
+        assert [e["seq"] for e in r["journal"]] == [3, 4, 5]
+        assert (r["first"], r["last"]) == (3, 5)
+        assert [e["seq"] for e in s.call("journal", since=1)["journal"]] \
+            == [3, 4, 5]                 # first > since + 1: some were lost
+    finally:
+        s.stop()
 
 
 # --- model and speed --------------------------------------------------------

@@ -14,10 +14,12 @@ if they parse as JSON, else strings), e.g.
 """
 import builtins
 import ipaddress
+import itertools
 import json
 import socket
 import sys
 
+import journal as jm
 import lb as lbm
 from wire import HDR, LB_V12_ONLY, parse_addr, parse_prefix
 
@@ -54,11 +56,17 @@ class Control:
         self.close()
 
     def _line(self):
-        while b"\n" not in self.rbuf:
-            d = self.sock.recv(1 << 20)
-            if not d:
-                raise EOFError("vppsim closed the control connection")
-            self.rbuf += d
+        if b"\n" not in self.rbuf:
+            parts = [self.rbuf]          # a big reply: no quadratic joins
+            while True:
+                d = self.sock.recv(1 << 20)
+                if not d:
+                    self.rbuf = b"".join(parts)
+                    raise EOFError("vppsim closed the control connection")
+                parts.append(d)
+                if b"\n" in d:
+                    break
+            self.rbuf = b"".join(parts)
         line, _, self.rbuf = self.rbuf.partition(b"\n")
         return line
 
@@ -173,6 +181,34 @@ class Commands:
     def c_received(self):
         return {"received": dict(self.srv.received),
                 "ignored": dict(self.srv.ignored)}
+
+    def c_journal(self, since=None, limit=None, names=None):
+        """Received LB writes with seq > since (all kept ones without),
+        oldest first; at most `limit`; only those `names` if given."""
+        srv = self.srv
+        jr = srv.journal
+        first = srv.jseq - len(jr) + 1   # seq of jr[0]
+        skip = 0
+        if since is not None:
+            skip = min(len(jr), max(0, int(since) - first + 1))
+        if limit is not None and int(limit) < 0:
+            raise CommandError("limit >= 0")
+        want = set(_names(names)) if names is not None else None
+        out = []
+        seq = first + skip
+        for raw in itertools.islice(jr, skip, None):
+            if limit is not None and len(out) >= int(limit):
+                break
+            if want is None or raw[2] in want:
+                out.append(jm.entry(seq, raw))
+            seq += 1
+        return {"journal": out, "last": srv.jseq, "first": first,
+                "more": seq <= srv.jseq}
+
+    def c_journal_clear(self):
+        n = len(self.srv.journal)
+        self.srv.journal.clear()
+        return {"cleared": n, "last": self.srv.jseq}
 
     def c_clients(self):
         regs = sorted(self.srv.regs.items())

@@ -18,6 +18,7 @@ import time
 
 import lb as lbm
 from control import Commands
+from journal import LB_WRITES
 from wire import (HDR, HDR_LEN, MAX_DATA_LEN, MAX_ID, REQ_SIZE, Layout,
                   MsgTable, addr_to_ip46, cstr, frame, fstr, ip46_str,
                   ip46_to_addr)
@@ -26,6 +27,7 @@ SOCKCLNT_CREATE_REPLY = 16       # fixed memclnt id (PROTOCOL.md 1.3)
 STATE_MIN_INTERVAL = 0.05        # at most one state file write per 50 ms
 ID_STRIDE = 64                   # --id-base without --seed: shift per restart
 RECV_CHUNK = 1 << 18
+JOURNAL_MAX = 1000000            # entries kept by the journal (the newest)
 
 
 class Conn:
@@ -58,7 +60,7 @@ class Server:
     def __init__(self, path, control=None, version="26.10-rc0~374-gb575ec2c5",
                  missing=(), bad_crc=(), pad=0, id_base=None, seed=None,
                  state_file=None, on_fatal="exit", gc_period=60.0,
-                 gc_min_age=10.0, verbose=False):
+                 gc_min_age=10.0, verbose=False, journal_max=JOURNAL_MAX):
         self.path = path
         self.control_path = control
         self.version = version
@@ -92,6 +94,12 @@ class Server:
         self.delay_all = 0.0
         self.drops = {}          # request name -> remaining count or None
         self.handshake = "ok"
+        # the journal of received LB writes, across restarts: raw entries
+        # (time, generation, name, body, retval, fault), decoded only when
+        # asked for; entry i has seq jseq - len(journal) + 1 + i
+        self.journal = collections.deque(maxlen=max(0, journal_max))
+        self.jseq = 0
+        self.answered = None     # retval of the last reply() (journal)
         self.sel = selectors.DefaultSelector()
         self.timers = []         # heap of (when, seq, fn)
         self.timer_seq = 0
@@ -513,6 +521,11 @@ class Server:
                 self.drops[name] = left - 1
         return True
 
+    def jappend(self, name, body, retval, fault):
+        self.jseq += 1
+        self.journal.append((time.monotonic(), self.generation, name, body,
+                             retval, fault))
+
     def dispatch(self, c, body):
         if len(body) < 2:
             self.stats["dropped"] += 1
@@ -526,13 +539,18 @@ class Server:
             self.stats["dropped"] += 1
             return
         self.received[name] += 1
+        write = name in LB_WRITES
         if self.drop_rule(name):
             self.ignored[name] += 1
             self.stats["dropped"] += 1
+            if write:
+                self.jappend(name, body, None, "drop")
             return
         if len(body) < REQ_SIZE.get(name, 1 << 30):
             self.log("truncated %s: %d bytes" % (name, len(body)))
             self.stats["dropped"] += 1
+            if write:
+                self.jappend(name, body, None, "truncated")
             return
         self.stats["handled"] += 1
         delay = self.delays.get(name, self.delay_all)
@@ -540,11 +558,20 @@ class Server:
         try:
             if name == "sockclnt_create":
                 fn(c, body)
-            else:
-                # the reply goes to the registration named by client_index,
-                # nowhere if there is none (PROTOCOL.md 1.5)
-                cidx, ctx = struct.unpack_from(">II", body, 2)
+                return
+            # the reply goes to the registration named by client_index,
+            # nowhere if there is none (PROTOCOL.md 1.5)
+            cidx, ctx = struct.unpack_from(">II", body, 2)
+            if not write:
                 fn(self.regs.get(cidx), cidx, ctx, body)
+                return
+            self.answered = None
+            try:
+                fn(self.regs.get(cidx), cidx, ctx, body)
+            finally:                      # jappend(), inlined
+                self.jseq += 1
+                self.journal.append((time.monotonic(), self.generation,
+                                     name, body, self.answered, None))
         finally:
             self.cur_release = 0.0
 
@@ -553,6 +580,7 @@ class Server:
         return dest.table.id_of.get(name, 0) if dest and dest.table else 0
 
     def reply(self, dest, name, ctx, retval=0, payload=b""):
+        self.answered = retval
         if dest is None:
             return
         self.send(dest, struct.pack(">HIi", self.rid(dest, name), ctx, retval)

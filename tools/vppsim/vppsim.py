@@ -52,6 +52,9 @@ def main(argv=None):
                         "or only record them in the state")
     p.add_argument("--gc-period", type=float, default=60.0)
     p.add_argument("--gc-min-age", type=float, default=10.0)
+    p.add_argument("--journal-max", type=int, default=1000000,
+                   help="entries the journal of received LB writes keeps "
+                        "(the newest; 0: none)")
     p.add_argument("-v", "--verbose", action="store_true")
     a = p.parse_args(argv)
     missing = [m for m in a.missing.split(",") if m]
@@ -67,7 +70,7 @@ def main(argv=None):
                      pad=a.pad, id_base=a.id_base, seed=a.seed,
                      state_file=a.state_file, on_fatal=a.on_fatal,
                      gc_period=a.gc_period, gc_min_age=a.gc_min_age,
-                     verbose=a.verbose)
+                     verbose=a.verbose, journal_max=a.journal_max)
     except ValueError as e:
         p.error(str(e))
 
