@@ -65,6 +65,18 @@ class VPPSim:
         """Forget the journal; -> the last seq (seqs go on from there)."""
         return self.call("journal-clear")["last"]
 
+    def fail(self, names, retval, count=None, **filters):
+        """Answer the next `count` (None: all, until fail_clear) requests
+        of `names` that match the filters (prefix=, port=, address=,
+        is_del=) with `retval`, without applying them."""
+        kw = dict(filters, names=list(names), retval=retval)
+        if count is not None:
+            kw["count"] = count
+        return self.call("fail", **kw)["fails"]
+
+    def fail_clear(self, names=None):
+        return self.call("fail-clear", **({} if names is None else {"names": list(names)}))
+
     def stop(self):
         if self.p.poll() is None:
             self.p.terminate()

@@ -1178,6 +1178,104 @@ def test_journal_is_bounded():
         s.stop()
 
 
+# --- fail injection ---------------------------------------------------------
+def test_fail_answers_without_applying(sim):
+    c = Client(sim.sock)
+    V, A, W = "lb_add_del_vip_v2", "lb_add_del_as_v2", "lb_as_set_weight"
+    P, Q = "198.19.0.10/32", "198.19.0.11/32"
+    r = sim.call("fail", names=[V], retval=-81, count=2)
+    assert r["fails"] == [{"names": [V], "retval": -81, "count": 2,
+                           "prefix": None, "port": None, "address": None,
+                           "is_del": None, "hits": 0}]
+    assert c.call(V, vip_add(P))[0] == -81
+    assert sim.call("state")["state"]["vips"] == []        # not applied
+    assert c.call(V, vip_add(P))[0] == -81
+    assert sim.call("fails")["fails"] == []                # used up
+    assert c.call(V, vip_add(P))[0] == 0
+    assert c.call(V, vip_add(Q))[0] == 0
+    for a in ("198.18.1.2", "198.18.1.3"):
+        assert c.call(A, as_v2(P, a))[0] == 0
+        assert c.call(A, as_v2(Q, a))[0] == 0
+    before = sim.call("state")["state"]["vips"]
+    # filters: AS address, VIP prefix, port, is_del
+    sim.call("fail", names=[W, A], retval=-6, address="198.18.1.3",
+             prefix="198.19.0.10/32")
+    assert c.call(W, as_v2(P, "198.18.1.3", 7)[:-1])[0] == -6
+    assert c.call(A, as_v2(P, "198.18.1.3", is_del=1))[0] == -6
+    assert c.call(W, as_v2(P, "198.18.1.2", 7)[:-1])[0] == 0   # other AS
+    assert c.call(W, as_v2(Q, "198.18.1.3", 7)[:-1])[0] == 0   # other VIP
+    assert c.call(W, as_v2(P, "198.18.1.2", 100)[:-1])[0] == 0
+    assert c.call(W, as_v2(Q, "198.18.1.3", 100)[:-1])[0] == 0
+    assert sim.call("state")["state"]["vips"] == before     # state unchanged
+    sim.call("fail", names=[A], retval=-81, is_del=False, port=80,
+             prefix=Q)
+    assert c.call(A, as_v2(Q, "198.18.1.9"))[0] == -81     # add: failed
+    assert c.call(A, as_v2(Q, "198.18.1.2", is_del=1))[0] == 0  # del: ok
+    fails = sim.call("fails")["fails"]
+    assert [(f["hits"], f["count"]) for f in fails] == [(2, None),
+                                                        (1, None)]
+    # the first matching rule answers
+    assert c.call(A, as_v2(P, "198.18.1.3"))[0] == -6
+    # clear by name, then everything
+    r = sim.call("fail-clear", names=[W])
+    assert r["cleared"] == 1 and len(r["fails"]) == 1
+    assert c.call(W, as_v2(P, "198.18.1.3", 5)[:-1])[0] == 0
+    assert sim.call("fail-clear") == {"ok": True, "cleared": 1, "fails": []}
+    assert c.call(A, as_v2(Q, "198.18.1.9"))[0] == 0
+    # every write can fail, with any retval; the reply is {id, ctx, retval}
+    sim.call("fail", names=["lb_conf", "lb_flush_vip"], retval=-7, count=1)
+    rv, b = c.call("lb_conf", bytes(20) + struct.pack(">II", 4096, 30))
+    assert rv == -7 and len(b) == 10
+    assert c.call("lb_flush_vip", vipk(P))[0] == 0
+    assert sim.call("state")["state"]["conf"]["sticky_buckets_per_core"] \
+        == 1024
+    # a count of 1 for two names: one request in all
+    assert sim.call("fails")["fails"] == []
+    # the journal tells injected answers apart
+    j = journal(sim)["journal"]
+    assert [e["retval"] for e in j if e["fault"] == "fail"] == \
+        [-81, -81, -6, -6, -81, -6, -7]
+    assert [e["fields"]["as_address"] for e in j
+            if e["fault"] == "fail" and e["name"] == W] == ["198.18.1.3"]
+
+
+def test_fail_bad_arguments_and_restart(sim):
+    for kw in (dict(names=["lb_vip_dump"], retval=-6),
+               dict(names=[], retval=-6),
+               dict(names=["lb_conf"], retval=-6, count=0),
+               dict(names=["lb_conf"]),
+               dict(names=["lb_flush_vip"], retval=-6, prefix="bogus"),
+               dict(names=["lb_add_del_as_v2"], retval=-6, address="x")):
+        with pytest.raises(RuntimeError):
+            sim.call("fail", **kw)
+    assert sim.call("fails")["fails"] == []
+    sim.call("fail", names="lb_add_del_vip_v2", retval=-6)  # comma list ok
+    sim.call("restart", down=0.1)                           # rules survive
+    wait_for(lambda: sim.call("state")["state"]["api_listening"],
+             "api back")
+    c = Client(sim.sock)
+    assert c.call("lb_add_del_vip_v2", vip_add("192.0.2.1/32"))[0] == -6
+    # a dropped request is not answered at all, whatever the fail rules
+    sim.call("drop", names=["lb_add_del_vip_v2"], count=1)
+    c.req("lb_add_del_vip_v2", vip_add("192.0.2.1/32"))
+    assert no_reply(c)
+    assert [(e["fault"], e["retval"]) for e in journal(sim)["journal"]] \
+        == [("fail", -6), ("drop", None)]
+
+
+def test_fail_reply_delayed_in_order(sim):
+    c = Client(sim.sock)
+    sim.call("fail", names=["lb_add_del_vip_v2"], retval=-81)
+    sim.call("delay", seconds=0.3, names=["lb_add_del_vip_v2"])
+    t0 = time.monotonic()
+    c.req("lb_add_del_vip_v2", vip_add("192.0.2.1/32"), ctx=1)
+    c.req("control_ping", ctx=2)
+    b = c.recv()
+    assert struct.unpack_from(">HIi", b)[1:] == (1, -81)
+    assert time.monotonic() - t0 >= 0.25
+    assert struct.unpack_from(">HI", c.recv()) == (24, 2)
+
+
 # --- model and speed --------------------------------------------------------
 def brute_counts(M, ases):
     entries = sorted((r, a, i) for i, (a, w) in enumerate(ases)

@@ -21,6 +21,7 @@ import sys
 
 import journal as jm
 import lb as lbm
+from journal import LB_WRITES
 from wire import HDR, LB_V12_ONLY, parse_addr, parse_prefix
 
 
@@ -336,6 +337,46 @@ class Commands:
             for n in names:
                 srv.drops[n] = None if count is None else int(count)
         return {"drops": dict(srv.drops)}
+
+    def c_fail(self, names, retval, count=None, prefix=None, port=None,
+               address=None, is_del=None):
+        """The next `count` (default: all until cleared) requests of those
+        names that match the filters are answered `retval`, not applied."""
+        names = _names(names)
+        if not names:
+            raise CommandError("fail needs names")
+        bad = [n for n in names if n not in LB_WRITES]
+        if bad:
+            raise CommandError("fail: %s not one of %s" % (
+                ",".join(bad), ",".join(sorted(LB_WRITES))))
+        if count is not None:
+            count = int(count)
+            if count < 1:
+                raise CommandError("count >= 1 (fail-clear clears)")
+        if port is not None:
+            port = int(port)
+            if not 0 <= port <= 0xffff:
+                raise CommandError("bad port")
+        r = jm.FailRule(names, int(retval), count, prefix=prefix, port=port,
+                        address=address,
+                        is_del=None if is_del is None else _bool(is_del))
+        srv = self.srv
+        srv.fails.append(r)
+        srv.fail_names |= r.names
+        return {"fails": [x.as_json() for x in srv.fails]}
+
+    def c_fail_clear(self, names=None):
+        """Every rule, or those that target any of `names`."""
+        srv = self.srv
+        names = set(_names(names))
+        before = len(srv.fails)
+        srv.fails = [r for r in srv.fails if names and not r.names & names]
+        srv.fail_names = set().union(*(r.names for r in srv.fails))
+        return {"cleared": before - len(srv.fails),
+                "fails": [x.as_json() for x in srv.fails]}
+
+    def c_fails(self):
+        return {"fails": [x.as_json() for x in self.srv.fails]}
 
     def c_handshake(self, mode):
         if mode not in HANDSHAKE_MODES:

@@ -1,4 +1,4 @@
-"""vppsim journal of received LB writes.
+"""vppsim journal of received LB writes, and the `fail` rules.
 
 The server appends raw entries (time, generation, name, body, retval,
 fault) as requests arrive; nothing is decoded then.  `entry()` turns one
@@ -9,8 +9,10 @@ import ipaddress
 import struct
 
 import lb as lbm
+from wire import addr_to_ip46, mask46, parse_addr, parse_prefix
 
-# the LB requests that change state: journalled
+# the LB requests that change state: journalled, and what `fail` may target
+# (their replies are {id, context, retval} only)
 LB_WRITES = frozenset([
     "lb_conf", "lb_add_del_vip", "lb_add_del_vip_v2", "lb_add_del_as",
     "lb_add_del_as_v2", "lb_as_set_weight", "lb_flush_vip",
@@ -107,3 +109,63 @@ def entry(seq, raw):
     return {"seq": seq, "time": t, "generation": gen, "client": cidx,
             "context": ctx, "name": name, "fields": fields,
             "retval": retval, "fault": fault}
+
+
+# --- `fail` rules ------------------------------------------------------------
+# offset of is_del per message (the others have none)
+IS_DEL_AT = {"lb_add_del_vip": 48, "lb_add_del_vip_v2": 49,
+             "lb_add_del_as": 48, "lb_add_del_as_v2": 49}
+HAS_AS = {"lb_add_del_as", "lb_add_del_as_v2", "lb_as_set_weight"}
+HAS_VIP = HAS_AS | {"lb_add_del_vip", "lb_add_del_vip_v2", "lb_flush_vip"}
+
+
+class FailRule:
+    """Answer matching requests with `retval` without applying them.
+    Filters (None: any): prefix (the VIP prefix, host bits masked on both
+    sides), port, address (the AS address), is_del."""
+
+    def __init__(self, names, retval, count=None, prefix=None, port=None,
+                 address=None, is_del=None):
+        self.names = frozenset(names)
+        self.retval = int(retval)
+        self.count = count
+        self.prefix_text = prefix
+        self.prefix = None
+        if prefix is not None:
+            ip46, plen = parse_prefix(prefix)
+            self.prefix = (mask46(ip46, plen), plen)
+        self.port = port
+        self.address_text = address
+        self.address = parse_addr(address)[1] if address is not None \
+            else None
+        self.is_del = is_del
+        self.hits = 0
+
+    def matches(self, name, body):
+        if self.prefix is not None or self.port is not None:
+            if name not in HAS_VIP or body[10] not in (0, 1):
+                return False
+            if self.port is not None and \
+                    struct.unpack_from(">H", body, 29)[0] != self.port:
+                return False
+            if self.prefix is not None:
+                is4, ip46 = addr_to_ip46(body[10], body[11:27])
+                plen = min(128, body[27] + (96 if is4 else 0))
+                if (mask46(ip46, plen), plen) != self.prefix:
+                    return False
+        if self.address is not None:
+            if name not in HAS_AS or body[31] not in (0, 1):
+                return False
+            if addr_to_ip46(body[31], body[32:48])[1] != self.address:
+                return False
+        if self.is_del is not None:
+            at = IS_DEL_AT.get(name)
+            if at is None or bool(body[at]) != self.is_del:
+                return False
+        return True
+
+    def as_json(self):
+        return {"names": sorted(self.names), "retval": self.retval,
+                "count": self.count, "prefix": self.prefix_text,
+                "port": self.port, "address": self.address_text,
+                "is_del": self.is_del, "hits": self.hits}

@@ -94,6 +94,8 @@ class Server:
         self.delay_all = 0.0
         self.drops = {}          # request name -> remaining count or None
         self.handshake = "ok"
+        self.fails = []          # control `fail` rules, in order
+        self.fail_names = set()  # names any rule targets (fast check)
         # the journal of received LB writes, across restarts: raw entries
         # (time, generation, name, body, retval, fault), decoded only when
         # asked for; entry i has seq jseq - len(journal) + 1 + i
@@ -526,6 +528,21 @@ class Server:
         self.journal.append((time.monotonic(), self.generation, name, body,
                              retval, fault))
 
+    def fail_rule(self, name, body):
+        """Control `fail`: the first rule that matches this request (its
+        count is used up), or None."""
+        for r in self.fails:
+            if name in r.names and r.matches(name, body):
+                r.hits += 1
+                if r.count is not None:
+                    r.count -= 1
+                    if r.count <= 0:
+                        self.fails.remove(r)
+                        self.fail_names = set().union(
+                            *(x.names for x in self.fails))
+                return r
+        return None
+
     def dispatch(self, c, body):
         if len(body) < 2:
             self.stats["dropped"] += 1
@@ -566,12 +583,20 @@ class Server:
                 fn(self.regs.get(cidx), cidx, ctx, body)
                 return
             self.answered = None
+            fault = None
             try:
-                fn(self.regs.get(cidx), cidx, ctx, body)
+                rule = (self.fail_rule(name, body)
+                        if name in self.fail_names else None)
+                if rule is not None:      # answered, not applied
+                    fault = "fail"
+                    self.reply(self.regs.get(cidx), name + "_reply", ctx,
+                               rule.retval)
+                else:
+                    fn(self.regs.get(cidx), cidx, ctx, body)
             finally:                      # jappend(), inlined
                 self.jseq += 1
                 self.journal.append((time.monotonic(), self.generation,
-                                     name, body, self.answered, None))
+                                     name, body, self.answered, fault))
         finally:
             self.cur_release = 0.0
 
