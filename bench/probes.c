@@ -51,6 +51,7 @@
 #include <dirent.h>
 #include <ev.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/strbuf.h"
@@ -142,18 +143,15 @@ static int n_nginx_workers;
 
 /* ---- small helpers ---- */
 
+/* The shared clocks (common/clock.h) in seconds. */
 static double mono_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (double)clock_mono_us() / 1e6;
 }
 
 static double real_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (double)clock_wall_us() / 1e6;
 }
 
 static void sleep_until(double deadline)

@@ -6,6 +6,7 @@
 
 #include "cli/json.h"
 #include "cli/render.h"
+#include "common/clock.h"
 #include "common/mem.h"
 #include "common/version.h"
 
@@ -37,7 +38,7 @@ static void emit_json(struct session *s, const ProtobufCMessage *m)
 
 static struct render_opts ropts(const struct session *s)
 {
-    return (struct render_opts){ .color = s->color, .now_us = wall_us() };
+    return (struct render_opts){ .color = s->color, .now_us = clock_wall_us() };
 }
 
 void action_status_message(const struct session *s, const struct client_status *st, char *buf,

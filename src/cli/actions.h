@@ -70,8 +70,4 @@ int names_fn(void *ctx, enum cmd_slot_kind kind, const struct cmd_parsed *so_far
              struct strlist *out);
 void names_free(struct names_cache *nc);
 
-/* Monotonic and wall clocks, µs. */
-int64_t mono_us(void);
-int64_t wall_us(void);
-
 #endif

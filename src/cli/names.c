@@ -3,25 +3,11 @@
  * list cached for NAMES_TTL_US (a failed fetch too, so that an unreachable
  * server does not slow every TAB down). */
 #include <string.h>
-#include <time.h>
 
 #include "cli/actions.h"
+#include "common/clock.h"
 
 enum { N_BACKENDS, N_FRONTENDS, N_HEALTHCHECKS };
-
-int64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-int64_t wall_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static void drop(ProtobufCMessage **m)
 {
@@ -51,7 +37,7 @@ static ProtobufCMessage *fetch(struct session *s, int which)
     ProtobufCMessage **slot[] = { (ProtobufCMessage **)&s->names.backends,
                                   (ProtobufCMessage **)&s->names.frontends,
                                   (ProtobufCMessage **)&s->names.healthchecks };
-    int64_t now = mono_us();
+    int64_t now = clock_mono_us();
     if (s->names.fetched_us[which] && now - s->names.fetched_us[which] < NAMES_TTL_US)
         return *slot[which];
     drop(slot[which]);
@@ -61,7 +47,7 @@ static ProtobufCMessage *fetch(struct session *s, int which)
     client_set_timeout(s->client, NAMES_TIMEOUT_MS);
     client_call(s->client, method[which], &req.base, desc[which], slot[which], &st);
     client_set_timeout(s->client, ACTION_TIMEOUT_MS);
-    s->names.fetched_us[which] = mono_us();
+    s->names.fetched_us[which] = clock_mono_us();
     return *slot[which];
 }
 

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/mem.h"
 
 /* Records up to this size (with the newline) are formatted on the stack. */
@@ -401,14 +402,6 @@ size_t log_format_record(char *buf, size_t len, enum log_format format, int64_t 
 
 /* ---- output -------------------------------------------------------------- */
 
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
-        return 0;
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void write_all(int fd, const char *p, size_t n)
 {
     while (n > 0) {
@@ -453,7 +446,7 @@ void log_write(enum log_level level, const char *event, const struct log_kv *fie
         event = "";
     if (!fields)
         fields = no_fields;
-    int64_t time_us = now_us();
+    int64_t time_us = clock_wall_us();
 
     /* Room is kept for the newline after the record. */
     char stack[LOG_STACK_BUF];

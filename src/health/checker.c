@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
+#include "common/clock.h"
 #include "common/duration.h"
 #include "common/log.h"
 #include "common/mem.h"
@@ -32,13 +32,6 @@ struct checker {
     void *hook_ctx;
     struct checker_stats stats;
 };
-
-static int64_t wall_us(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
-}
 
 const struct healthcheck_conf *backend_rt_healthcheck(const struct backend_rt *b)
 {
@@ -116,7 +109,7 @@ static int backend_apply(struct backend_rt *b, enum health_event ev, enum probe_
     if (rc != 1)
         return rc;
     struct health_transition t = {
-        .time_us = wall_us(),
+        .time_us = clock_wall_us(),
         .from = from,
         .to = b->sm.state,
         .code = code,
@@ -142,7 +135,7 @@ static void on_probe_done(void *ctx, const struct probe_result *r)
     b->probe = NULL;
     b->probe_hc = NULL;
     b->last = *r;
-    b->last_probe_us = wall_us();
+    b->last_probe_us = clock_wall_us();
     b->probes++;
     bool passed = probe_code_passed(r->code);
     b->passes += passed;
@@ -264,7 +257,7 @@ static struct backend_rt *backend_new(struct checker *ck, const struct maglev_co
     b->address = bc->address;
     b->hc = hc_for(ck, cfg, bc);
     b->conf_enabled = bc->enabled;
-    b->rng = health_rng_seed(bc->name, (uint64_t)wall_us());
+    b->rng = health_rng_seed(bc->name, (uint64_t)clock_wall_us());
     health_sm_init(&b->sm, b->hc ? b->hc->conf.rise : 1, b->hc ? b->hc->conf.fall : 1);
     ev_timer_init(&b->timer, on_timer, 0., 0.);
     b->timer.data = b;

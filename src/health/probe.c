@@ -4,18 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "common/clock.h"
 #include "common/mem.h"
 #include "common/version.h"
 #include "health/probe_int.h"
-
-int64_t probe_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 struct probe_env *probe_env_new(struct ev_loop *loop)
 {
@@ -79,7 +72,7 @@ struct probe *probe_start(struct probe_env *env, const struct probe_req *req, pr
     p->backend = mem_strdup(req->backend ? req->backend : "?");
     p->cb = cb;
     p->ctx = ctx;
-    p->start_us = probe_now_us();
+    p->start_us = clock_mono_us();
     ev_now_update(env->loop); /* the timeout counts from now, not from the loop's last wake-up */
     ev_timer_init(&p->timer, on_timer, (double)req->hc->timeout / 1e9, 0.);
     p->timer.data = p;
@@ -102,7 +95,7 @@ static void probe_free(struct probe *p)
 void probe_finish(struct probe *p, const struct probe_result *r)
 {
     struct probe_result res = *r;
-    res.duration_us = probe_now_us() - p->start_us;
+    res.duration_us = clock_mono_us() - p->start_us;
     probe_cb cb = p->cb;
     void *ctx = p->ctx;
     probe_free(p);

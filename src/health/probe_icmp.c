@@ -37,6 +37,7 @@
 
 #include <linux/errqueue.h> /* after time.h: it needs struct timespec */
 
+#include "common/clock.h"
 #include "common/duration.h"
 #include "common/mem.h"
 #include "health/icmp_packet.h"
@@ -217,7 +218,7 @@ static struct icmp_sock *sock_get(struct probe_env *env, int family, const char 
     if (!env->icmp) {
         struct icmp_env *ie = mem_calloc(1, sizeof(*ie));
         if (getrandom(&ie->rng, sizeof(ie->rng), GRND_NONBLOCK) != sizeof(ie->rng))
-            ie->rng = (uint64_t)time(NULL) << 32 ^ (uint64_t)getpid() ^ (uint64_t)probe_now_us();
+            ie->rng = (uint64_t)time(NULL) << 32 ^ (uint64_t)getpid() ^ (uint64_t)clock_mono_us();
         env->icmp = ie;
     }
     for (struct icmp_sock *s = env->icmp->socks; s; s = s->next)

@@ -42,7 +42,7 @@ struct probe {
     char *backend; /* for debug logs */
     probe_cb cb;
     void *ctx;
-    int64_t start_us; /* monotonic */
+    int64_t start_us; /* clock_mono_us() */
     ev_timer timer;   /* the probe's timeout; 0 s for a deferred failure */
     bool failed_soon;
     struct probe_result deferred;
@@ -55,7 +55,6 @@ void probe_finish(struct probe *p, const struct probe_result *r);
 /* A failure found before any I/O: delivered from the loop right away. */
 void probe_fail_soon(struct probe *p, enum probe_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-int64_t probe_now_us(void); /* CLOCK_MONOTONIC */
 
 /* A socket created inside the namespace netns (NULL = the daemon's own),
  * non-blocking and close-on-exec, bound to src when src is set. The thread
