@@ -141,7 +141,7 @@ static void on_probe_done(void *ctx, const struct probe_result *r)
     b->passes += passed;
     log_debug(
         "probe-result", LOG_STR("backend", b->name), LOG_STR("code", probe_code_name(r->code)),
-        LOG_STR("detail", r->detail), LOG_DOUBLE("duration_ms", (double)r->duration_us / 1e3),
+        LOG_STR("detail", r->detail), LOG_DOUBLE("duration-ms", (double)r->duration_us / 1e3),
         LOG_STR("state", backend_state_name(b->sm.state)), LOG_UINT("counter", b->sm.counter));
     bool current = used == b->hc;
     hc_put(b->ck, used);

@@ -387,7 +387,7 @@ static void finish_done(struct http_env *he)
             struct http_probe *hp = p->impl;
             log_debug("http-probe-done", LOG_STR("backend", p->backend),
                       LOG_STR("code", probe_code_name(r.code)), LOG_STR("detail", r.detail),
-                      LOG_INT("curl_code", rc), LOG_STR("curl_error", hp->errbuf));
+                      LOG_INT("curl-code", rc), LOG_STR("curl-error", hp->errbuf));
         }
         probe_finish(p, &r);
     }

@@ -233,7 +233,7 @@ def lab():
 def check_probe(kind, r):
     """One probe-result of a misbehaving backend; returns its duration."""
     _, _, code, detail = KINDS[kind]
-    ms = r["duration_ms"]
+    ms = r["duration-ms"]
     assert r["code"] == code, (kind, r)
     assert re.fullmatch(detail, r["detail"]), (kind, r)
     # the probe never outlives its timeout
