@@ -386,10 +386,7 @@ def baseline(lab):
             x.start_nginx()
     lab.sim.call("delay", seconds=0)
     lab.sim.call("handshake", mode="ok")
-    try:
-        lab.sim.call("fail-clear")
-    except RuntimeError:
-        pass  # vppsim without fault injection yet
+    lab.sim.call("fail-clear")
     for name in ("b1", "b2", "b3"):
         be = rpc(lab, "GetBackend", pb.GetBackendRequest(name=name), pb.Backend)
         if not be.enabled:
@@ -848,8 +845,9 @@ def test_dry_run_logs_the_same_decisions_and_writes_nothing(lab):
     try:
         d.wait_for("vpp-lbsync-planned", scope="all", trigger="connect")
         Lab.wait_for(lambda: all_up(lab, ch), "the dry run's backends up", timeout=20)
+        # VPP has what the dry run wants (copied from the module's vppsim)
         x = pool_backends(get_frontend(lab, "web", ch))[("primary", "b1")]
-        assert x.vpp_status == "pending", x  # a dry run applies nothing
+        assert (x.vpp_status, x.vpp_weight) == ("applied", 100), x
         w = Watch(lab, ch, vpp=True)
         m = mark(d)
         b[0].stop_nginx()
@@ -870,6 +868,11 @@ def test_dry_run_logs_the_same_decisions_and_writes_nothing(lab):
         assert {(r["frontend"], r["weight"], r["flush"]) for r in dry} >= \
             {("web", 0, True), ("keep", 0, False)}, dry
         assert not records(d, 0, None, "vpp-lbsync-done", scope="vip")
+        # the change is only planned: VPP keeps 100, the status stays pending
+        x = pool_backends(get_frontend(lab, "web", ch))[("primary", "b1")]
+        assert (x.effective_weight, x.vpp_status, x.vpp_weight, x.vpp_error) == \
+            (0, "pending", 100, ""), x
+        assert sim_weights(sim)[WEB][b[0].v4] == 100
         assert not sent(d, 0, None, "lb_as_set_weight")
         b[0].start_nginx()
         wait_record(d, "backend-transition", after=i_tr, backend="b1", to="up")
