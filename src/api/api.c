@@ -8,15 +8,14 @@
 #include "common/log.h"
 #include "maglev.pb-c.h"
 #include "maglev_descriptor.h"
+#include "common/mem.h"
 
 int api_start(struct core *core, const char *addrs, struct api **out, char *err, size_t errlen)
 {
     *out = NULL;
     if (!addrs || !*addrs)
         return 0;
-    struct api *api = calloc(1, sizeof(*api));
-    if (!api)
-        return -ENOMEM;
+    struct api *api = mem_calloc(1, sizeof(*api));
     api->core = core;
     api->events = events_new(api);
     struct api_server_opts opts = {

@@ -4,20 +4,12 @@
 #include <string.h>
 
 #include "api/arena.h"
+#include "common/mem.h"
 
 void *ar_alloc(struct arena *a, size_t size)
 {
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? a->cap * 2 : 32;
-        void **v = realloc(a->v, cap * sizeof(*v));
-        if (!v)
-            abort();
-        a->v = v;
-        a->cap = cap;
-    }
-    void *p = calloc(1, size ? size : 1);
-    if (!p)
-        abort();
+    mem_grow((void **)&a->v, &a->cap, a->n + 1, sizeof(*a->v));
+    void *p = mem_calloc(1, size);
     a->v[a->n++] = p;
     return p;
 }

@@ -63,7 +63,7 @@ static char *kv_value(const struct log_kv *kv)
     char buf[64];
     switch (kv->type) {
     case LOG_KV_STR:
-        return strdup(kv->v.s ? kv->v.s : "");
+        return mem_strdup(kv->v.s ? kv->v.s : "");
     case LOG_KV_INT:
         snprintf(buf, sizeof(buf), "%lld", (long long)kv->v.i);
         break;
@@ -79,31 +79,25 @@ static char *kv_value(const struct log_kv *kv)
     default:
         buf[0] = '\0';
     }
-    return strdup(buf);
+    return mem_strdup(buf);
 }
 
 /* Any thread; serialised by the log module. */
 static void on_log(const struct log_record *rec, void *ctx)
 {
     struct events *ev = ctx;
-    struct logq_item *it = calloc(1, sizeof(*it));
-    if (!it)
-        return;
+    struct logq_item *it = mem_calloc(1, sizeof(*it));
     it->time_us = rec->time_us;
     it->level = rec->level;
-    it->event = strdup(rec->event ? rec->event : "");
-    it->line = strdup(rec->line ? rec->line : "");
+    it->event = mem_strdup(rec->event ? rec->event : "");
+    it->line = mem_strdup(rec->line ? rec->line : "");
     size_t n = 0;
     while (rec->fields && rec->fields[n].type != LOG_KV_END)
         n++;
-    it->keys = calloc(n ? n : 1, sizeof(char *));
-    it->values = calloc(n ? n : 1, sizeof(char *));
-    if (!it->event || !it->line || !it->keys || !it->values) {
-        logq_free_item(it);
-        return;
-    }
+    it->keys = mem_calloc(n, sizeof(char *));
+    it->values = mem_calloc(n, sizeof(char *));
     for (size_t i = 0; i < n; i++) {
-        it->keys[i] = strdup(rec->fields[i].key ? rec->fields[i].key : "");
+        it->keys[i] = mem_strdup(rec->fields[i].key ? rec->fields[i].key : "");
         it->values[i] = kv_value(&rec->fields[i]);
         it->n_fields = i + 1;
     }
@@ -313,11 +307,7 @@ void events_watch(struct api_call *call, const ProtobufCMessage *req, void *ctx)
 {
     const Maglev__WatchEventsRequest *r = (const void *)req;
     struct events *ev = ((struct api *)ctx)->events;
-    struct sub *s = calloc(1, sizeof(*s));
-    if (!s) {
-        api_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
-        return;
-    }
+    struct sub *s = mem_calloc(1, sizeof(*s));
     s->ev = ev;
     s->call = call;
     s->log = r->log;

@@ -37,6 +37,8 @@
 #include "api/reflection.h"
 #include "api/server_setup.h"
 #include "common/log.h"
+#include "common/clock.h"
+#include "common/mem.h"
 
 #define REQUEST_POOL      16
 #define DEFAULT_MAX_RECV  (1 << 20)
@@ -120,13 +122,6 @@ struct api_server {
     struct api_call *loop_calls;
 };
 
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void grpc_log_to_ours(gpr_log_func_args *a)
 {
     if (a->severity == GPR_LOG_SEVERITY_ERROR)
@@ -181,7 +176,7 @@ static void call_free(struct api_call *c)
             char *path = grpc_slice_to_c_string(c->details.method);
             log_debug("api-call-end", LOG_STR("method", path), LOG_STR("peer", c->peer),
                       LOG_INT("status", c->code), LOG_BOOL("cancelled", c->cancelled),
-                      LOG_INT("duration_us", now_us() - c->start_us));
+                      LOG_INT("duration-us", clock_mono_us() - c->start_us));
             gpr_free(path);
         }
         grpc_call_unref(c->call);
@@ -341,7 +336,7 @@ static void on_request(struct api_call *c, bool ok)
         arm_request(s);
 
     c->peer = grpc_call_get_peer(c->call);
-    c->start_us = now_us();
+    c->start_us = clock_mono_us();
     for (size_t i = 0; i < s->n_routes && !c->m; i++) {
         if (grpc_slice_str_cmp(c->details.method, s->routes[i].path) == 0)
             c->m = &s->routes[i];
@@ -390,7 +385,8 @@ static void reflect_recv(struct api_call *c, grpc_byte_buffer *bb)
         grpc_slice_unref(rs);
     } else {
         final_locked(c, rc == -EINVAL ? GRPC_STATUS_INVALID_ARGUMENT : GRPC_STATUS_INTERNAL,
-                     rc == -EINVAL ? "malformed ServerReflectionRequest" : "out of memory", NULL);
+                     rc == -EINVAL ? "malformed ServerReflectionRequest" : "reflection failed",
+                     NULL);
     }
     pthread_mutex_unlock(&c->s->mu);
 }
@@ -661,19 +657,15 @@ int api_stream_send(struct api_call *c, const ProtobufCMessage *msg)
         rc = send_locked(c, bb) ? 0 : -EPIPE;
         bb = NULL;
     } else {
-        struct msg *m = malloc(sizeof(*m));
-        if (m) {
-            *m = (struct msg){ .bb = bb };
-            if (c->q_tail)
-                c->q_tail->next = m;
-            else
-                c->q_head = m;
-            c->q_tail = m;
-            c->q_len++;
-            bb = NULL;
-        } else {
-            rc = -ENOMEM;
-        }
+        struct msg *m = mem_alloc(sizeof(*m));
+        *m = (struct msg){ .bb = bb };
+        if (c->q_tail)
+            c->q_tail->next = m;
+        else
+            c->q_head = m;
+        c->q_tail = m;
+        c->q_len++;
+        bb = NULL;
     }
     pthread_mutex_unlock(&s->mu);
     if (bb)
@@ -770,16 +762,14 @@ static void server_free(struct api_server *s)
 int api_server_start(struct ev_loop *loop, const struct api_server_opts *opts,
                      struct api_server **out, char *err, size_t errlen)
 {
-    struct api_server *s = calloc(1, sizeof(*s));
-    if (!s)
-        return -ENOMEM;
+    struct api_server *s = mem_calloc(1, sizeof(*s));
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cond, NULL);
     s->loop = loop;
     s->ctx = opts->ctx;
     s->queue_max = opts->stream_queue_max ? opts->stream_queue_max : DEFAULT_QUEUE_MAX;
     s->t_shutdown.kind = TAG_SHUTDOWN;
-    snprintf(err, errlen, "api: out of memory");
+    snprintf(err, errlen, "api: could not start");
     int rc = api_routes_build(opts, &s->routes, &s->n_routes, err, errlen);
     if (rc == 0)
         rc = api_listeners_prepare(opts->addrs ? opts->addrs : "", &s->listeners, &s->n_listeners,

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "reflection.pb-c.h"
+#include "common/mem.h"
 
 #define GRPC_CODE_INVALID_ARGUMENT 3
 #define GRPC_CODE_NOT_FOUND        5
@@ -215,12 +216,9 @@ static char *dup_field(const uint8_t *data, size_t len, uint32_t num)
 int api_reflect_new(const unsigned char *set, size_t len, const char *service,
                     struct api_reflect **out, char *err, size_t errlen)
 {
-    struct api_reflect *r = calloc(1, sizeof(*r));
-    if (!r || !(r->set = malloc(len ? len : 1)) || !(r->service = strdup(service))) {
-        api_reflect_free(r);
-        snprintf(err, errlen, "out of memory");
-        return -ENOMEM;
-    }
+    struct api_reflect *r = mem_calloc(1, sizeof(*r));
+    r->set = mem_alloc(len);
+    r->service = mem_strdup(service);
     memcpy(r->set, set, len);
     const uint8_t *p = r->set, *end = r->set + len;
     struct pb_field f;
@@ -348,11 +346,8 @@ int api_reflect_answer(const struct api_reflect *r, const uint8_t *req, size_t l
 
     int rc = 0;
     *outlen = grpc__reflection__v1__server_reflection_response__get_packed_size(&resp);
-    *out = malloc(*outlen ? *outlen : 1);
-    if (*out)
-        grpc__reflection__v1__server_reflection_response__pack(&resp, *out);
-    else
-        rc = -ENOMEM;
+    *out = mem_alloc(*outlen);
+    grpc__reflection__v1__server_reflection_response__pack(&resp, *out);
     grpc__reflection__v1__server_reflection_request__free_unpacked(q, NULL);
     return rc;
 }

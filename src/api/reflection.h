@@ -19,7 +19,7 @@ void api_reflect_free(struct api_reflect *r);
 
 /* Answers one serialised ServerReflectionRequest with a serialised
  * ServerReflectionResponse (malloc'd, *out). 0, -EINVAL for a request that
- * does not parse, -ENOMEM. */
+ * does not parse. */
 int api_reflect_answer(const struct api_reflect *r, const uint8_t *req, size_t len, uint8_t **out,
                        size_t *outlen);
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/mem.h"
 
 #define SUN_PATH_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
 
@@ -19,16 +20,12 @@ int api_routes_build(const struct api_server_opts *o, struct api_route **out, si
                      size_t errlen)
 {
     const ProtobufCServiceDescriptor *sd = o->service;
-    struct api_route *r = calloc(sd->n_methods ? sd->n_methods : 1, sizeof(*r));
-    if (!r)
-        return -ENOMEM;
+    struct api_route *r = mem_calloc(sd->n_methods, sizeof(*r));
     for (size_t i = 0; i < sd->n_methods; i++) {
         r[i].desc = &sd->methods[i];
-        if (asprintf(&r[i].path, "/%s/%s", sd->name, r[i].desc->name) < 0) {
-            r[i].path = NULL;
-            api_routes_free(r, sd->n_methods);
-            return -ENOMEM;
-        }
+        size_t plen = strlen(sd->name) + strlen(r[i].desc->name) + 3;
+        r[i].path = mem_alloc(plen);
+        snprintf(r[i].path, plen, "/%s/%s", sd->name, r[i].desc->name);
     }
     for (size_t j = 0; j < o->n_methods; j++) {
         const struct api_method *am = &o->methods[j];
@@ -66,9 +63,7 @@ static int make_dir(const char *path, char *err, size_t errlen)
     const char *slash = strrchr(path, '/');
     if (!slash || slash == path)
         return 0;
-    char *dir = strndup(path, (size_t)(slash - path));
-    if (!dir)
-        return -ENOMEM;
+    char *dir = mem_strndup(path, (size_t)(slash - path));
     int rc = 0;
     if (mkdir(dir, 0750) == 0)
         rc = chmod(dir, 0750) < 0 ? -errno : 0; /* whatever the umask */
@@ -132,9 +127,9 @@ int api_listeners_prepare(const char *addrs, struct api_listener **out, size_t *
     size_t cap = 1, count = 0;
     for (const char *p = addrs; *p; p++)
         cap += *p == ',';
-    struct api_listener *ls = calloc(cap, sizeof(*ls));
-    char *list = strdup(addrs);
-    int rc = ls && list ? 0 : -ENOMEM;
+    struct api_listener *ls = mem_calloc(cap, sizeof(*ls));
+    char *list = mem_strdup(addrs);
+    int rc = 0;
     char *save = NULL;
     for (char *a = strtok_r(list, ",", &save); a && rc == 0; a = strtok_r(NULL, ",", &save)) {
         a += strspn(a, " \t");
@@ -143,11 +138,7 @@ int api_listeners_prepare(const char *addrs, struct api_listener **out, size_t *
         if (!*a)
             continue;
         struct api_listener *l = &ls[count];
-        *l = (struct api_listener){ .addr = strdup(a), .lock_fd = -1 };
-        if (!l->addr) {
-            rc = -ENOMEM;
-            break;
-        }
+        *l = (struct api_listener){ .addr = mem_strdup(a), .lock_fd = -1 };
         count++;
         rc = prepare_one(l, err, errlen);
     }

@@ -7,11 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "api/api_int.h"
 #include "api/arena.h"
 #include "common/log.h"
 #include "maglev.pb-c.h"
 #include "vpp/sync.h"
+#include "common/mem.h"
 
 static const char *proto_name(uint8_t p)
 {
@@ -80,11 +82,7 @@ static void on_cancel(struct api_call *call, void *ctx)
 
 static struct pending_call *pending_new(struct api_call *call)
 {
-    struct pending_call *p = calloc(1, sizeof(*p));
-    if (!p) {
-        api_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
-        return NULL;
-    }
+    struct pending_call *p = mem_calloc(1, sizeof(*p));
     p->call = call;
     return p;
 }
@@ -286,7 +284,7 @@ static void sync_or_plan(struct api_call *call, const ProtobufCMessage *req, str
         api_fail(call, GRPC_STATUS_FAILED_PRECONDITION,
                  "maglevd is warming up: nothing is changed in VPP for %.0f s more "
                  "(vpp.lb.startup-min-delay); PlanVPPLBState shows what would be done",
-                 (double)(vpp_sync_hold_until_us(s) - vpp_now_us()) / 1e6);
+                 (double)(vpp_sync_hold_until_us(s) - clock_wall_us()) / 1e6);
         return;
     }
     if (e < 0) {

@@ -13,6 +13,7 @@
 
 #include "common/log.h"
 #include "vpp/client_int.h"
+#include "common/mem.h"
 
 const char *vpp_conn_state_name(enum vpp_conn_state s)
 {
@@ -26,13 +27,6 @@ const char *vpp_conn_state_name(enum vpp_conn_state s)
     default:
         return "disconnected";
     }
-}
-
-int64_t vpp_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* ---- the wire trail: every message in and out passes here ---- */
@@ -89,10 +83,7 @@ static int out_reserve(struct vpp_client *c, size_t n)
     size_t cap = c->out.cap ? c->out.cap : 65536;
     while (cap < c->out.len + n)
         cap *= 2;
-    uint8_t *b = realloc(c->out.buf, cap);
-    if (!b)
-        return -ENOMEM;
-    c->out.buf = b;
+    c->out.buf = mem_realloc(c->out.buf, cap);
     c->out.cap = cap;
     return 0;
 }
@@ -185,9 +176,7 @@ static int submit(struct vpp_client *c, enum vppmsg_index req, void *m, enum vpp
     uint16_t id = c->table.id[req];
     if (!id || !c->table.id[reply] || (details >= 0 && !c->table.id[details]))
         return -EPROTONOSUPPORT;
-    struct vpp_pending *p = calloc(1, sizeof(*p));
-    if (!p)
-        return -ENOMEM;
+    struct vpp_pending *p = mem_calloc(1, sizeof(*p));
     struct vpp_req_hdr *h = m;
     h->msg_id = id;
     h->client_index = c->info.client_index;

@@ -39,9 +39,6 @@ enum vpp_conn_state {
 };
 const char *vpp_conn_state_name(enum vpp_conn_state s);
 
-/* Wall clock, microseconds since the epoch. */
-int64_t vpp_now_us(void);
-
 struct vpp_info {
     enum vpp_conn_state state;
     char path[108];
@@ -95,7 +92,7 @@ typedef void (*vpp_details_cb)(void *ctx, const void *details);
 
 /* Sends request m (a struct vppmsg_<req>; msg_id, client_index and
  * context are filled in here). 0, -ENOTCONN, -EPROTONOSUPPORT (message
- * unusable in this VPP), -EINVAL (encode refused), -ENOMEM. On error cb is
+ * unusable in this VPP), -EINVAL (encode refused). On error cb is
  * not called. */
 int vpp_client_call(struct vpp_client *c, enum vppmsg_index req, void *m, enum vppmsg_index reply,
                     vpp_reply_cb cb, void *ctx);

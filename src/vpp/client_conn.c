@@ -8,8 +8,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "vpp/client_int.h"
+#include "common/mem.h"
 
 #define CLIENT_NAME "vpp-maglev"
 
@@ -85,7 +87,7 @@ static void went_up(struct vpp_client *c)
 {
     c->phase = PH_UP;
     c->info.state = VPP_STATE_CONNECTED;
-    c->info.connected_since_us = vpp_now_us();
+    c->info.connected_since_us = clock_wall_us();
     c->info.connects++;
     c->backoff = c->opts.backoff_min;
     c->logged_error[0] = 0;
@@ -349,9 +351,7 @@ struct vpp_client *vpp_client_new(struct ev_loop *loop, const char *path,
                                   const struct vpp_client_opts *opts,
                                   const struct vpp_client_cbs *cbs)
 {
-    struct vpp_client *c = calloc(1, sizeof(*c));
-    if (!c)
-        return NULL;
+    struct vpp_client *c = mem_calloc(1, sizeof(*c));
     c->loop = loop;
     c->fd = -1;
     if (opts)

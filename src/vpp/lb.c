@@ -2,6 +2,7 @@
 #include "vpp/lb.h"
 
 #include "vpp/lbcli.h"
+#include "common/mem.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -107,16 +108,7 @@ static void on_vip(void *ctx, const void *m)
         r->err = -E2BIG;
         return;
     }
-    if (r->st.n_vips == r->vip_cap) {
-        size_t cap = r->vip_cap ? r->vip_cap * 2 : 64;
-        struct lb_vip *v = realloc(r->st.vips, cap * sizeof(*v));
-        if (!v) {
-            r->err = -ENOMEM;
-            return;
-        }
-        r->st.vips = v;
-        r->vip_cap = cap;
-    }
+    mem_grow((void **)&r->st.vips, &r->vip_cap, r->st.n_vips + 1, sizeof(*r->st.vips));
     struct lb_vip *v = &r->st.vips[r->st.n_vips++];
     memset(v, 0, sizeof(*v));
     key_from_api(&d->vip, &v->key);
@@ -135,16 +127,7 @@ static void on_as(void *ctx, const void *m)
         r->err = -E2BIG;
         return;
     }
-    if (r->n_ases == r->as_cap) {
-        size_t cap = r->as_cap ? r->as_cap * 2 : 256;
-        struct lb_as_tmp *a = realloc(r->ases, cap * sizeof(*a));
-        if (!a) {
-            r->err = -ENOMEM;
-            return;
-        }
-        r->ases = a;
-        r->as_cap = cap;
-    }
+    mem_grow((void **)&r->ases, &r->as_cap, r->n_ases + 1, sizeof(*r->ases));
     struct lb_as_tmp *t = &r->ases[r->n_ases++];
     memset(t, 0, sizeof(*t));
     key_from_api(&d->vip, &t->key);
@@ -179,9 +162,7 @@ static int attach_ases(struct lb_read *r)
             j++;
         struct lb_vip *v = (struct lb_vip *)lb_state_find(&r->st, &r->ases[i].key);
         if (v) {
-            v->ases = calloc(j - i, sizeof(*v->ases));
-            if (!v->ases)
-                return -ENOMEM;
+            v->ases = mem_calloc(j - i, sizeof(*v->ases));
             for (size_t k = i; k < j; k++) {
                 if (v->n_ases && ip_addr_equal(&v->ases[v->n_ases - 1].addr, &r->ases[k].as.addr))
                     continue; /* the active duplicate came first */
@@ -268,9 +249,7 @@ int vpp_lb_read(struct vpp_client *c, vpp_lb_read_cb cb, void *ctx)
 {
     if (!vpp_client_is_up(c))
         return -ENOTCONN;
-    struct lb_read *r = calloc(1, sizeof(*r));
-    if (!r)
-        return -ENOMEM;
+    struct lb_read *r = mem_calloc(1, sizeof(*r));
     r->c = c;
     r->cb = cb;
     r->ctx = ctx;
@@ -428,13 +407,10 @@ static void pump(struct lb_apply *a)
     a->sending = true;
     while (a->next < a->plan->n_ops && a->in_flight < a->window) {
         size_t i = a->next++;
-        struct op_ctx *oc = malloc(sizeof(*oc));
-        int e = oc ? 0 : -ENOMEM;
-        if (oc) {
-            oc->a = a;
-            oc->i = i;
-            e = send_op(a->c, &a->plan->ops[i], on_op, oc);
-        }
+        struct op_ctx *oc = mem_alloc(sizeof(*oc));
+        oc->a = a;
+        oc->i = i;
+        int e = send_op(a->c, &a->plan->ops[i], on_op, oc);
         if (e < 0) {
             free(oc);
             a->res[i].err = e;
@@ -453,14 +429,8 @@ int vpp_lb_apply(struct vpp_client *c, const struct lb_plan *plan, size_t window
 {
     if (!vpp_client_is_up(c))
         return -ENOTCONN;
-    struct lb_apply *a = calloc(1, sizeof(*a));
-    if (!a)
-        return -ENOMEM;
-    a->res = calloc(plan->n_ops ? plan->n_ops : 1, sizeof(*a->res));
-    if (!a->res) {
-        free(a);
-        return -ENOMEM;
-    }
+    struct lb_apply *a = mem_calloc(1, sizeof(*a));
+    a->res = mem_calloc(plan->n_ops, sizeof(*a->res));
     a->c = c;
     a->plan = plan;
     a->window = window ? window : 1;

@@ -38,7 +38,7 @@ int vpp_lb_read(struct vpp_client *c, vpp_lb_read_cb cb, void *ctx);
 
 /* results[i] for plan->ops[i]; valid during the call. */
 typedef void (*vpp_lb_apply_cb)(void *ctx, const struct vpp_op_result *results, size_t failed);
-/* 0, -ENOTCONN, -ENOMEM. cb may run before this returns (an empty plan,
+/* 0 or -ENOTCONN. cb may run before this returns (an empty plan,
  * or a connection lost while sending); plan must stay valid until cb. */
 int vpp_lb_apply(struct vpp_client *c, const struct lb_plan *plan, size_t window,
                  vpp_lb_apply_cb cb, void *ctx);

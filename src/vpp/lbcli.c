@@ -1,5 +1,6 @@
 /* Parser of VPP's `show lb vips verbose` text (see lbcli.h). */
 #include "vpp/lbcli.h"
+#include "common/mem.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -90,18 +91,10 @@ static void parse_detail(const char *p, struct vpp_cli_vip *v)
     }
 }
 
-static int push(struct vpp_cli_vips *out, const struct vpp_cli_vip *v)
+static void push(struct vpp_cli_vips *out, const struct vpp_cli_vip *v)
 {
-    if (out->n == out->cap) {
-        size_t cap = out->cap ? out->cap * 2 : 16;
-        struct vpp_cli_vip *n = realloc(out->v, cap * sizeof(*n));
-        if (!n)
-            return -ENOMEM;
-        out->v = n;
-        out->cap = cap;
-    }
+    mem_grow((void **)&out->v, &out->cap, out->n + 1, sizeof(*out->v));
     out->v[out->n++] = *v;
-    return 0;
 }
 
 static int cli_vip_cmp(const void *a, const void *b)
@@ -132,10 +125,8 @@ int vpp_lbcli_parse(const char *text, size_t len, struct vpp_cli_vips *out)
         const char *p = skip_ws(l.s);
         struct vpp_cli_vip next;
         if (!strncmp(p, "ip", 2) && p[2] && p[3] == '-') {
-            if (in_vip && push(out, &cur) < 0) {
-                vpp_cli_vips_free(out);
-                return -ENOMEM;
-            }
+            if (in_vip)
+                push(out, &cur);
             in_vip = parse_header(p, &next);
             if (in_vip)
                 cur = next;
@@ -144,10 +135,8 @@ int vpp_lbcli_parse(const char *text, size_t len, struct vpp_cli_vips *out)
         if (in_vip)
             parse_detail(p, &cur);
     }
-    if (in_vip && push(out, &cur) < 0) {
-        vpp_cli_vips_free(out);
-        return -ENOMEM;
-    }
+    if (in_vip)
+        push(out, &cur);
     if (out->n > 1)
         qsort(out->v, out->n, sizeof(*out->v), cli_vip_cmp);
     return 0;

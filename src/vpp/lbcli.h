@@ -54,7 +54,7 @@ struct vpp_cli_vips {
     size_t n, cap;
 };
 
-/* Parses text (len bytes, need not be terminated). 0 or -ENOMEM; out is
+/* Parses text (len bytes, need not be terminated). Returns 0; out is
  * reset first and must be freed with vpp_cli_vips_free. */
 int vpp_lbcli_parse(const char *text, size_t len, struct vpp_cli_vips *out);
 void vpp_cli_vips_free(struct vpp_cli_vips *v);

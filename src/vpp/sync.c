@@ -212,7 +212,7 @@ static void finish_sync(struct vpp_sync *s, struct vpp_sync_job *j, const struct
     sync_log_done(applied ? "vpp-lbsync-done" : "vpp-lbsync-planned", j->frontend, j->trigger,
                   &j->plan, failed, j->start_us);
     if (applied && !j->frontend && failed == 0)
-        s->last_full_us = vpp_now_us();
+        s->last_full_us = clock_wall_us();
     if (j->apply) /* its read (with what it applied) is VPP's state now */
         sync_model_install(s, &j->observed, applied ? &j->plan : NULL, res);
     if (!j->canceled && j->cb) {
@@ -393,7 +393,7 @@ static void on_up(void *ctx)
     s->n_sticky = 0; /* VPP may have restarted: nothing known */
     if (s->warmup == VPP_WARMUP_HOLD) {
         log_info("vpp-lbsync-held", LOG_STR("reason", "warm-up (startup-min-delay)"),
-                 LOG_DOUBLE("remaining-s", (double)(s->hold_until_us - vpp_now_us()) / 1e6));
+                 LOG_DOUBLE("remaining-s", (double)(s->hold_until_us - clock_wall_us()) / 1e6));
         return;
     }
     start_syncing(s, "connect");
@@ -489,7 +489,7 @@ void vpp_sync_start(struct vpp_sync *s)
              LOG_DOUBLE("warmup-min-s", s->opts.hold), LOG_DOUBLE("warmup-max-s", s->opts.release));
     if (s->opts.hold > 0) {
         s->warmup = VPP_WARMUP_HOLD;
-        s->hold_until_us = vpp_now_us() + (int64_t)(s->opts.hold * 1e6);
+        s->hold_until_us = clock_wall_us() + (int64_t)(s->opts.hold * 1e6);
         ev_timer_set(&s->hold, s->opts.hold, 0);
         ev_timer_start(s->loop, &s->hold);
     } else if (s->opts.release > 0) {

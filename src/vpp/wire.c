@@ -1,5 +1,6 @@
 /* VPP API socket framing: header codec and frame reassembly (see wire.h). */
 #include "vpp/wire.h"
+#include "common/mem.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -89,15 +90,12 @@ int vpp_wire_rx_feed(struct vpp_wire_rx *rx, const uint8_t *data, size_t n)
     }
     if (n > rx->cap - rx->end) {
         if (n > SIZE_MAX / 2 - rx->end)
-            return -ENOMEM;
+            return -E2BIG;
         size_t want = rx->end + n;
         size_t cap = rx->cap ? rx->cap : 4096;
         while (cap < want)
             cap *= 2;
-        uint8_t *b = realloc(rx->buf, cap);
-        if (!b)
-            return -ENOMEM;
-        rx->buf = b;
+        rx->buf = mem_realloc(rx->buf, cap);
         rx->cap = cap;
     }
     memcpy(rx->buf + rx->end, data, n);

@@ -44,8 +44,8 @@ void vpp_wire_rx_init(struct vpp_wire_rx *rx, size_t max_msg);
 /* Frees the buffer; rx can be re-used after vpp_wire_rx_init(). NULL-safe. */
 void vpp_wire_rx_free(struct vpp_wire_rx *rx);
 
-/* Appends n bytes. 0, -ENOMEM, or the sticky error (-EBADMSG) of an earlier
- * bad header. A pointer returned by vpp_wire_rx_next() is invalid afterwards. */
+/* Appends n bytes. 0, -E2BIG (a size no buffer can hold), or the sticky error (-EBADMSG) of an
+ * earlier bad header. A pointer returned by vpp_wire_rx_next() is invalid afterwards. */
 int vpp_wire_rx_feed(struct vpp_wire_rx *rx, const uint8_t *data, size_t n);
 
 /* Takes the next complete message: 1 with body and len set (valid until the next
