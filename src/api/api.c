@@ -17,7 +17,7 @@ int api_start(struct core *core, const char *addrs, struct api **out, char *err,
         return 0;
     struct api *api = mem_calloc(1, sizeof(*api));
     api->core = core;
-    api->events = events_new(api);
+    api->events = api_events_new(api);
     struct api_server_opts opts = {
         .addrs = addrs,
         .service = &maglev__maglev__descriptor,
@@ -29,7 +29,7 @@ int api_start(struct core *core, const char *addrs, struct api **out, char *err,
     };
     int rc = api_server_start(core_loop(core), &opts, &api->server, err, errlen);
     if (rc < 0) {
-        events_free(api->events);
+        api_events_free(api->events);
         free(api);
         return rc;
     }
@@ -42,7 +42,7 @@ void api_stop(struct api *api)
 {
     if (!api)
         return;
-    events_free(api->events); /* ends the event streams cleanly */
+    api_events_free(api->events); /* ends the event streams cleanly */
     api_server_stop(api->server);
     free(api);
 }

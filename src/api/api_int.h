@@ -24,8 +24,8 @@ void api_vpp_sync(struct api_call *call, const ProtobufCMessage *req, void *ctx)
 void api_vpp_plan(struct api_call *call, const ProtobufCMessage *req, void *ctx);
 
 /* events.c: WatchEvents subscribers */
-struct events *events_new(struct api *api);
-void events_free(struct events *ev);
-void events_watch(struct api_call *call, const ProtobufCMessage *req, void *ctx);
+struct events *api_events_new(struct api *api);
+void api_events_free(struct events *ev);
+void api_events_watch(struct api_call *call, const ProtobufCMessage *req, void *ctx);
 
 #endif

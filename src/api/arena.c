@@ -6,7 +6,7 @@
 #include "api/arena.h"
 #include "common/mem.h"
 
-void *ar_alloc(struct arena *a, size_t size)
+void *arena_alloc(struct arena *a, size_t size)
 {
     mem_grow((void **)&a->v, &a->cap, a->n + 1, sizeof(*a->v));
     void *p = mem_calloc(1, size);
@@ -14,29 +14,29 @@ void *ar_alloc(struct arena *a, size_t size)
     return p;
 }
 
-char *ar_strdup(struct arena *a, const char *s)
+char *arena_strdup(struct arena *a, const char *s)
 {
     s = s ? s : "";
     size_t n = strlen(s) + 1;
-    char *p = ar_alloc(a, n);
+    char *p = arena_alloc(a, n);
     memcpy(p, s, n);
     return p;
 }
 
-char *ar_printf(struct arena *a, const char *fmt, ...)
+char *arena_printf(struct arena *a, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    char *p = ar_alloc(a, n > 0 ? (size_t)n + 1 : 1);
+    char *p = arena_alloc(a, n > 0 ? (size_t)n + 1 : 1);
     va_start(ap, fmt);
     vsnprintf(p, n > 0 ? (size_t)n + 1 : 1, fmt, ap);
     va_end(ap);
     return p;
 }
 
-void ar_free(struct arena *a)
+void arena_free(struct arena *a)
 {
     for (size_t i = 0; i < a->n; i++)
         free(a->v[i]);

@@ -15,11 +15,11 @@ struct arena {
         0                                                                                          \
     }
 
-void *ar_alloc(struct arena *a, size_t size); /* zeroed */
-#define ar_new(a, type)      ((type *)ar_alloc((a), sizeof(type)))
-#define ar_array(a, type, n) ((type *)ar_alloc((a), sizeof(type) * ((n) ? (n) : 1)))
-char *ar_strdup(struct arena *a, const char *s); /* NULL -> "" */
-char *ar_printf(struct arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void ar_free(struct arena *a);
+void *arena_alloc(struct arena *a, size_t size); /* zeroed */
+#define ar_new(a, type)      ((type *)arena_alloc((a), sizeof(type)))
+#define ar_array(a, type, n) ((type *)arena_alloc((a), sizeof(type) * ((n) ? (n) : 1)))
+char *arena_strdup(struct arena *a, const char *s); /* NULL -> "" */
+char *arena_printf(struct arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void arena_free(struct arena *a);
 
 #endif

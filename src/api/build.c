@@ -9,10 +9,10 @@
 static char *addr_str(struct arena *a, const struct ip_addr *ip)
 {
     char buf[IP_ADDR_STRLEN];
-    return ip_addr_is_set(ip) ? ar_strdup(a, ip_addr_format(ip, buf, sizeof(buf))) : "";
+    return ip_addr_is_set(ip) ? arena_strdup(a, ip_addr_format(ip, buf, sizeof(buf))) : "";
 }
 
-Maglev__Transition *build_transition(struct arena *a, const struct health_transition *t)
+Maglev__Transition *api_build_transition(struct arena *a, const struct health_transition *t)
 {
     Maglev__Transition *m = ar_new(a, Maglev__Transition);
     maglev__transition__init(m);
@@ -20,11 +20,11 @@ Maglev__Transition *build_transition(struct arena *a, const struct health_transi
     m->from_state = (char *)backend_state_name(t->from);
     m->to_state = (char *)backend_state_name(t->to);
     m->code = (char *)probe_code_name(t->code);
-    m->detail = ar_strdup(a, t->detail);
+    m->detail = arena_strdup(a, t->detail);
     return m;
 }
 
-Maglev__Frontend *build_frontend(struct arena *a, const struct core *c, size_t i)
+Maglev__Frontend *api_build_frontend(struct arena *a, const struct core *c, size_t i)
 {
     struct core_frontend_view v;
     core_frontend(c, i, &v);
@@ -72,7 +72,7 @@ Maglev__Frontend *build_frontend(struct arena *a, const struct core *c, size_t i
     return m;
 }
 
-Maglev__Backend *build_backend(struct arena *a, const struct core *c, size_t i)
+Maglev__Backend *api_build_backend(struct arena *a, const struct core *c, size_t i)
 {
     const struct backend_conf *bc = &core_config(c)->backends[i];
     const struct backend_rt *b = core_backend(c, i);
@@ -88,7 +88,7 @@ Maglev__Backend *build_backend(struct arena *a, const struct core *c, size_t i)
         m->rise = b->sm.rise;
         m->fall = b->sm.fall;
         m->last_code = (char *)probe_code_name(b->last.code);
-        m->last_detail = ar_strdup(a, b->last.detail);
+        m->last_detail = arena_strdup(a, b->last.detail);
         m->last_probe_time_us = b->last_probe_us;
         m->last_probe_duration_us = b->last.duration_us;
         m->probes = b->probes;
@@ -96,7 +96,7 @@ Maglev__Backend *build_backend(struct arena *a, const struct core *c, size_t i)
         m->n_history = b->history.len;
         m->history = ar_array(a, Maglev__Transition *, b->history.len);
         for (size_t h = 0; h < b->history.len; h++)
-            m->history[h] = build_transition(a, health_history_at(&b->history, h));
+            m->history[h] = api_build_transition(a, health_history_at(&b->history, h));
     } else {
         m->state = "unknown";
         m->last_code = "none";
@@ -115,7 +115,7 @@ static int64_t ms(int64_t ns)
     return ns / DURATION_MS;
 }
 
-Maglev__HealthCheck *build_healthcheck(struct arena *a, const struct core *c, size_t i)
+Maglev__HealthCheck *api_build_healthcheck(struct arena *a, const struct core *c, size_t i)
 {
     const struct maglev_config *cfg = core_config(c);
     const struct healthcheck_conf *h = &cfg->healthchecks[i];
@@ -138,8 +138,8 @@ Maglev__HealthCheck *build_healthcheck(struct arena *a, const struct core *c, si
     m->response_codes = ar_array(a, char *, h->n_codes);
     for (size_t k = 0; k < h->n_codes; k++)
         m->response_codes[k] = h->codes[k].lo == h->codes[k].hi
-                                   ? ar_printf(a, "%u", h->codes[k].lo)
-                                   : ar_printf(a, "%u-%u", h->codes[k].lo, h->codes[k].hi);
+                                   ? arena_printf(a, "%u", h->codes[k].lo)
+                                   : arena_printf(a, "%u-%u", h->codes[k].lo, h->codes[k].hi);
     m->response_regex = h->response_regex ? h->response_regex : "";
     m->tls_server_name = h->tls_server_name ? h->tls_server_name : "";
     m->tls_insecure = h->tls_insecure;
@@ -153,7 +153,7 @@ Maglev__HealthCheck *build_healthcheck(struct arena *a, const struct core *c, si
     return m;
 }
 
-const char *stage_name(enum config_stage s)
+static const char *stage_name(enum config_stage s)
 {
     switch (s) {
     case CONFIG_STAGE_SYNTAX:
@@ -169,9 +169,9 @@ const char *stage_name(enum config_stage s)
     }
 }
 
-Maglev__ConfigResult *build_config_result(struct arena *a, const struct core *c,
-                                          const struct config_diags *d,
-                                          const struct maglev_config *ok_cfg)
+Maglev__ConfigResult *api_build_config_result(struct arena *a, const struct core *c,
+                                              const struct config_diags *d,
+                                              const struct maglev_config *ok_cfg)
 {
     Maglev__ConfigResult *m = ar_new(a, Maglev__ConfigResult);
     maglev__config_result__init(m);
@@ -179,7 +179,7 @@ Maglev__ConfigResult *build_config_result(struct arena *a, const struct core *c,
     m->ok = ok_cfg != NULL;
     if (ok_cfg) {
         char *s = config_summary(ok_cfg);
-        m->summary = ar_strdup(a, s);
+        m->summary = arena_strdup(a, s);
         free(s);
         return m;
     }
@@ -188,14 +188,14 @@ Maglev__ConfigResult *build_config_result(struct arena *a, const struct core *c,
     m->errors = ar_array(a, char *, d->n);
     for (size_t i = 0; i < d->n; i++) {
         char *s = config_diag_format(d, i);
-        m->errors[i] = ar_strdup(a, s);
+        m->errors[i] = arena_strdup(a, s);
         free(s);
     }
     return m;
 }
 
-Maglev__Event *build_backend_event(struct arena *a, const struct backend_rt *b,
-                                   const struct health_transition *t, bool initial)
+Maglev__Event *api_build_backend_event(struct arena *a, const struct backend_rt *b,
+                                       const struct health_transition *t, bool initial)
 {
     Maglev__Event *e = ar_new(a, Maglev__Event);
     maglev__event__init(e);
@@ -207,13 +207,13 @@ Maglev__Event *build_backend_event(struct arena *a, const struct backend_rt *b,
     m->initial = initial;
     m->state = (char *)backend_state_name(t ? t->to : b->sm.state);
     if (t)
-        m->transition = build_transition(a, t);
+        m->transition = api_build_transition(a, t);
     return e;
 }
 
-Maglev__Event *build_frontend_event(struct arena *a, const struct frontend_conf *fe,
-                                    enum fe_state from, enum fe_state to, int active_pool,
-                                    bool initial)
+Maglev__Event *api_build_frontend_event(struct arena *a, const struct frontend_conf *fe,
+                                        enum fe_state from, enum fe_state to, int active_pool,
+                                        bool initial)
 {
     Maglev__Event *e = ar_new(a, Maglev__Event);
     maglev__event__init(e);
@@ -229,7 +229,7 @@ Maglev__Event *build_frontend_event(struct arena *a, const struct frontend_conf 
     return e;
 }
 
-Maglev__Event *build_vpp_event(struct arena *a, const struct core_vpp_change *ch)
+Maglev__Event *api_build_vpp_event(struct arena *a, const struct core_vpp_change *ch)
 {
     Maglev__Event *e = ar_new(a, Maglev__Event);
     maglev__event__init(e);
@@ -242,7 +242,7 @@ Maglev__Event *build_vpp_event(struct arena *a, const struct core_vpp_change *ch
     m->frontend = (char *)ch->frontend;
     m->backend = (char *)ch->backend;
     m->address = addr_str(a, &op->as);
-    m->vip = ar_strdup(a, lb_vip_key_format(&op->vip, buf, sizeof(buf)));
+    m->vip = arena_strdup(a, lb_vip_key_format(&op->vip, buf, sizeof(buf)));
     m->op = (char *)lb_op_kind_name(op->kind);
     m->old_weight = op->kind == LB_OP_AS_WEIGHT ? op->old_weight : 0;
     m->new_weight = op->kind == LB_OP_AS_DEL ? 0 : op->weight;
@@ -254,6 +254,6 @@ Maglev__Event *build_vpp_event(struct arena *a, const struct core_vpp_change *ch
     m->dry_run = ch->dry_run;
     m->error = "";
     if (ch->res && (ch->res->err || ch->res->retval))
-        m->error = ar_strdup(a, vpp_op_result_format(ch->res, buf, sizeof(buf)));
+        m->error = arena_strdup(a, vpp_op_result_format(ch->res, buf, sizeof(buf)));
     return e;
 }

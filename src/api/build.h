@@ -8,21 +8,20 @@
 #include "maglev.pb-c.h"
 #include "vpp/lb.h"
 
-Maglev__Transition *build_transition(struct arena *a, const struct health_transition *t);
-Maglev__Frontend *build_frontend(struct arena *a, const struct core *c, size_t i);
+Maglev__Transition *api_build_transition(struct arena *a, const struct health_transition *t);
+Maglev__Frontend *api_build_frontend(struct arena *a, const struct core *c, size_t i);
 /* i: index of the backend in the config. */
-Maglev__Backend *build_backend(struct arena *a, const struct core *c, size_t i);
-Maglev__HealthCheck *build_healthcheck(struct arena *a, const struct core *c, size_t i);
-Maglev__ConfigResult *build_config_result(struct arena *a, const struct core *c,
-                                          const struct config_diags *d,
-                                          const struct maglev_config *ok_cfg);
-Maglev__Event *build_backend_event(struct arena *a, const struct backend_rt *b,
-                                   const struct health_transition *t, bool initial);
-Maglev__Event *build_frontend_event(struct arena *a, const struct frontend_conf *fe,
-                                    enum fe_state from, enum fe_state to, int active_pool,
-                                    bool initial);
+Maglev__Backend *api_build_backend(struct arena *a, const struct core *c, size_t i);
+Maglev__HealthCheck *api_build_healthcheck(struct arena *a, const struct core *c, size_t i);
+Maglev__ConfigResult *api_build_config_result(struct arena *a, const struct core *c,
+                                              const struct config_diags *d,
+                                              const struct maglev_config *ok_cfg);
+Maglev__Event *api_build_backend_event(struct arena *a, const struct backend_rt *b,
+                                       const struct health_transition *t, bool initial);
+Maglev__Event *api_build_frontend_event(struct arena *a, const struct frontend_conf *fe,
+                                        enum fe_state from, enum fe_state to, int active_pool,
+                                        bool initial);
 /* One AS change in VPP (WatchEvents vpp). */
-Maglev__Event *build_vpp_event(struct arena *a, const struct core_vpp_change *ch);
-const char *stage_name(enum config_stage s);
+Maglev__Event *api_build_vpp_event(struct arena *a, const struct core_vpp_change *ch);
 
 #endif

@@ -217,7 +217,7 @@ static void on_async(struct ev_loop *loop, ev_async *w, int revents)
                 deliver(s, e);
             s = sn;
         }
-        ar_free(&a);
+        arena_free(&a);
         logq_free_item(it);
         it = next;
     }
@@ -227,13 +227,13 @@ static void on_backend(void *ctx, const struct backend_rt *b, const struct healt
 {
     struct events *ev = ctx;
     struct arena a = ARENA_INIT;
-    Maglev__Event *e = build_backend_event(&a, b, t, false);
+    Maglev__Event *e = api_build_backend_event(&a, b, t, false);
     for (struct sub *s = ev->subs, *sn; s; s = sn) {
         sn = s->next;
         if (s->backend)
             deliver(s, e);
     }
-    ar_free(&a);
+    arena_free(&a);
 }
 
 static void on_frontend(void *ctx, const struct frontend_conf *fe, enum fe_state from,
@@ -241,13 +241,13 @@ static void on_frontend(void *ctx, const struct frontend_conf *fe, enum fe_state
 {
     struct events *ev = ctx;
     struct arena a = ARENA_INIT;
-    Maglev__Event *e = build_frontend_event(&a, fe, from, to, active_pool, false);
+    Maglev__Event *e = api_build_frontend_event(&a, fe, from, to, active_pool, false);
     for (struct sub *s = ev->subs, *sn; s; s = sn) {
         sn = s->next;
         if (s->frontend)
             deliver(s, e);
     }
-    ar_free(&a);
+    arena_free(&a);
 }
 
 static void on_vpp_change(void *ctx, const struct core_vpp_change *ch)
@@ -259,13 +259,13 @@ static void on_vpp_change(void *ctx, const struct core_vpp_change *ch)
     if (!any)
         return;
     struct arena a = ARENA_INIT;
-    Maglev__Event *e = build_vpp_event(&a, ch);
+    Maglev__Event *e = api_build_vpp_event(&a, ch);
     for (struct sub *s = ev->subs, *sn; s; s = sn) {
         sn = s->next;
         if (s->vpp)
             deliver(s, e);
     }
-    ar_free(&a);
+    arena_free(&a);
 }
 
 /* The current state of everything, to a new subscriber. */
@@ -281,8 +281,8 @@ static bool snapshot(struct events *ev, struct sub *s)
             const struct health_transition *t =
                 b->history.len ? health_history_at(&b->history, b->history.len - 1) : NULL;
             struct arena a = ARENA_INIT;
-            bool ok = deliver(s, build_backend_event(&a, b, t, true));
-            ar_free(&a);
+            bool ok = deliver(s, api_build_backend_event(&a, b, t, true));
+            arena_free(&a);
             if (!ok)
                 return false;
         }
@@ -293,9 +293,9 @@ static bool snapshot(struct events *ev, struct sub *s)
             core_frontend(c, i, &v);
             struct lb_frontend_result r = v.result;
             struct arena a = ARENA_INIT;
-            bool ok =
-                deliver(s, build_frontend_event(&a, v.conf, r.state, r.state, r.active_pool, true));
-            ar_free(&a);
+            bool ok = deliver(
+                s, api_build_frontend_event(&a, v.conf, r.state, r.state, r.active_pool, true));
+            arena_free(&a);
             if (!ok)
                 return false;
         }
@@ -303,7 +303,7 @@ static bool snapshot(struct events *ev, struct sub *s)
     return true;
 }
 
-void events_watch(struct api_call *call, const ProtobufCMessage *req, void *ctx)
+void api_events_watch(struct api_call *call, const ProtobufCMessage *req, void *ctx)
 {
     const Maglev__WatchEventsRequest *r = (const void *)req;
     struct events *ev = ((struct api *)ctx)->events;
@@ -333,7 +333,7 @@ void events_watch(struct api_call *call, const ProtobufCMessage *req, void *ctx)
         update_hook(ev);
 }
 
-struct events *events_new(struct api *api)
+struct events *api_events_new(struct api *api)
 {
     struct events *ev = mem_calloc(1, sizeof(*ev));
     ev->api = api;
@@ -349,7 +349,7 @@ struct events *events_new(struct api *api)
     return ev;
 }
 
-void events_free(struct events *ev)
+void api_events_free(struct events *ev)
 {
     if (!ev)
         return;

@@ -14,7 +14,7 @@
 #define REPLY(call, arena, msg)                                                                    \
     do {                                                                                           \
         api_reply((call), (const ProtobufCMessage *)(msg));                                        \
-        ar_free(arena);                                                                            \
+        arena_free(arena);                                                                         \
     } while (0)
 
 static bool name_given(struct api_call *call, const char *name, const char *what)
@@ -48,7 +48,7 @@ static void list_frontends(struct api_call *call, const ProtobufCMessage *req, v
     m.n_frontends = core_config(c)->n_frontends;
     m.frontends = ar_array(&a, Maglev__Frontend *, m.n_frontends);
     for (size_t i = 0; i < m.n_frontends; i++)
-        m.frontends[i] = build_frontend(&a, c, i);
+        m.frontends[i] = api_build_frontend(&a, c, i);
     REPLY(call, &a, &m);
 }
 
@@ -64,7 +64,7 @@ static void get_frontend(struct api_call *call, const ProtobufCMessage *req, voi
         return;
     }
     struct arena a = ARENA_INIT;
-    REPLY(call, &a, build_frontend(&a, c, (size_t)(fe - core_config(c)->frontends)));
+    REPLY(call, &a, api_build_frontend(&a, c, (size_t)(fe - core_config(c)->frontends)));
 }
 
 static void list_backends(struct api_call *call, const ProtobufCMessage *req, void *ctx)
@@ -76,7 +76,7 @@ static void list_backends(struct api_call *call, const ProtobufCMessage *req, vo
     m.n_backends = core_config(c)->n_backends;
     m.backends = ar_array(&a, Maglev__Backend *, m.n_backends);
     for (size_t i = 0; i < m.n_backends; i++)
-        m.backends[i] = build_backend(&a, c, i);
+        m.backends[i] = api_build_backend(&a, c, i);
     REPLY(call, &a, &m);
 }
 
@@ -101,7 +101,7 @@ static void get_backend(struct api_call *call, const ProtobufCMessage *req, void
     if (i < 0)
         return;
     struct arena a = ARENA_INIT;
-    REPLY(call, &a, build_backend(&a, c, (size_t)i));
+    REPLY(call, &a, api_build_backend(&a, c, (size_t)i));
 }
 
 static void list_healthchecks(struct api_call *call, const ProtobufCMessage *req, void *ctx)
@@ -113,7 +113,7 @@ static void list_healthchecks(struct api_call *call, const ProtobufCMessage *req
     m.n_healthchecks = core_config(c)->n_healthchecks;
     m.healthchecks = ar_array(&a, Maglev__HealthCheck *, m.n_healthchecks);
     for (size_t i = 0; i < m.n_healthchecks; i++)
-        m.healthchecks[i] = build_healthcheck(&a, c, i);
+        m.healthchecks[i] = api_build_healthcheck(&a, c, i);
     REPLY(call, &a, &m);
 }
 
@@ -129,7 +129,7 @@ static void get_healthcheck(struct api_call *call, const ProtobufCMessage *req, 
         return;
     }
     struct arena a = ARENA_INIT;
-    REPLY(call, &a, build_healthcheck(&a, c, (size_t)(h - core_config(c)->healthchecks)));
+    REPLY(call, &a, api_build_healthcheck(&a, c, (size_t)(h - core_config(c)->healthchecks)));
 }
 
 static void backend_action(struct api_call *call, const ProtobufCMessage *req, void *ctx,
@@ -153,7 +153,7 @@ static void backend_action(struct api_call *call, const ProtobufCMessage *req, v
     log_info("operator-action", LOG_STR("action", verb), LOG_STR("backend", r->name),
              LOG_STR("peer", api_call_peer(call)));
     struct arena a = ARENA_INIT;
-    REPLY(call, &a, build_backend(&a, c, (size_t)i));
+    REPLY(call, &a, api_build_backend(&a, c, (size_t)i));
 }
 
 static void pause_backend(struct api_call *call, const ProtobufCMessage *req, void *ctx)
@@ -196,7 +196,7 @@ static void set_weight(struct api_call *call, const ProtobufCMessage *req, void 
     }
     const struct frontend_conf *fe = config_find_frontend(core_config(c), r->frontend);
     struct arena a = ARENA_INIT;
-    REPLY(call, &a, build_frontend(&a, c, (size_t)(fe - core_config(c)->frontends)));
+    REPLY(call, &a, api_build_frontend(&a, c, (size_t)(fe - core_config(c)->frontends)));
 }
 
 static void check_config(struct api_call *call, const ProtobufCMessage *req, void *ctx)
@@ -207,7 +207,7 @@ static void check_config(struct api_call *call, const ProtobufCMessage *req, voi
     struct maglev_config *cfg = NULL;
     core_check(c, &cfg, &d);
     struct arena a = ARENA_INIT;
-    Maglev__ConfigResult *m = build_config_result(&a, c, &d, cfg);
+    Maglev__ConfigResult *m = api_build_config_result(&a, c, &d, cfg);
     config_free(cfg);
     config_diags_free(&d);
     REPLY(call, &a, m);
@@ -222,7 +222,7 @@ static void reload_config(struct api_call *call, const ProtobufCMessage *req, vo
     log_info("operator-action", LOG_STR("action", "reload"), LOG_STR("peer", api_call_peer(call)));
     int rc = core_reload(c, &d, &st);
     struct arena a = ARENA_INIT;
-    Maglev__ConfigResult *m = build_config_result(&a, c, &d, rc == 0 ? core_config(c) : NULL);
+    Maglev__ConfigResult *m = api_build_config_result(&a, c, &d, rc == 0 ? core_config(c) : NULL);
     m->added = st.added;
     m->changed = st.changed;
     m->removed = st.removed;
@@ -250,6 +250,6 @@ const struct api_method api_methods[] = {
     { "GetVPPLBState", api_vpp_get_lb_state, false },
     { "SyncVPPLBState", api_vpp_sync, false },
     { "PlanVPPLBState", api_vpp_plan, false },
-    { "WatchEvents", events_watch, true },
+    { "WatchEvents", api_events_watch, true },
 };
 const size_t api_n_methods = sizeof(api_methods) / sizeof(api_methods[0]);

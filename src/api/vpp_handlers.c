@@ -131,12 +131,12 @@ static Maglev__VPPLBVIP *build_vip(struct arena *a, const struct lb_vip *v)
     maglev__vpplbvip__init(m);
     char addr[IP_ADDR_STRLEN];
     m->prefix =
-        ar_printf(a, "%s/%u", ip_addr_format(&v->key.addr, addr, sizeof(addr)), v->key.plen);
+        arena_printf(a, "%s/%u", ip_addr_format(&v->key.addr, addr, sizeof(addr)), v->key.plen);
     m->protocol = (char *)proto_name(v->key.protocol);
     m->port = v->key.port;
     m->encap = (char *)lb_encap_name(v->encap);
     m->flow_table_length = v->flow_table_length;
-    m->frontend = ar_strdup(a, v->name);
+    m->frontend = arena_strdup(a, v->name);
     m->src_ip_sticky_known = v->src_ip_sticky != LB_STICKY_UNKNOWN;
     m->src_ip_sticky = v->src_ip_sticky == 1;
     m->index = v->index;
@@ -145,7 +145,7 @@ static Maglev__VPPLBVIP *build_vip(struct arena *a, const struct lb_vip *v)
     for (size_t i = 0; i < v->n_ases; i++) {
         Maglev__VPPLBAS *as = ar_new(a, Maglev__VPPLBAS);
         maglev__vpplbas__init(as);
-        as->address = ar_strdup(a, ip_addr_format(&v->ases[i].addr, addr, sizeof(addr)));
+        as->address = arena_strdup(a, ip_addr_format(&v->ases[i].addr, addr, sizeof(addr)));
         as->weight = v->ases[i].weight;
         as->buckets = v->ases[i].buckets;
         as->active = v->ases[i].active;
@@ -180,7 +180,7 @@ static void on_state(void *ctx, int err, const struct lb_state *obs)
         if (!one || lb_vip_key_cmp(&obs->vips[i].key, &key) == 0)
             m.vips[m.n_vips++] = build_vip(&a, &obs->vips[i]);
     api_reply(call, (const ProtobufCMessage *)&m);
-    ar_free(&a);
+    arena_free(&a);
 }
 
 void api_vpp_get_lb_state(struct api_call *call, const ProtobufCMessage *req, void *ctx)
@@ -216,22 +216,22 @@ static Maglev__VPPLBOp *build_op(struct arena *a, const struct lb_op *op,
     maglev__vpplbop__init(m);
     char buf[128];
     m->op = (char *)lb_op_kind_name(op->kind);
-    m->frontend = ar_strdup(a, op->frontend);
-    m->reason = ar_strdup(a, op->reason);
+    m->frontend = arena_strdup(a, op->frontend);
+    m->reason = arena_strdup(a, op->reason);
     if (op->kind == LB_OP_CONF_SET) {
         char b4[IP_ADDR_STRLEN], b6[IP_ADDR_STRLEN];
-        m->vip = ar_printf(a,
-                           "ipv4-src-address %s ipv6-src-address %s sticky-buckets-per-core %u "
-                           "flow-timeout %u",
-                           ip_addr_format(&op->conf.ip4_src, b4, sizeof(b4)),
-                           ip_addr_format(&op->conf.ip6_src, b6, sizeof(b6)),
-                           op->conf.sticky_buckets_per_core, op->conf.flow_timeout);
+        m->vip = arena_printf(a,
+                              "ipv4-src-address %s ipv6-src-address %s sticky-buckets-per-core %u "
+                              "flow-timeout %u",
+                              ip_addr_format(&op->conf.ip4_src, b4, sizeof(b4)),
+                              ip_addr_format(&op->conf.ip6_src, b6, sizeof(b6)),
+                              op->conf.sticky_buckets_per_core, op->conf.flow_timeout);
     } else {
-        m->vip = ar_strdup(a, lb_vip_key_format(&op->vip, buf, sizeof(buf)));
+        m->vip = arena_strdup(a, lb_vip_key_format(&op->vip, buf, sizeof(buf)));
     }
     if (op->kind >= LB_OP_AS_ADD) {
         char addr[IP_ADDR_STRLEN];
-        m->address = ar_strdup(a, ip_addr_format(&op->as, addr, sizeof(addr)));
+        m->address = arena_strdup(a, ip_addr_format(&op->as, addr, sizeof(addr)));
         m->weight = op->weight;
         m->old_weight = op->old_weight;
         m->flush = op->flush;
@@ -241,7 +241,7 @@ static Maglev__VPPLBOp *build_op(struct arena *a, const struct lb_op *op,
         m->src_ip_sticky = op->src_ip_sticky;
     }
     if (res && (res->err || res->retval))
-        m->error = ar_strdup(a, vpp_op_result_format(res, buf, sizeof(buf)));
+        m->error = arena_strdup(a, vpp_op_result_format(res, buf, sizeof(buf)));
     return m;
 }
 
@@ -264,7 +264,7 @@ static void on_sync(void *ctx, const struct vpp_sync_result *r)
     for (size_t i = 0; i < m.n_ops; i++)
         m.ops[i] = build_op(&a, &r->plan->ops[i], r->results ? &r->results[i] : NULL);
     api_reply(call, (const ProtobufCMessage *)&m);
-    ar_free(&a);
+    arena_free(&a);
 }
 
 static void sync_or_plan(struct api_call *call, const ProtobufCMessage *req, struct api *api,
