@@ -97,6 +97,7 @@ static void job_done(struct vpp_sync *s)
     job_free(j);
     if (s->queue)
         ev_idle_start(s->loop, &s->kick);
+    sync_vip_kick(s); /* targeted changes waited for this job */
 }
 
 static void fail_job(struct vpp_sync *s, struct vpp_sync_job *j, int err, const char *what)
@@ -228,7 +229,6 @@ static void finish_sync(struct vpp_sync *s, struct vpp_sync_job *j, const struct
         j->cb(j->ctx, &r);
     }
     job_done(s);
-    sync_vip_kick(s);
 }
 
 static void on_applied(void *ctx, const struct vpp_op_result *res, size_t failed)
