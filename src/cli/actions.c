@@ -396,7 +396,7 @@ static void help(struct session *s)
     struct strbuf sb = STRBUF_INIT;
     strbuf_adds(&sb, "Commands (a unique prefix of a word is enough: \"sh ba\" is \"show "
                      "backends\"):\n");
-    cmd_help(&maglevc_commands, "", NULL, NULL, &sb);
+    cmd_help(&cli_commands, "", NULL, NULL, &sb);
     strbuf_adds(&sb, "\nIn the shell: TAB completes commands and names, \"?\" lists what may "
                      "come next,\nUp/Down recall earlier commands (~/.maglevc_history), "
                      "Ctrl-C stops \"watch events\",\nCtrl-D or \"quit\" leaves.\n");

@@ -66,8 +66,8 @@ void action_status_message(const struct session *s, const struct client_status *
 /* ---- names.c ---- */
 
 /* A cmd_names_fn; ctx is the struct session. */
-int names_fn(void *ctx, enum cmd_slot_kind kind, const struct cmd_parsed *so_far,
-             struct strlist *out);
-void names_free(struct names_cache *nc);
+int cli_names_fn(void *ctx, enum cmd_slot_kind kind, const struct cmd_parsed *so_far,
+                 struct strlist *out);
+void cli_names_free(struct names_cache *nc);
 
 #endif

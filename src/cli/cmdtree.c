@@ -15,19 +15,19 @@
 
 /* ---- strlist ---- */
 
-void strlist_addn(struct strlist *sl, const char *s, size_t len)
+void cmd_strlist_addn(struct strlist *sl, const char *s, size_t len)
 {
     mem_grow((void **)&sl->v, &sl->cap, sl->n + 2, sizeof(*sl->v));
     sl->v[sl->n++] = mem_strndup(s, len);
     sl->v[sl->n] = NULL;
 }
 
-void strlist_add(struct strlist *sl, const char *s)
+void cmd_strlist_add(struct strlist *sl, const char *s)
 {
-    strlist_addn(sl, s, strlen(s));
+    cmd_strlist_addn(sl, s, strlen(s));
 }
 
-void strlist_free(struct strlist *sl)
+void cmd_strlist_free(struct strlist *sl)
 {
     if (!sl)
         return;
@@ -171,7 +171,7 @@ static void split_line(const char *line, size_t len, struct strlist *words, stru
             }
         }
         sp->open_quote = q;
-        strlist_addn(words, w, wl);
+        cmd_strlist_addn(words, w, wl);
     }
     free(w);
     sp->trailing = words->n == 0 || (is_blank(line[len - 1]) && !sp->open_quote);
@@ -514,7 +514,7 @@ static void live_names(const struct cmd_node *s, const struct walk *w, const cha
     struct strlist all = STRLIST_INIT;
     size_t pl = strlen(prefix), start = out->n;
     if (!s || s->slot == CMD_SLOT_NUMBER || !names || names(ctx, s->slot, &w->parsed, &all) < 0) {
-        strlist_free(&all);
+        cmd_strlist_free(&all);
         return;
     }
     if (all.n)
@@ -524,9 +524,9 @@ static void live_names(const struct cmd_node *s, const struct walk *w, const cha
             continue;
         if (out->n > start && strcmp(out->v[out->n - 1], all.v[i]) == 0)
             continue;
-        strlist_add(out, all.v[i]);
+        cmd_strlist_add(out, all.v[i]);
     }
-    strlist_free(&all);
+    cmd_strlist_free(&all);
 }
 
 int cmd_complete(const struct cmd_node *root, const char *line, size_t cursor, cmd_names_fn names,
@@ -544,7 +544,7 @@ int cmd_complete(const struct cmd_node *root, const char *line, size_t cursor, c
     out->start = p.sp.trailing ? len : p.sp.last_start;
     for (size_t i = 0; i < p.nx.n; i++)
         if (p.nx.v[i]->kind == CMD_KEYWORD && offers(p.nx.v[i], p.word))
-            strlist_add(&out->words, p.nx.v[i]->word);
+            cmd_strlist_add(&out->words, p.nx.v[i]->word);
     const struct cmd_node *s = first_slot(&p.nx);
     live_names(s, &p.w, p.word, names, ctx, &out->words);
     if (s)
@@ -557,7 +557,7 @@ int cmd_complete(const struct cmd_node *root, const char *line, size_t cursor, c
 done:
     set_err(out->msg, sizeof(out->msg), strbuf_str(&e));
     strbuf_free(&e);
-    strlist_free(&p.words);
+    cmd_strlist_free(&p.words);
     return rc;
 }
 
@@ -602,8 +602,8 @@ done:
         strbuf_addc(out, '\n');
     }
     strbuf_free(&e);
-    strlist_free(&live);
-    strlist_free(&p.words);
+    cmd_strlist_free(&live);
+    cmd_strlist_free(&p.words);
     return rc;
 }
 

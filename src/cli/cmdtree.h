@@ -43,10 +43,10 @@ struct strlist {
         0                                                                                          \
     }
 
-/* Appends a copy of s (strlist_addn: of its len bytes). */
-void strlist_add(struct strlist *sl, const char *s);
-void strlist_addn(struct strlist *sl, const char *s, size_t len);
-void strlist_free(struct strlist *sl);
+/* Appends a copy of s (cmd_strlist_addn: of its len bytes). */
+void cmd_strlist_add(struct strlist *sl, const char *s);
+void cmd_strlist_addn(struct strlist *sl, const char *s, size_t len);
+void cmd_strlist_free(struct strlist *sl);
 
 /* ---- the tree ---- */
 
@@ -145,7 +145,7 @@ struct cmd_completion {
 /* Candidates for the word that ends at `cursor` (text after the cursor is
  * ignored; a blank before the cursor starts a new, empty word). Returns
  * the number of candidates, or -1 with the error in out->msg. `names` may
- * be NULL. Free out->words with strlist_free (also after -1). */
+ * be NULL. Free out->words with cmd_strlist_free (also after -1). */
 int cmd_complete(const struct cmd_node *root, const char *line, size_t cursor, cmd_names_fn names,
                  void *ctx, struct cmd_completion *out);
 
@@ -210,6 +210,6 @@ enum maglevc_arg {
     ARG_EVENT_FRONTEND /* watch events: "frontend" given */
 };
 
-extern const struct cmd_node maglevc_commands; /* the root */
+extern const struct cmd_node cli_commands; /* the root */
 
 #endif

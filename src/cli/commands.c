@@ -170,4 +170,4 @@ static const struct cmd_node top[] = {
     END,
 };
 
-const struct cmd_node maglevc_commands = { .kind = CMD_KEYWORD, .help = "", .children = top };
+const struct cmd_node cli_commands = { .kind = CMD_KEYWORD, .help = "", .children = top };

@@ -139,10 +139,10 @@ static bool use_color(enum color_mode m, int fd)
 static int complete(struct session *s, const char *line)
 {
     struct cmd_completion c;
-    int n = cmd_complete(&maglevc_commands, line, strlen(line), s->client ? names_fn : NULL, s, &c);
+    int n = cmd_complete(&cli_commands, line, strlen(line), s->client ? cli_names_fn : NULL, s, &c);
     for (int i = 0; i < n; i++)
         printf(strpbrk(c.words.v[i], " \t") ? "\"%s\"\n" : "%s\n", c.words.v[i]);
-    strlist_free(&c.words);
+    cmd_strlist_free(&c.words);
     return EXIT_OK;
 }
 
@@ -167,7 +167,7 @@ int main(int argc, char **argv)
     int words = argc - optind;
     if (!o.complete && words > 0) {
         char err[512];
-        if (cmd_parse(&maglevc_commands, words, argv + optind, &p, err, sizeof(err)) < 0) {
+        if (cmd_parse(&cli_commands, words, argv + optind, &p, err, sizeof(err)) < 0) {
             action_error(&s, err);
             return EXIT_USAGE;
         }
@@ -201,7 +201,7 @@ int main(int argc, char **argv)
     else
         rc = shell_batch(&s, stdin);
 
-    names_free(&s.names);
+    cli_names_free(&s.names);
     client_close(s.client);
     return rc;
 }

@@ -16,7 +16,7 @@ static void drop(ProtobufCMessage **m)
     *m = NULL;
 }
 
-void names_free(struct names_cache *nc)
+void cli_names_free(struct names_cache *nc)
 {
     drop((ProtobufCMessage **)&nc->backends);
     drop((ProtobufCMessage **)&nc->frontends);
@@ -68,8 +68,8 @@ static const Maglev__Pool *find_pool(const Maglev__Frontend *f, const char *name
     return NULL;
 }
 
-int names_fn(void *ctx, enum cmd_slot_kind kind, const struct cmd_parsed *so_far,
-             struct strlist *out)
+int cli_names_fn(void *ctx, enum cmd_slot_kind kind, const struct cmd_parsed *so_far,
+                 struct strlist *out)
 {
     struct session *s = ctx;
     const char *fe = so_far->arg[ARG_FRONTEND].str, *pool = so_far->arg[ARG_POOL].str;
@@ -79,31 +79,31 @@ int names_fn(void *ctx, enum cmd_slot_kind kind, const struct cmd_parsed *so_far
             const Maglev__ListFrontendsResponse *r = (void *)fetch(s, N_FRONTENDS);
             const Maglev__Pool *p = find_pool(find_frontend(r, fe), pool);
             for (size_t i = 0; p && i < p->n_backends; i++)
-                strlist_add(out, p->backends[i]->name);
+                cmd_strlist_add(out, p->backends[i]->name);
             return p ? 0 : -1;
         } else {
             const Maglev__ListBackendsResponse *r = (void *)fetch(s, N_BACKENDS);
             for (size_t i = 0; r && i < r->n_backends; i++)
-                strlist_add(out, r->backends[i]->name);
+                cmd_strlist_add(out, r->backends[i]->name);
             return r ? 0 : -1;
         }
     case CMD_SLOT_FRONTEND: {
         const Maglev__ListFrontendsResponse *r = (void *)fetch(s, N_FRONTENDS);
         for (size_t i = 0; r && i < r->n_frontends; i++)
-            strlist_add(out, r->frontends[i]->name);
+            cmd_strlist_add(out, r->frontends[i]->name);
         return r ? 0 : -1;
     }
     case CMD_SLOT_POOL: {
         const Maglev__ListFrontendsResponse *r = (void *)fetch(s, N_FRONTENDS);
         const Maglev__Frontend *f = find_frontend(r, fe);
         for (size_t i = 0; f && i < f->n_pools; i++)
-            strlist_add(out, f->pools[i]->name);
+            cmd_strlist_add(out, f->pools[i]->name);
         return f ? 0 : -1;
     }
     case CMD_SLOT_HEALTHCHECK: {
         const Maglev__ListHealthChecksResponse *r = (void *)fetch(s, N_HEALTHCHECKS);
         for (size_t i = 0; r && i < r->n_healthchecks; i++)
-            strlist_add(out, r->healthchecks[i]->name);
+            cmd_strlist_add(out, r->healthchecks[i]->name);
         return r ? 0 : -1;
     }
     case CMD_SLOT_NUMBER:

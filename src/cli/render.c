@@ -17,8 +17,8 @@ void render_field(struct strbuf *sb, const struct render_opts *o, size_t indent,
     for (size_t i = 0; i < indent; i++)
         strbuf_addc(sb, ' ');
     struct strbuf l = STRBUF_INIT;
-    sb_colored(&l, o->color, TC_LABEL, label);
-    sb_pad(sb, strbuf_str(&l), width);
+    table_sb_colored(&l, o->color, TC_LABEL, label);
+    table_sb_pad(sb, strbuf_str(&l), width);
     strbuf_free(&l);
     strbuf_adds(sb, "  ");
     strbuf_adds(sb, value);
@@ -103,7 +103,7 @@ void render_frontends(struct strbuf *sb, const struct render_opts *o,
         table_cell(&t, TC_NONE, or_dash(f->address));
         table_cellf(&t, TC_NONE, "%u", f->port);
         table_cell(&t, TC_NONE, or_dash(f->protocol));
-        table_cell(&t, state_color(f->state), or_dash(f->state));
+        table_cell(&t, table_state_color(f->state), or_dash(f->state));
         table_cell(&t, TC_NONE, or_dash(f->active_pool));
         table_cellf(&t, TC_NONE, "%zu/%zu up", up, total);
         table_endrow(&t);
@@ -116,9 +116,9 @@ void render_frontend(struct strbuf *sb, const struct render_opts *o, const Magle
 {
     const size_t w = 11;
     struct strbuf l = STRBUF_INIT;
-    sb_colored(&l, o->color, TC_LABEL, "frontend");
+    table_sb_colored(&l, o->color, TC_LABEL, "frontend");
     strbuf_addc(&l, ' ');
-    sb_colored(&l, o->color, TC_BOLD, str(f->name));
+    table_sb_colored(&l, o->color, TC_BOLD, str(f->name));
     strbuf_addc(&l, ' ');
     add_state(&l, o, f->state);
     strbuf_addc(&l, '\n');
@@ -142,12 +142,12 @@ void render_frontend(struct strbuf *sb, const struct render_opts *o, const Magle
     for (size_t p = 0; p < f->n_pools; p++) {
         const Maglev__Pool *pool = f->pools[p];
         bool active = f->active_pool && strcmp(str(pool->name), f->active_pool) == 0;
-        sb_colored(&l, o->color, TC_LABEL, "pool");
+        table_sb_colored(&l, o->color, TC_LABEL, "pool");
         strbuf_addc(&l, ' ');
-        sb_colored(&l, o->color, TC_BOLD, str(pool->name));
+        table_sb_colored(&l, o->color, TC_BOLD, str(pool->name));
         if (active) {
             strbuf_addc(&l, ' ');
-            sb_colored(&l, o->color, TC_GREEN, "(active)");
+            table_sb_colored(&l, o->color, TC_GREEN, "(active)");
         }
         if (!pool->n_backends)
             strbuf_adds(&l, "  no backends");
@@ -157,15 +157,15 @@ void render_frontend(struct strbuf *sb, const struct render_opts *o, const Magle
             const Maglev__PoolBackend *pb = pool->backends[b];
             table_cellf(&t, TC_NONE, "  %s", str(pb->name));
             table_cell(&t, TC_NONE, or_dash(pb->address));
-            sb_colored(&l, o->color, TC_LABEL, "weight");
+            table_sb_colored(&l, o->color, TC_LABEL, "weight");
             strbuf_addf(&l, " %u", pb->weight);
             table_cell(&t, TC_NONE, strbuf_str(&l));
             strbuf_reset(&l);
-            sb_colored(&l, o->color, TC_LABEL, "effective");
+            table_sb_colored(&l, o->color, TC_LABEL, "effective");
             strbuf_addf(&l, " %u", pb->effective_weight);
             table_cell(&t, TC_NONE, strbuf_str(&l));
             strbuf_reset(&l);
-            table_cell(&t, state_color(pb->state), or_dash(pb->state));
+            table_cell(&t, table_state_color(pb->state), or_dash(pb->state));
             if (!pb->enabled)
                 strbuf_adds(&l, "[disabled] ");
             if (pb->flush)
@@ -212,7 +212,7 @@ void render_backends(struct strbuf *sb, const struct render_opts *o,
         table_cell(&t, TC_NONE, or_dash(b->address));
         add_state(&l, o, b->state);
         if (!b->enabled && strcmp(str(b->state), "disabled") != 0)
-            sb_colored(&l, o->color, TC_YELLOW, " [disabled]");
+            table_sb_colored(&l, o->color, TC_YELLOW, " [disabled]");
         table_cell(&t, TC_NONE, strbuf_str(&l));
         strbuf_reset(&l);
         table_cell(&t, TC_NONE, or_dash(b->healthcheck));
@@ -239,13 +239,13 @@ void render_backend(struct strbuf *sb, const struct render_opts *o, const Maglev
     const size_t w = 11;
     char t1[48], t2[48], t3[48];
     struct strbuf l = STRBUF_INIT;
-    sb_colored(&l, o->color, TC_LABEL, "backend");
+    table_sb_colored(&l, o->color, TC_LABEL, "backend");
     strbuf_addc(&l, ' ');
-    sb_colored(&l, o->color, TC_BOLD, str(b->name));
+    table_sb_colored(&l, o->color, TC_BOLD, str(b->name));
     strbuf_addc(&l, ' ');
     add_state(&l, o, b->state);
     if (!b->enabled && strcmp(str(b->state), "disabled") != 0)
-        sb_colored(&l, o->color, TC_YELLOW, " [disabled]");
+        table_sb_colored(&l, o->color, TC_YELLOW, " [disabled]");
     strbuf_adds(sb, strbuf_str(&l));
     strbuf_addc(sb, '\n');
     strbuf_reset(&l);
@@ -285,7 +285,7 @@ void render_backend(struct strbuf *sb, const struct render_opts *o, const Maglev
         return;
     }
     strbuf_adds(sb, "  ");
-    sb_colored(sb, o->color, TC_LABEL, "history");
+    table_sb_colored(sb, o->color, TC_LABEL, "history");
     strbuf_addc(sb, '\n');
     struct table t;
     table_init(&t, 6, 4, o->color);
@@ -293,9 +293,9 @@ void render_backend(struct strbuf *sb, const struct render_opts *o, const Maglev
         const Maglev__Transition *tr = b->history[i];
         render_time(t1, sizeof(t1), tr->time_us);
         table_cell(&t, TC_NONE, t1);
-        table_cell(&t, state_color(tr->from_state), or_dash(tr->from_state));
+        table_cell(&t, table_state_color(tr->from_state), or_dash(tr->from_state));
         table_cell(&t, TC_NONE, ARROW);
-        table_cell(&t, state_color(tr->to_state), or_dash(tr->to_state));
+        table_cell(&t, table_state_color(tr->to_state), or_dash(tr->to_state));
         table_cell(&t, TC_NONE, str(tr->code));
         table_cell(&t, TC_NONE, str(tr->detail));
         table_endrow(&t);
@@ -308,7 +308,7 @@ void render_backend(struct strbuf *sb, const struct render_opts *o, const Maglev
 void render_backend_action(struct strbuf *sb, const struct render_opts *o, const char *done,
                            const Maglev__Backend *b)
 {
-    sb_colored(sb, o->color, TC_LABEL, "backend");
+    table_sb_colored(sb, o->color, TC_LABEL, "backend");
     strbuf_addf(sb, " %s %s (state ", str(b->name), done);
     add_state(sb, o, b->state);
     strbuf_adds(sb, ")\n");
@@ -359,9 +359,9 @@ void render_healthcheck(struct strbuf *sb, const struct render_opts *o,
     const size_t w = 15;
     char d[32];
     struct strbuf l = STRBUF_INIT;
-    sb_colored(sb, o->color, TC_LABEL, "healthcheck");
+    table_sb_colored(sb, o->color, TC_LABEL, "healthcheck");
     strbuf_addc(sb, ' ');
-    sb_colored(sb, o->color, TC_BOLD, str(h->name));
+    table_sb_colored(sb, o->color, TC_BOLD, str(h->name));
     strbuf_addc(sb, '\n');
     render_field(sb, o, 2, w, "type", or_dash(h->type));
     if (h->port)

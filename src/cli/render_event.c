@@ -90,7 +90,7 @@ void render_config_result(struct strbuf *sb, const struct render_opts *o,
                           const Maglev__ConfigResult *r, bool reload)
 {
     if (r->ok) {
-        sb_colored(sb, o->color, TC_GREEN, "OK");
+        table_sb_colored(sb, o->color, TC_GREEN, "OK");
         strbuf_addf(sb, "  %s\n", or_dash(r->path));
         if (r->summary && *r->summary)
             strbuf_addf(sb, "  %s\n", r->summary);
@@ -99,14 +99,14 @@ void render_config_result(struct strbuf *sb, const struct render_opts *o,
                         r->changed, r->removed, r->unchanged);
         return;
     }
-    sb_colored(sb, o->color, TC_RED, "FAILED");
+    table_sb_colored(sb, o->color, TC_RED, "FAILED");
     strbuf_addf(sb, "  %s", or_dash(r->path));
     if (r->stage && *r->stage)
         strbuf_addf(sb, " (%s)", r->stage);
     strbuf_addc(sb, '\n');
     for (size_t i = 0; i < r->n_errors; i++) {
         strbuf_adds(sb, "  ");
-        sb_colored(sb, o->color, TC_RED, str(r->errors[i]));
+        table_sb_colored(sb, o->color, TC_RED, str(r->errors[i]));
         strbuf_addc(sb, '\n');
     }
     if (reload)
@@ -129,8 +129,8 @@ static enum tcolor level_color(const char *level)
 static void add_kind(struct strbuf *sb, const struct render_opts *o, const char *kind)
 {
     struct strbuf k = STRBUF_INIT;
-    sb_colored(&k, o->color, TC_LABEL, kind);
-    sb_pad(sb, strbuf_str(&k), 8);
+    table_sb_colored(&k, o->color, TC_LABEL, kind);
+    table_sb_pad(sb, strbuf_str(&k), 8);
     strbuf_free(&k);
     strbuf_addc(sb, ' ');
 }
@@ -181,8 +181,8 @@ void render_event(struct strbuf *sb, const struct render_opts *o, const Maglev__
         const Maglev__LogEvent *l = e->log;
         add_kind(sb, o, "log");
         struct strbuf lv = STRBUF_INIT;
-        sb_colored(&lv, o->color, level_color(str(l->level)), str(l->level));
-        sb_pad(sb, strbuf_str(&lv), 5);
+        table_sb_colored(&lv, o->color, level_color(str(l->level)), str(l->level));
+        table_sb_pad(sb, strbuf_str(&lv), 5);
         strbuf_free(&lv);
         strbuf_addf(sb, " %s", l->line && *l->line ? l->line : str(l->msg));
         break;
@@ -196,8 +196,8 @@ void render_event(struct strbuf *sb, const struct render_opts *o, const Maglev__
 
 void render_error(struct strbuf *sb, bool color, const char *msg)
 {
-    sb_colored(sb, color, TC_RED, "error:");
+    table_sb_colored(sb, color, TC_RED, "error:");
     strbuf_addc(sb, ' ');
-    sb_colored(sb, color, TC_RED, msg);
+    table_sb_colored(sb, color, TC_RED, msg);
     strbuf_addc(sb, '\n');
 }

@@ -20,7 +20,7 @@ static inline const char *or_dash(const char *s)
 /* state, coloured as a state, appended to sb ("-" when empty). */
 static inline void add_state(struct strbuf *sb, const struct render_opts *o, const char *state)
 {
-    sb_colored(sb, o->color, state_color(state), or_dash(state));
+    table_sb_colored(sb, o->color, table_state_color(state), or_dash(state));
 }
 
 /* A "label  value" line of a detail view (render.c): `indent` blanks, the

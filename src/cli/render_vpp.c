@@ -38,9 +38,9 @@ void render_vpp_info(struct strbuf *sb, const struct render_opts *o, const Magle
 {
     const size_t w = 15;
     struct strbuf l = STRBUF_INIT;
-    sb_colored(sb, o->color, TC_LABEL, "vpp");
+    table_sb_colored(sb, o->color, TC_LABEL, "vpp");
     strbuf_addc(sb, ' ');
-    sb_colored(sb, o->color, vpp_state_color(i->state), or_dash(i->state));
+    table_sb_colored(sb, o->color, vpp_state_color(i->state), or_dash(i->state));
     strbuf_addc(sb, '\n');
     render_field(sb, o, 2, w, "address", or_dash(i->address));
     render_field(sb, o, 2, w, "version", or_dash(i->version));
@@ -59,7 +59,7 @@ void render_vpp_info(struct strbuf *sb, const struct render_opts *o, const Magle
     render_field(sb, o, 2, w, "last sync", strbuf_str(&l));
     strbuf_reset(&l);
     if (i->last_error && *i->last_error) {
-        sb_colored(&l, o->color, TC_RED, i->last_error);
+        table_sb_colored(&l, o->color, TC_RED, i->last_error);
         render_field(sb, o, 2, w, "last error", strbuf_str(&l));
         strbuf_reset(&l);
     }
@@ -69,7 +69,7 @@ void render_vpp_info(struct strbuf *sb, const struct render_opts *o, const Magle
         render_time(t, sizeof(t), i->warmup_until_us);
         int64_t d = i->warmup_until_us - o->now_us;
         render_duration(left, sizeof(left), d > 0 ? d : 0);
-        sb_colored(&l, o->color, TC_YELLOW, "until");
+        table_sb_colored(&l, o->color, TC_YELLOW, "until");
         strbuf_addf(&l, " %s (%s left; nothing is changed in VPP before)", t, left);
         render_field(sb, o, 2, w, "warm-up", strbuf_str(&l));
         strbuf_reset(&l);
@@ -84,7 +84,7 @@ void render_vpp_info(struct strbuf *sb, const struct render_opts *o, const Magle
 static void add_conf(struct strbuf *sb, const struct render_opts *o, const Maglev__VPPLBConf *c)
 {
     const size_t w = 23;
-    sb_colored(sb, o->color, TC_LABEL, "lb conf");
+    table_sb_colored(sb, o->color, TC_LABEL, "lb conf");
     strbuf_addc(sb, '\n');
     render_field(sb, o, 2, w, "ipv4-src-address", or_dash(c->ipv4_src_address));
     render_field(sb, o, 2, w, "ipv6-src-address", or_dash(c->ipv6_src_address));
@@ -104,15 +104,15 @@ static void add_proto_port(struct strbuf *sb, const char *protocol, uint32_t por
 static void add_as(struct strbuf *sb, const struct render_opts *o, const Maglev__VPPLBAS *as)
 {
     strbuf_adds(sb, "    ");
-    sb_colored(sb, o->color, TC_LABEL, "address");
+    table_sb_colored(sb, o->color, TC_LABEL, "address");
     strbuf_addf(sb, " %s ", or_dash(as->address));
-    sb_colored(sb, o->color, TC_LABEL, "weight");
+    table_sb_colored(sb, o->color, TC_LABEL, "weight");
     strbuf_addf(sb, " %u ", as->weight);
-    sb_colored(sb, o->color, TC_LABEL, "buckets");
+    table_sb_colored(sb, o->color, TC_LABEL, "buckets");
     strbuf_addf(sb, " %u", as->buckets);
     if (!as->active) {
         strbuf_addc(sb, ' ');
-        sb_colored(sb, o->color, TC_YELLOW, "removed");
+        table_sb_colored(sb, o->color, TC_YELLOW, "removed");
     }
     strbuf_addc(sb, '\n');
 }
@@ -121,18 +121,18 @@ static void add_vip(struct strbuf *sb, const struct render_opts *o, const Maglev
 {
     const size_t w = 17;
     struct strbuf l = STRBUF_INIT;
-    sb_colored(sb, o->color, TC_LABEL, "vip");
+    table_sb_colored(sb, o->color, TC_LABEL, "vip");
     strbuf_addc(sb, ' ');
-    sb_colored(sb, o->color, TC_BOLD, or_dash(v->prefix));
+    table_sb_colored(sb, o->color, TC_BOLD, or_dash(v->prefix));
     strbuf_addc(sb, ' ');
     add_proto_port(sb, v->protocol, v->port);
     strbuf_addc(sb, ' ');
-    sb_colored(sb, o->color, TC_LABEL, "frontend");
+    table_sb_colored(sb, o->color, TC_LABEL, "frontend");
     strbuf_addc(sb, ' ');
     if (v->frontend && *v->frontend)
-        sb_colored(sb, o->color, TC_BOLD, v->frontend);
+        table_sb_colored(sb, o->color, TC_BOLD, v->frontend);
     else
-        sb_colored(sb, o->color, TC_YELLOW, "(not configured)");
+        table_sb_colored(sb, o->color, TC_YELLOW, "(not configured)");
     strbuf_addc(sb, '\n');
 
     render_field(sb, o, 2, w, "encap", or_dash(v->encap));
@@ -185,50 +185,50 @@ static void add_op_details(struct strbuf *sb, const struct render_opts *o,
     const char *kind = str(op->op);
     const char *sep = "";
     if (op->address && *op->address) {
-        sb_colored(sb, o->color, TC_LABEL, "address");
+        table_sb_colored(sb, o->color, TC_LABEL, "address");
         strbuf_addf(sb, " %s", op->address);
         sep = " ";
     }
     if (strcmp(kind, "as-weight") == 0) {
         strbuf_adds(sb, sep);
-        sb_colored(sb, o->color, TC_LABEL, "weight");
+        table_sb_colored(sb, o->color, TC_LABEL, "weight");
         strbuf_addf(sb, " %u" ARROW "%u", op->old_weight, op->weight);
         sep = " ";
     } else if (strcmp(kind, "as-add") == 0) {
         strbuf_adds(sb, sep);
-        sb_colored(sb, o->color, TC_LABEL, "weight");
+        table_sb_colored(sb, o->color, TC_LABEL, "weight");
         strbuf_addf(sb, " %u", op->weight);
         sep = " ";
     }
     if (strcmp(kind, "vip-add") == 0) {
         strbuf_adds(sb, sep);
-        sb_colored(sb, o->color, TC_LABEL, "encap");
+        table_sb_colored(sb, o->color, TC_LABEL, "encap");
         strbuf_addf(sb, " %s ", or_dash(op->encap));
-        sb_colored(sb, o->color, TC_LABEL, "src-ip-sticky");
+        table_sb_colored(sb, o->color, TC_LABEL, "src-ip-sticky");
         strbuf_adds(sb, op->src_ip_sticky ? " yes" : " no");
         sep = " ";
     }
     if (op->flush) {
         strbuf_adds(sb, sep);
-        sb_colored(sb, o->color, TC_YELLOW, "flush");
+        table_sb_colored(sb, o->color, TC_YELLOW, "flush");
     }
 }
 
 static void add_op(struct table *t, const struct render_opts *o, const Maglev__VPPLBOp *op)
 {
     struct strbuf l = STRBUF_INIT, c = STRBUF_INIT;
-    sb_colored(&c, o->color, TC_LABEL, or_dash(op->op));
-    sb_pad(&l, strbuf_str(&c), OP_WIDTH);
+    table_sb_colored(&c, o->color, TC_LABEL, or_dash(op->op));
+    table_sb_pad(&l, strbuf_str(&c), OP_WIDTH);
     strbuf_reset(&c);
     bool conf = strcmp(str(op->op), "conf-set") == 0;
     if (conf) { /* its "vip" is the whole conf: outside the columns, not widening them */
         strbuf_addf(&l, "  %s  ", or_dash(op->vip));
-        sb_colored(&l, o->color, TC_LABEL, "reason");
+        table_sb_colored(&l, o->color, TC_LABEL, "reason");
         strbuf_addf(&l, " %s", or_dash(op->reason));
         if (op->error && *op->error) {
             strbuf_adds(&l, "  ");
-            sb_colored(&l, o->color, TC_RED, "error: ");
-            sb_colored(&l, o->color, TC_RED, op->error);
+            table_sb_colored(&l, o->color, TC_RED, "error: ");
+            table_sb_colored(&l, o->color, TC_RED, op->error);
         }
         table_line(t, 0, strbuf_str(&l));
         strbuf_free(&l);
@@ -240,11 +240,11 @@ static void add_op(struct table *t, const struct render_opts *o, const Maglev__V
     add_op_details(&c, o, op);
     table_cell(t, TC_NONE, strbuf_str(&c));
     strbuf_reset(&c);
-    sb_colored(&c, o->color, TC_LABEL, "frontend");
+    table_sb_colored(&c, o->color, TC_LABEL, "frontend");
     strbuf_addf(&c, " %s", op->frontend && *op->frontend ? op->frontend : "-");
     table_cell(t, TC_NONE, strbuf_str(&c));
     strbuf_reset(&c);
-    sb_colored(&c, o->color, TC_LABEL, "reason");
+    table_sb_colored(&c, o->color, TC_LABEL, "reason");
     strbuf_addf(&c, " %s", or_dash(op->reason));
     table_cell(t, TC_NONE, strbuf_str(&c));
     if (op->error && *op->error)
@@ -260,7 +260,7 @@ void render_vpp_sync(struct strbuf *sb, const struct render_opts *o,
     const char *head = plan ? "plan:" : "sync:";
     char d[32];
     render_duration(d, sizeof(d), r->duration_us);
-    sb_colored(sb, o->color, TC_LABEL, head);
+    table_sb_colored(sb, o->color, TC_LABEL, head);
     if (!r->n_ops) {
         strbuf_addf(sb, " nothing to do, in %s\n", d);
         return;
@@ -283,7 +283,7 @@ void render_vpp_sync(struct strbuf *sb, const struct render_opts *o,
     if (applied || r->failed) {
         struct strbuf f = STRBUF_INIT;
         strbuf_addf(&f, "%u failed", r->failed);
-        sb_colored(sb, o->color, r->failed ? TC_RED : TC_NONE, strbuf_str(&f));
+        table_sb_colored(sb, o->color, r->failed ? TC_RED : TC_NONE, strbuf_str(&f));
         strbuf_free(&f);
         strbuf_adds(sb, ", ");
     }

@@ -26,7 +26,7 @@ int shell_line(struct session *s, const char *line, int *quit)
     struct strlist words = STRLIST_INIT;
     struct cmd_parsed p;
     char err[512];
-    int rc = cmd_parse_line(&maglevc_commands, line, &words, &p, err, sizeof(err));
+    int rc = cmd_parse_line(&cli_commands, line, &words, &p, err, sizeof(err));
     if (rc < 0) {
         action_error(s, err);
         rc = EXIT_USAGE;
@@ -42,7 +42,7 @@ int shell_line(struct session *s, const char *line, int *quit)
             fputc('\n', s->out); /* after the terminal's ^C */
         *s->interrupted = 0;
     }
-    strlist_free(&words);
+    cmd_strlist_free(&words);
     return rc;
 }
 
@@ -97,7 +97,7 @@ static void list_columns(FILE *out, char *const *v, size_t n)
 {
     size_t w = 0;
     for (size_t i = 0; i < n; i++) {
-        size_t l = visible_width(v[i]) + (has_blank(v[i]) ? 2 : 0);
+        size_t l = table_visible_width(v[i]) + (has_blank(v[i]) ? 2 : 0);
         if (l > w)
             w = l;
     }
@@ -136,7 +136,7 @@ static unsigned char on_tab(EditLine *el, int ch)
     struct session *s = session_of(el);
     char *line = line_to_cursor(el);
     struct cmd_completion c;
-    int n = cmd_complete(&maglevc_commands, line, strlen(line), names_fn, s, &c);
+    int n = cmd_complete(&cli_commands, line, strlen(line), cli_names_fn, s, &c);
     unsigned char ret = CC_REFRESH;
     if (n < 0 || (n == 0 && c.msg[0])) {
         fprintf(s->out, "\n  %s\n", c.msg);
@@ -174,7 +174,7 @@ static unsigned char on_tab(EditLine *el, int ch)
         }
     }
     fflush(s->out);
-    strlist_free(&c.words);
+    cmd_strlist_free(&c.words);
     free(line);
     return ret;
 }
@@ -200,7 +200,7 @@ static unsigned char on_help(EditLine *el, int ch)
         return CC_REFRESH;
     }
     struct strbuf sb = STRBUF_INIT;
-    cmd_help(&maglevc_commands, line, names_fn, s, &sb);
+    cmd_help(&cli_commands, line, cli_names_fn, s, &sb);
     fputc('\n', s->out);
     fputs(strbuf_str(&sb), s->out);
     fflush(s->out);
@@ -222,8 +222,8 @@ static bool is_quit(const char *line)
 {
     struct strlist words = STRLIST_INIT;
     struct cmd_parsed p;
-    bool quit = cmd_parse_line(&maglevc_commands, line, &words, &p, NULL, 0) == CMD_QUIT;
-    strlist_free(&words);
+    bool quit = cmd_parse_line(&cli_commands, line, &words, &p, NULL, 0) == CMD_QUIT;
+    cmd_strlist_free(&words);
     return quit;
 }
 

@@ -16,7 +16,7 @@ struct trow {
     size_t line_indent;
 };
 
-const char *tcolor_start(enum tcolor c)
+const char *table_color_start(enum tcolor c)
 {
     switch (c) {
     case TC_LABEL:
@@ -37,7 +37,7 @@ const char *tcolor_start(enum tcolor c)
     return "";
 }
 
-enum tcolor state_color(const char *state)
+enum tcolor table_state_color(const char *state)
 {
     if (state && strcmp(state, "up") == 0)
         return TC_GREEN;
@@ -46,18 +46,18 @@ enum tcolor state_color(const char *state)
     return TC_YELLOW;
 }
 
-void sb_colored(struct strbuf *sb, bool on, enum tcolor c, const char *s)
+void table_sb_colored(struct strbuf *sb, bool on, enum tcolor c, const char *s)
 {
     if (!on || c == TC_NONE) {
         strbuf_adds(sb, s);
         return;
     }
-    strbuf_adds(sb, tcolor_start(c));
+    strbuf_adds(sb, table_color_start(c));
     strbuf_adds(sb, s);
     strbuf_adds(sb, TCOLOR_RESET);
 }
 
-size_t visible_width(const char *s)
+size_t table_visible_width(const char *s)
 {
     size_t w = 0;
     const unsigned char *p = (const unsigned char *)s;
@@ -78,10 +78,10 @@ size_t visible_width(const char *s)
     return w;
 }
 
-void sb_pad(struct strbuf *sb, const char *s, size_t width)
+void table_sb_pad(struct strbuf *sb, const char *s, size_t width)
 {
     strbuf_adds(sb, s);
-    for (size_t w = visible_width(s); w < width; w++)
+    for (size_t w = table_visible_width(s); w < width; w++)
         strbuf_addc(sb, ' ');
 }
 
@@ -108,7 +108,7 @@ void table_cell(struct table *t, enum tcolor c, const char *text)
     if (t->open >= t->ncols)
         return; /* extra cells are dropped */
     struct strbuf sb = STRBUF_INIT;
-    sb_colored(&sb, t->color, c, text ? text : "");
+    table_sb_colored(&sb, t->color, c, text ? text : "");
     t->rows[t->nrows - 1].cells[t->open++] = strbuf_detach(&sb);
 }
 
@@ -155,7 +155,7 @@ void table_render(const struct table *t, struct strbuf *out)
     for (size_t r = 0; r < t->nrows; r++)
         for (size_t c = 0; t->rows[r].cells && c < t->ncols; c++)
             if (t->rows[r].cells[c]) {
-                size_t w = visible_width(t->rows[r].cells[c]);
+                size_t w = table_visible_width(t->rows[r].cells[c]);
                 if (w > width[c])
                     width[c] = w;
             }
@@ -169,7 +169,7 @@ void table_render(const struct table *t, struct strbuf *out)
         }
         size_t last = 0; /* cells after the last non-empty one are not padded */
         for (size_t c = 0; c < t->ncols; c++)
-            if (row->cells[c] && visible_width(row->cells[c]))
+            if (row->cells[c] && table_visible_width(row->cells[c]))
                 last = c;
         add_blanks(out, t->indent);
         for (size_t c = 0; c <= last; c++) {
@@ -177,7 +177,7 @@ void table_render(const struct table *t, struct strbuf *out)
             if (c == last)
                 strbuf_adds(out, s);
             else {
-                sb_pad(out, s, width[c]);
+                table_sb_pad(out, s, width[c]);
                 add_blanks(out, GAP);
             }
         }

@@ -23,22 +23,22 @@ enum tcolor {
 };
 
 /* The escape sequence that starts colour c ("" for TC_NONE), and the reset. */
-const char *tcolor_start(enum tcolor c);
+const char *table_color_start(enum tcolor c);
 #define TCOLOR_RESET "\033[0m"
 
 /* The colour of a health or frontend state: up green, down red, anything
  * else yellow. */
-enum tcolor state_color(const char *state);
+enum tcolor table_state_color(const char *state);
 
 /* Appends s, wrapped in colour c when `on` (and c is not TC_NONE). */
-void sb_colored(struct strbuf *sb, bool on, enum tcolor c, const char *s);
+void table_sb_colored(struct strbuf *sb, bool on, enum tcolor c, const char *s);
 
 /* Columns a string takes on a terminal: escapes skipped, each UTF-8 code
  * point (lead byte) one column. */
-size_t visible_width(const char *s);
+size_t table_visible_width(const char *s);
 
 /* Appends s padded with blanks to `width` visible columns. */
-void sb_pad(struct strbuf *sb, const char *s, size_t width);
+void table_sb_pad(struct strbuf *sb, const char *s, size_t width);
 
 struct trow;
 

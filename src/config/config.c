@@ -10,7 +10,7 @@
 #include "common/strbuf.h"
 #include "config/config_int.h"
 
-int cmp_name(const void *a, const void *b)
+int config_cmp_name(const void *a, const void *b)
 {
     const char *x = *(const char *const *)a, *y = *(const char *const *)b;
     return strcmp(x ? x : "", y ? y : "");
@@ -24,29 +24,29 @@ static const char *const top_keys[] = { "maglev", NULL };
 static void parse_root(struct pctx *c, const struct yt_node *root)
 {
     if (!root || (root->kind == YT_SCALAR && root->is_null)) {
-        diag_add(c->d, CONFIG_STAGE_STRUCTURE, (struct config_mark){ 0, 0 }, "",
-                 "the file is empty; expected a top-level \"maglev:\" mapping");
+        config_diag_add(c->d, CONFIG_STAGE_STRUCTURE, (struct config_mark){ 0, 0 }, "",
+                        "the file is empty; expected a top-level \"maglev:\" mapping");
         return;
     }
-    if (root->kind != YT_MAP || !w_map(c, root, "", "the top level", top_keys)) {
-        err(c, CONFIG_STAGE_STRUCTURE, root, "",
-            "expected a top-level mapping with the key \"maglev:\"");
+    if (root->kind != YT_MAP || !config_walk_map(c, root, "", "the top level", top_keys)) {
+        config_err(c, CONFIG_STAGE_STRUCTURE, root, "",
+                   "expected a top-level mapping with the key \"maglev:\"");
         return;
     }
     const struct yt_node *m = yt_map_get(root, "maglev");
     if (!m) {
-        err(c, CONFIG_STAGE_STRUCTURE, root, "",
-            "no top-level \"maglev:\" key; put all settings under maglev:");
+        config_err(c, CONFIG_STAGE_STRUCTURE, root, "",
+                   "no top-level \"maglev:\" key; put all settings under maglev:");
         return;
     }
     c->maglev = m;
-    if (!w_map(c, m, "maglev", "the maglev settings", maglev_keys))
+    if (!config_walk_map(c, m, "maglev", "the maglev settings", maglev_keys))
         return;
-    parse_healthchecker(c, yt_map_get(m, "healthchecker"));
-    parse_healthchecks(c, yt_map_get(m, "healthchecks"));
-    parse_backends(c, yt_map_get(m, "backends"));
-    parse_frontends(c, yt_map_get(m, "frontends"));
-    parse_vpp(c, yt_map_get(m, "vpp"));
+    config_parse_healthchecker(c, yt_map_get(m, "healthchecker"));
+    config_parse_healthchecks(c, yt_map_get(m, "healthchecks"));
+    config_parse_backends(c, yt_map_get(m, "backends"));
+    config_parse_frontends(c, yt_map_get(m, "frontends"));
+    config_parse_vpp(c, yt_map_get(m, "vpp"));
 }
 
 int config_load_buffer(const char *name, const char *data, size_t len, struct maglev_config **out,
@@ -57,16 +57,16 @@ int config_load_buffer(const char *name, const char *data, size_t len, struct ma
     struct yt_doc doc;
     struct yt_error yerr;
     if (yt_parse(data, len, &doc, &yerr) < 0) {
-        diag_add(diags, CONFIG_STAGE_SYNTAX, (struct config_mark){ yerr.line, yerr.col }, "", "%s",
-                 yerr.msg);
-        diag_settle(diags);
+        config_diag_add(diags, CONFIG_STAGE_SYNTAX, (struct config_mark){ yerr.line, yerr.col }, "",
+                        "%s", yerr.msg);
+        config_diag_settle(diags);
         return -EINVAL;
     }
     struct pctx c = { .d = diags, .cfg = mem_calloc(1, sizeof(struct maglev_config)) };
     parse_root(&c, doc.root);
     yt_free(&doc);
     if (diags->n) {
-        diag_settle(diags);
+        config_diag_settle(diags);
         config_free(c.cfg);
         return -EINVAL;
     }
@@ -80,27 +80,27 @@ static int read_file(const char *path, char **data, size_t *len, struct config_d
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         int e = errno;
-        diag_add(d, CONFIG_STAGE_SYNTAX, none, "", "cannot open: %s%s", strerror(e),
-                 e == ENOENT ? " (give the path with --config or MAGLEV_CONFIG)" : "");
+        config_diag_add(d, CONFIG_STAGE_SYNTAX, none, "", "cannot open: %s%s", strerror(e),
+                        e == ENOENT ? " (give the path with --config or MAGLEV_CONFIG)" : "");
         return -e;
     }
     struct stat st;
     if (fstat(fd, &st) < 0) {
         int e = errno;
-        diag_add(d, CONFIG_STAGE_SYNTAX, none, "", "cannot stat: %s", strerror(e));
+        config_diag_add(d, CONFIG_STAGE_SYNTAX, none, "", "cannot stat: %s", strerror(e));
         close(fd);
         return -e;
     }
     if (!S_ISREG(st.st_mode)) {
-        diag_add(d, CONFIG_STAGE_SYNTAX, none, "", "%s; give the path of the YAML file",
-                 S_ISDIR(st.st_mode) ? "is a directory" : "is not a regular file");
+        config_diag_add(d, CONFIG_STAGE_SYNTAX, none, "", "%s; give the path of the YAML file",
+                        S_ISDIR(st.st_mode) ? "is a directory" : "is not a regular file");
         close(fd);
         return -EINVAL;
     }
     if ((unsigned long long)st.st_size > YT_MAX_INPUT) {
-        diag_add(d, CONFIG_STAGE_SYNTAX, none, "",
-                 "file is %lld bytes, larger than the %u MiB limit for a config file",
-                 (long long)st.st_size, YT_MAX_INPUT / (1024 * 1024));
+        config_diag_add(d, CONFIG_STAGE_SYNTAX, none, "",
+                        "file is %lld bytes, larger than the %u MiB limit for a config file",
+                        (long long)st.st_size, YT_MAX_INPUT / (1024 * 1024));
         close(fd);
         return -EFBIG;
     }
@@ -112,7 +112,7 @@ static int read_file(const char *path, char **data, size_t *len, struct config_d
             continue;
         if (r < 0) {
             int e = errno;
-            diag_add(d, CONFIG_STAGE_SYNTAX, none, "", "cannot read: %s", strerror(e));
+            config_diag_add(d, CONFIG_STAGE_SYNTAX, none, "", "cannot read: %s", strerror(e));
             free(buf);
             close(fd);
             return -e;
@@ -121,7 +121,7 @@ static int read_file(const char *path, char **data, size_t *len, struct config_d
             break;
         n += (size_t)r;
         if (n == cap) { /* grew while reading */
-            diag_add(d, CONFIG_STAGE_SYNTAX, none, "", "file changed while being read");
+            config_diag_add(d, CONFIG_STAGE_SYNTAX, none, "", "file changed while being read");
             free(buf);
             close(fd);
             return -EAGAIN;
@@ -139,7 +139,7 @@ int config_load_file(const char *path, struct maglev_config **out, struct config
     size_t len = 0;
     diags->file = path;
     if (read_file(path, &data, &len, diags) < 0) {
-        diag_settle(diags);
+        config_diag_settle(diags);
         return -EINVAL;
     }
     int rc = config_load_buffer(path, data, len, out, diags);
@@ -184,7 +184,7 @@ static const void *find(const void *base, size_t n, size_t size, const char *nam
 {
     if (!name || !base)
         return NULL;
-    return bsearch(&name, base, n, size, cmp_name);
+    return bsearch(&name, base, n, size, config_cmp_name);
 }
 
 const struct healthcheck_conf *config_find_healthcheck(const struct maglev_config *cfg,
@@ -203,13 +203,13 @@ const struct frontend_conf *config_find_frontend(const struct maglev_config *cfg
     return find(cfg->frontends, cfg->n_frontends, sizeof(*cfg->frontends), name);
 }
 
-const char *hc_type_name(enum hc_type t)
+const char *config_hc_type_name(enum hc_type t)
 {
     static const char *const names[] = { "icmp", "tcp", "http", "https" };
     return (unsigned)t < 4 ? names[t] : "?";
 }
 
-const char *fe_protocol_name(enum fe_protocol p)
+const char *config_fe_protocol_name(enum fe_protocol p)
 {
     static const char *const names[] = { "any", "tcp", "udp" };
     return (unsigned)p < 3 ? names[p] : "?";

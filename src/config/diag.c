@@ -7,7 +7,7 @@
 #include "common/strbuf.h"
 #include "config/config_int.h"
 
-void esc_add(struct strbuf *sb, const char *s, bool quote)
+void config_esc_add(struct strbuf *sb, const char *s, bool quote)
 {
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if (quote && (*p == '"' || *p == '\\'))
@@ -34,12 +34,12 @@ void esc_add(struct strbuf *sb, const char *s, bool quote)
 static char *escaped(const char *s)
 {
     struct strbuf sb = STRBUF_INIT;
-    esc_add(&sb, s, false);
+    config_esc_add(&sb, s, false);
     return strbuf_detach(&sb);
 }
 
-void diag_vadd(struct config_diags *d, enum config_stage stage, struct config_mark mark,
-               const char *path, const char *fmt, va_list ap)
+void config_diag_vadd(struct config_diags *d, enum config_stage stage, struct config_mark mark,
+                      const char *path, const char *fmt, va_list ap)
 {
     mem_grow((void **)&d->v, &d->cap, d->n + 1, sizeof(*d->v));
     struct strbuf sb = STRBUF_INIT;
@@ -55,21 +55,13 @@ void diag_vadd(struct config_diags *d, enum config_stage stage, struct config_ma
     strbuf_free(&sb);
 }
 
-void diag_add(struct config_diags *d, enum config_stage stage, struct config_mark mark,
-              const char *path, const char *fmt, ...)
+void config_diag_add(struct config_diags *d, enum config_stage stage, struct config_mark mark,
+                     const char *path, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    diag_vadd(d, stage, mark, path, fmt, ap);
+    config_diag_vadd(d, stage, mark, path, fmt, ap);
     va_end(ap);
-}
-
-bool diag_has(const struct config_diags *d, enum config_stage stage)
-{
-    for (size_t i = 0; i < d->n; i++)
-        if (d->v[i].stage == stage)
-            return true;
-    return false;
 }
 
 static int cmp_diag(const void *a, const void *b)
@@ -88,7 +80,7 @@ static int cmp_diag(const void *a, const void *b)
     return x->order < y->order ? -1 : x->order > y->order;
 }
 
-void diag_settle(struct config_diags *d)
+void config_diag_settle(struct config_diags *d)
 {
     enum config_stage first = CONFIG_STAGE_OK;
     for (size_t i = 0; i < d->n; i++)

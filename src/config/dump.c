@@ -12,7 +12,7 @@
 static void put_str(struct strbuf *sb, const char *s)
 {
     strbuf_addc(sb, '"');
-    esc_add(sb, s, true);
+    config_esc_add(sb, s, true);
     strbuf_addc(sb, '"');
 }
 
@@ -92,7 +92,7 @@ static void dump_healthchecks(struct strbuf *sb, const struct maglev_config *cfg
     for (size_t i = 0; i < cfg->n_healthchecks; i++) {
         const struct healthcheck_conf *h = &cfg->healthchecks[i];
         put_name_key(sb, 4, h->name);
-        strbuf_addf(sb, "      type: %s\n", hc_type_name(h->type));
+        strbuf_addf(sb, "      type: %s\n", config_hc_type_name(h->type));
         if (h->type != HC_ICMP)
             strbuf_addf(sb, "      port: %u\n", h->port);
         put_kv_dur(sb, 6, "interval", h->interval);
@@ -134,7 +134,7 @@ static void dump_frontends(struct strbuf *sb, const struct maglev_config *cfg)
         put_kv_str(sb, 6, "description", f->description);
         put_kv_ip(sb, 6, "address", &f->address);
         if (f->protocol != FE_PROTO_ANY)
-            strbuf_addf(sb, "      protocol: %s\n", fe_protocol_name(f->protocol));
+            strbuf_addf(sb, "      protocol: %s\n", config_fe_protocol_name(f->protocol));
         strbuf_addf(sb, "      port: %u\n", f->port);
         strbuf_addf(sb, "      src-ip-sticky: %s\n", f->src_ip_sticky ? "true" : "false");
         strbuf_addf(sb, "      flush-on-down: %s\n", f->flush_on_down ? "true" : "false");

@@ -30,24 +30,25 @@ static void check_netns(struct pctx *c, const struct yt_node *n, const char *pat
         ok = ok && strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
     }
     if (!ok)
-        err(c, CONFIG_STAGE_SEMANTIC, n, path,
+        config_err(
+            c, CONFIG_STAGE_SEMANTIC, n, path,
             "netns \"%s\" is not a namespace name (as in `ip netns list`) or an absolute path "
             "such as /proc/1/ns/net",
             s);
 }
 
-void parse_healthchecker(struct pctx *c, const struct yt_node *n)
+void config_parse_healthchecker(struct pctx *c, const struct yt_node *n)
 {
     const char *path = "healthchecker";
     c->cfg->transition_history = 5;
-    if (!w_map(c, n, path, "the healthchecker settings", healthchecker_keys))
+    if (!config_walk_map(c, n, path, "the healthchecker settings", healthchecker_keys))
         return;
     long long v;
-    const struct yt_node *vn = w_int(c, n, path, "transition-history", &v);
-    if (vn &&
-        w_range(c, CONFIG_STAGE_SEMANTIC, vn, path, "transition-history", v, 1, CONFIG_HISTORY_MAX))
+    const struct yt_node *vn = config_walk_int(c, n, path, "transition-history", &v);
+    if (vn && config_walk_range(c, CONFIG_STAGE_SEMANTIC, vn, path, "transition-history", v, 1,
+                                CONFIG_HISTORY_MAX))
         c->cfg->transition_history = (uint32_t)v;
-    if ((vn = w_str(c, n, path, "netns", &c->cfg->netns)))
+    if ((vn = config_walk_str(c, n, path, "netns", &c->cfg->netns)))
         check_netns(c, vn, path, c->cfg->netns);
 }
 
@@ -82,23 +83,23 @@ static void parse_code_item(struct pctx *c, const struct yt_node *it, const char
 {
     long long lo, hi;
     if (it->kind != YT_SCALAR || it->is_null) {
-        err(c, CONFIG_STAGE_STRUCTURE, it, path,
-            "response-codes: expected a code such as 200 or a range such as \"200-299\"");
+        config_err(c, CONFIG_STAGE_STRUCTURE, it, path,
+                   "response-codes: expected a code such as 200 or a range such as \"200-299\"");
         return;
     }
     if (!parse_code_text(it->value, &lo, &hi)) {
-        err(c, CONFIG_STAGE_STRUCTURE, it, path,
-            "response-codes: \"%s\" is neither a code such as 200 nor a range such as "
-            "\"200-299\"",
-            it->value);
+        config_err(c, CONFIG_STAGE_STRUCTURE, it, path,
+                   "response-codes: \"%s\" is neither a code such as 200 nor a range such as "
+                   "\"200-299\"",
+                   it->value);
         return;
     }
-    if (!w_range(c, CONFIG_STAGE_SEMANTIC, it, path, "response code", lo, 100, 599) ||
-        !w_range(c, CONFIG_STAGE_SEMANTIC, it, path, "response code", hi, 100, 599))
+    if (!config_walk_range(c, CONFIG_STAGE_SEMANTIC, it, path, "response code", lo, 100, 599) ||
+        !config_walk_range(c, CONFIG_STAGE_SEMANTIC, it, path, "response code", hi, 100, 599))
         return;
     if (lo > hi) {
-        err(c, CONFIG_STAGE_SEMANTIC, it, path,
-            "response-codes: range \"%s\" is backwards; write it low-high", it->value);
+        config_err(c, CONFIG_STAGE_SEMANTIC, it, path,
+                   "response-codes: range \"%s\" is backwards; write it low-high", it->value);
         return;
     }
     out->lo = (uint16_t)lo;
@@ -111,14 +112,14 @@ static void parse_codes(struct pctx *c, struct healthcheck_conf *hc, const struc
     const struct yt_node *n = yt_map_get(params, "response-codes");
     if (n && !(n->kind == YT_SCALAR && n->is_null)) {
         if (n->kind != YT_SEQ) {
-            err(c, CONFIG_STAGE_STRUCTURE, n, path,
-                "response-codes: expected a list such as [200, \"300-399\"]");
+            config_err(c, CONFIG_STAGE_STRUCTURE, n, path,
+                       "response-codes: expected a list such as [200, \"300-399\"]");
             return;
         }
         if (n->n == 0) {
-            err(c, CONFIG_STAGE_SEMANTIC, n, path,
-                "response-codes is empty; list at least one code or range, or leave it out "
-                "for the default 200-399");
+            config_err(c, CONFIG_STAGE_SEMANTIC, n, path,
+                       "response-codes is empty; list at least one code or range, or leave it out "
+                       "for the default 200-399");
             return;
         }
         hc->codes = mem_calloc(n->n, sizeof(*hc->codes));
@@ -143,47 +144,50 @@ static void check_regex(struct pctx *c, const struct yt_node *n, const char *pat
     }
     PCRE2_UCHAR msg[160];
     pcre2_get_error_message(code, msg, sizeof(msg));
-    err(c, CONFIG_STAGE_SEMANTIC, n, path,
-        "response-regex \"%s\" does not compile: %s at offset %zu", re, (const char *)msg,
-        (size_t)off);
+    config_err(c, CONFIG_STAGE_SEMANTIC, n, path,
+               "response-regex \"%s\" does not compile: %s at offset %zu", re, (const char *)msg,
+               (size_t)off);
 }
 
 static void parse_params(struct pctx *c, struct healthcheck_conf *hc, const struct yt_node *hn,
                          const char *hpath, bool type_ok)
 {
     char path[PATH_MAX_LEN];
-    path_fmt(path, "%s.params", hpath);
+    config_path_fmt(path, "%s.params", hpath);
     const struct yt_node *p = yt_map_get(hn, "params");
     bool web = hc->type == HC_HTTP || hc->type == HC_HTTPS;
     if (p && !(p->kind == YT_SCALAR && p->is_null) && !web && type_ok)
-        err(c, CONFIG_STAGE_SEMANTIC, p, hpath,
-            "params only apply to http and https healthchecks, not %s; remove them",
-            hc_type_name(hc->type));
-    if (!w_map(c, p, path, "the http parameters", params_keys))
+        config_err(c, CONFIG_STAGE_SEMANTIC, p, hpath,
+                   "params only apply to http and https healthchecks, not %s; remove them",
+                   config_hc_type_name(hc->type));
+    if (!config_walk_map(c, p, path, "the http parameters", params_keys))
         p = NULL;
     const struct yt_node *v;
-    if ((v = w_str(c, p, path, "path", &hc->path))) {
+    if ((v = config_walk_str(c, p, path, "path", &hc->path))) {
         if (hc->path[0] != '/')
-            err(c, CONFIG_STAGE_SEMANTIC, v, path, "path \"%s\" must start with '/'", hc->path);
+            config_err(c, CONFIG_STAGE_SEMANTIC, v, path, "path \"%s\" must start with '/'",
+                       hc->path);
         else
-            w_token(c, v, path, "path", hc->path, false);
+            config_walk_token(c, v, path, "path", hc->path, false);
     }
     if (!hc->path && web)
         hc->path = mem_strdup("/");
-    if ((v = w_str(c, p, path, "host", &hc->host)) && w_nonempty(c, v, path, "host"))
-        w_token(c, v, path, "host", hc->host, false);
-    if ((v = w_str(c, p, path, "response-regex", &hc->response_regex)))
+    if ((v = config_walk_str(c, p, path, "host", &hc->host)) &&
+        config_walk_nonempty(c, v, path, "host"))
+        config_walk_token(c, v, path, "host", hc->host, false);
+    if ((v = config_walk_str(c, p, path, "response-regex", &hc->response_regex)))
         check_regex(c, v, path, hc->response_regex);
-    if ((v = w_str(c, p, path, "tls-server-name", &hc->tls_server_name))) {
+    if ((v = config_walk_str(c, p, path, "tls-server-name", &hc->tls_server_name))) {
         if (hc->type != HC_HTTPS && web)
-            err(c, CONFIG_STAGE_SEMANTIC, v, path,
-                "tls-server-name only applies to https healthchecks; remove it");
-        else if (w_nonempty(c, v, path, "tls-server-name"))
-            w_token(c, v, path, "tls-server-name", hc->tls_server_name, false);
+            config_err(c, CONFIG_STAGE_SEMANTIC, v, path,
+                       "tls-server-name only applies to https healthchecks; remove it");
+        else if (config_walk_nonempty(c, v, path, "tls-server-name"))
+            config_walk_token(c, v, path, "tls-server-name", hc->tls_server_name, false);
     }
-    if ((v = w_bool(c, p, path, "tls-insecure", &hc->tls_insecure)) && hc->type == HC_HTTP)
-        err(c, CONFIG_STAGE_SEMANTIC, v, path,
-            "tls-insecure only applies to https healthchecks; remove it");
+    if ((v = config_walk_bool(c, p, path, "tls-insecure", &hc->tls_insecure)) &&
+        hc->type == HC_HTTP)
+        config_err(c, CONFIG_STAGE_SEMANTIC, v, path,
+                   "tls-insecure only applies to https healthchecks; remove it");
     if (web)
         parse_codes(c, hc, p, path);
 }
@@ -193,10 +197,10 @@ static bool parse_type_port(struct pctx *c, struct healthcheck_conf *hc, const s
                             const char *path)
 {
     char *type = NULL;
-    const struct yt_node *tn = w_str(c, hn, path, "type", &type);
-    if (!tn && w_unset(hn, "type"))
-        err(c, CONFIG_STAGE_SEMANTIC, w_req_node(hn, "type", hn, NULL), path,
-            "type is required: icmp, tcp, http or https");
+    const struct yt_node *tn = config_walk_str(c, hn, path, "type", &type);
+    if (!tn && config_walk_unset(hn, "type"))
+        config_err(c, CONFIG_STAGE_SEMANTIC, config_walk_req_node(hn, "type", hn, NULL), path,
+                   "type is required: icmp, tcp, http or https");
     bool found = false;
     if (tn) {
         static const char *const names[] = { "icmp", "tcp", "http", "https", NULL };
@@ -206,22 +210,23 @@ static bool parse_type_port(struct pctx *c, struct healthcheck_conf *hc, const s
                 found = true;
             }
         if (!found) {
-            const char *s = suggest(type, names);
-            err(c, CONFIG_STAGE_SEMANTIC, tn, path,
-                "type \"%s\" is not one of icmp, tcp, http, https%s%s%s", type,
-                s ? "; did you mean \"" : "", s ? s : "", s ? "\"?" : "");
+            const char *s = config_suggest(type, names);
+            config_err(c, CONFIG_STAGE_SEMANTIC, tn, path,
+                       "type \"%s\" is not one of icmp, tcp, http, https%s%s%s", type,
+                       s ? "; did you mean \"" : "", s ? s : "", s ? "\"?" : "");
         }
     }
     free(type);
     long long port;
-    const struct yt_node *pn = w_int(c, hn, path, "port", &port);
+    const struct yt_node *pn = config_walk_int(c, hn, path, "port", &port);
     if (pn && found && hc->type == HC_ICMP)
-        err(c, CONFIG_STAGE_SEMANTIC, pn, path, "port is not used by icmp healthchecks; remove it");
-    else if (pn && w_range(c, CONFIG_STAGE_SEMANTIC, pn, path, "port", port, 1, 65535))
+        config_err(c, CONFIG_STAGE_SEMANTIC, pn, path,
+                   "port is not used by icmp healthchecks; remove it");
+    else if (pn && config_walk_range(c, CONFIG_STAGE_SEMANTIC, pn, path, "port", port, 1, 65535))
         hc->port = (uint16_t)port;
-    else if (!pn && w_unset(hn, "port") && found && hc->type == HC_TCP)
-        err(c, CONFIG_STAGE_SEMANTIC, w_req_node(hn, "port", hn, NULL), path,
-            "port is required for tcp healthchecks");
+    else if (!pn && config_walk_unset(hn, "port") && found && hc->type == HC_TCP)
+        config_err(c, CONFIG_STAGE_SEMANTIC, config_walk_req_node(hn, "port", hn, NULL), path,
+                   "port is required for tcp healthchecks");
     if (!pn && hc->type == HC_HTTP)
         hc->port = 80;
     if (!pn && hc->type == HC_HTTPS)
@@ -234,42 +239,42 @@ static void parse_timing(struct pctx *c, struct healthcheck_conf *hc, const stru
 {
     const struct yt_node *in, *fn, *dn, *tn, *v;
     hc->interval = 2 * DURATION_SEC;
-    if ((in = w_duration(c, hn, path, "interval", &hc->interval)))
-        w_duration_range(c, CONFIG_STAGE_SEMANTIC, in, path, "interval", hc->interval, INTERVAL_MIN,
-                         INTERVAL_MAX);
+    if ((in = config_walk_duration(c, hn, path, "interval", &hc->interval)))
+        config_walk_duration_range(c, CONFIG_STAGE_SEMANTIC, in, path, "interval", hc->interval,
+                                   INTERVAL_MIN, INTERVAL_MAX);
     hc->fast_interval = hc->down_interval = hc->interval;
-    if ((fn = w_duration(c, hn, path, "fast-interval", &hc->fast_interval)))
-        w_duration_range(c, CONFIG_STAGE_SEMANTIC, fn, path, "fast-interval", hc->fast_interval,
-                         INTERVAL_MIN, INTERVAL_MAX);
-    if ((dn = w_duration(c, hn, path, "down-interval", &hc->down_interval)))
-        w_duration_range(c, CONFIG_STAGE_SEMANTIC, dn, path, "down-interval", hc->down_interval,
-                         INTERVAL_MIN, INTERVAL_MAX);
+    if ((fn = config_walk_duration(c, hn, path, "fast-interval", &hc->fast_interval)))
+        config_walk_duration_range(c, CONFIG_STAGE_SEMANTIC, fn, path, "fast-interval",
+                                   hc->fast_interval, INTERVAL_MIN, INTERVAL_MAX);
+    if ((dn = config_walk_duration(c, hn, path, "down-interval", &hc->down_interval)))
+        config_walk_duration_range(c, CONFIG_STAGE_SEMANTIC, dn, path, "down-interval",
+                                   hc->down_interval, INTERVAL_MIN, INTERVAL_MAX);
     /* the default timeout never exceeds the interval */
     hc->timeout = hc->interval < DURATION_SEC ? hc->interval : DURATION_SEC;
-    if ((tn = w_duration(c, hn, path, "timeout", &hc->timeout))) {
+    if ((tn = config_walk_duration(c, hn, path, "timeout", &hc->timeout))) {
         if (hc->timeout <= 0)
-            err(c, CONFIG_STAGE_SEMANTIC, tn, path, "timeout must be positive");
+            config_err(c, CONFIG_STAGE_SEMANTIC, tn, path, "timeout must be positive");
     }
     if (hc->timeout > hc->interval) {
         char a[DURATION_BUFSZ], b[DURATION_BUFSZ];
-        err(c, CONFIG_STAGE_SEMANTIC,
-            tn   ? tn
-            : in ? in
-                 : hn,
-            path,
-            "timeout %s is longer than interval %s; a probe must finish before the next one "
-            "starts, so lower timeout or raise interval",
-            duration_format(hc->timeout, a, sizeof(a)),
-            duration_format(hc->interval, b, sizeof(b)));
+        config_err(c, CONFIG_STAGE_SEMANTIC,
+                   tn   ? tn
+                   : in ? in
+                        : hn,
+                   path,
+                   "timeout %s is longer than interval %s; a probe must finish before the next one "
+                   "starts, so lower timeout or raise interval",
+                   duration_format(hc->timeout, a, sizeof(a)),
+                   duration_format(hc->interval, b, sizeof(b)));
     }
     long long n;
     hc->rise = 2;
     hc->fall = 3;
-    if ((v = w_int(c, hn, path, "rise", &n)) &&
-        w_range(c, CONFIG_STAGE_SEMANTIC, v, path, "rise", n, 1, CONFIG_RISE_FALL_MAX))
+    if ((v = config_walk_int(c, hn, path, "rise", &n)) &&
+        config_walk_range(c, CONFIG_STAGE_SEMANTIC, v, path, "rise", n, 1, CONFIG_RISE_FALL_MAX))
         hc->rise = (uint32_t)n;
-    if ((v = w_int(c, hn, path, "fall", &n)) &&
-        w_range(c, CONFIG_STAGE_SEMANTIC, v, path, "fall", n, 1, CONFIG_RISE_FALL_MAX))
+    if ((v = config_walk_int(c, hn, path, "fall", &n)) &&
+        config_walk_range(c, CONFIG_STAGE_SEMANTIC, v, path, "fall", n, 1, CONFIG_RISE_FALL_MAX))
         hc->fall = (uint32_t)n;
 }
 
@@ -277,34 +282,37 @@ static void parse_healthcheck(struct pctx *c, struct healthcheck_conf *hc,
                               const struct yt_node *key, const struct yt_node *hn)
 {
     char path[PATH_MAX_LEN];
-    path_fmt(path, "healthchecks.%s", key->value);
+    config_path_fmt(path, "healthchecks.%s", key->value);
     hc->name = mem_strdup(key->value);
-    hc->mark = mark_of(key);
+    hc->mark = config_mark_of(key);
     hc->type = HC_TCP;
-    w_name(c, key, path, "healthcheck");
+    config_walk_name(c, key, path, "healthcheck");
     if (!hn || (hn->kind == YT_SCALAR && hn->is_null)) {
-        err(c, CONFIG_STAGE_SEMANTIC, key, path, "healthcheck has no settings; type is required");
+        config_err(c, CONFIG_STAGE_SEMANTIC, key, path,
+                   "healthcheck has no settings; type is required");
         return;
     }
-    if (!w_map(c, hn, path, "a healthcheck", healthcheck_keys))
+    if (!config_walk_map(c, hn, path, "a healthcheck", healthcheck_keys))
         return;
     bool type_ok = parse_type_port(c, hc, hn, path);
     parse_timing(c, hc, hn, path);
     const struct yt_node *v;
-    if ((v = w_ip(c, CONFIG_STAGE_SEMANTIC, hn, path, "source-address", &hc->source_address)))
-        hc->source_mark = mark_of(v);
-    if ((v = w_str(c, hn, path, "netns", &hc->netns)))
+    if ((v = config_walk_ip(c, CONFIG_STAGE_SEMANTIC, hn, path, "source-address",
+                            &hc->source_address)))
+        hc->source_mark = config_mark_of(v);
+    if ((v = config_walk_str(c, hn, path, "netns", &hc->netns)))
         check_netns(c, v, path, hc->netns);
     parse_params(c, hc, hn, path, type_ok);
 }
 
-void parse_healthchecks(struct pctx *c, const struct yt_node *n)
+void config_parse_healthchecks(struct pctx *c, const struct yt_node *n)
 {
-    if (!w_map(c, n, "healthchecks", "healthchecks by name", NULL) || !n || n->kind != YT_MAP)
+    if (!config_walk_map(c, n, "healthchecks", "healthchecks by name", NULL) || !n ||
+        n->kind != YT_MAP)
         return;
     c->cfg->healthchecks = mem_calloc(n->n, sizeof(struct healthcheck_conf));
     c->cfg->n_healthchecks = n->n;
     for (size_t i = 0; i < n->n; i++)
         parse_healthcheck(c, &c->cfg->healthchecks[i], n->map[i].key, n->map[i].value);
-    qsort(c->cfg->healthchecks, n->n, sizeof(struct healthcheck_conf), cmp_name);
+    qsort(c->cfg->healthchecks, n->n, sizeof(struct healthcheck_conf), config_cmp_name);
 }

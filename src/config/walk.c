@@ -10,21 +10,21 @@
 #include "common/duration.h"
 #include "config/config_int.h"
 
-struct config_mark mark_of(const struct yt_node *n)
+struct config_mark config_mark_of(const struct yt_node *n)
 {
     return n ? (struct config_mark){ n->line, n->col } : (struct config_mark){ 0, 0 };
 }
 
-void err(struct pctx *c, enum config_stage st, const struct yt_node *n, const char *path,
-         const char *fmt, ...)
+void config_err(struct pctx *c, enum config_stage st, const struct yt_node *n, const char *path,
+                const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    diag_vadd(c->d, st, mark_of(n), path, fmt, ap);
+    config_diag_vadd(c->d, st, config_mark_of(n), path, fmt, ap);
     va_end(ap);
 }
 
-void path_fmt(char *buf, const char *fmt, ...)
+void config_path_fmt(char *buf, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -32,7 +32,7 @@ void path_fmt(char *buf, const char *fmt, ...)
     va_end(ap);
 }
 
-bool w_unset(const struct yt_node *map, const char *key)
+bool config_walk_unset(const struct yt_node *map, const char *key)
 {
     const struct yt_node *v = yt_map_get(map, key);
     return !v || (v->kind == YT_SCALAR && v->is_null);
@@ -43,8 +43,8 @@ static bool is_empty_node(const struct yt_node *n)
     return n && n->kind == YT_SCALAR && n->is_null;
 }
 
-const struct yt_node *w_req_node(const struct yt_node *map, const char *key,
-                                 const struct yt_node *a, const struct yt_node *b)
+const struct yt_node *config_walk_req_node(const struct yt_node *map, const char *key,
+                                           const struct yt_node *a, const struct yt_node *b)
 {
     const struct yt_node *k = yt_map_key(map, key);
     if (k)
@@ -54,7 +54,7 @@ const struct yt_node *w_req_node(const struct yt_node *map, const char *key,
     return b ? b : a;
 }
 
-size_t levenshtein(const char *a, const char *b)
+size_t config_levenshtein(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
     if (la > 64 || lb > 64)
@@ -81,7 +81,7 @@ size_t levenshtein(const char *a, const char *b)
     return row[lb];
 }
 
-const char *suggest(const char *word, const char *const keys[])
+const char *config_suggest(const char *word, const char *const keys[])
 {
     const char *best = NULL;
     size_t best_d = (size_t)-1;
@@ -89,7 +89,7 @@ const char *suggest(const char *word, const char *const keys[])
     if (limit > 3)
         limit = 3;
     for (size_t i = 0; keys && keys[i]; i++) {
-        size_t d = levenshtein(word, keys[i]);
+        size_t d = config_levenshtein(word, keys[i]);
         /* a prefix such as "health" for "healthcheck" is a good guess too */
         if (d > limit && strlen(word) >= 3 && strncmp(keys[i], word, strlen(word)) == 0)
             d = limit;
@@ -104,21 +104,21 @@ const char *suggest(const char *word, const char *const keys[])
 static void unknown_key(struct pctx *c, const struct yt_node *key, const char *path,
                         const char *const keys[])
 {
-    const char *s = suggest(key->value, keys);
+    const char *s = config_suggest(key->value, keys);
     if (strcmp(key->value, "<<") == 0) {
-        err(c, CONFIG_STAGE_STRUCTURE, key, path,
-            "YAML merge keys (<<) are not supported; write the keys out");
+        config_err(c, CONFIG_STAGE_STRUCTURE, key, path,
+                   "YAML merge keys (<<) are not supported; write the keys out");
     } else if (s) {
-        err(c, CONFIG_STAGE_STRUCTURE, key, path, "unknown key \"%s\"; did you mean \"%s\"?",
-            key->value, s);
+        config_err(c, CONFIG_STAGE_STRUCTURE, key, path, "unknown key \"%s\"; did you mean \"%s\"?",
+                   key->value, s);
     } else {
         char list[400] = "";
         size_t used = 0;
         for (size_t i = 0; keys[i] && used < sizeof(list); i++)
             used +=
                 (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "", keys[i]);
-        err(c, CONFIG_STAGE_STRUCTURE, key, path, "unknown key \"%s\"; expected one of: %s",
-            key->value, list);
+        config_err(c, CONFIG_STAGE_STRUCTURE, key, path, "unknown key \"%s\"; expected one of: %s",
+                   key->value, list);
     }
 }
 
@@ -150,9 +150,9 @@ static void check_duplicates(struct pctx *c, const struct yt_node *n, const char
         size_t first = i - 1;
         while (first > 0 && strcmp(refs[first - 1].key->value, refs[i].key->value) == 0)
             first--;
-        err(c, CONFIG_STAGE_STRUCTURE, refs[i].key, path,
-            "duplicate key \"%s\" (first defined at line %d); remove one of them",
-            refs[i].key->value, refs[first].key->line);
+        config_err(c, CONFIG_STAGE_STRUCTURE, refs[i].key, path,
+                   "duplicate key \"%s\" (first defined at line %d); remove one of them",
+                   refs[i].key->value, refs[first].key->line);
     }
     free(refs);
 }
@@ -164,18 +164,18 @@ static const char *kind_article(const struct yt_node *n)
     return n->kind == YT_MAP ? "a mapping" : "a list";
 }
 
-bool w_map(struct pctx *c, const struct yt_node *n, const char *path, const char *what,
-           const char *const keys[])
+bool config_walk_map(struct pctx *c, const struct yt_node *n, const char *path, const char *what,
+                     const char *const keys[])
 {
     if (!n || (n->kind == YT_SCALAR && n->is_null))
         return true;
     if (n->kind != YT_MAP) {
         if (n->kind == YT_SCALAR)
-            err(c, CONFIG_STAGE_STRUCTURE, n, path, "expected %s (a mapping), got \"%s\"", what,
-                n->value);
+            config_err(c, CONFIG_STAGE_STRUCTURE, n, path, "expected %s (a mapping), got \"%s\"",
+                       what, n->value);
         else
-            err(c, CONFIG_STAGE_STRUCTURE, n, path, "expected %s (a mapping), got %s", what,
-                kind_article(n));
+            config_err(c, CONFIG_STAGE_STRUCTURE, n, path, "expected %s (a mapping), got %s", what,
+                       kind_article(n));
         return false;
     }
     check_duplicates(c, n, path);
@@ -199,19 +199,19 @@ static const struct yt_node *scalar_of(struct pctx *c, const struct yt_node *map
     if (!v || (v->kind == YT_SCALAR && v->is_null))
         return NULL;
     if (v->kind != YT_SCALAR) {
-        err(c, CONFIG_STAGE_STRUCTURE, v, path, "%s: expected %s, got %s", key, type,
-            kind_article(v));
+        config_err(c, CONFIG_STAGE_STRUCTURE, v, path, "%s: expected %s, got %s", key, type,
+                   kind_article(v));
         return NULL;
     }
     if (strlen(v->value) != v->len) {
-        err(c, CONFIG_STAGE_STRUCTURE, v, path, "%s: value contains a NUL byte", key);
+        config_err(c, CONFIG_STAGE_STRUCTURE, v, path, "%s: value contains a NUL byte", key);
         return NULL;
     }
     return v;
 }
 
-const struct yt_node *w_str(struct pctx *c, const struct yt_node *map, const char *path,
-                            const char *key, char **out)
+const struct yt_node *config_walk_str(struct pctx *c, const struct yt_node *map, const char *path,
+                                      const char *key, char **out)
 {
     const struct yt_node *v = scalar_of(c, map, path, key, "a string");
     if (v) {
@@ -239,38 +239,39 @@ static int parse_ll(const char *s, long long *out)
     return 0;
 }
 
-bool w_node_int(struct pctx *c, const struct yt_node *n, const char *path, const char *what,
-                long long *out)
+bool config_walk_node_int(struct pctx *c, const struct yt_node *n, const char *path,
+                          const char *what, long long *out)
 {
     if (n->kind != YT_SCALAR || n->is_null) {
-        err(c, CONFIG_STAGE_STRUCTURE, n, path, "%s: expected an integer, got %s", what,
-            kind_article(n));
+        config_err(c, CONFIG_STAGE_STRUCTURE, n, path, "%s: expected an integer, got %s", what,
+                   kind_article(n));
         return false;
     }
     int rc = n->quoted ? -EINVAL : parse_ll(n->value, out);
     if (rc == -ERANGE) {
-        err(c, CONFIG_STAGE_STRUCTURE, n, path, "%s: integer %s is too large", what, n->value);
+        config_err(c, CONFIG_STAGE_STRUCTURE, n, path, "%s: integer %s is too large", what,
+                   n->value);
         return false;
     }
     if (rc < 0) {
-        err(c, CONFIG_STAGE_STRUCTURE, n, path, "%s: expected an integer, got %s\"%s\"", what,
-            n->quoted ? "the string " : "", n->value);
+        config_err(c, CONFIG_STAGE_STRUCTURE, n, path, "%s: expected an integer, got %s\"%s\"",
+                   what, n->quoted ? "the string " : "", n->value);
         return false;
     }
     return true;
 }
 
-const struct yt_node *w_int(struct pctx *c, const struct yt_node *map, const char *path,
-                            const char *key, long long *out)
+const struct yt_node *config_walk_int(struct pctx *c, const struct yt_node *map, const char *path,
+                                      const char *key, long long *out)
 {
     const struct yt_node *v = yt_map_get(map, key);
     if (!v || (v->kind == YT_SCALAR && v->is_null))
         return NULL;
-    return w_node_int(c, v, path, key, out) ? v : NULL;
+    return config_walk_node_int(c, v, path, key, out) ? v : NULL;
 }
 
-const struct yt_node *w_bool(struct pctx *c, const struct yt_node *map, const char *path,
-                             const char *key, bool *out)
+const struct yt_node *config_walk_bool(struct pctx *c, const struct yt_node *map, const char *path,
+                                       const char *key, bool *out)
 {
     const struct yt_node *v = scalar_of(c, map, path, key, "true or false");
     if (!v)
@@ -284,46 +285,48 @@ const struct yt_node *w_bool(struct pctx *c, const struct yt_node *map, const ch
         *out = false;
         return v;
     }
-    err(c, CONFIG_STAGE_STRUCTURE, v, path, "%s: expected true or false, got %s\"%s\"", key,
-        v->quoted ? "the string " : "", s);
+    config_err(c, CONFIG_STAGE_STRUCTURE, v, path, "%s: expected true or false, got %s\"%s\"", key,
+               v->quoted ? "the string " : "", s);
     return NULL;
 }
 
-const struct yt_node *w_duration(struct pctx *c, const struct yt_node *map, const char *path,
-                                 const char *key, int64_t *out)
+const struct yt_node *config_walk_duration(struct pctx *c, const struct yt_node *map,
+                                           const char *path, const char *key, int64_t *out)
 {
     const struct yt_node *v = scalar_of(c, map, path, key, "a duration");
     if (!v)
         return NULL;
     int rc = duration_parse(v->value, out);
     if (rc == -EDOM)
-        err(c, CONFIG_STAGE_STRUCTURE, v, path,
-            "%s: \"%s\" is a bare number; a duration needs a unit, e.g. \"%ss\" or \"%sms\"", key,
-            v->value, v->value, v->value);
+        config_err(c, CONFIG_STAGE_STRUCTURE, v, path,
+                   "%s: \"%s\" is a bare number; a duration needs a unit, e.g. \"%ss\" or \"%sms\"",
+                   key, v->value, v->value, v->value);
     else if (rc == -ERANGE)
-        err(c, CONFIG_STAGE_STRUCTURE, v, path, "%s: duration \"%s\" is too large", key, v->value);
+        config_err(c, CONFIG_STAGE_STRUCTURE, v, path, "%s: duration \"%s\" is too large", key,
+                   v->value);
     else if (rc < 0)
-        err(c, CONFIG_STAGE_STRUCTURE, v, path,
-            "%s: \"%s\" is not a duration; use a number with a unit (ns, us, ms, s, m, h), "
-            "e.g. \"2s\", \"200ms\" or \"1m30s\"",
-            key, v->value);
+        config_err(c, CONFIG_STAGE_STRUCTURE, v, path,
+                   "%s: \"%s\" is not a duration; use a number with a unit (ns, us, ms, s, m, h), "
+                   "e.g. \"2s\", \"200ms\" or \"1m30s\"",
+                   key, v->value);
     return rc < 0 ? NULL : v;
 }
 
-const struct yt_node *w_ip(struct pctx *c, enum config_stage st, const struct yt_node *map,
-                           const char *path, const char *key, struct ip_addr *out)
+const struct yt_node *config_walk_ip(struct pctx *c, enum config_stage st,
+                                     const struct yt_node *map, const char *path, const char *key,
+                                     struct ip_addr *out)
 {
     const struct yt_node *v = scalar_of(c, map, path, key, "an IP address");
     if (!v)
         return NULL;
     if (ip_addr_parse(v->value, out) < 0) {
-        err(c, st, v, path, "%s: \"%s\" is not an IPv4 or IPv6 address", key, v->value);
+        config_err(c, st, v, path, "%s: \"%s\" is not an IPv4 or IPv6 address", key, v->value);
         return NULL;
     }
     return v;
 }
 
-bool w_name(struct pctx *c, const struct yt_node *key, const char *path, const char *what)
+bool config_walk_name(struct pctx *c, const struct yt_node *key, const char *path, const char *what)
 {
     const char *s = key->value;
     size_t len = strlen(s);
@@ -331,44 +334,48 @@ bool w_name(struct pctx *c, const struct yt_node *key, const char *path, const c
     for (size_t i = 0; ok && i < len; i++)
         ok = isalnum((unsigned char)s[i]) || s[i] == '-' || s[i] == '_' || s[i] == '.';
     if (!ok)
-        err(c, CONFIG_STAGE_SEMANTIC, key, path,
+        config_err(
+            c, CONFIG_STAGE_SEMANTIC, key, path,
             "invalid %s name \"%s\": use 1..%d letters, digits, '-', '_' or '.', starting with "
             "a letter or digit",
             what, s, CONFIG_NAME_MAX);
     return ok;
 }
 
-bool w_range(struct pctx *c, enum config_stage st, const struct yt_node *n, const char *path,
-             const char *key, long long v, long long lo, long long hi)
+bool config_walk_range(struct pctx *c, enum config_stage st, const struct yt_node *n,
+                       const char *path, const char *key, long long v, long long lo, long long hi)
 {
     if (v >= lo && v <= hi)
         return true;
-    err(c, st, n, path, "%s %lld out of range %lld..%lld", key, v, lo, hi);
+    config_err(c, st, n, path, "%s %lld out of range %lld..%lld", key, v, lo, hi);
     return false;
 }
 
-bool w_duration_range(struct pctx *c, enum config_stage st, const struct yt_node *n,
-                      const char *path, const char *key, int64_t v, int64_t lo, int64_t hi)
+bool config_walk_duration_range(struct pctx *c, enum config_stage st, const struct yt_node *n,
+                                const char *path, const char *key, int64_t v, int64_t lo,
+                                int64_t hi)
 {
     char a[DURATION_BUFSZ], b[DURATION_BUFSZ];
     if (v < lo) {
-        err(c, st, n, path, "%s %s is below the minimum %s", key, duration_format(v, a, sizeof(a)),
-            duration_format(lo, b, sizeof(b)));
+        config_err(c, st, n, path, "%s %s is below the minimum %s", key,
+                   duration_format(v, a, sizeof(a)), duration_format(lo, b, sizeof(b)));
         return false;
     }
     if (v > hi) {
-        err(c, st, n, path, "%s %s is above the maximum %s", key, duration_format(v, a, sizeof(a)),
-            duration_format(hi, b, sizeof(b)));
+        config_err(c, st, n, path, "%s %s is above the maximum %s", key,
+                   duration_format(v, a, sizeof(a)), duration_format(hi, b, sizeof(b)));
         return false;
     }
     return true;
 }
 
-bool w_nonempty(struct pctx *c, const struct yt_node *n, const char *path, const char *key)
+bool config_walk_nonempty(struct pctx *c, const struct yt_node *n, const char *path,
+                          const char *key)
 {
     if (n->len > 0)
         return true;
-    err(c, CONFIG_STAGE_SEMANTIC, n, path, "%s is empty; give a value or remove the key", key);
+    config_err(c, CONFIG_STAGE_SEMANTIC, n, path, "%s is empty; give a value or remove the key",
+               key);
     return false;
 }
 
@@ -382,13 +389,13 @@ static int unicode_break_len(const unsigned char *p)
     return 0;
 }
 
-bool w_token(struct pctx *c, const struct yt_node *n, const char *path, const char *key,
-             const char *s, bool allow_space)
+bool config_walk_token(struct pctx *c, const struct yt_node *n, const char *path, const char *key,
+                       const char *s, bool allow_space)
 {
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if (*p < 0x20 || *p == 0x7f || unicode_break_len(p) || (!allow_space && *p == ' ')) {
-            err(c, CONFIG_STAGE_SEMANTIC, n, path, "%s \"%s\" must not contain %s", key, s,
-                *p == ' ' ? "spaces" : "control characters");
+            config_err(c, CONFIG_STAGE_SEMANTIC, n, path, "%s \"%s\" must not contain %s", key, s,
+                       *p == ' ' ? "spaces" : "control characters");
             return false;
         }
     }

@@ -33,7 +33,7 @@ struct checker {
     struct checker_stats stats;
 };
 
-const struct healthcheck_conf *backend_rt_healthcheck(const struct backend_rt *b)
+const struct healthcheck_conf *checker_backend_healthcheck(const struct backend_rt *b)
 {
     return b->hc ? &b->hc->conf : NULL;
 }
@@ -117,7 +117,7 @@ static int backend_apply(struct backend_rt *b, enum health_event ev, enum probe_
     snprintf(t.detail, sizeof(t.detail), "%s", detail ? detail : "");
     health_history_push(&b->history, &t);
     log_info("backend-transition", LOG_STR("backend", b->name),
-             LOG_STR("from", backend_state_name(t.from)), LOG_STR("to", backend_state_name(t.to)),
+             LOG_STR("from", health_state_name(t.from)), LOG_STR("to", health_state_name(t.to)),
              LOG_STR("code", probe_code_name(code)), LOG_STR("detail", t.detail));
     if (!health_sm_probing(&b->sm))
         stop_worker(b);
@@ -139,10 +139,10 @@ static void on_probe_done(void *ctx, const struct probe_result *r)
     b->probes++;
     bool passed = probe_code_passed(r->code);
     b->passes += passed;
-    log_debug(
-        "probe-result", LOG_STR("backend", b->name), LOG_STR("code", probe_code_name(r->code)),
-        LOG_STR("detail", r->detail), LOG_DOUBLE("duration-ms", (double)r->duration_us / 1e3),
-        LOG_STR("state", backend_state_name(b->sm.state)), LOG_UINT("counter", b->sm.counter));
+    log_debug("probe-result", LOG_STR("backend", b->name),
+              LOG_STR("code", probe_code_name(r->code)), LOG_STR("detail", r->detail),
+              LOG_DOUBLE("duration-ms", (double)r->duration_us / 1e3),
+              LOG_STR("state", health_state_name(b->sm.state)), LOG_UINT("counter", b->sm.counter));
     bool current = used == b->hc;
     hc_put(b->ck, used);
     if (!current || !health_sm_probing(&b->sm))

@@ -46,7 +46,7 @@ struct backend_rt {
 };
 
 /* The healthcheck a backend uses, with the effective netns resolved. */
-const struct healthcheck_conf *backend_rt_healthcheck(const struct backend_rt *b);
+const struct healthcheck_conf *checker_backend_healthcheck(const struct backend_rt *b);
 
 /* Called after every state transition (including to `removed`, just before
  * the backend is dropped). */

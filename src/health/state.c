@@ -6,7 +6,7 @@
 #include "common/mem.h"
 #include "health/state.h"
 
-const char *backend_state_name(enum backend_state s)
+const char *health_state_name(enum backend_state s)
 {
     static const char *const names[BS__COUNT] = { "unknown", "up",       "down",
                                                   "paused",  "disabled", "removed" };

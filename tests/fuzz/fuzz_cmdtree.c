@@ -18,17 +18,17 @@ static int names(void *ctx, enum cmd_slot_kind kind, const struct cmd_parsed *so
     const char *fe = so_far->arg[ARG_FRONTEND].str;
     if (kind == CMD_SLOT_NUMBER)
         abort(); /* never asked for numbers */
-    strlist_add(out, "web");
-    strlist_add(out, "be1");
-    strlist_add(out, "a b");
+    cmd_strlist_add(out, "web");
+    cmd_strlist_add(out, "be1");
+    cmd_strlist_add(out, "a b");
     if (fe)
-        strlist_add(out, fe); /* echo a value seen earlier in the line */
+        cmd_strlist_add(out, fe); /* echo a value seen earlier in the line */
     return kind == CMD_SLOT_HEALTHCHECK ? -1 : 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const struct cmd_node *root = &maglevc_commands;
+    const struct cmd_node *root = &cli_commands;
     char *line = mem_alloc(size + 1);
     memcpy(line, data, size);
     line[size] = '\0';
@@ -41,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc < -1 || rc >= CMD_ACTION_COUNT || (rc == -1 && !err[0]) || (rc >= 0 && err[0]) ||
         (rc > 0 && p.action != rc))
         abort();
-    strlist_free(&words);
+    cmd_strlist_free(&words);
 
     /* complete at the end and at a cursor picked from the input */
     size_t cursors[2] = { len, len ? (size_t)data[0] % (len + 1) : 0 };
@@ -51,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (n < -1 || c.start > cursors[i] || (n >= 0 && (size_t)n != c.words.n) ||
             (n == -1 && (!c.msg[0] || c.words.n)))
             abort();
-        strlist_free(&c.words);
+        cmd_strlist_free(&c.words);
     }
 
     struct strbuf sb = STRBUF_INIT;

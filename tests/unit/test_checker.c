@@ -227,7 +227,7 @@ static void test_reload(void **state)
     /* move and swap restarted from unknown */
     assert_int_equal(checker_find(ck, "move")->sm.state, BS_UNKNOWN);
     assert_int_equal(checker_find(ck, "swap")->sm.state, BS_UNKNOWN);
-    assert_int_equal(backend_rt_healthcheck(checker_find(ck, "swap"))->port, 81);
+    assert_int_equal(checker_backend_healthcheck(checker_find(ck, "swap"))->port, 81);
     /* the run-time disable survives the reload */
     assert_int_equal(checker_find(ck, "off")->sm.state, BS_DISABLED);
     assert_int_equal(checker_find(ck, "new")->sm.state, BS_UNKNOWN);

@@ -11,7 +11,7 @@
 
 #include "cli/cmdtree.h"
 
-static const struct cmd_node *const root = &maglevc_commands;
+static const struct cmd_node *const root = &cli_commands;
 
 /* ---- a fake name provider: what the server would list ---- */
 
@@ -25,7 +25,7 @@ struct fake {
 static void add_all(struct strlist *out, const char *const *v)
 {
     for (; *v; v++)
-        strlist_add(out, *v);
+        cmd_strlist_add(out, *v);
 }
 
 static int fake_names(void *ctx, enum cmd_slot_kind kind, const struct cmd_parsed *so_far,
@@ -73,7 +73,7 @@ static struct strlist words;
 /* Parses line; keeps its words until the next call. */
 static int parse(const char *line)
 {
-    strlist_free(&words);
+    cmd_strlist_free(&words);
     return cmd_parse_line(root, line, &words, &parsed, err, sizeof(err));
 }
 
@@ -102,7 +102,7 @@ static char *complete_at(const char *line, size_t cursor, struct fake *f, int *r
         snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "=%s", c.msg);
     if (start)
         *start = c.start;
-    strlist_free(&c.words);
+    cmd_strlist_free(&c.words);
     return buf;
 }
 
@@ -126,7 +126,7 @@ static void help(const char *line, struct fake *f, int want_rc, const char *want
 static int teardown(void **state)
 {
     (void)state;
-    strlist_free(&words);
+    cmd_strlist_free(&words);
     return 0;
 }
 
@@ -597,18 +597,18 @@ static void test_hidden(void **state)
     assert_int_equal(cmd_parse_line(&r, "al", &w, &p, err, sizeof(err)), 1);
     assert_int_equal(cmd_parse_line(&r, "alpsx", &w, &p, err, sizeof(err)), -1);
     assert_string_equal(err, "unknown word \"alpsx\"; expected one of: alpha, beta");
-    strlist_free(&w);
+    cmd_strlist_free(&w);
 
     struct cmd_completion c;
     assert_int_equal(cmd_complete(&r, "al", 2, NULL, NULL, &c), 1);
     assert_string_equal(c.words.v[0], "alpha");
-    strlist_free(&c.words);
+    cmd_strlist_free(&c.words);
     assert_int_equal(cmd_complete(&r, "", 0, NULL, NULL, &c), 2);
     assert_string_equal(c.words.v[1], "beta");
-    strlist_free(&c.words);
+    cmd_strlist_free(&c.words);
     assert_int_equal(cmd_complete(&r, "alps", 4, NULL, NULL, &c), 1); /* typed in full */
     assert_string_equal(c.words.v[0], "alps");
-    strlist_free(&c.words);
+    cmd_strlist_free(&c.words);
     struct strbuf sb = STRBUF_INIT;
     assert_int_equal(cmd_help(&r, "", NULL, NULL, &sb), 0);
     assert_string_equal(strbuf_str(&sb), "  alpha     Alpha\n"
@@ -776,16 +776,16 @@ static void test_tokenize(void **state)
     for (size_t i = 0; i < 6; i++)
         assert_string_equal(w.v[i], want[i]);
     assert_null(w.v[6]);
-    strlist_free(&w);
+    cmd_strlist_free(&w);
     assert_int_equal(cmd_tokenize("", &w, err, 64), 0);
     assert_int_equal(w.n, 0);
     assert_int_equal(cmd_tokenize("a \"b", &w, err, 64), -1);
     assert_string_equal(err, "unbalanced quote at column 3");
-    strlist_free(&w);
+    cmd_strlist_free(&w);
     assert_int_equal(cmd_tokenize("\"", &w, err, 8), -1);
     assert_string_equal(err, "unbalan"); /* cut to errlen */
-    strlist_free(&w);
-    strlist_free(&w); /* twice is fine */
+    cmd_strlist_free(&w);
+    cmd_strlist_free(&w); /* twice is fine */
 }
 
 static void test_hostile(void **state)
@@ -826,7 +826,7 @@ static void test_hostile(void **state)
 
     /* a tiny error buffer, bytes above 0x7f, blank-only lines */
     char small[4];
-    strlist_free(&words);
+    cmd_strlist_free(&words);
     assert_int_equal(cmd_parse_line(root, "nope", &words, &parsed, small, sizeof(small)), -1);
     assert_string_equal(small, "unk");
     parse_err("\xff\xfe", "unknown word \"\xff\xfe\"; expected one of: show, set, sync, "
@@ -913,7 +913,7 @@ static void test_fuzz_loop(void **state)
             assert_true(c.msg[0] != '\0' && c.words.n == 0);
         else
             assert_int_equal((size_t)n, c.words.n);
-        strlist_free(&c.words);
+        cmd_strlist_free(&c.words);
 
         struct strbuf sb = STRBUF_INIT;
         int h = cmd_help(root, line, fake_names, &f, &sb);

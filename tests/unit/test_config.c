@@ -360,14 +360,14 @@ static void test_file_errors(void **state)
 static void test_levenshtein_suggest(void **state)
 {
     (void)state;
-    assert_int_equal(levenshtein("kitten", "sitting"), 3);
-    assert_int_equal(levenshtein("", "abc"), 3);
-    assert_int_equal(levenshtein("same", "same"), 0);
+    assert_int_equal(config_levenshtein("kitten", "sitting"), 3);
+    assert_int_equal(config_levenshtein("", "abc"), 3);
+    assert_int_equal(config_levenshtein("same", "same"), 0);
     static const char *const keys[] = { "interval", "fast-interval", "timeout", NULL };
-    assert_string_equal(suggest("intervall", keys), "interval");
-    assert_string_equal(suggest("fast_interval", keys), "fast-interval");
-    assert_string_equal(suggest("timeot", keys), "timeout");
-    assert_null(suggest("zzzzzz", keys));
+    assert_string_equal(config_suggest("intervall", keys), "interval");
+    assert_string_equal(config_suggest("fast_interval", keys), "fast-interval");
+    assert_string_equal(config_suggest("timeot", keys), "timeout");
+    assert_null(config_suggest("zzzzzz", keys));
 }
 
 int main(void)

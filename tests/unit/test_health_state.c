@@ -262,7 +262,7 @@ static void test_codes(void **state)
     assert_false(probe_code_passed(PC_L7STS));
     assert_false(probe_code_passed(PC_L4TOUT));
     assert_false(probe_code_passed(PC_SOCKERR));
-    assert_string_equal(backend_state_name(BS_DISABLED), "disabled");
+    assert_string_equal(health_state_name(BS_DISABLED), "disabled");
     struct probe_result r;
     probe_result_from_errno(ECONNREFUSED, &r);
     assert_int_equal(r.code, PC_L4CON);

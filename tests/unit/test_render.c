@@ -43,13 +43,13 @@ static char *strip(const char *s)
 static void test_visible_width(void **state)
 {
     (void)state;
-    assert_int_equal(visible_width(""), 0);
-    assert_int_equal(visible_width("abc"), 3);
-    assert_int_equal(visible_width("\033[31mab\033[0m"), 2);
-    assert_int_equal(visible_width("\033[1;34mx\033[0m"), 1);
-    assert_int_equal(visible_width("\xe2\x86\x92"), 1);                     /* → */
-    assert_int_equal(visible_width("12\xc2\xb5s"), 4);                      /* 12µs */
-    assert_int_equal(visible_width("\033[32m\xc3\xa9t\xc3\xa9\033[0m"), 3); /* été */
+    assert_int_equal(table_visible_width(""), 0);
+    assert_int_equal(table_visible_width("abc"), 3);
+    assert_int_equal(table_visible_width("\033[31mab\033[0m"), 2);
+    assert_int_equal(table_visible_width("\033[1;34mx\033[0m"), 1);
+    assert_int_equal(table_visible_width("\xe2\x86\x92"), 1);                     /* → */
+    assert_int_equal(table_visible_width("12\xc2\xb5s"), 4);                      /* 12µs */
+    assert_int_equal(table_visible_width("\033[32m\xc3\xa9t\xc3\xa9\033[0m"), 3); /* été */
 }
 
 static char *render_table(bool color)
@@ -60,16 +60,16 @@ static char *render_table(bool color)
     table_init(&t, 3, 2, color);
     table_header(&t, hdr);
     table_cell(&t, TC_BOLD, "b1");
-    table_cell(&t, state_color("up"), "up");
+    table_cell(&t, table_state_color("up"), "up");
     table_cell(&t, TC_NONE, "first");
     table_endrow(&t);
     table_cell(&t, TC_BOLD, "backend-long");
-    table_cell(&t, state_color("down"), "down");
+    table_cell(&t, table_state_color("down"), "down");
     table_cell(&t, TC_NONE, "\xe2\x86\x92 x"); /* multi-byte, one column */
     table_endrow(&t);
     table_line(&t, 1, "a line outside the columns");
     table_cell(&t, TC_NONE, "\xc3\xa9t\xc3\xa9");
-    table_cell(&t, state_color("paused"), "paused");
+    table_cell(&t, table_state_color("paused"), "paused");
     table_endrow(&t); /* the missing last cell: no trailing blanks */
     table_render(&t, &sb);
     table_free(&t);
@@ -100,7 +100,7 @@ static void test_table_alignment(void **state)
             break;
         }
         *ea = *eb = '\0';
-        assert_int_equal(visible_width(a), visible_width(b));
+        assert_int_equal(table_visible_width(a), table_visible_width(b));
         a = ea + 1;
         b = eb + 1;
     }
@@ -112,20 +112,20 @@ static void test_table_alignment(void **state)
 static void test_state_colors(void **state)
 {
     (void)state;
-    assert_int_equal(state_color("up"), TC_GREEN);
-    assert_int_equal(state_color("down"), TC_RED);
-    assert_int_equal(state_color("unknown"), TC_YELLOW);
-    assert_int_equal(state_color("paused"), TC_YELLOW);
-    assert_int_equal(state_color("disabled"), TC_YELLOW);
-    assert_int_equal(state_color(NULL), TC_YELLOW);
-    assert_string_equal(tcolor_start(TC_LABEL), "\033[34m");
-    assert_string_equal(tcolor_start(TC_NONE), "");
+    assert_int_equal(table_state_color("up"), TC_GREEN);
+    assert_int_equal(table_state_color("down"), TC_RED);
+    assert_int_equal(table_state_color("unknown"), TC_YELLOW);
+    assert_int_equal(table_state_color("paused"), TC_YELLOW);
+    assert_int_equal(table_state_color("disabled"), TC_YELLOW);
+    assert_int_equal(table_state_color(NULL), TC_YELLOW);
+    assert_string_equal(table_color_start(TC_LABEL), "\033[34m");
+    assert_string_equal(table_color_start(TC_NONE), "");
 
     struct strbuf sb = STRBUF_INIT;
-    sb_colored(&sb, true, TC_GREEN, "up");
+    table_sb_colored(&sb, true, TC_GREEN, "up");
     assert_string_equal(strbuf_str(&sb), "\033[32mup\033[0m");
     strbuf_reset(&sb);
-    sb_colored(&sb, false, TC_GREEN, "up");
+    table_sb_colored(&sb, false, TC_GREEN, "up");
     assert_string_equal(strbuf_str(&sb), "up");
     strbuf_reset(&sb);
     render_error(&sb, true, "backend \"x\" not found");
