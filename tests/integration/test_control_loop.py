@@ -139,50 +139,34 @@ def wait_weights(sim, want, what, timeout=15.0):
 
 
 def journal(sim, since=0):
-    """vppsim's journal of received writes, entries with seq > since, oldest
-    first: {seq, time, client, name, fields{...}, retval}."""
-    if hasattr(sim, "journal"):
-        entries = sim.journal(since=since)
-    else:
-        r = sim.call("journal", since=since)
-        entries = r.get("journal", r.get("entries"))
-    return sorted((e for e in entries if e["seq"] > since), key=lambda e: e["seq"])
+    """vppsim's journal of received LB writes with seq > since, oldest first:
+    [{seq, time, client, name, fields{prefix, as_address, weight, is_flush,
+    is_del ...}, retval ...}] (tools/vppsim/README.md)."""
+    return sim.journal(since=since)
 
 
 def jmark(sim):
-    """The journal's last sequence number (0 when it is empty)."""
-    if hasattr(sim, "journal_mark"):
-        return sim.journal_mark()
-    return max((e["seq"] for e in journal(sim)), default=0)
+    """The journal's last sequence number, for a later journal(since=...)."""
+    return sim.journal_mark()
 
 
-def _addr(v):
-    """An address or prefix of a journal entry's fields as text."""
-    if isinstance(v, dict):
-        a = v.get("address", v.get("addr"))
-        n = v.get("len", v.get("length"))
-        return f"{_addr(a)}/{n}" if n is not None else _addr(a)
-    return str(v)
-
-
-def jfield(e, *names):
-    f = e["fields"]
-    for n in names:
-        if n in f:
-            return f[n]
-    raise KeyError(f"none of {names} in journal entry {e}")
+def jfield(e, name):
+    try:
+        return e["fields"][name]
+    except KeyError:
+        raise KeyError(f"no {name} in journal entry {e}") from None
 
 
 def jvip(e):
-    return _addr(jfield(e, "pfx", "prefix"))
+    return jfield(e, "prefix")
 
 
 def jas(e):
-    return _addr(jfield(e, "as_address", "address"))
+    return jfield(e, "as_address")
 
 
 def jflush(e):
-    return bool(jfield(e, "is_flush", "flush"))
+    return bool(jfield(e, "is_flush"))
 
 
 def set_weights(entries, key=None):
