@@ -44,7 +44,9 @@ struct log_kv {
 #define LOG_DOUBLE(k, x) ((struct log_kv){ .key = (k), .type = LOG_KV_DOUBLE, .v.d = (x) })
 #define LOG_END_KV       ((struct log_kv){ .key = NULL, .type = LOG_KV_END })
 
-/* One formatted record, handed to the hook (later: gRPC event streams). */
+/* One formatted record, handed to the hook: the daemon's is the gRPC
+ * WatchEvents stream's (src/api/events.c), which sends records as log
+ * events to the clients that asked for them. */
 struct log_record {
     int64_t time_us; /* wall clock, microseconds since the epoch */
     enum log_level level;

@@ -1,7 +1,9 @@
-/* probe_http.c: the http and https probes, on libcurl's multi-socket API
- * driven by the libev loop.
+/* probe_http.c: the https probe, on libcurl's multi-socket API driven by
+ * the libev loop. probe.c hands it only https healthchecks: plain http is
+ * probe_http_native.c's own HTTP/1.1 client (the code here still builds an
+ * http:// URL for type http, but nothing starts one).
  *
- * One CURLM per probe_env (struct http_env, created with the first http
+ * One CURLM per probe_env (struct http_env, created with the first https
  * probe): curl tells us which sockets to watch (CURLMOPT_SOCKETFUNCTION, one
  * ev_io per socket) and when to wake it up (CURLMOPT_TIMERFUNCTION, one
  * ev_timer). Our watchers call curl_multi_socket_action() and then drain

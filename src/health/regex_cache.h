@@ -1,5 +1,8 @@
-/* Internal to src/health: compiled response-regexes, kept per probe env
- * so that a probe does not compile its healthcheck's pattern each time.
+/* Internal to src/health: compiled response-regexes, so that a probe does
+ * not compile its healthcheck's pattern each time. The https probe keeps
+ * one cache per probe env (probe_http.c's struct http_env), the native
+ * http probe one for the process (probe_http_native.c; the loop thread is
+ * its only user). Not thread-safe.
  *
  * Entries are keyed by the healthcheck (its address) and its pattern: a
  * reloaded config may reuse an address with another pattern, which then
@@ -24,8 +27,8 @@ struct regex_cache {
 
 /* The compiled hc->response_regex (not NULL), from the cache or compiled
  * now (with JIT when available); valid until the entry goes (evicted, or
- * replaced by another pattern for hc) or regex_cache_clear(). NULL with err set ("response-regex:
- * ...") when it does not compile. */
+ * replaced by another pattern for hc) or regex_cache_clear(). NULL with
+ * err set ("response-regex: ...") when it does not compile. */
 const struct pcre2_real_code_8 *
 regex_cache_get(struct regex_cache *c, const struct healthcheck_conf *hc, char *err, size_t errlen);
 /* Frees every entry; c is empty afterwards. */
