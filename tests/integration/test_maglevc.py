@@ -150,7 +150,8 @@ def test_json_every_show(lab):
     assert [p["name"] for p in f["pools"]] == ["primary", "fallback"]
     assert list(f["pools"][0]["backends"][0]) == ["name", "address", "weight",
                                                   "effective_weight", "state", "enabled",
-                                                  "overridden", "flush"]
+                                                  "overridden", "flush", "vpp_status",
+                                                  "vpp_error", "vpp_weight"]
 
 
 def test_unknown_backend_is_a_server_error(lab):
