@@ -17,8 +17,8 @@ Maglev__Transition *api_build_transition(struct arena *a, const struct health_tr
     Maglev__Transition *m = ar_new(a, Maglev__Transition);
     maglev__transition__init(m);
     m->time_us = t->time_us;
-    m->from_state = (char *)backend_state_name(t->from);
-    m->to_state = (char *)backend_state_name(t->to);
+    m->from_state = (char *)health_state_name(t->from);
+    m->to_state = (char *)health_state_name(t->to);
     m->code = (char *)probe_code_name(t->code);
     m->detail = arena_strdup(a, t->detail);
     return m;
@@ -34,11 +34,11 @@ Maglev__Frontend *api_build_frontend(struct arena *a, const struct core *c, size
     m->name = fe->name;
     m->description = fe->description ? fe->description : "";
     m->address = addr_str(a, &fe->address);
-    m->protocol = (char *)fe_protocol_name(fe->protocol);
+    m->protocol = (char *)config_fe_protocol_name(fe->protocol);
     m->port = fe->port;
     m->src_ip_sticky = fe->src_ip_sticky;
     m->flush_on_down = fe->flush_on_down;
-    m->state = (char *)fe_state_name(v.result.state);
+    m->state = (char *)lb_fe_state_name(v.result.state);
     m->active_pool = v.result.active_pool >= 0 ? fe->pools[v.result.active_pool].name : "";
     m->vpp_held = v.vpp_held;
     m->n_pools = fe->n_pools;
@@ -62,7 +62,7 @@ Maglev__Frontend *api_build_frontend(struct arena *a, const struct core *c, size
             bm->overridden = sv.override >= 0;
             bm->effective_weight = sv.effective.weight;
             bm->flush = sv.effective.flush;
-            bm->state = (char *)backend_state_name(sv.state);
+            bm->state = (char *)health_state_name(sv.state);
             bm->enabled = sv.state != BS_DISABLED;
             bm->vpp_status = (char *)core_vpp_status_name(sv.vpp);
             bm->vpp_error = (char *)sv.vpp_error;
@@ -82,7 +82,7 @@ Maglev__Backend *api_build_backend(struct arena *a, const struct core *c, size_t
     m->address = addr_str(a, &bc->address);
     m->healthcheck = bc->healthcheck ? bc->healthcheck : "";
     if (b) {
-        m->state = (char *)backend_state_name(b->sm.state);
+        m->state = (char *)health_state_name(b->sm.state);
         m->enabled = b->sm.state != BS_DISABLED;
         m->counter = b->sm.counter;
         m->rise = b->sm.rise;
@@ -122,7 +122,7 @@ Maglev__HealthCheck *api_build_healthcheck(struct arena *a, const struct core *c
     Maglev__HealthCheck *m = ar_new(a, Maglev__HealthCheck);
     maglev__health_check__init(m);
     m->name = h->name;
-    m->type = (char *)hc_type_name(h->type);
+    m->type = (char *)config_hc_type_name(h->type);
     m->port = h->port;
     m->interval_ms = ms(h->interval);
     m->fast_interval_ms = ms(h->fast_interval);
@@ -205,7 +205,7 @@ Maglev__Event *api_build_backend_event(struct arena *a, const struct backend_rt 
     maglev__backend_event__init(m);
     m->name = b->name;
     m->initial = initial;
-    m->state = (char *)backend_state_name(t ? t->to : b->sm.state);
+    m->state = (char *)health_state_name(t ? t->to : b->sm.state);
     if (t)
         m->transition = api_build_transition(a, t);
     return e;
@@ -222,8 +222,8 @@ Maglev__Event *api_build_frontend_event(struct arena *a, const struct frontend_c
     Maglev__FrontendEvent *m = e->frontend = ar_new(a, Maglev__FrontendEvent);
     maglev__frontend_event__init(m);
     m->name = fe->name;
-    m->from_state = (char *)fe_state_name(from);
-    m->to_state = (char *)fe_state_name(to);
+    m->from_state = (char *)lb_fe_state_name(from);
+    m->to_state = (char *)lb_fe_state_name(to);
     m->initial = initial;
     m->active_pool = active_pool >= 0 ? fe->pools[active_pool].name : "";
     return e;

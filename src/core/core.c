@@ -63,7 +63,8 @@ static void log_frontend(const struct frontend_conf *fe, const struct lb_fronten
                          const struct lb_frontend_result *to)
 {
     log_info("frontend-state", LOG_STR("frontend", fe->name),
-             LOG_STR("from", fe_state_name(from->state)), LOG_STR("to", fe_state_name(to->state)),
+             LOG_STR("from", lb_fe_state_name(from->state)),
+             LOG_STR("to", lb_fe_state_name(to->state)),
              LOG_STR("active-pool", to->active_pool >= 0 ? fe->pools[to->active_pool].name : ""),
              LOG_STR("from-active-pool",
                      from->active_pool >= 0 && (size_t)from->active_pool < fe->n_pools

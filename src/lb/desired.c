@@ -194,13 +194,21 @@ static struct ip_addr src_or_zero(const struct ip_addr *a, int family)
     return r;
 }
 
-/* Every backend up, no override: the weights of a config at rest. */
+/* Every backend up, no override: the weights of a config at rest. The
+ * states cover every backend index the frontend names (hand-made configs
+ * in tests may name more than cfg has). */
 static void all_up_weights(const struct maglev_config *cfg, size_t i, struct lb_weight *out)
 {
-    enum backend_state *st = mem_calloc(cfg->n_backends, sizeof(*st));
-    for (size_t b = 0; b < cfg->n_backends; b++)
+    const struct frontend_conf *fe = &cfg->frontends[i];
+    size_t n = cfg->n_backends;
+    for (size_t p = 0; p < fe->n_pools; p++)
+        for (size_t b = 0; b < fe->pools[p].n_backends; b++)
+            if (fe->pools[p].backends[b].backend_index >= (int)n)
+                n = (size_t)fe->pools[p].backends[b].backend_index + 1;
+    enum backend_state *st = mem_calloc(n, sizeof(*st));
+    for (size_t b = 0; b < n; b++)
         st[b] = BS_UP;
-    lb_compute(&cfg->frontends[i], st, NULL, out);
+    lb_compute(fe, st, NULL, out);
     free(st);
 }
 

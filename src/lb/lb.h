@@ -34,7 +34,7 @@ struct lb_frontend_result {
     int active_pool; /* -1 = none */
 };
 
-const char *fe_state_name(enum fe_state s);
+const char *lb_fe_state_name(enum fe_state s);
 
 /* Number of pool backends of fe (the length of the flat arrays). */
 size_t lb_slots(const struct frontend_conf *fe);

@@ -5,7 +5,7 @@
 #include "common/mem.h"
 #include "lb/lb.h"
 
-const char *fe_state_name(enum fe_state s)
+const char *lb_fe_state_name(enum fe_state s)
 {
     switch (s) {
     case FE_UP:

@@ -97,7 +97,7 @@ static void job_done(struct vpp_sync *s)
     job_free(j);
     if (s->queue)
         ev_idle_start(s->loop, &s->kick);
-    sync_vip_kick(s); /* targeted changes waited for this job */
+    vpp_sync_vip_kick(s); /* targeted changes waited for this job */
 }
 
 static void fail_job(struct vpp_sync *s, struct vpp_sync_job *j, int err, const char *what)
@@ -144,19 +144,19 @@ static void queue_internal(struct vpp_sync *s, const char *frontend, const char 
     enqueue(s, j);
 }
 
-void sync_queue_full(struct vpp_sync *s, const char *trigger)
+void vpp_sync_queue_full(struct vpp_sync *s, const char *trigger)
 {
     queue_internal(s, NULL, trigger);
 }
 
-bool sync_model_job_running(const struct vpp_sync *s)
+bool vpp_sync_model_job_running(const struct vpp_sync *s)
 {
     return s->running && s->queue && s->queue->kind == JOB_SYNC && s->queue->apply;
 }
 
 /* ---- logging the ops ---- */
 
-void sync_log_op(const struct lb_op *op, const char *result, bool dry)
+void vpp_sync_log_op(const struct lb_op *op, const char *result, bool dry)
 {
     char vip[96], as[IP_ADDR_STRLEN] = "", ev[48];
     lb_vip_key_format(&op->vip, vip, sizeof(vip));
@@ -194,8 +194,8 @@ void sync_log_op(const struct lb_op *op, const char *result, bool dry)
                LOG_STR("result", result));
 }
 
-void sync_log_done(const char *event, const char *frontend, const char *trigger,
-                   const struct lb_plan *p, size_t failed, int64_t since_us)
+void vpp_sync_log_done(const char *event, const char *frontend, const char *trigger,
+                       const struct lb_plan *p, size_t failed, int64_t since_us)
 {
     log_info(event, LOG_STR("scope", frontend ? "vip" : "all"), LOG_STR("frontend", frontend),
              LOG_STR("trigger", trigger), LOG_UINT("conf-set", p->conf_set),
@@ -210,12 +210,12 @@ void sync_log_done(const char *event, const char *frontend, const char *trigger,
 static void finish_sync(struct vpp_sync *s, struct vpp_sync_job *j, const struct vpp_op_result *res,
                         size_t failed, bool applied)
 {
-    sync_log_done(applied ? "vpp-lbsync-done" : "vpp-lbsync-planned", j->frontend, j->trigger,
-                  &j->plan, failed, j->start_us);
+    vpp_sync_log_done(applied ? "vpp-lbsync-done" : "vpp-lbsync-planned", j->frontend, j->trigger,
+                      &j->plan, failed, j->start_us);
     if (applied && !j->frontend && failed == 0)
         s->last_full_us = clock_wall_us();
     if (j->apply) /* its read (with what it applied) is VPP's state now */
-        sync_model_install(s, &j->observed, applied ? &j->plan : NULL, res);
+        vpp_sync_model_install(s, &j->observed, applied ? &j->plan : NULL, res);
     if (!j->canceled && j->cb) {
         struct vpp_sync_result r = {
             .full = !j->frontend,
@@ -245,8 +245,8 @@ static void on_applied(void *ctx, const struct vpp_op_result *res, size_t failed
         else if (ok && op->kind == LB_OP_VIP_DEL)
             sticky_set(s, &op->vip, -1);
         if (op->kind == LB_OP_CONF_SET || log_enabled(LOG_LEVEL_DEBUG))
-            sync_log_op(op, buf, false);
-        sync_report(s, op, &res[i], j->trigger, j->start_us);
+            vpp_sync_log_op(op, buf, false);
+        vpp_sync_report(s, op, &res[i], j->trigger, j->start_us);
         if (!ok) {
             char vip[96], as[IP_ADDR_STRLEN] = "";
             if (op->kind >= LB_OP_AS_ADD)
@@ -285,7 +285,7 @@ static void on_read(void *ctx, int err, struct lb_state *observed)
         return;
     }
     j->observed = *observed;
-    sync_model_carry_flush(s, &j->observed);
+    vpp_sync_model_carry_flush(s, &j->observed);
     /* VPPs whose CLI did not tell: what this connection created */
     for (size_t i = 0; i < j->observed.n_vips; i++) {
         struct lb_vip *v = &j->observed.vips[i];
@@ -332,8 +332,8 @@ static void on_read(void *ctx, int err, struct lb_state *observed)
     if (!apply) {
         if (j->apply) /* dry run of a real sync: say what it would do */
             for (size_t i = 0; i < j->plan.n_ops; i++) {
-                sync_log_op(&j->plan.ops[i], "not applied (dry run)", true);
-                sync_report(s, &j->plan.ops[i], NULL, j->trigger, j->start_us);
+                vpp_sync_log_op(&j->plan.ops[i], "not applied (dry run)", true);
+                vpp_sync_report(s, &j->plan.ops[i], NULL, j->trigger, j->start_us);
             }
         finish_sync(s, j, NULL, 0, false);
         return;
@@ -375,13 +375,13 @@ static void on_periodic(struct ev_loop *loop, ev_timer *w, int revents)
     (void)revents;
     struct vpp_sync *s = w->data;
     if (vpp_client_is_up(s->client))
-        sync_queue_full(s, "periodic");
+        vpp_sync_queue_full(s, "periodic");
 }
 
 /* The connect sync (or the one ending the warm-up), then every interval. */
 static void start_syncing(struct vpp_sync *s, const char *trigger)
 {
-    sync_queue_full(s, trigger);
+    vpp_sync_queue_full(s, trigger);
     ev_timer_stop(s->loop, &s->periodic);
     ev_timer_set(&s->periodic, s->opts.interval, s->opts.interval);
     ev_timer_start(s->loop, &s->periodic);
@@ -404,7 +404,7 @@ static void on_down(void *ctx, const char *reason)
     (void)reason;
     struct vpp_sync *s = ctx;
     ev_timer_stop(s->loop, &s->periodic);
-    sync_model_invalidate(s); /* VPP may restart: the connect sync reads it anew */
+    vpp_sync_model_invalidate(s); /* VPP may restart: the connect sync reads it anew */
 }
 
 /* ---- warm-up ---- */
@@ -444,7 +444,7 @@ static void on_release_over(struct ev_loop *loop, ev_timer *w, int revents)
     struct vpp_sync *s = w->data;
     warmup_over(s, "startup-max-delay");
     if (vpp_client_is_up(s->client))
-        sync_queue_full(s, "warmup");
+        vpp_sync_queue_full(s, "warmup");
 }
 
 /* ---- public ---- */
@@ -477,8 +477,8 @@ struct vpp_sync *vpp_sync_new(struct ev_loop *loop, const struct vpp_sync_opts *
     s->hold.data = s;
     ev_timer_init(&s->release, on_release_over, 0, 0);
     s->release.data = s;
-    sync_vip_init(s);
-    sync_vip_reset(s, opts->n_frontends);
+    vpp_sync_vip_init(s);
+    vpp_sync_vip_reset(s, opts->n_frontends);
     return s;
 }
 
@@ -527,7 +527,7 @@ void vpp_sync_free(struct vpp_sync *s)
         fail_job(s, s->queue, -ECANCELED, "maglevd is stopping");
     }
     ev_idle_stop(s->loop, &s->kick);
-    sync_vip_free(s);
+    vpp_sync_vip_free(s);
     free(s->sticky);
     free(s);
 }
@@ -568,9 +568,9 @@ void vpp_sync_reloaded(struct vpp_sync *s, double interval, size_t n_frontends)
             ev_timer_start(s->loop, &s->periodic);
         }
     }
-    sync_vip_reset(s, n_frontends);
+    vpp_sync_vip_reset(s, n_frontends);
     if (vpp_client_is_up(s->client) && s->warmup != VPP_WARMUP_HOLD)
-        sync_queue_full(s, "reload");
+        vpp_sync_queue_full(s, "reload");
 }
 
 /* An API job: queued, its handle given to the caller for cancelling. */

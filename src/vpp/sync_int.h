@@ -64,32 +64,33 @@ struct vpp_sync {
 };
 
 /* sync.c */
-void sync_queue_full(struct vpp_sync *s, const char *trigger);
+void vpp_sync_queue_full(struct vpp_sync *s, const char *trigger);
 /* A sync that will replace the model is running. */
-bool sync_model_job_running(const struct vpp_sync *s);
-void sync_log_op(const struct lb_op *op, const char *result, bool dry);
-void sync_log_done(const char *event, const char *frontend, const char *trigger,
-                   const struct lb_plan *p, size_t failed, int64_t since_us);
+bool vpp_sync_model_job_running(const struct vpp_sync *s);
+void vpp_sync_log_op(const struct lb_op *op, const char *result, bool dry);
+void vpp_sync_log_done(const char *event, const char *frontend, const char *trigger,
+                       const struct lb_plan *p, size_t failed, int64_t since_us);
 
 /* sync_vip.c */
-void sync_vip_init(struct vpp_sync *s);
-void sync_vip_free(struct vpp_sync *s);
+void vpp_sync_vip_init(struct vpp_sync *s);
+void vpp_sync_vip_free(struct vpp_sync *s);
 /* New frontend count: every targeted change dropped (a full sync follows). */
-void sync_vip_reset(struct vpp_sync *s, size_t n_frontends);
+void vpp_sync_vip_reset(struct vpp_sync *s, size_t n_frontends);
 /* Plans and sends what is waiting, if targeted changes may run now. */
-void sync_vip_kick(struct vpp_sync *s);
+void vpp_sync_vip_kick(struct vpp_sync *s);
 /* A sync's read with its applied ops becomes the model (taking *observed). */
-void sync_model_install(struct vpp_sync *s, struct lb_state *observed, const struct lb_plan *plan,
-                        const struct vpp_op_result *res);
-void sync_model_invalidate(struct vpp_sync *s);
+void vpp_sync_model_install(struct vpp_sync *s, struct lb_state *observed,
+                            const struct lb_plan *plan, const struct vpp_op_result *res);
+void vpp_sync_model_invalidate(struct vpp_sync *s);
 /* VPP's dumps do not say whether an AS at weight 0 was flushed: what the
  * model knows (maglevd flushed it, its weight stayed 0) is carried into a
  * fresh read, so that a flush is sent once, not at every sync. */
-void sync_model_carry_flush(const struct vpp_sync *s, struct lb_state *observed);
+void vpp_sync_model_carry_flush(const struct vpp_sync *s, struct lb_state *observed);
 /* Records the outcome of an AS op for vpp_sync_as_status. */
-void sync_fail_note(struct vpp_sync *s, const struct lb_op *op, const struct vpp_op_result *res);
+void vpp_sync_fail_note(struct vpp_sync *s, const struct lb_op *op,
+                        const struct vpp_op_result *res);
 /* Tells the source about an AS op (applied, failed or dry-run). */
-void sync_report(struct vpp_sync *s, const struct lb_op *op, const struct vpp_op_result *res,
-                 const char *trigger, int64_t since_us);
+void vpp_sync_report(struct vpp_sync *s, const struct lb_op *op, const struct vpp_op_result *res,
+                     const char *trigger, int64_t since_us);
 
 #endif

@@ -31,13 +31,13 @@ static void batch_free(struct vip_batch *b)
 
 static void on_flush(struct ev_loop *loop, ev_prepare *w, int revents);
 
-void sync_vip_init(struct vpp_sync *s)
+void vpp_sync_vip_init(struct vpp_sync *s)
 {
     ev_prepare_init(&s->flush, on_flush);
     s->flush.data = s;
 }
 
-void sync_vip_free(struct vpp_sync *s)
+void vpp_sync_vip_free(struct vpp_sync *s)
 {
     ev_prepare_stop(s->loop, &s->flush);
     free(s->vips);
@@ -46,7 +46,7 @@ void sync_vip_free(struct vpp_sync *s)
     lb_state_free(&s->model);
 }
 
-void sync_vip_reset(struct vpp_sync *s, size_t n)
+void vpp_sync_vip_reset(struct vpp_sync *s, size_t n)
 {
     s->gen++;
     free(s->vips);
@@ -64,10 +64,10 @@ size_t vpp_sync_pending(const struct vpp_sync *s)
 static bool can_target(const struct vpp_sync *s)
 {
     return !s->stopping && s->model_valid && s->warmup != VPP_WARMUP_HOLD &&
-           vpp_client_is_up(s->client) && !sync_model_job_running(s);
+           vpp_client_is_up(s->client) && !vpp_sync_model_job_running(s);
 }
 
-void sync_vip_kick(struct vpp_sync *s)
+void vpp_sync_vip_kick(struct vpp_sync *s)
 {
     if (s->n_dirty && can_target(s))
         ev_prepare_start(s->loop, &s->flush);
@@ -87,7 +87,7 @@ void vpp_sync_vip_changed(struct vpp_sync *s, size_t fe, const char *trigger, in
     } else if (cause_us < v->cause_us) {
         v->cause_us = cause_us;
     }
-    sync_vip_kick(s);
+    vpp_sync_vip_kick(s);
 }
 
 /* ---- the model ---- */
@@ -112,7 +112,7 @@ static bool uncertain(const struct vpp_op_result *r)
     return r->err && r->err != -ECANCELED;
 }
 
-void sync_model_carry_flush(const struct vpp_sync *s, struct lb_state *observed)
+void vpp_sync_model_carry_flush(const struct vpp_sync *s, struct lb_state *observed)
 {
     for (size_t i = 0; i < observed->n_vips; i++) {
         struct lb_vip *v = &observed->vips[i];
@@ -125,13 +125,13 @@ void sync_model_carry_flush(const struct vpp_sync *s, struct lb_state *observed)
     }
 }
 
-void sync_model_invalidate(struct vpp_sync *s)
+void vpp_sync_model_invalidate(struct vpp_sync *s)
 {
     s->model_valid = false;
 }
 
-void sync_model_install(struct vpp_sync *s, struct lb_state *observed, const struct lb_plan *plan,
-                        const struct vpp_op_result *res)
+void vpp_sync_model_install(struct vpp_sync *s, struct lb_state *observed,
+                            const struct lb_plan *plan, const struct vpp_op_result *res)
 {
     lb_state_free(&s->model);
     s->model = *observed;
@@ -143,10 +143,10 @@ void sync_model_install(struct vpp_sync *s, struct lb_state *observed, const str
             lb_model_apply(&s->model, &plan->ops[i]);
         else if (uncertain(&res[i]))
             s->model_valid = false;
-        sync_fail_note(s, &plan->ops[i], &res[i]);
+        vpp_sync_fail_note(s, &plan->ops[i], &res[i]);
     }
     if (!s->model_valid && vpp_client_is_up(s->client) && !s->stopping)
-        sync_queue_full(s, "repair");
+        vpp_sync_queue_full(s, "repair");
 }
 
 /* ---- failures per AS ---- */
@@ -160,7 +160,7 @@ static struct sync_as_fail *fail_find(const struct vpp_sync *s, const struct lb_
     return NULL;
 }
 
-void sync_fail_note(struct vpp_sync *s, const struct lb_op *op, const struct vpp_op_result *res)
+void vpp_sync_fail_note(struct vpp_sync *s, const struct lb_op *op, const struct vpp_op_result *res)
 {
     if (op->kind < LB_OP_AS_ADD)
         return;
@@ -203,8 +203,8 @@ enum vpp_as_status vpp_sync_as_status(const struct vpp_sync *s, const struct lb_
     return VPP_AS_PENDING;
 }
 
-void sync_report(struct vpp_sync *s, const struct lb_op *op, const struct vpp_op_result *res,
-                 const char *trigger, int64_t since_us)
+void vpp_sync_report(struct vpp_sync *s, const struct lb_op *op, const struct vpp_op_result *res,
+                     const char *trigger, int64_t since_us)
 {
     if (!s->src.applied || op->kind < LB_OP_AS_ADD || s->stopping)
         return;
@@ -238,9 +238,9 @@ static void on_batch(void *ctx, const struct vpp_op_result *res, size_t failed)
         if (ok)
             lb_model_apply(&s->model, op);
         unsure = unsure || uncertain(&res[i]);
-        sync_fail_note(s, op, &res[i]);
+        vpp_sync_fail_note(s, op, &res[i]);
         if (log_enabled(LOG_LEVEL_DEBUG))
-            sync_log_op(op, buf, false);
+            vpp_sync_log_op(op, buf, false);
         if (!ok) {
             char vip[96], as[IP_ADDR_STRLEN] = "";
             if (op->kind >= LB_OP_AS_ADD)
@@ -250,18 +250,19 @@ static void on_batch(void *ctx, const struct vpp_op_result *res, size_t failed)
                      LOG_STR("vip", lb_vip_key_format(&op->vip, vip, sizeof(vip))),
                      LOG_STR("address", as), LOG_STR("error", buf));
         }
-        sync_report(s, op, &res[i], b->trigger, b->cause_us);
+        vpp_sync_report(s, op, &res[i], b->trigger, b->cause_us);
     }
-    sync_log_done("vpp-lbsync-done", b->desired.name, b->trigger, &b->plan, failed, b->cause_us);
+    vpp_sync_log_done("vpp-lbsync-done", b->desired.name, b->trigger, &b->plan, failed,
+                      b->cause_us);
     if (b->gen == s->gen && b->fe < s->n_fe)
         s->vips[b->fe].in_flight = false;
     if (unsure) { /* VPP may or may not have it: read VPP again */
         s->model_valid = false;
         if (vpp_client_is_up(s->client))
-            sync_queue_full(s, "repair");
+            vpp_sync_queue_full(s, "repair");
     }
     batch_free(b);
-    sync_vip_kick(s);
+    vpp_sync_vip_kick(s);
 }
 
 /* Plans frontend fe's VIP against the model and sends the difference. */
@@ -298,10 +299,11 @@ static void start_vip(struct vpp_sync *s, size_t fe)
     }
     if (s->opts.dry_run) {
         for (size_t i = 0; i < b->plan.n_ops; i++) {
-            sync_log_op(&b->plan.ops[i], "not applied (dry run)", true);
-            sync_report(s, &b->plan.ops[i], NULL, b->trigger, b->cause_us);
+            vpp_sync_log_op(&b->plan.ops[i], "not applied (dry run)", true);
+            vpp_sync_report(s, &b->plan.ops[i], NULL, b->trigger, b->cause_us);
         }
-        sync_log_done("vpp-lbsync-planned", b->desired.name, b->trigger, &b->plan, 0, b->cause_us);
+        vpp_sync_log_done("vpp-lbsync-planned", b->desired.name, b->trigger, &b->plan, 0,
+                          b->cause_us);
         batch_free(b);
         return;
     }
