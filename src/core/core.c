@@ -13,41 +13,40 @@
 
 /* ---- the index: backend -> frontends, built once per config ---- */
 
+/* One pass over every (frontend, backend) use, each pair once: counts
+ * them (fill NULL) or places them. */
+static void index_pass(struct core_index *ix, const struct maglev_config *cfg, size_t *fill)
+{
+    size_t nb = cfg->n_backends;
+    size_t *last = mem_calloc(nb, sizeof(*last)); /* frontend + 1 last seen */
+    for (size_t f = 0; f < cfg->n_frontends; f++) {
+        const struct frontend_conf *fe = &cfg->frontends[f];
+        for (size_t p = 0; p < fe->n_pools; p++)
+            for (size_t b = 0; b < fe->pools[p].n_backends; b++) {
+                int bi = fe->pools[p].backends[b].backend_index;
+                if (bi < 0 || (size_t)bi >= nb || last[bi] == f + 1)
+                    continue;
+                last[bi] = f + 1;
+                if (fill)
+                    ix->fe[ix->start[bi] + fill[bi]++] = (uint32_t)f;
+                else
+                    ix->start[bi + 1]++;
+            }
+    }
+    free(last);
+}
+
 static void index_build(struct core_index *ix, const struct maglev_config *cfg)
 {
-    size_t nb = cfg->n_backends, total = 0;
+    size_t nb = cfg->n_backends;
     ix->start = mem_calloc(nb + 1, sizeof(*ix->start));
-    size_t *last = mem_calloc(nb ? nb : 1, sizeof(*last)); /* frontend + 1 last counted */
-    for (size_t f = 0; f < cfg->n_frontends; f++) {
-        const struct frontend_conf *fe = &cfg->frontends[f];
-        for (size_t p = 0; p < fe->n_pools; p++)
-            for (size_t b = 0; b < fe->pools[p].n_backends; b++) {
-                int bi = fe->pools[p].backends[b].backend_index;
-                if (bi < 0 || (size_t)bi >= nb || last[bi] == f + 1)
-                    continue;
-                last[bi] = f + 1;
-                ix->start[bi + 1]++;
-                total++;
-            }
-    }
+    index_pass(ix, cfg, NULL);
     for (size_t b = 0; b < nb; b++)
         ix->start[b + 1] += ix->start[b];
-    ix->fe = mem_calloc(total, sizeof(*ix->fe));
-    size_t *fill = mem_calloc(nb ? nb : 1, sizeof(*fill));
-    memset(last, 0, (nb ? nb : 1) * sizeof(*last));
-    for (size_t f = 0; f < cfg->n_frontends; f++) {
-        const struct frontend_conf *fe = &cfg->frontends[f];
-        for (size_t p = 0; p < fe->n_pools; p++)
-            for (size_t b = 0; b < fe->pools[p].n_backends; b++) {
-                int bi = fe->pools[p].backends[b].backend_index;
-                if (bi < 0 || (size_t)bi >= nb || last[bi] == f + 1)
-                    continue;
-                last[bi] = f + 1;
-                ix->fe[ix->start[bi] + fill[bi]++] = (uint32_t)f;
-            }
-    }
+    ix->fe = mem_calloc(ix->start[nb], sizeof(*ix->fe));
+    size_t *fill = mem_calloc(nb, sizeof(*fill));
+    index_pass(ix, cfg, fill);
     free(fill);
-    free(last);
 }
 
 static void index_free(struct core_index *ix)

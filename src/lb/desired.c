@@ -285,21 +285,48 @@ void lb_state_sort_observed(struct lb_state *s)
         qsort(s->vips, s->n_vips, sizeof(*s->vips), vip_key_order);
 }
 
-const struct lb_vip *lb_state_find(const struct lb_state *observed, const struct lb_vip_key *k)
+size_t lb_state_vip_index(const struct lb_state *s, const struct lb_vip_key *k)
 {
-    if (!observed || !k)
-        return NULL;
-    size_t lo = 0, hi = observed->n_vips; /* the first VIP with a key >= k */
+    size_t lo = 0, hi = s->n_vips;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (lb_vip_key_cmp(&observed->vips[mid].key, k) < 0)
+        if (lb_vip_key_cmp(&s->vips[mid].key, k) < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    if (lo < observed->n_vips && lb_vip_key_cmp(&observed->vips[lo].key, k) == 0)
-        return &observed->vips[lo];
+    return lo;
+}
+
+const struct lb_vip *lb_state_find(const struct lb_state *observed, const struct lb_vip_key *k)
+{
+    if (!observed || !k)
+        return NULL;
+    size_t i = lb_state_vip_index(observed, k);
+    if (i < observed->n_vips && lb_vip_key_cmp(&observed->vips[i].key, k) == 0)
+        return &observed->vips[i];
     return NULL;
+}
+
+size_t lb_vip_as_index(const struct lb_vip *v, const struct ip_addr *a)
+{
+    size_t lo = 0, hi = v->n_ases;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ip_addr_cmp(&v->ases[mid].addr, a) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+const struct lb_as *lb_vip_find_as(const struct lb_vip *v, const struct ip_addr *a)
+{
+    if (!v)
+        return NULL;
+    size_t i = lb_vip_as_index(v, a);
+    return i < v->n_ases && ip_addr_equal(&v->ases[i].addr, a) ? &v->ases[i] : NULL;
 }
 
 void lb_state_free(struct lb_state *s)

@@ -7,43 +7,15 @@
 #include "common/mem.h"
 #include "lb/plan.h"
 
-/* Index of the first VIP with a key >= k. */
-static size_t vip_lower(const struct lb_state *m, const struct lb_vip_key *k)
-{
-    size_t lo = 0, hi = m->n_vips;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (lb_vip_key_cmp(&m->vips[mid].key, k) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-/* Index of the first AS with an address >= a. */
-static size_t as_lower(const struct lb_vip *v, const struct ip_addr *a)
-{
-    size_t lo = 0, hi = v->n_ases;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (ip_addr_cmp(&v->ases[mid].addr, a) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 static struct lb_vip *vip_find(struct lb_state *m, const struct lb_vip_key *k)
 {
-    size_t i = vip_lower(m, k);
+    size_t i = lb_state_vip_index(m, k);
     return i < m->n_vips && lb_vip_key_cmp(&m->vips[i].key, k) == 0 ? &m->vips[i] : NULL;
 }
 
 static void vip_add(struct lb_state *m, const struct lb_op *op)
 {
-    size_t i = vip_lower(m, &op->vip);
+    size_t i = lb_state_vip_index(m, &op->vip);
     if (i < m->n_vips && lb_vip_key_cmp(&m->vips[i].key, &op->vip) == 0) {
         struct lb_vip *v = &m->vips[i]; /* VPP said yes: it is what we asked for */
         v->encap = op->encap;
@@ -63,7 +35,7 @@ static void vip_add(struct lb_state *m, const struct lb_op *op)
 
 static void vip_del(struct lb_state *m, const struct lb_vip_key *k)
 {
-    size_t i = vip_lower(m, k);
+    size_t i = lb_state_vip_index(m, k);
     if (i >= m->n_vips || lb_vip_key_cmp(&m->vips[i].key, k) != 0)
         return;
     free(m->vips[i].name);
@@ -74,7 +46,7 @@ static void vip_del(struct lb_state *m, const struct lb_vip_key *k)
 
 static void as_set(struct lb_vip *v, const struct lb_op *op)
 {
-    size_t i = as_lower(v, &op->as);
+    size_t i = lb_vip_as_index(v, &op->as);
     bool found = i < v->n_ases && ip_addr_equal(&v->ases[i].addr, &op->as);
     if (op->kind == LB_OP_AS_WEIGHT || op->kind == LB_OP_AS_DEL) {
         if (!found)

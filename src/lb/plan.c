@@ -65,22 +65,6 @@ static bool dup_prev(const struct lb_as *ases, size_t i)
     return i > 0 && ip_addr_equal(&ases[i - 1].addr, &ases[i].addr);
 }
 
-/* The first AS with address a in a sorted array, or NULL. */
-static const struct lb_as *as_find(const struct lb_vip *v, const struct ip_addr *a)
-{
-    size_t lo = 0, hi = v ? v->n_ases : 0;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (ip_addr_cmp(&v->ases[mid].addr, a) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (v && lo < v->n_ases && ip_addr_equal(&v->ases[lo].addr, a))
-        return &v->ases[lo];
-    return NULL;
-}
-
 /* Removal of an observed VIP: its active ASes with flush, then the VIP. */
 static int plan_remove(struct lb_plan *p, const char *frontend, const struct lb_vip *ov,
                        const char *reason)
@@ -116,14 +100,14 @@ static int plan_reconcile(struct lb_plan *p, const struct lb_vip *dv, const stru
 {
     int r;
     for (size_t i = 0; i < dv->n_ases; i++) {
-        const struct lb_as *d = &dv->ases[i], *o = as_find(ov, &d->addr);
+        const struct lb_as *d = &dv->ases[i], *o = lb_vip_find_as(ov, &d->addr);
         if (dup_prev(dv->ases, i) || (o && o->active))
             continue;
         if ((r = as_op(p, LB_OP_AS_ADD, dv->name, dv, d, o ? "lingering" : "missing")) < 0)
             return r;
     }
     for (size_t i = 0; i < dv->n_ases; i++) {
-        const struct lb_as *d = &dv->ases[i], *o = as_find(ov, &d->addr);
+        const struct lb_as *d = &dv->ases[i], *o = lb_vip_find_as(ov, &d->addr);
         if (dup_prev(dv->ases, i) || !o || !o->active)
             continue;
         /* a flush is sent even when the weight is 0 already, once */
@@ -141,7 +125,7 @@ static int plan_reconcile(struct lb_plan *p, const struct lb_vip *dv, const stru
     }
     for (size_t i = 0; i < ov->n_ases; i++) {
         const struct lb_as *o = &ov->ases[i];
-        if (!o->active || dup_prev(ov->ases, i) || as_find(dv, &o->addr))
+        if (!o->active || dup_prev(ov->ases, i) || lb_vip_find_as(dv, &o->addr))
             continue;
         if ((r = as_op(p, LB_OP_AS_DEL, dv->name, dv, o, "not-configured")) < 0)
             return r;

@@ -162,6 +162,12 @@ void lb_vip_clear(struct lb_vip *v);
 void lb_state_sort_observed(struct lb_state *s);
 /* Observed VIP with this key, or NULL (binary search on a sorted state). */
 const struct lb_vip *lb_state_find(const struct lb_state *observed, const struct lb_vip_key *k);
+/* Index of the first VIP with a key >= k (a sorted state). */
+size_t lb_state_vip_index(const struct lb_state *s, const struct lb_vip_key *k);
+/* The first AS of v (sorted) with address a, or NULL (v may be NULL);
+ * lb_vip_as_index: the index of the first AS with an address >= a. */
+const struct lb_as *lb_vip_find_as(const struct lb_vip *v, const struct ip_addr *a);
+size_t lb_vip_as_index(const struct lb_vip *v, const struct ip_addr *a);
 void lb_state_free(struct lb_state *s);
 
 /* The ops that take one observed VIP (NULL = absent) to desired VIP dv, as

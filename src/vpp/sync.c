@@ -194,6 +194,26 @@ void vpp_sync_log_op(const struct lb_op *op, const char *result, bool dry)
                LOG_STR("result", result));
 }
 
+void vpp_sync_log_result(const struct lb_op *op, const struct vpp_op_result *res, bool always)
+{
+    bool ok = !res->err && !res->retval;
+    if (ok && !always && !log_enabled(LOG_LEVEL_DEBUG))
+        return;
+    char buf[128];
+    vpp_op_result_format(res, buf, sizeof(buf));
+    if (always || log_enabled(LOG_LEVEL_DEBUG))
+        vpp_sync_log_op(op, buf, false);
+    if (ok)
+        return;
+    char vip[96], as[IP_ADDR_STRLEN] = "";
+    if (op->kind >= LB_OP_AS_ADD)
+        ip_addr_format(&op->as, as, sizeof(as));
+    log_warn("vpp-lbsync-op-failed", LOG_STR("op", lb_op_kind_name(op->kind)),
+             LOG_STR("frontend", op->frontend),
+             LOG_STR("vip", lb_vip_key_format(&op->vip, vip, sizeof(vip))), LOG_STR("address", as),
+             LOG_STR("error", buf));
+}
+
 void vpp_sync_log_done(const char *event, const char *frontend, const char *trigger,
                        const struct lb_plan *p, size_t failed, int64_t since_us)
 {
@@ -237,25 +257,13 @@ static void on_applied(void *ctx, const struct vpp_op_result *res, size_t failed
     struct vpp_sync *s = j->s;
     for (size_t i = 0; i < j->plan.n_ops; i++) {
         const struct lb_op *op = &j->plan.ops[i];
-        char buf[128];
-        vpp_op_result_format(&res[i], buf, sizeof(buf));
         bool ok = !res[i].err && !res[i].retval;
         if (ok && op->kind == LB_OP_VIP_ADD)
             sticky_set(s, &op->vip, op->src_ip_sticky);
         else if (ok && op->kind == LB_OP_VIP_DEL)
             sticky_set(s, &op->vip, -1);
-        if (op->kind == LB_OP_CONF_SET || log_enabled(LOG_LEVEL_DEBUG))
-            vpp_sync_log_op(op, buf, false);
+        vpp_sync_log_result(op, &res[i], op->kind == LB_OP_CONF_SET);
         vpp_sync_report(s, op, &res[i], j->trigger, j->start_us);
-        if (!ok) {
-            char vip[96], as[IP_ADDR_STRLEN] = "";
-            if (op->kind >= LB_OP_AS_ADD)
-                ip_addr_format(&op->as, as, sizeof(as));
-            log_warn("vpp-lbsync-op-failed", LOG_STR("op", lb_op_kind_name(op->kind)),
-                     LOG_STR("frontend", op->frontend),
-                     LOG_STR("vip", lb_vip_key_format(&op->vip, vip, sizeof(vip))),
-                     LOG_STR("address", as), LOG_STR("error", buf));
-        }
     }
     finish_sync(s, j, res, failed, true);
 }

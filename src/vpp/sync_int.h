@@ -68,6 +68,9 @@ void vpp_sync_queue_full(struct vpp_sync *s, const char *trigger);
 /* A sync that will replace the model is running. */
 bool vpp_sync_model_job_running(const struct vpp_sync *s);
 void vpp_sync_log_op(const struct lb_op *op, const char *result, bool dry);
+/* An applied op: its DEBUG line (always: at INFO for the conf), and a WARN
+ * vpp-lbsync-op-failed when VPP refused it or did not answer. */
+void vpp_sync_log_result(const struct lb_op *op, const struct vpp_op_result *res, bool always);
 void vpp_sync_log_done(const char *event, const char *frontend, const char *trigger,
                        const struct lb_plan *p, size_t failed, int64_t since_us);
 

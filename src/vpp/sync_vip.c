@@ -92,19 +92,6 @@ void vpp_sync_vip_changed(struct vpp_sync *s, size_t fe, const char *trigger, in
 
 /* ---- the model ---- */
 
-static const struct lb_as *model_as(const struct lb_vip *v, const struct ip_addr *a)
-{
-    size_t lo = 0, hi = v ? v->n_ases : 0;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (ip_addr_cmp(&v->ases[mid].addr, a) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return v && lo < v->n_ases && ip_addr_equal(&v->ases[lo].addr, a) ? &v->ases[lo] : NULL;
-}
-
 /* An error from the client (no answer), not from VPP: VPP may or may not
  * have applied the op. */
 static bool uncertain(const struct vpp_op_result *r)
@@ -118,7 +105,7 @@ void vpp_sync_model_carry_flush(const struct vpp_sync *s, struct lb_state *obser
         struct lb_vip *v = &observed->vips[i];
         const struct lb_vip *mv = lb_state_find(&s->model, &v->key);
         for (size_t k = 0; mv && k < v->n_ases; k++) {
-            const struct lb_as *ma = model_as(mv, &v->ases[k].addr);
+            const struct lb_as *ma = lb_vip_find_as(mv, &v->ases[k].addr);
             if (ma && ma->flush && ma->weight == 0 && v->ases[k].weight == 0)
                 v->ases[k].flush = true;
         }
@@ -190,7 +177,7 @@ enum vpp_as_status vpp_sync_as_status(const struct vpp_sync *s, const struct lb_
     *error = "";
     if (!s->model_valid || !vpp_client_is_up(s->client))
         return VPP_AS_PENDING;
-    const struct lb_as *a = model_as(lb_state_find(&s->model, vip), as);
+    const struct lb_as *a = lb_vip_find_as(lb_state_find(&s->model, vip), as);
     if (a && a->active)
         *vpp_weight = a->weight;
     if (a && a->active && a->weight == want)
@@ -232,24 +219,11 @@ static void on_batch(void *ctx, const struct vpp_op_result *res, size_t failed)
     bool unsure = false;
     for (size_t i = 0; i < b->plan.n_ops; i++) {
         const struct lb_op *op = &b->plan.ops[i];
-        char buf[128];
-        vpp_op_result_format(&res[i], buf, sizeof(buf));
-        bool ok = !res[i].err && !res[i].retval;
-        if (ok)
+        if (!res[i].err && !res[i].retval)
             lb_model_apply(&s->model, op);
         unsure = unsure || uncertain(&res[i]);
         vpp_sync_fail_note(s, op, &res[i]);
-        if (log_enabled(LOG_LEVEL_DEBUG))
-            vpp_sync_log_op(op, buf, false);
-        if (!ok) {
-            char vip[96], as[IP_ADDR_STRLEN] = "";
-            if (op->kind >= LB_OP_AS_ADD)
-                ip_addr_format(&op->as, as, sizeof(as));
-            log_warn("vpp-lbsync-op-failed", LOG_STR("op", lb_op_kind_name(op->kind)),
-                     LOG_STR("frontend", op->frontend),
-                     LOG_STR("vip", lb_vip_key_format(&op->vip, vip, sizeof(vip))),
-                     LOG_STR("address", as), LOG_STR("error", buf));
-        }
+        vpp_sync_log_result(op, &res[i], false);
         vpp_sync_report(s, op, &res[i], b->trigger, b->cause_us);
     }
     vpp_sync_log_done("vpp-lbsync-done", b->desired.name, b->trigger, &b->plan, failed,
