@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -288,10 +289,15 @@ int vppsim_start(struct vppsim *v, const char *const *extra)
     for (size_t i = 0; extra && extra[i] && n < 31; i++)
         argv[n++] = extra[i];
     argv[n] = NULL;
+    pid_t parent = getpid();
     v->pid = fork();
     if (v->pid < 0)
         return -1;
     if (v->pid == 0) {
+        /* a test killed (meson's timeout, a crash) takes vppsim with it */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+            _exit(1);
         int null = open("/dev/null", O_WRONLY);
         if (null >= 0) {
             dup2(null, 1);
