@@ -270,10 +270,12 @@ int core_reload(struct core *c, struct config_diags *d, struct checker_reload_st
     }
     struct maglev_config *old = c->cfg;
     struct core_fe *old_fe = c->fe;
-    c->reloading = true; /* the checker's transitions: state rebuilt below */
-    c->cfg = next;
+    /* the checker's transitions are told to observers while the views are
+     * still the old config's, consistently; the state is rebuilt below */
+    c->reloading = true;
     checker_reload(c->checker, next, st);
     c->reloading = false;
+    c->cfg = next;
     size_t dropped = lb_overrides_prune(c->overrides, next);
     c->fe = NULL;
     build_runtime(c, old, old_fe);
