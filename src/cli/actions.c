@@ -381,6 +381,9 @@ static int watch_events(struct session *s, const struct cmd_parsed *p)
     req.log_level = (char *)(p->arg[ARG_LEVEL].str ? p->arg[ARG_LEVEL].str : "");
     req.backend = p->arg[ARG_EVENT_BACKEND].str != NULL;
     req.frontend = p->arg[ARG_EVENT_FRONTEND].str != NULL;
+    req.vpp = p->arg[ARG_EVENT_VPP].str != NULL;
+    if (!req.log && !req.backend && !req.frontend && !req.vpp) /* none chosen: all four kinds, */
+        req.log = req.backend = req.frontend = req.vpp = true; /* as the server's default */
     struct watch w = { .s = s, .num = p->arg[ARG_NUM].str ? p->arg[ARG_NUM].num : 0 };
     struct client_status st;
     if (s->interactive && !s->json)

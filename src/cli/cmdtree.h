@@ -198,16 +198,17 @@ enum maglevc_action {
 
 enum maglevc_arg {
     ARG_NONE = 0,
-    ARG_FRONTEND,      /* str: frontend name (also the VPP commands' optional NAME) */
-    ARG_BACKEND,       /* str: backend name */
-    ARG_POOL,          /* str: pool name */
-    ARG_HEALTHCHECK,   /* str: healthcheck name */
-    ARG_WEIGHT,        /* num: 0..100 */
-    ARG_NUM,           /* watch events: num, 1..1000000 */
-    ARG_LOG,           /* watch events: "log" given */
-    ARG_LEVEL,         /* watch events: "debug", "info", "warn" or "error" */
-    ARG_EVENT_BACKEND, /* watch events: "backend" given */
-    ARG_EVENT_FRONTEND /* watch events: "frontend" given */
+    ARG_FRONTEND,       /* str: frontend name (also the VPP commands' optional NAME) */
+    ARG_BACKEND,        /* str: backend name */
+    ARG_POOL,           /* str: pool name */
+    ARG_HEALTHCHECK,    /* str: healthcheck name */
+    ARG_WEIGHT,         /* num: 0..100 */
+    ARG_NUM,            /* watch events: num, 1..1000000 */
+    ARG_LOG,            /* watch events: "log" given */
+    ARG_LEVEL,          /* watch events: "debug", "info", "warn" or "error" */
+    ARG_EVENT_BACKEND,  /* watch events: "backend" given */
+    ARG_EVENT_FRONTEND, /* watch events: "frontend" given */
+    ARG_EVENT_VPP,      /* watch events: "vpp" given */
 };
 
 extern const struct cmd_node cli_commands; /* the root */

@@ -136,7 +136,7 @@ static const struct cmd_node config[] = {
     END,
 };
 
-/* watch events [num N] [log [level LEVEL]] [backend] [frontend], any order */
+/* watch events [num N] [log [level LEVEL]] [backend] [frontend] [vpp], any order */
 static const struct cmd_node watch_options[] = {
     KW("num", "Stop after N events",
        KIDS(NUMBER(1, 1000000, "Number of events", ARG(ARG_NUM), WATCH_END))),
@@ -148,6 +148,7 @@ static const struct cmd_node watch_options[] = {
                     KW("error", "Errors only", ARG(ARG_LEVEL), WATCH_END))))),
     KW("backend", "Backend state transitions", ARG(ARG_EVENT_BACKEND), WATCH_END),
     KW("frontend", "Frontend state changes", ARG(ARG_EVENT_FRONTEND), WATCH_END),
+    KW("vpp", "Weight changes maglevd made in VPP", ARG(ARG_EVENT_VPP), WATCH_END),
     END,
 };
 

@@ -396,14 +396,14 @@ static void test_watch_options(void **state)
 {
     (void)state;
     assert_int_equal(parse("watch events"), CMD_WATCH_EVENTS);
-    for (int i = ARG_NUM; i <= ARG_EVENT_FRONTEND; i++)
+    for (int i = ARG_NUM; i <= ARG_EVENT_VPP; i++)
         assert_null(arg(i));
     static const char *const same[] = {
-        "watch events num 5 log level warn backend frontend",
-        "watch events frontend backend log level warn num 5",
-        "watch events log level warn frontend num 5 backend",
-        "w ev f b lo le w n 5",
-        "WATCH EVENTS Log Level WARN num 5 backend frontend",
+        "watch events num 5 log level warn backend frontend vpp",
+        "watch events vpp frontend backend log level warn num 5",
+        "watch events log level warn frontend num 5 vpp backend",
+        "w ev f b v lo le w n 5",
+        "WATCH EVENTS Log Level WARN num 5 backend frontend VPP",
     };
     for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
         if (parse(same[i]) != CMD_WATCH_EVENTS)
@@ -413,6 +413,7 @@ static void test_watch_options(void **state)
         assert_string_equal(arg(ARG_LEVEL), "warn");
         assert_string_equal(arg(ARG_EVENT_BACKEND), "backend");
         assert_string_equal(arg(ARG_EVENT_FRONTEND), "frontend");
+        assert_string_equal(arg(ARG_EVENT_VPP), "vpp");
     }
     assert_int_equal(parse("watch events log"), CMD_WATCH_EVENTS);
     assert_string_equal(arg(ARG_LOG), "log");
@@ -421,6 +422,18 @@ static void test_watch_options(void **state)
     assert_int_equal(parse("watch events backend"), CMD_WATCH_EVENTS);
     assert_null(arg(ARG_LOG));
     assert_string_equal(arg(ARG_EVENT_BACKEND), "backend");
+    assert_null(arg(ARG_EVENT_VPP));
+    assert_int_equal(parse("watch events vpp"), CMD_WATCH_EVENTS);
+    assert_string_equal(arg(ARG_EVENT_VPP), "vpp");
+    assert_null(arg(ARG_LOG));
+    assert_null(arg(ARG_EVENT_BACKEND));
+    assert_null(arg(ARG_EVENT_FRONTEND));
+    assert_null(arg(ARG_NUM));
+    assert_int_equal(parse("watch events vpp num 1"), CMD_WATCH_EVENTS);
+    assert_string_equal(arg(ARG_EVENT_VPP), "vpp");
+    assert_int_equal(parsed.arg[ARG_NUM].num, 1);
+    assert_int_equal(parse("watch events num 1 v"), CMD_WATCH_EVENTS);
+    assert_string_equal(arg(ARG_EVENT_VPP), "vpp");
     assert_int_equal(parse("watch events log level debug"), CMD_WATCH_EVENTS);
     assert_string_equal(arg(ARG_LEVEL), "debug");
     assert_int_equal(parse("watch events log level e"), CMD_WATCH_EVENTS);
@@ -430,16 +443,19 @@ static void test_watch_options(void **state)
     parse_err("watch events backend log b", "option \"backend\" is given more than once");
     parse_err("watch events num 3 num 4", "option \"num\" is given more than once");
     parse_err("watch events log level info level warn",
-              "unknown word \"level\"; expected one of: num, backend, frontend");
+              "unknown word \"level\"; expected one of: num, backend, frontend, vpp");
     parse_err("watch events level info",
-              "unknown word \"level\"; expected one of: num, log, backend, frontend");
+              "unknown word \"level\"; expected one of: num, log, backend, frontend, vpp");
+    parse_err("watch events vpp log vpp", "option \"vpp\" is given more than once");
+    parse_err("watch events vpp x", "unknown word \"x\"; expected one of: num, log, backend, "
+                                    "frontend");
     parse_err("watch events log level",
               "incomplete command; expected one of: debug, info, warn, error");
     parse_err("watch events log level loud",
               "unknown word \"loud\"; expected one of: debug, info, warn, error");
     parse_err("watch events num", "incomplete command; expected: <1-1000000>");
     parse_err("watch events num x", "\"x\" is not a number");
-    parse_err("watch events num 1 log backend frontend x",
+    parse_err("watch events num 1 log backend frontend vpp x",
               "unexpected word \"x\"; expected end of command");
 }
 
@@ -484,12 +500,16 @@ static void test_complete(void **state)
     f.fail = false;
 
     comp("watch events l", &f, 1, "log");
-    comp("watch events ", &f, 4, "num log backend frontend");
-    comp("watch events log ", &f, 4, "level num backend frontend");
-    comp("watch events backend log ", &f, 3, "level num frontend");
+    comp("watch events ", &f, 5, "num log backend frontend vpp");
+    comp("watch events v", &f, 1, "vpp");
+    comp("watch events vpp ", &f, 4, "num log backend frontend");
+    comp("watch events log ", &f, 5, "level num backend frontend vpp");
+    comp("watch events backend log ", &f, 4, "level num frontend vpp");
     comp("watch events log level ", &f, 4, "debug info warn error");
     comp("watch events num ", &f, 0, "=<1-1000000>  Number of events");
-    comp("watch events num 5 ", &f, 3, "log backend frontend");
+    comp("watch events num 5 ", &f, 4, "log backend frontend vpp");
+    comp("watch events vpp num 1 ", &f, 3, "log backend frontend");
+    comp("watch events vpp v", &f, 0, "=option \"vpp\" is given more than once");
     comp("watch events log backend b", &f, 0, "=option \"backend\" is given more than once");
 
     comp("shw ", &f, -1,
@@ -554,6 +574,20 @@ static void test_help(void **state)
     help("watch events log ", &f, 0,
          "  level     Minimum level of log records (default info)\n"
          "  num       Stop after N events\n"
+         "  backend   Backend state transitions\n"
+         "  frontend  Frontend state changes\n"
+         "  vpp       Weight changes maglevd made in VPP\n"
+         "  <cr>      Run the command\n");
+    help("watch events ", &f, 0,
+         "  num       Stop after N events\n"
+         "  log       Log records\n"
+         "  backend   Backend state transitions\n"
+         "  frontend  Frontend state changes\n"
+         "  vpp       Weight changes maglevd made in VPP\n"
+         "  <cr>      Run the command\n");
+    help("watch events vpp ", &f, 0,
+         "  num       Stop after N events\n"
+         "  log       Log records\n"
          "  backend   Backend state transitions\n"
          "  frontend  Frontend state changes\n"
          "  <cr>      Run the command\n");
