@@ -78,6 +78,31 @@ static void add_listen(struct strbuf *sb, const Maglev__Frontend *f)
     strbuf_addf(sb, "%s port %u/%s", or_dash(f->address), f->port, or_dash(f->protocol));
 }
 
+/* The VPP column of `show frontends`: "held", "1 failed, 2 pending",
+ * "3 pending", "ok" (every backend applied), "-" when the VPP integration is
+ * disabled (no backend has a status) or the frontend has no backend. */
+static void add_vpp_summary(struct table *t, const Maglev__Frontend *f)
+{
+    size_t known = 0, pending = 0, failed = 0;
+    for (size_t p = 0; p < f->n_pools; p++)
+        for (size_t b = 0; b < f->pools[p]->n_backends; b++) {
+            const char *st = str(f->pools[p]->backends[b]->vpp_status);
+            known += *st != '\0';
+            failed += strcmp(st, "failed") == 0;
+            pending += *st && strcmp(st, "failed") != 0 && strcmp(st, "applied") != 0;
+        }
+    if (f->vpp_held)
+        table_cell(t, TC_YELLOW, "held");
+    else if (failed && pending)
+        table_cellf(t, TC_RED, "%zu failed, %zu pending", failed, pending);
+    else if (failed)
+        table_cellf(t, TC_RED, "%zu failed", failed);
+    else if (pending)
+        table_cellf(t, TC_YELLOW, "%zu pending", pending);
+    else
+        table_cell(t, known ? TC_GREEN : TC_NONE, known ? "ok" : "-");
+}
+
 void render_frontends(struct strbuf *sb, const struct render_opts *o,
                       const Maglev__ListFrontendsResponse *r)
 {
@@ -85,10 +110,10 @@ void render_frontends(struct strbuf *sb, const struct render_opts *o,
         add_empty_note(sb, "frontends");
         return;
     }
-    static const char *const hdr[] = { "NAME",  "ADDRESS",     "PORT",     "PROTO",
-                                       "STATE", "ACTIVE POOL", "BACKENDS", NULL };
+    static const char *const hdr[] = { "NAME",        "ADDRESS",  "PORT", "PROTO", "STATE",
+                                       "ACTIVE POOL", "BACKENDS", "VPP",  NULL };
     struct table t;
-    table_init(&t, 7, 0, o->color);
+    table_init(&t, 8, 0, o->color);
     table_header(&t, hdr);
     for (size_t i = 0; i < r->n_frontends; i++) {
         const Maglev__Frontend *f = r->frontends[i];
@@ -106,10 +131,51 @@ void render_frontends(struct strbuf *sb, const struct render_opts *o,
         table_cell(&t, table_state_color(f->state), or_dash(f->state));
         table_cell(&t, TC_NONE, or_dash(f->active_pool));
         table_cellf(&t, TC_NONE, "%zu/%zu up", up, total);
+        add_vpp_summary(&t, f);
         table_endrow(&t);
     }
     table_render(&t, sb);
     table_free(&t);
+}
+
+static enum tcolor vpp_status_color(const char *status)
+{
+    if (strcmp(status, "applied") == 0)
+        return TC_GREEN;
+    if (strcmp(status, "failed") == 0)
+        return TC_RED;
+    return TC_YELLOW; /* pending, anything new */
+}
+
+/* The "vpp" cell of a backend row: whether VPP has the effective weight
+ * ("vpp applied", "vpp pending", "vpp failed") and, when VPP's weight is
+ * known and differs from it, the change "100→0" (VPP's weight → the
+ * effective one). */
+static void add_vpp_cell(struct table *t, struct strbuf *l, const struct render_opts *o,
+                         const Maglev__PoolBackend *pb)
+{
+    const char *st = str(pb->vpp_status);
+    if (!*st) {
+        table_cell(t, TC_NONE, "");
+        return;
+    }
+    table_sb_colored(l, o->color, TC_LABEL, "vpp");
+    strbuf_addc(l, ' ');
+    table_sb_colored(l, o->color, vpp_status_color(st), st);
+    if (pb->vpp_weight >= 0 && (uint32_t)pb->vpp_weight != pb->effective_weight)
+        strbuf_addf(l, " %d" ARROW "%u", (int)pb->vpp_weight, pb->effective_weight);
+    table_cell(t, TC_NONE, strbuf_str(l));
+    strbuf_reset(l);
+}
+
+/* Whether any backend of f has a VPP status (the VPP integration is on). */
+static bool has_vpp_status(const Maglev__Frontend *f)
+{
+    for (size_t p = 0; p < f->n_pools; p++)
+        for (size_t b = 0; b < f->pools[p]->n_backends; b++)
+            if (*str(f->pools[p]->backends[b]->vpp_status))
+                return true;
+    return false;
 }
 
 void render_frontend(struct strbuf *sb, const struct render_opts *o, const Maglev__Frontend *f)
@@ -121,6 +187,11 @@ void render_frontend(struct strbuf *sb, const struct render_opts *o, const Magle
     table_sb_colored(&l, o->color, TC_BOLD, str(f->name));
     strbuf_addc(&l, ' ');
     add_state(&l, o, f->state);
+    if (f->vpp_held) {
+        strbuf_addc(&l, ' ');
+        table_sb_colored(&l, o->color, TC_YELLOW,
+                         "(held by the warm-up: VPP's VIP is left as it is)");
+    }
     strbuf_addc(&l, '\n');
     strbuf_adds(sb, strbuf_str(&l));
     strbuf_reset(&l);
@@ -137,8 +208,9 @@ void render_frontend(struct strbuf *sb, const struct render_opts *o, const Magle
     render_field(sb, o, 2, w, "active pool",
                  f->active_pool && *f->active_pool ? f->active_pool : "none");
 
+    const bool vpp = has_vpp_status(f); /* else no vpp column at all */
     struct table t;
-    table_init(&t, 6, 2, o->color);
+    table_init(&t, vpp ? 7 : 6, 2, o->color);
     for (size_t p = 0; p < f->n_pools; p++) {
         const Maglev__Pool *pool = f->pools[p];
         bool active = f->active_pool && strcmp(str(pool->name), f->active_pool) == 0;
@@ -166,6 +238,8 @@ void render_frontend(struct strbuf *sb, const struct render_opts *o, const Magle
             table_cell(&t, TC_NONE, strbuf_str(&l));
             strbuf_reset(&l);
             table_cell(&t, table_state_color(pb->state), or_dash(pb->state));
+            if (vpp)
+                add_vpp_cell(&t, &l, o, pb);
             if (!pb->enabled)
                 strbuf_adds(&l, "[disabled] ");
             if (pb->flush)
@@ -177,6 +251,15 @@ void render_frontend(struct strbuf *sb, const struct render_opts *o, const Magle
             table_cell(&t, TC_YELLOW, strbuf_str(&l));
             strbuf_reset(&l);
             table_endrow(&t);
+            if (vpp && strcmp(str(pb->vpp_status), "failed") == 0 && *str(pb->vpp_error)) {
+                strbuf_adds(&l, "error: "); /* VPP's answer, under the row */
+                strbuf_adds(&l, pb->vpp_error);
+                struct strbuf red = STRBUF_INIT;
+                table_sb_colored(&red, o->color, TC_RED, strbuf_str(&l));
+                table_line(&t, 4, strbuf_str(&red));
+                strbuf_free(&red);
+                strbuf_reset(&l);
+            }
         }
     }
     if (!f->n_pools)

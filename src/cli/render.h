@@ -36,11 +36,20 @@ struct client_version {
 void render_version(struct strbuf *sb, const struct render_opts *o,
                     const struct client_version *client, const Maglev__VersionInfo *server);
 
+/* One row per frontend; the VPP column sums up its backends' VPP status:
+ * "ok" (all applied, green), "N pending" (yellow), "N failed" (red, with
+ * ", M pending" when both), "held" (the warm-up holds the VIP), "-" (the VPP
+ * integration is disabled). */
 void render_frontends(struct strbuf *sb, const struct render_opts *o,
                       const Maglev__ListFrontendsResponse *r);
-/* Hierarchical: the frontend, its pools (the active one marked), each pool's
- * backends with configured/effective weight, state and the markers
- * [disabled], [flushed] and [weight override] (set at run time). */
+/* Hierarchical: the frontend (with "(held by the warm-up: ...)" while the
+ * warm-up holds its VIP), its pools (the active one marked), each pool's
+ * backends with configured/effective weight, state, whether VPP has the
+ * effective weight ("vpp applied" green, "vpp pending" yellow, "vpp failed"
+ * red, with "OLD→NEW" when VPP's known weight differs; no such column when
+ * the VPP integration is disabled), and the markers [disabled], [flushed]
+ * and [weight override] (set at run time); under a failed backend a red
+ * "error: ..." line with VPP's answer. */
 void render_frontend(struct strbuf *sb, const struct render_opts *o, const Maglev__Frontend *f);
 
 void render_backends(struct strbuf *sb, const struct render_opts *o,
@@ -62,7 +71,10 @@ void render_healthcheck(struct strbuf *sb, const struct render_opts *o,
 void render_config_result(struct strbuf *sb, const struct render_opts *o,
                           const Maglev__ConfigResult *r, bool reload);
 
-/* One line for a WatchEvents event (with newline). */
+/* One line for a WatchEvents event (with newline): backend and frontend
+ * transitions, log records, and the weight changes maglevd made in VPP
+ * ("vpp      web b2 (198.18.2.2) weight 50→0 flush trigger health took
+ * 1.474ms", then "dry-run" and a red "error: ..." when set). */
 void render_event(struct strbuf *sb, const struct render_opts *o, const Maglev__Event *e);
 
 /* ---- VPP (render_vpp.c) ---- */

@@ -135,6 +135,46 @@ static void add_kind(struct strbuf *sb, const struct render_opts *o, const char 
     strbuf_addc(sb, ' ');
 }
 
+/* "web b2 (198.18.2.2) weight 50→0 flush trigger health took 1.474ms":
+ * one AS change maglevd made in VPP; the VIP stands in for a frontend-less
+ * one (a stale VIP), an add or a delete is named before the weights. */
+static void add_vpp_weight(struct strbuf *sb, const struct render_opts *o,
+                           const Maglev__VPPWeightEvent *v)
+{
+    strbuf_addf(sb, "%s ", *str(v->frontend) ? v->frontend : or_dash(v->vip));
+    if (*str(v->backend))
+        strbuf_addf(sb, "%s (%s) ", v->backend, or_dash(v->address));
+    else
+        strbuf_addf(sb, "%s ", or_dash(v->address));
+    if (*str(v->op) && strcmp(v->op, "as-weight") != 0)
+        strbuf_addf(sb, "%s ", v->op);
+    table_sb_colored(sb, o->color, TC_LABEL, "weight");
+    strbuf_addf(sb, " %u" ARROW "%u", v->old_weight, v->new_weight);
+    if (v->flush)
+        strbuf_adds(sb, " flush");
+    if (*str(v->trigger)) {
+        strbuf_addc(sb, ' ');
+        table_sb_colored(sb, o->color, TC_LABEL, "trigger");
+        strbuf_addf(sb, " %s", v->trigger);
+    }
+    char took[48];
+    trimmed(took, sizeof(took), (double)(v->took_us > 0 ? v->took_us : 0) / 1000.0, 3, "ms");
+    strbuf_addc(sb, ' ');
+    table_sb_colored(sb, o->color, TC_LABEL, "took");
+    strbuf_addf(sb, " %s", took);
+    if (v->dry_run) {
+        strbuf_addc(sb, ' ');
+        table_sb_colored(sb, o->color, TC_YELLOW, "dry-run");
+    }
+    if (*str(v->error)) {
+        struct strbuf err = STRBUF_INIT;
+        strbuf_addf(&err, "error: %s", v->error);
+        strbuf_addc(sb, ' ');
+        table_sb_colored(sb, o->color, TC_RED, strbuf_str(&err));
+        strbuf_free(&err);
+    }
+}
+
 void render_event(struct strbuf *sb, const struct render_opts *o, const Maglev__Event *e)
 {
     char t[48];
@@ -187,6 +227,11 @@ void render_event(struct strbuf *sb, const struct render_opts *o, const Maglev__
         strbuf_addf(sb, " %s", l->line && *l->line ? l->line : str(l->msg));
         break;
     }
+    case MAGLEV__EVENT__KIND_VPP_WEIGHT:
+        add_kind(sb, o, "vpp");
+        if (e->vpp_weight)
+            add_vpp_weight(sb, o, e->vpp_weight);
+        break;
     default:
         add_kind(sb, o, "unknown");
         break;

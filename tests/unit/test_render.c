@@ -220,9 +220,206 @@ static void test_frontend_hierarchy(void **state)
     o.color = false;
     render_frontends(&sb, &o, &lr);
     assert_string_equal(strbuf_str(&sb),
-                        "NAME  ADDRESS    PORT  PROTO  STATE  ACTIVE POOL  BACKENDS\n"
-                        "web   192.0.2.1  80    tcp    up     primary      1/3 up\n");
+                        "NAME  ADDRESS    PORT  PROTO  STATE  ACTIVE POOL  BACKENDS  VPP\n"
+                        "web   192.0.2.1  80    tcp    up     primary      1/3 up    -\n");
     strbuf_free(&sb);
+}
+
+/* The frontend of the VPP tests: pool primary b1 (up, 100) and b2 (down,
+ * effective 0), pool fallback b3 (up, disabled, flushed). */
+struct vpp_fe {
+    Maglev__PoolBackend b1, b2, b3;
+    Maglev__PoolBackend *p1b[2], *p2b[1];
+    Maglev__Pool p1, p2;
+    Maglev__Pool *pools[2];
+    Maglev__Frontend f;
+};
+
+static void vpp_fe_init(struct vpp_fe *v)
+{
+    v->b1 = pb("b1", "198.18.1.2", 100, 100, "up", true, false);
+    v->b2 = pb("b2", "198.18.2.2", 50, 0, "down", true, false);
+    v->b3 = pb("b3", "198.18.3.2", 100, 0, "up", false, false);
+    v->b3.flush = true;
+    v->b1.vpp_status = v->b2.vpp_status = v->b3.vpp_status = "applied";
+    v->b1.vpp_weight = 100;
+    v->b2.vpp_weight = v->b3.vpp_weight = 0;
+    v->p1b[0] = &v->b1;
+    v->p1b[1] = &v->b2;
+    v->p2b[0] = &v->b3;
+    v->p1 = (Maglev__Pool)MAGLEV__POOL__INIT;
+    v->p2 = (Maglev__Pool)MAGLEV__POOL__INIT;
+    v->p1.name = "primary";
+    v->p1.n_backends = 2;
+    v->p1.backends = v->p1b;
+    v->p2.name = "fallback";
+    v->p2.n_backends = 1;
+    v->p2.backends = v->p2b;
+    v->pools[0] = &v->p1;
+    v->pools[1] = &v->p2;
+    v->f = (Maglev__Frontend)MAGLEV__FRONTEND__INIT;
+    v->f.name = "web";
+    v->f.address = "192.0.2.1";
+    v->f.protocol = "tcp";
+    v->f.port = 80;
+    v->f.state = "up";
+    v->f.n_pools = 2;
+    v->f.pools = v->pools;
+    v->f.active_pool = "primary";
+}
+
+static char *render_fe(const Maglev__Frontend *f, bool color)
+{
+    struct render_opts o = { .color = color, .now_us = T0 };
+    struct strbuf sb = STRBUF_INIT;
+    render_frontend(&sb, &o, f);
+    return strbuf_detach(&sb);
+}
+
+static char *render_fes(Maglev__Frontend *f, bool color)
+{
+    Maglev__Frontend *fv[] = { f };
+    Maglev__ListFrontendsResponse lr = MAGLEV__LIST_FRONTENDS_RESPONSE__INIT;
+    lr.n_frontends = 1;
+    lr.frontends = fv;
+    struct render_opts o = { .color = color, .now_us = T0 };
+    struct strbuf sb = STRBUF_INIT;
+    render_frontends(&sb, &o, &lr);
+    return strbuf_detach(&sb);
+}
+
+/* The VPP column of `show frontends` for f: the last cell of its row. */
+static void check_vpp_summary(Maglev__Frontend *f, const char *want)
+{
+    char *out = render_fes(f, false);
+    const char *row = strchr(out, '\n') + 1, *cell = row;
+    for (const char *p = row; (p = strstr(p, "  ")) != NULL; p++)
+        cell = p + 2;
+    while (*cell == ' ')
+        cell++;
+    size_t n = strlen(want);
+    if (strncmp(cell, want, n) != 0 || strcmp(cell + n, "\n") != 0)
+        fail_msg("want VPP column \"%s\" in:\n%s", want, out);
+    free(out);
+}
+
+static void test_frontend_vpp_status(void **state)
+{
+    (void)state;
+    struct vpp_fe v;
+    vpp_fe_init(&v);
+    const char *head = "frontend web up\n"
+                       "  address      192.0.2.1 port 80/tcp\n"
+                       "  options      src-ip-sticky no, flush-on-down no\n"
+                       "  active pool  primary\n";
+
+    /* converged: every backend applied */
+    char *out = render_fe(&v.f, false);
+    struct strbuf want = STRBUF_INIT;
+    strbuf_adds(&want, head);
+    strbuf_adds(&want, "  pool primary (active)\n"
+                       "    b1  198.18.1.2  weight 100  effective 100  up    vpp applied\n"
+                       "    b2  198.18.2.2  weight 50   effective 0    down  vpp applied\n"
+                       "  pool fallback\n"
+                       "    b3  198.18.3.2  weight 100  effective 0    up    vpp applied  "
+                       "[disabled] [flushed]\n");
+    assert_string_equal(out, strbuf_str(&want));
+    free(out);
+    check_vpp_summary(&v.f, "ok");
+
+    /* pending: VPP still has 100 for b2; one not in VPP yet (weight unknown) */
+    v.b2.vpp_status = "pending";
+    v.b2.vpp_weight = 100;
+    v.b3.vpp_status = "pending";
+    v.b3.vpp_weight = -1;
+    out = render_fe(&v.f, false);
+    strbuf_reset(&want);
+    strbuf_adds(&want, head);
+    strbuf_adds(&want, "  pool primary (active)\n"
+                       "    b1  198.18.1.2  weight 100  effective 100  up    vpp applied\n"
+                       "    b2  198.18.2.2  weight 50   effective 0    down  vpp pending "
+                       "100\xe2\x86\x92"
+                       "0\n"
+                       "  pool fallback\n"
+                       "    b3  198.18.3.2  weight 100  effective 0    up    vpp pending        "
+                       "[disabled] [flushed]\n");
+    assert_string_equal(out, strbuf_str(&want));
+    free(out);
+    check_vpp_summary(&v.f, "2 pending");
+
+    /* failed: VPP refused, its answer on the line below, in red */
+    v.b2.vpp_status = "failed";
+    v.b2.vpp_error = "VPP error -73 (NO_SUCH_ENTRY)";
+    v.b3.vpp_status = "applied";
+    v.b3.vpp_weight = 0;
+    out = render_fe(&v.f, false);
+    strbuf_reset(&want);
+    strbuf_adds(&want, head);
+    strbuf_adds(&want, "  pool primary (active)\n"
+                       "    b1  198.18.1.2  weight 100  effective 100  up    vpp applied\n"
+                       "    b2  198.18.2.2  weight 50   effective 0    down  vpp failed "
+                       "100\xe2\x86\x92"
+                       "0\n"
+                       "      error: VPP error -73 (NO_SUCH_ENTRY)\n"
+                       "  pool fallback\n"
+                       "    b3  198.18.3.2  weight 100  effective 0    up    vpp applied       "
+                       "[disabled] [flushed]\n");
+    assert_string_equal(out, strbuf_str(&want));
+    free(out);
+    check_vpp_summary(&v.f, "1 failed");
+    char *colored = render_fe(&v.f, true);
+    assert_non_null(strstr(colored, "\033[34mvpp\033[0m \033[32mapplied\033[0m"));
+    assert_non_null(strstr(colored, "\033[34mvpp\033[0m \033[31mfailed\033[0m 100"));
+    assert_non_null(strstr(colored, "\033[31merror: VPP error -73 (NO_SUCH_ENTRY)\033[0m\n"));
+    char *stripped = strip(colored);
+    assert_string_equal(stripped, strbuf_str(&want));
+    free(stripped);
+    free(colored);
+    v.b1.vpp_status = "pending";
+    check_vpp_summary(&v.f, "1 failed, 1 pending");
+    colored = render_fes(&v.f, true);
+    assert_non_null(strstr(colored, "\033[31m1 failed, 1 pending\033[0m"));
+    free(colored);
+    v.b2.vpp_status = "applied";
+    colored = render_fes(&v.f, true);
+    assert_non_null(strstr(colored, "\033[33m1 pending\033[0m"));
+    free(colored);
+
+    /* held by the warm-up: said on the header line */
+    v.f.vpp_held = true;
+    v.f.state = "unknown";
+    out = render_fe(&v.f, false);
+    assert_true(strncmp(out,
+                        "frontend web unknown (held by the warm-up: VPP's VIP is left as it "
+                        "is)\n  address ",
+                        80) == 0);
+    free(out);
+    colored = render_fe(&v.f, true);
+    assert_non_null(
+        strstr(colored, " \033[33m(held by the warm-up: VPP's VIP is left as it is)\033[0m\n"));
+    free(colored);
+    check_vpp_summary(&v.f, "held");
+
+    /* the VPP integration disabled: nothing VPP-related, no vpp column */
+    v.f.vpp_held = false;
+    v.f.state = "up";
+    v.b1.vpp_status = v.b2.vpp_status = v.b3.vpp_status = "";
+    v.b2.vpp_error = "";
+    v.b1.vpp_weight = v.b2.vpp_weight = v.b3.vpp_weight = -1;
+    out = render_fe(&v.f, false);
+    strbuf_reset(&want);
+    strbuf_adds(&want, head);
+    strbuf_adds(&want, "  pool primary (active)\n"
+                       "    b1  198.18.1.2  weight 100  effective 100  up\n"
+                       "    b2  198.18.2.2  weight 50   effective 0    down\n"
+                       "  pool fallback\n"
+                       "    b3  198.18.3.2  weight 100  effective 0    up    [disabled] "
+                       "[flushed]\n");
+    assert_string_equal(out, strbuf_str(&want));
+    assert_null(strstr(out, "vpp"));
+    free(out);
+    check_vpp_summary(&v.f, "-");
+    strbuf_free(&want);
 }
 
 static void test_backend_details(void **state)
@@ -341,6 +538,77 @@ static void test_event_lines(void **state)
     render_event(&sb, &o, &e);
     assert_string_equal(strbuf_str(&sb),
                         "2023-11-14 22:13:20.123  log      warn  time=... level=warn msg=x\n");
+
+    /* a weight change maglevd made in VPP */
+    Maglev__VPPWeightEvent ve = MAGLEV__VPPWEIGHT_EVENT__INIT;
+    ve.frontend = "web";
+    ve.backend = "b2";
+    ve.address = "198.18.2.2";
+    ve.vip = "192.0.2.1/32 tcp:80";
+    ve.op = "as-weight";
+    ve.old_weight = 50;
+    ve.new_weight = 0;
+    ve.flush = true;
+    ve.trigger = "health";
+    ve.took_us = 1474;
+    e.kind_case = MAGLEV__EVENT__KIND_VPP_WEIGHT;
+    e.vpp_weight = &ve;
+    strbuf_reset(&sb);
+    render_event(&sb, &o, &e);
+    assert_string_equal(strbuf_str(&sb), "2023-11-14 22:13:20.123  vpp      web b2 (198.18.2.2) "
+                                         "weight 50\xe2\x86\x92"
+                                         "0 flush trigger health took 1.474ms\n");
+    /* coloured: labels, dry-run and the error */
+    ve.flush = false;
+    ve.dry_run = true;
+    ve.error = "VPP error -73 (NO_SUCH_ENTRY)";
+    ve.took_us = 250;
+    strbuf_reset(&sb);
+    render_event(&sb, &o, &e);
+    assert_string_equal(strbuf_str(&sb), "2023-11-14 22:13:20.123  vpp      web b2 (198.18.2.2) "
+                                         "weight 50\xe2\x86\x92"
+                                         "0 trigger health took 0.25ms dry-run error: VPP error "
+                                         "-73 (NO_SUCH_ENTRY)\n");
+    o.color = true;
+    strbuf_reset(&sb);
+    render_event(&sb, &o, &e);
+    assert_non_null(strstr(strbuf_str(&sb), " \033[33mdry-run\033[0m "));
+    assert_non_null(strstr(strbuf_str(&sb), " \033[31merror: VPP error -73 (NO_SUCH_ENTRY)"
+                                            "\033[0m\n"));
+    char *stripped = strip(strbuf_str(&sb));
+    assert_string_equal(stripped, "2023-11-14 22:13:20.123  vpp      web b2 (198.18.2.2) "
+                                  "weight 50\xe2\x86\x92"
+                                  "0 trigger health took 0.25ms dry-run error: VPP error "
+                                  "-73 (NO_SUCH_ENTRY)\n");
+    free(stripped);
+    o.color = false;
+    /* an add, an AS no backend has (a VIP no frontend has: the VIP) */
+    ve.op = "as-add";
+    ve.old_weight = 0;
+    ve.new_weight = 100;
+    ve.dry_run = false;
+    ve.error = "";
+    ve.trigger = "connect";
+    ve.took_us = 2500000;
+    strbuf_reset(&sb);
+    render_event(&sb, &o, &e);
+    assert_string_equal(strbuf_str(&sb), "2023-11-14 22:13:20.123  vpp      web b2 (198.18.2.2) "
+                                         "as-add weight 0\xe2\x86\x92"
+                                         "100 trigger connect took 2500ms\n");
+    ve.op = "as-del";
+    ve.frontend = "";
+    ve.backend = "";
+    ve.address = "198.18.99.9";
+    ve.old_weight = 30;
+    ve.new_weight = 0;
+    ve.trigger = "periodic";
+    ve.took_us = 0;
+    strbuf_reset(&sb);
+    render_event(&sb, &o, &e);
+    assert_string_equal(strbuf_str(&sb),
+                        "2023-11-14 22:13:20.123  vpp      192.0.2.1/32 tcp:80 198.18.99.9 "
+                        "as-del weight 30\xe2\x86\x92"
+                        "0 trigger periodic took 0ms\n");
     strbuf_free(&sb);
 }
 
@@ -845,12 +1113,19 @@ int main(void)
     setenv("TZ", "UTC", 1);
     tzset();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_visible_width),   cmocka_unit_test(test_table_alignment),
-        cmocka_unit_test(test_state_colors),    cmocka_unit_test(test_frontend_hierarchy),
-        cmocka_unit_test(test_backend_details), cmocka_unit_test(test_event_lines),
-        cmocka_unit_test(test_config_result),   cmocka_unit_test(test_times),
-        cmocka_unit_test(test_json_escaping),   cmocka_unit_test(test_json_fields),
-        cmocka_unit_test(test_vpp_info),        cmocka_unit_test(test_vpp_lb_state),
+        cmocka_unit_test(test_visible_width),
+        cmocka_unit_test(test_table_alignment),
+        cmocka_unit_test(test_state_colors),
+        cmocka_unit_test(test_frontend_hierarchy),
+        cmocka_unit_test(test_frontend_vpp_status),
+        cmocka_unit_test(test_backend_details),
+        cmocka_unit_test(test_event_lines),
+        cmocka_unit_test(test_config_result),
+        cmocka_unit_test(test_times),
+        cmocka_unit_test(test_json_escaping),
+        cmocka_unit_test(test_json_fields),
+        cmocka_unit_test(test_vpp_info),
+        cmocka_unit_test(test_vpp_lb_state),
         cmocka_unit_test(test_vpp_sync),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
