@@ -114,6 +114,13 @@ def test_show_frontend_hierarchy(lab):
                                     "up"]
     # backend rows are one table: the weight columns line up across pools
     assert len({l.index("weight") for l in lines if "weight " in l}) == 1
+    # maglevd runs without VPP: nothing about it, in either view
+    assert "vpp" not in r.stdout and "held" not in r.stdout
+    lines = run(lab, "show", "frontends").stdout.splitlines()
+    assert lines[0].split() == ["NAME", "ADDRESS", "PORT", "PROTO", "STATE", "ACTIVE", "POOL",
+                                "BACKENDS", "VPP"]
+    assert lines[1].split() == ["web", "198.19.0.10", "80", "tcp", "up", "primary", "3/3", "up",
+                                "-"]
 
 
 def test_json_show_backends(lab):
@@ -152,6 +159,10 @@ def test_json_every_show(lab):
                                                   "effective_weight", "state", "enabled",
                                                   "overridden", "flush", "vpp_status",
                                                   "vpp_error", "vpp_weight"]
+    assert f["vpp_held"] is False
+    for p in f["pools"]:  # the VPP integration is disabled
+        assert {(x["vpp_status"], x["vpp_error"], x["vpp_weight"]) for x in p["backends"]} == \
+            {("", "", -1)}
 
 
 def test_unknown_backend_is_a_server_error(lab):
@@ -251,6 +262,8 @@ def test_watch_events_num(lab):
                         lines[i]), lines[i]
     assert re.match(rf"^{TIME}  frontend web \S+ {ARROW} up \(active pool primary\) \(initial\)$",
                     lines[3]), lines[3]
+    # no kind chosen: all four asked for, as the server's default
+    lab.daemon.wait_for("watch-start", log=True, backend=True, frontend=True, vpp=True)
     r = run(lab, "--json", "watch", "events", "frontend", "num", "1")
     ev = json.loads(r.stdout)
     assert ev["frontend"]["name"] == "web" and ev["frontend"]["initial"] is True
@@ -289,6 +302,8 @@ def test_complete_flag(lab):
     assert complete(lab, "set frontend web pool ") == ["fallback", "primary"]
     assert complete(lab, "set frontend web pool fallback backend ") == ["b3"]
     assert complete(lab, "set backend b1 ") == ["pause", "resume", "enable", "disable"]
+    assert complete(lab, "watch events ") == ["num", "log", "backend", "frontend", "vpp"]
+    assert complete(lab, "watch events vpp num 3 ") == ["log", "backend", "frontend"]
     # no server: keywords still complete, names do not
     nobody = "unix:" + os.path.join(lab.dir, "nobody.sock")
     assert complete(lab, "show backend ", server=False, MAGLEV_SERVER=nobody) == []

@@ -2,8 +2,10 @@
 VPP on a UNIX socket) in the nginx lab: `show vpp info`, `show vpp lb state`
 (checked line by line against vppsim's own state), `plan` and `sync vpp lb
 state` repairing drift made through vppsim's control socket, the older
-`lbstate` aliases, errors (unknown frontend, VPP away, integration
-disabled), --json, --complete, and TAB / `?` in the interactive shell.
+`lbstate` aliases, whether VPP has each backend's weight in `show frontend`
+and `show frontends`, `watch events vpp`, errors (unknown frontend, VPP
+away, integration disabled), --json, --complete, and TAB / `?` in the
+interactive shell.
 
 maglevd runs with sync-interval 1h, so that drift stays until a test asks
 for the sync."""
@@ -19,7 +21,7 @@ import pytest
 
 from lab import MAGLEVD, Daemon, Lab, is_root
 from vpplab import (WEB, WEB6, VPPSim, active_ases, lab_config, mark, start_maglevd,
-                    wait_synced)
+                    wait_record, wait_synced)
 
 pytestmark = pytest.mark.skipif(not is_root(), reason="the lab needs root (namespaces)")
 
@@ -226,6 +228,140 @@ def test_lingering_as_is_shown_removed(lab):
     assert re.search(r"^  ases +4 \(1 removed\)$", out, re.M)
 
 
+# ---- show frontend(s): whether VPP has the weights ----
+
+# a backend row of `show frontend` (maglevc(1), "OUTPUT OF SHOW FRONTEND")
+LINE_BACKEND = re.compile(r"^    (\S+) +(\S+) +weight (\d+) +effective (\d+) +(\S+) +"
+                          rf"vpp (applied|pending|failed)(?: (\d+){ARROW}(\d+))?(?: +(\[.*\]))?$")
+
+
+def backend_rows(out):
+    """{name: (effective, status, vpp weight or None)} of `show frontend`'s
+    backend rows; the red error line under a failed one as "error"."""
+    rows = {}
+    for line in out.splitlines():
+        m = LINE_BACKEND.match(line)
+        if m:
+            rows[m.group(1)] = (int(m.group(4)), m.group(6),
+                                int(m.group(7)) if m.group(7) else None)
+        elif line.startswith("      error: "):
+            rows["error"] = line[len("      error: "):]
+    return rows
+
+
+def test_show_frontend_shows_applied_once_converged(lab):
+    b = lab.backends
+    out = ok(lab, "show", "frontend", "web")
+    assert out.startswith("frontend web up\n"), out  # not held: no warm-up
+    assert backend_rows(out) == {"b1": (100, "applied", None), "b2": (50, "applied", None),
+                                 "b3": (0, "applied", None)}, out
+    assert re.search(rf"^    b2 +{re.escape(b[1].v4)} +weight 50 +effective 50 +up +"
+                     r"vpp applied$", out, re.M), out
+    assert backend_rows(ok(lab, "show", "frontend", "web6")) == {
+        "b1v6": (100, "applied", None), "b2v6": (25, "applied", None)}
+
+    lines = ok(lab, "show", "frontends").splitlines()
+    assert lines[0].split()[-1] == "VPP"
+    assert {l.split()[0]: l.split()[-1] for l in lines[1:]} == {"web": "ok", "web6": "ok"}
+
+    doc = json.loads(ok(lab, "--json", "show", "frontend", "web"))
+    assert doc["vpp_held"] is False
+    for p in doc["pools"]:
+        for x in p["backends"]:
+            assert (x["vpp_status"], x["vpp_weight"], x["vpp_error"]) == \
+                ("applied", x["effective_weight"], ""), x
+
+    # on a terminal: applied in green
+    tty = pexpect.run(MAGLEVC, args=["-s", lab.daemon.grpc_addr, "show", "frontend", "web"],
+                      env=env(lab), encoding="utf-8", timeout=20)
+    assert "\033[34mvpp\033[0m \033[32mapplied\033[0m" in tty, tty
+
+
+def test_show_frontend_shows_a_failed_weight(lab):
+    b = lab.backends
+    d = lab.daemon
+    lab.sim.fail(["lb_as_set_weight"], -73, address=b[1].v4, prefix=WEB[0])
+    try:
+        m = mark(d)
+        out = ok(lab, "set", "frontend", "web", "pool", "primary", "backend", "b2", "weight", "60")
+        assert "[weight override]" in out
+        wait_synced(d, after=m, frontend="web", trigger="weight")
+        out = ok(lab, "show", "frontend", "web")
+        rows = backend_rows(out)
+        assert rows["b2"][:2] == (60, "failed"), out
+        assert rows["b2"][2] in (50, None), out  # VPP still has 50 (or maglevd no longer knows)
+        assert "-73" in rows["error"], out
+        assert rows["b1"] == (100, "applied", None)
+        lines = ok(lab, "show", "frontends").splitlines()
+        assert {l.split()[0]: " ".join(l.split()[8:]) for l in lines[1:]} == \
+            {"web": "1 failed", "web6": "ok"}, lines
+        tty = pexpect.run(MAGLEVC, args=["-s", d.grpc_addr, "show", "frontend", "web"],
+                          env=env(lab), encoding="utf-8", timeout=20)
+        assert "\033[31mfailed\033[0m" in tty and "\033[31merror: " in tty, tty
+    finally:
+        lab.sim.fail_clear()
+    # back to 50, which VPP still has: applied again, the error gone
+    ok(lab, "set", "frontend", "web", "pool", "primary", "backend", "b2", "weight", "50")
+    Lab.wait_for(lambda: backend_rows(ok(lab, "show", "frontend", "web")) ==
+                 {"b1": (100, "applied", None), "b2": (50, "applied", None),
+                  "b3": (0, "applied", None)}, "b2 applied at 50 again")
+    assert converged(lab)
+
+
+def test_watch_events_vpp_prints_a_weight_change(lab):
+    b = lab.backends
+    d = lab.daemon
+    m = mark(d)
+    p = subprocess.Popen([MAGLEVC, "-s", d.grpc_addr, "watch", "events", "vpp", "num", "1"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env(lab))
+    try:
+        wait_record(d, "watch-start", after=m, vpp=True, backend=False)
+        ok(lab, "set", "backend", "b2", "disable")
+        out, err = p.communicate(timeout=15)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    try:
+        assert p.returncode == 0 and err == "", (p.returncode, err)
+        lines = out.splitlines()
+        assert len(lines) == 1, out
+        assert re.match(rf"^{TIME}  vpp      web b2 \({re.escape(b[1].v4)}\) weight 50{ARROW}0"
+                        r"( flush)? trigger operator took \d+(\.\d+)?ms$", lines[0]), lines
+        out = ok(lab, "show", "frontend", "web")
+        assert backend_rows(out)["b2"] == (0, "applied", None), out
+        assert re.search(r"^    b2 .* vpp applied +\[disabled\]", out, re.M), out
+    finally:
+        m = mark(d)
+        ok(lab, "set", "backend", "b2", "enable")
+    d.wait_state("b2", "up")
+    Lab.wait_for(lambda: converged(lab), "b2 back in VPP")
+
+    # --json: the event as the proto has it
+    m = mark(d)
+    p = subprocess.Popen([MAGLEVC, "-s", d.grpc_addr, "--json", "watch", "events", "vpp", "num",
+                          "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=env(lab))
+    try:
+        wait_record(d, "watch-start", after=m, vpp=True)
+        ok(lab, "set", "frontend", "web", "pool", "primary", "backend", "b2", "weight", "40")
+        out, err = p.communicate(timeout=15)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    ev = json.loads(out)
+    assert list(ev) == ["time_us", "vpp_weight"], ev
+    v = ev["vpp_weight"]
+    assert (v["frontend"], v["backend"], v["address"], v["op"], v["old_weight"],
+            v["new_weight"], v["trigger"], v["error"], v["dry_run"]) == \
+        ("web", "b2", b[1].v4, "as-weight", 50, 40, "weight", "", False), v
+    m = mark(d)
+    ok(lab, "set", "frontend", "web", "pool", "primary", "backend", "b2", "weight", "50")
+    wait_synced(d, after=m, frontend="web", trigger="weight")
+    Lab.wait_for(lambda: converged(lab), "b2 back to 50")
+
+
 # ---- plan / sync ----
 
 
@@ -375,6 +511,9 @@ def test_complete_flag(lab):
     assert complete(lab, "plan vpp lb state web6") == ["web6"]
     assert complete(lab, "sy") == ["sync"]
     assert complete(lab, "pl") == ["plan"]
+    assert complete(lab, "watch events ") == ["num", "log", "backend", "frontend", "vpp"]
+    assert complete(lab, "watch events v") == ["vpp"]
+    assert complete(lab, "watch events vpp ") == ["num", "log", "backend", "frontend"]
 
 
 def shell(lab):
