@@ -171,8 +171,5 @@ void config_healthcheck_clear(struct healthcheck_conf *h);
 
 const char *config_hc_type_name(enum hc_type t);
 const char *config_fe_protocol_name(enum fe_protocol p);
-/* The names before the config_ prefix, until src/api has switched. */
-#define hc_type_name     config_hc_type_name
-#define fe_protocol_name config_fe_protocol_name
 
 #endif

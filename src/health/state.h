@@ -55,8 +55,6 @@ struct health_history {
 };
 
 const char *health_state_name(enum backend_state s);
-/* The name before the health_ prefix, until src/api has switched. */
-#define backend_state_name health_state_name
 const char *health_event_name(enum health_event e);
 
 /* Starts in unknown with the counter preset. rise, fall >= 1. */

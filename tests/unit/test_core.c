@@ -411,7 +411,7 @@ static void check_table(struct core *c, enum backend_state st)
         if (wx.weight != ex.weight || wx.flush != ex.flush || wy.weight != ey.weight ||
             wy.flush != ey.flush)
             print_error("state %s, frontend %s: x %u/%d (want %u/%d), y %u/%d (want %u/%d)\n",
-                        backend_state_name(st), fes[k].fe, wx.weight, wx.flush, ex.weight, ex.flush,
+                        health_state_name(st), fes[k].fe, wx.weight, wx.flush, ex.weight, ex.flush,
                         wy.weight, wy.flush, ey.weight, ey.flush);
         assert_int_equal(wx.weight, ex.weight);
         assert_int_equal(wx.flush, ex.flush);
