@@ -103,6 +103,11 @@ def main():
         print(f"demo: lab up: hub netns {lab.hub}, backends "
               + ", ".join(f"{b.ns} ({b.v4}, {b.v6})" for b in lab.backends), flush=True)
         print(f"demo: config {cfg}; API {sock}; vppsim {vpp_sock}; Ctrl-C to stop", flush=True)
+        b1 = lab.backends[0]
+        print(f"demo: watch VPP follow health: maglevc --server {sock} watch events vpp frontend; "
+              f"in another terminal stop a backend (kill -QUIT $(cat {b1.dir}/nginx.pid)) or "
+              f"'maglevc --server {sock} set backend nginx1 disable', then "
+              f"'maglevc --server {sock} show frontend web4'", flush=True)
         Lab.wait_for(lambda: os.path.exists(vpp_sock), "vppsim", timeout=10)
         p = subprocess.Popen([maglevd, "--config", cfg, "--grpc-addr", sock,
                               "--vpp-api-addr", vpp_sock, *sys.argv[1:]])
