@@ -3,7 +3,7 @@ BUILD   ?= build
 CONFIG  ?= examples/maglev.yaml
 SOURCES  = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
-.PHONY: all build deps check test run fuzz bench bench-probes bench-vpp-sync fixstyle checkstyle clean vpp-binapi
+.PHONY: all build deps check test run fuzz bench bench-probes bench-vpp-sync bench-failover fixstyle checkstyle clean vpp-binapi
 
 all: build
 
@@ -45,6 +45,13 @@ bench-probes: build
 # request at a time, and a no-op sync. Options: VPP_SYNC_ARGS="--vips 100".
 bench-vpp-sync: build
 	$(BUILD)/bench/bench_vpp_sync $(VPP_SYNC_ARGS)
+
+# Failover through the control loop: a health transition to VPP's last reply
+# (1,000 VIPs x 32 ASes in vppsim), pipelined vs one request at a time, and a
+# ramp-up of 1,000 / 10,000 backends; ~1 minute.
+# Options: FAILOVER_ARGS="--trials 50 --vips 100".
+bench-failover: build
+	$(BUILD)/bench/bench_failover $(FAILOVER_ARGS)
 
 # Regenerate the committed VPP message codecs (src/vpp/gen/) from VPP's API
 # JSON; the build itself never needs the JSON.
