@@ -165,6 +165,29 @@ static double pct(struct samples *s, double p)
 
 /* ---- vppsim ---- */
 
+/* What an early exit (die, a timeout) must not leave behind: the running
+ * vppsim and the temporary directory. */
+static struct {
+    pid_t sim;
+    char dir[64];
+} cleanup_state;
+
+static void cleanup(void)
+{
+    if (cleanup_state.sim > 0) {
+        kill(cleanup_state.sim, SIGTERM);
+        waitpid(cleanup_state.sim, NULL, 0);
+        cleanup_state.sim = 0;
+    }
+    if (cleanup_state.dir[0]) {
+        char cmd[128];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", cleanup_state.dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "failover: could not remove %s\n", cleanup_state.dir);
+        cleanup_state.dir[0] = 0;
+    }
+}
+
 struct vppsim {
     pid_t pid;
     char api[128], ctl[128];
@@ -174,6 +197,7 @@ static void vppsim_start(struct vppsim *v, const char *dir, const char *tag)
 {
     snprintf(v->api, sizeof(v->api), "%s/%s-api.sock", dir, tag);
     snprintf(v->ctl, sizeof(v->ctl), "%s/%s-ctl.sock", dir, tag);
+    fflush(NULL);
     v->pid = fork();
     if (v->pid == 0) {
         int null = open("/dev/null", O_WRONLY);
@@ -185,6 +209,9 @@ static void vppsim_start(struct vppsim *v, const char *dir, const char *tag)
               "--gc-period", "3600", "--journal-max", "0", (char *)NULL);
         _exit(127);
     }
+    if (v->pid < 0)
+        die("fork failed");
+    cleanup_state.sim = v->pid;
     struct stat st;
     for (int i = 0; i < 1000 && (stat(v->api, &st) != 0 || stat(v->ctl, &st) != 0); i++)
         usleep(10000);
@@ -197,6 +224,7 @@ static void vppsim_stop(struct vppsim *v)
         waitpid(v->pid, NULL, 0);
     }
     v->pid = 0;
+    cleanup_state.sim = 0;
 }
 
 /* What vppsim holds, from its control socket. */
@@ -1016,6 +1044,9 @@ int main(int argc, char **argv)
     char dir[] = "/tmp/bench-failover-XXXXXX";
     if (!mkdtemp(dir))
         die("mkdtemp failed");
+    if (!O.keep)
+        snprintf(cleanup_state.dir, sizeof(cleanup_state.dir), "%s", dir);
+    atexit(cleanup);
     /* logs below error (--log info: what the daemon writes by default) go
      * to /dev/null, or with --keep to maglevd.log in the directory */
     char log_path[128];
@@ -1056,13 +1087,7 @@ int main(int argc, char **argv)
         print_rampup(r, O.n_sizes);
     }
     ev_loop_destroy(b.loop);
-    if (!O.keep) {
-        char cmd[128];
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "failover: could not remove %s\n", dir);
-    } else {
+    if (O.keep)
         printf("kept %s\n", dir);
-    }
-    return 0;
+    return 0; /* cleanup() removes the directory */
 }
