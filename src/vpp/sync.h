@@ -65,7 +65,9 @@ struct vpp_sync_source {
 struct vpp_sync_opts {
     const char *api_path;
     bool dry_run;
-    size_t window;      /* requests in flight while applying; 0 = 256 */
+    size_t window;      /* requests in flight while applying a sync, and per VIP
+                           for targeted changes (at most 4 x window across VIPs);
+                           0 = 256 */
     double interval;    /* seconds between drift repairs; clamped to 1 s .. 24 h */
     double hold;        /* vpp.lb.startup-min-delay: seconds after vpp_sync_start
                            during which nothing is changed in VPP; 0 = none */

@@ -56,8 +56,9 @@ struct vpp_sync {
     size_t n_fe;
     size_t *dirty; /* frontends with dirty set */
     size_t n_dirty, dirty_cap;
-    size_t n_batches; /* in flight */
-    unsigned gen;     /* config generation: bumped by reloads */
+    size_t n_batches;     /* in flight */
+    size_t ops_in_flight; /* their requests, across VIPs (capped) */
+    unsigned gen;         /* config generation: bumped by reloads */
     ev_prepare flush;
     struct sync_as_fail *fails;
     size_t n_fails, fails_cap;

@@ -212,6 +212,7 @@ static void on_batch(void *ctx, const struct vpp_op_result *res, size_t failed)
     struct vip_batch *b = ctx;
     struct vpp_sync *s = b->s;
     s->n_batches--;
+    s->ops_in_flight -= b->plan.n_ops;
     if (s->stopping) {
         batch_free(b);
         return;
@@ -283,9 +284,11 @@ static void start_vip(struct vpp_sync *s, size_t fe)
     }
     v->in_flight = true;
     s->n_batches++;
+    s->ops_in_flight += b->plan.n_ops;
     if (vpp_lb_apply(s->client, &b->plan, s->opts.window, on_batch, b) < 0) {
         v->in_flight = false; /* not connected: the connect sync covers it */
         s->n_batches--;
+        s->ops_in_flight -= b->plan.n_ops;
         batch_free(b);
     }
 }
@@ -306,7 +309,10 @@ static void on_flush(struct ev_loop *loop, ev_prepare *w, int revents)
         size_t fe = list[i];
         if (fe >= s->n_fe || !s->vips[fe].dirty)
             continue;
-        if (s->vips[fe].in_flight || !can_target(s)) { /* coalesced into the next */
+        /* coalesced into the next: the VIP's change in flight, or too many
+         * requests in flight across VIPs (sent as replies come back) */
+        bool busy = s->ops_in_flight && s->ops_in_flight >= 4 * s->opts.window;
+        if (s->vips[fe].in_flight || busy || !can_target(s)) {
             mem_grow((void **)&s->dirty, &s->dirty_cap, s->n_dirty + 1, sizeof(*s->dirty));
             s->dirty[s->n_dirty++] = fe;
             continue;
