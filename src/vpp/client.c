@@ -118,14 +118,12 @@ int vpp_client_send(struct vpp_client *c, enum vppmsg_index idx, const void *m)
         c->stats_sent++;
         break;
     }
-    if (!ev_is_active(&c->wio)) {
-        int r = vpp_client_flush(c);
-        if (r < 0) {
-            /* report it from the loop, not from inside the caller's call */
-            c->write_err = -r;
-            ev_io_start(c->loop, &c->wio);
-        }
-    }
+    /* written by the write watcher, in the loop's next turn: every request
+     * of this iteration (a pipelined plan, a flush of targeted changes) goes
+     * out in one send(), and a write error is reported from the loop, not
+     * from inside the caller's call */
+    if (c->fd >= 0)
+        ev_io_start(c->loop, &c->wio);
     return 0;
 }
 
