@@ -126,6 +126,7 @@ static void fe_free(struct core *c)
     for (size_t i = 0; c->fe && i < c->cfg->n_frontends; i++) {
         free(c->fe[i].w);
         free(c->fe[i].ov);
+        free(c->fe[i].order);
     }
     free(c->fe);
     c->fe = NULL;
@@ -155,6 +156,8 @@ static void build_runtime(struct core *c, const struct maglev_config *old_cfg,
         max = f->n_slots > max ? f->n_slots : max;
         f->w = mem_calloc(f->n_slots, sizeof(*f->w));
         f->ov = mem_calloc(f->n_slots, sizeof(*f->ov));
+        f->order = mem_calloc(f->n_slots, sizeof(*f->order));
+        f->n_order = lb_vip_order(cfg, i, f->order);
         lb_overrides_fill(c->overrides, fe, f->ov);
         f->res = (struct lb_frontend_result){ FE_UNKNOWN, -1 };
         const struct frontend_conf *was = old_cfg ? config_find_frontend(old_cfg, fe->name) : NULL;
@@ -282,6 +285,7 @@ int core_reload(struct core *c, struct config_diags *d, struct checker_reload_st
     for (size_t i = 0; i < old->n_frontends; i++) {
         free(old_fe[i].w);
         free(old_fe[i].ov);
+        free(old_fe[i].order);
     }
     free(old_fe);
     config_free(old);

@@ -12,6 +12,8 @@ struct core_fe {
     struct lb_weight *w; /* lb_slots entries */
     int16_t *ov;         /* run-time overrides, flat, -1 = none */
     size_t n_slots;
+    uint32_t *order; /* the slots that are ASes, by address (lb_vip_order) */
+    size_t n_order;
     bool released; /* warm-up: every backend has left unknown (sticky) */
 };
 

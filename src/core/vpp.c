@@ -43,7 +43,7 @@ static bool src_desired_vip(void *ctx, size_t fe, struct lb_vip *out)
     struct core *c = ctx;
     if (fe >= c->cfg->n_frontends)
         return false;
-    lb_desired_vip(c->cfg, fe, c->fe[fe].w, out);
+    lb_desired_vip_ordered(c->cfg, fe, c->fe[fe].w, c->fe[fe].order, c->fe[fe].n_order, out);
     out->held = !c->fe[fe].released;
     return true;
 }

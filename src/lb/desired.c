@@ -101,24 +101,64 @@ struct lb_vip_key lb_frontend_vip_key(const struct frontend_conf *fe)
     return k;
 }
 
-/* A desired AS with its position in the config, so that sorting keeps the
- * first of two pool backends with one address. */
-struct as_pos {
-    struct lb_as as;
-    size_t pos;
+/* A slot with its backend's address, for sorting; equal addresses keep
+ * the config's order, so the first of two pool backends with one address
+ * wins. */
+struct slot_addr {
+    const struct ip_addr *addr;
+    uint32_t slot;
 };
 
-static int as_pos_cmp(const void *a, const void *b)
+static int slot_addr_cmp(const void *a, const void *b)
 {
-    const struct as_pos *x = a, *y = b;
-    int c = ip_addr_cmp(&x->as.addr, &y->as.addr);
+    const struct slot_addr *x = a, *y = b;
+    int c = ip_addr_cmp(x->addr, y->addr);
     if (c)
         return c;
-    return x->pos < y->pos ? -1 : x->pos > y->pos;
+    return x->slot < y->slot ? -1 : x->slot > y->slot;
 }
 
-void lb_desired_vip(const struct maglev_config *cfg, size_t fe_index, const struct lb_weight *w,
-                    struct lb_vip *v)
+size_t lb_vip_order(const struct maglev_config *cfg, size_t fe_index, uint32_t *order)
+{
+    const struct frontend_conf *fe = &cfg->frontends[fe_index];
+    size_t slots = lb_slots(fe), n = 0, i = 0;
+    struct slot_addr stack[64], *t = slots <= 64 ? stack : mem_calloc(slots, sizeof(*t));
+    for (size_t p = 0; p < fe->n_pools; p++) {
+        for (size_t b = 0; b < fe->pools[p].n_backends; b++, i++) {
+            int bi = fe->pools[p].backends[b].backend_index;
+            if (bi < 0 || (size_t)bi >= cfg->n_backends ||
+                !ip_addr_is_set(&cfg->backends[bi].address))
+                continue;
+            t[n].addr = &cfg->backends[bi].address;
+            t[n++].slot = (uint32_t)i;
+        }
+    }
+    if (n > 1)
+        qsort(t, n, sizeof(*t), slot_addr_cmp);
+    size_t k = 0;
+    for (size_t j = 0; j < n; j++) {
+        if (j > 0 && ip_addr_equal(t[j - 1].addr, t[j].addr))
+            continue; /* a duplicate address: the first in the config wins */
+        order[k++] = t[j].slot;
+    }
+    if (t != stack)
+        free(t);
+    return k;
+}
+
+/* The address of slot s of fe. */
+static const struct ip_addr *slot_address(const struct maglev_config *cfg,
+                                          const struct frontend_conf *fe, size_t s)
+{
+    size_t p = 0;
+    while (p < fe->n_pools && s >= fe->pools[p].n_backends)
+        s -= fe->pools[p++].n_backends;
+    return &cfg->backends[fe->pools[p].backends[s].backend_index].address;
+}
+
+void lb_desired_vip_ordered(const struct maglev_config *cfg, size_t fe_index,
+                            const struct lb_weight *w, const uint32_t *order, size_t n,
+                            struct lb_vip *v)
 {
     const struct frontend_conf *fe = &cfg->frontends[fe_index];
     memset(v, 0, sizeof(*v));
@@ -126,37 +166,27 @@ void lb_desired_vip(const struct maglev_config *cfg, size_t fe_index, const stru
     v->key = lb_frontend_vip_key(fe);
     v->src_ip_sticky = fe->src_ip_sticky ? 1 : 0;
     v->flow_table_length = LB_NEW_FLOWS_TABLE_LENGTH;
-    size_t slots = lb_slots(fe), n = 0, i = 0;
-    struct as_pos stack[64], *t = slots <= 64 ? stack : mem_calloc(slots, sizeof(*t));
-    for (size_t p = 0; p < fe->n_pools; p++) {
-        for (size_t b = 0; b < fe->pools[p].n_backends; b++, i++) {
-            int bi = fe->pools[p].backends[b].backend_index;
-            if (bi < 0 || (size_t)bi >= cfg->n_backends)
-                continue;
-            const struct ip_addr *a = &cfg->backends[bi].address;
-            if (!ip_addr_is_set(a))
-                continue;
-            memset(&t[n], 0, sizeof(t[n]));
-            t[n].as.addr = *a;
-            t[n].as.weight = w[i].weight;
-            t[n].as.flush = w[i].flush;
-            t[n].as.active = true;
-            t[n].pos = i;
-            n++;
-        }
-    }
-    if (n > 1)
-        qsort(t, n, sizeof(*t), as_pos_cmp);
     v->ases = n ? mem_calloc(n, sizeof(*v->ases)) : NULL;
     for (size_t k = 0; k < n; k++) {
-        if (v->n_ases && ip_addr_equal(&v->ases[v->n_ases - 1].addr, &t[k].as.addr))
-            continue; /* a duplicate address: the first in the config wins */
-        v->ases[v->n_ases++] = t[k].as;
+        struct lb_as *a = &v->ases[v->n_ases++];
+        a->addr = *slot_address(cfg, fe, order[k]);
+        a->weight = w[order[k]].weight;
+        a->flush = w[order[k]].flush;
+        a->active = true;
     }
-    if (t != stack)
-        free(t);
     int fam = v->n_ases ? v->ases[0].addr.family : fe->address.family;
     v->encap = fam == AF_INET ? LB_ENCAP_GRE4 : LB_ENCAP_GRE6;
+}
+
+void lb_desired_vip(const struct maglev_config *cfg, size_t fe_index, const struct lb_weight *w,
+                    struct lb_vip *v)
+{
+    size_t slots = lb_slots(&cfg->frontends[fe_index]);
+    uint32_t stack[64], *order = slots <= 64 ? stack : mem_calloc(slots, sizeof(*order));
+    size_t n = lb_vip_order(cfg, fe_index, order);
+    lb_desired_vip_ordered(cfg, fe_index, w, order, n, v);
+    if (order != stack)
+        free(order);
 }
 
 void lb_vip_clear(struct lb_vip *v)

@@ -95,19 +95,32 @@ static int plan_create(struct lb_plan *p, const struct lb_vip *dv, const char *r
     return r;
 }
 
-/* A present, compatible VIP: adds, then weights, then deletions. */
-static int plan_reconcile(struct lb_plan *p, const struct lb_vip *dv, const struct lb_vip *ov)
+/* match[i]: the first observed AS with desired AS i's address, or NULL —
+ * one merge of the two sorted lists. */
+static void match_ases(const struct lb_vip *dv, const struct lb_vip *ov, const struct lb_as **match)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < dv->n_ases; i++) {
+        while (j < ov->n_ases && ip_addr_cmp(&ov->ases[j].addr, &dv->ases[i].addr) < 0)
+            j++;
+        bool same = j < ov->n_ases && ip_addr_equal(&ov->ases[j].addr, &dv->ases[i].addr);
+        match[i] = same ? &ov->ases[j] : NULL;
+    }
+}
+
+static int reconcile(struct lb_plan *p, const struct lb_vip *dv, const struct lb_vip *ov,
+                     const struct lb_as **match)
 {
     int r;
     for (size_t i = 0; i < dv->n_ases; i++) {
-        const struct lb_as *d = &dv->ases[i], *o = lb_vip_find_as(ov, &d->addr);
+        const struct lb_as *d = &dv->ases[i], *o = match[i];
         if (dup_prev(dv->ases, i) || (o && o->active))
             continue;
         if ((r = as_op(p, LB_OP_AS_ADD, dv->name, dv, d, o ? "lingering" : "missing")) < 0)
             return r;
     }
     for (size_t i = 0; i < dv->n_ases; i++) {
-        const struct lb_as *d = &dv->ases[i], *o = lb_vip_find_as(ov, &d->addr);
+        const struct lb_as *d = &dv->ases[i], *o = match[i];
         if (dup_prev(dv->ases, i) || !o || !o->active)
             continue;
         /* a flush is sent even when the weight is 0 already, once */
@@ -123,14 +136,30 @@ static int plan_reconcile(struct lb_plan *p, const struct lb_vip *dv, const stru
         if ((r = plan_push(p, &op)) < 0)
             return r;
     }
-    for (size_t i = 0; i < ov->n_ases; i++) {
-        const struct lb_as *o = &ov->ases[i];
-        if (!o->active || dup_prev(ov->ases, i) || lb_vip_find_as(dv, &o->addr))
+    size_t i = 0;
+    for (size_t k = 0; k < ov->n_ases; k++) {
+        const struct lb_as *o = &ov->ases[k];
+        while (i < dv->n_ases && ip_addr_cmp(&dv->ases[i].addr, &o->addr) < 0)
+            i++;
+        bool desired = i < dv->n_ases && ip_addr_equal(&dv->ases[i].addr, &o->addr);
+        if (!o->active || dup_prev(ov->ases, k) || desired)
             continue;
         if ((r = as_op(p, LB_OP_AS_DEL, dv->name, dv, o, "not-configured")) < 0)
             return r;
     }
     return 0;
+}
+
+/* A present, compatible VIP: adds, then weights, then deletions. */
+static int plan_reconcile(struct lb_plan *p, const struct lb_vip *dv, const struct lb_vip *ov)
+{
+    const struct lb_as *stack[64];
+    const struct lb_as **match = dv->n_ases <= 64 ? stack : mem_calloc(dv->n_ases, sizeof(*match));
+    match_ases(dv, ov, match);
+    int r = reconcile(p, dv, ov, match);
+    if (match != stack)
+        free(match);
+    return r;
 }
 
 static int plan_vip_against(struct lb_plan *p, const struct lb_vip *dv, const struct lb_vip *ov)

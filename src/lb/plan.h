@@ -154,6 +154,14 @@ int lb_desired_build(const struct maglev_config *cfg, lb_weights_fn weights, voi
  * lb_vip_clear. */
 void lb_desired_vip(const struct maglev_config *cfg, size_t fe_index, const struct lb_weight *w,
                     struct lb_vip *out);
+/* The same in two steps, for callers that keep the order: the slots of
+ * frontend fe_index (lb_slot order) that become ASes, sorted by address,
+ * the first slot of each address only (order: lb_slots entries; returns
+ * how many are used), then the VIP from weights and that order. */
+size_t lb_vip_order(const struct maglev_config *cfg, size_t fe_index, uint32_t *order);
+void lb_desired_vip_ordered(const struct maglev_config *cfg, size_t fe_index,
+                            const struct lb_weight *w, const uint32_t *order, size_t n,
+                            struct lb_vip *out);
 void lb_vip_clear(struct lb_vip *v);
 
 /* Sorts an observed state in place (VIPs by key, ASes by address) — the
