@@ -315,17 +315,34 @@ void lb_state_sort_observed(struct lb_state *s)
         qsort(s->vips, s->n_vips, sizeof(*s->vips), vip_key_order);
 }
 
-size_t lb_state_vip_index(const struct lb_state *s, const struct lb_vip_key *k)
+/* The first of n sorted elements (of size bytes) not below key. */
+static size_t lower_bound(const void *base, size_t n, size_t size, const void *key,
+                          int (*below)(const void *elem, const void *key))
 {
-    size_t lo = 0, hi = s->n_vips;
+    size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (lb_vip_key_cmp(&s->vips[mid].key, k) < 0)
+        if (below((const char *)base + mid * size, key))
             lo = mid + 1;
         else
             hi = mid;
     }
     return lo;
+}
+
+static int vip_below(const void *elem, const void *key)
+{
+    return lb_vip_key_cmp(&((const struct lb_vip *)elem)->key, key) < 0;
+}
+
+static int as_below(const void *elem, const void *key)
+{
+    return ip_addr_cmp(&((const struct lb_as *)elem)->addr, key) < 0;
+}
+
+size_t lb_state_vip_index(const struct lb_state *s, const struct lb_vip_key *k)
+{
+    return lower_bound(s->vips, s->n_vips, sizeof(*s->vips), k, vip_below);
 }
 
 const struct lb_vip *lb_state_find(const struct lb_state *observed, const struct lb_vip_key *k)
@@ -340,15 +357,7 @@ const struct lb_vip *lb_state_find(const struct lb_state *observed, const struct
 
 size_t lb_vip_as_index(const struct lb_vip *v, const struct ip_addr *a)
 {
-    size_t lo = 0, hi = v->n_ases;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (ip_addr_cmp(&v->ases[mid].addr, a) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    return lower_bound(v->ases, v->n_ases, sizeof(*v->ases), a, as_below);
 }
 
 const struct lb_as *lb_vip_find_as(const struct lb_vip *v, const struct ip_addr *a)
