@@ -1,16 +1,21 @@
-/* A scripted probe layer for test_checker: probes never touch the
- * network; the test completes them with the result it wants. */
+/* A scripted probe layer for the tests on a real loop (see fake_probe.h):
+ * probes never touch the network; the test completes them with the result
+ * it wants. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
 #include <stdlib.h>
 #include <string.h>
 
-#include "health/probe_int.h"
+#include "core_harness.h"
+#include "fake_probe.h"
 
 struct probe *fake_probes[256];
 int fake_n;
 int fake_started;
-
-void fake_complete(int i, enum probe_code code);
-int fake_find(const char *backend);
 
 struct probe_env *probe_env_new(struct ev_loop *loop)
 {
@@ -77,4 +82,18 @@ void fake_complete(int i, enum probe_code code)
     void *ctx = p->ctx;
     drop(p);
     cb(ctx, &r);
+}
+
+void fake_drive(struct ev_loop *loop, const char *backend, enum probe_code code)
+{
+    ev_timer tick;
+    harness_tick_start(loop, &tick);
+    double end = harness_now() + 20;
+    int i;
+    while ((i = fake_find(backend)) < 0 && harness_now() < end)
+        ev_run(loop, EVRUN_ONCE);
+    harness_tick_stop(loop, &tick);
+    if (i < 0)
+        FAIL("no probe of backend %s started", backend);
+    fake_complete(i, code);
 }

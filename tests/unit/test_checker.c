@@ -14,15 +14,9 @@
 
 #include "common/log.h"
 #include "config/config.h"
+#include "core_harness.h"
+#include "fake_probe.h"
 #include "health/health.h"
-#include "health/probe_int.h"
-
-/* fake_probe.c */
-extern struct probe *fake_probes[256];
-extern int fake_n;
-extern int fake_started;
-void fake_complete(int i, enum probe_code code);
-int fake_find(const char *backend);
 
 static struct ev_loop *loop;
 static struct health_transition seen[64];
@@ -39,19 +33,6 @@ static void hook(void *ctx, const struct backend_rt *b, const struct health_tran
     }
 }
 
-static struct maglev_config *cfg_of(const char *yaml)
-{
-    struct config_diags d = { 0 };
-    struct maglev_config *cfg = NULL;
-    if (config_load_buffer("t.yaml", yaml, strlen(yaml), &cfg, &d) < 0) {
-        for (size_t i = 0; i < d.n; i++)
-            print_error("%s\n", config_diag_format(&d, i));
-        fail();
-    }
-    config_diags_free(&d);
-    return cfg;
-}
-
 #define VPP "  vpp: {lb: {ipv4-src-address: 192.0.2.1, ipv6-src-address: \"2001:db8::1\"}}\n"
 #define HCS                                                                                        \
     "  healthchecks:\n"                                                                            \
@@ -64,22 +45,6 @@ static void run_until_probing(int want)
     for (int i = 0; i < 200 && fake_n < want; i++)
         ev_run(loop, EVRUN_ONCE);
     assert_int_equal(fake_n, want);
-}
-
-static void on_stop(struct ev_loop *l, ev_timer *w, int revents)
-{
-    (void)w;
-    (void)revents;
-    ev_break(l, EVBREAK_ONE);
-}
-
-static void run_for(double seconds)
-{
-    ev_timer t;
-    ev_timer_init(&t, on_stop, seconds, 0.);
-    ev_timer_start(loop, &t);
-    ev_run(loop, 0);
-    ev_timer_stop(loop, &t);
 }
 
 static int setup(void **state)
@@ -103,11 +68,12 @@ static int teardown(void **state)
 static void test_probe_drives_state(void **state)
 {
     (void)state;
-    struct maglev_config *cfg = cfg_of("maglev:\n" HCS "  backends:\n"
-                                       "    a: {address: 192.0.2.10, healthcheck: h}\n"
-                                       "    s: {address: 192.0.2.11}\n"
-                                       "    d: {address: 192.0.2.12, healthcheck: h, enabled: "
-                                       "false}\n" VPP);
+    struct maglev_config *cfg =
+        harness_load_buffer("maglev:\n" HCS "  backends:\n"
+                            "    a: {address: 192.0.2.10, healthcheck: h}\n"
+                            "    s: {address: 192.0.2.11}\n"
+                            "    d: {address: 192.0.2.12, healthcheck: h, enabled: "
+                            "false}\n" VPP);
     struct checker *ck = checker_new(loop, cfg);
     checker_set_hook(ck, hook, NULL);
     /* static backend up at once, disabled one disabled, no probes for them */
@@ -143,8 +109,8 @@ static void test_probe_drives_state(void **state)
 static void test_operator_actions(void **state)
 {
     (void)state;
-    struct maglev_config *cfg =
-        cfg_of("maglev:\n" HCS "  backends:\n    a: {address: 192.0.2.10, healthcheck: h}\n" VPP);
+    struct maglev_config *cfg = harness_load_buffer(
+        "maglev:\n" HCS "  backends:\n    a: {address: 192.0.2.10, healthcheck: h}\n" VPP);
     struct checker *ck = checker_new(loop, cfg);
     const struct backend_rt *a = checker_find(ck, "a");
     run_until_probing(1);
@@ -155,7 +121,7 @@ static void test_operator_actions(void **state)
     assert_int_equal(a->sm.state, BS_PAUSED);
     assert_int_equal(fake_n, 0);
     int started = fake_started;
-    run_for(0.3); /* three intervals */
+    harness_run_for(loop, 0.3); /* three intervals */
     assert_int_equal(fake_started, started);
     assert_int_equal(checker_pause(ck, "a"), 0); /* again: no-op */
     /* resume: unknown, probing at once, history kept */
@@ -187,12 +153,13 @@ static void test_operator_actions(void **state)
 static void test_reload(void **state)
 {
     (void)state;
-    struct maglev_config *c1 = cfg_of("maglev:\n" HCS "  backends:\n"
-                                      "    keep: {address: 192.0.2.10, healthcheck: h}\n"
-                                      "    move: {address: 192.0.2.11, healthcheck: h}\n"
-                                      "    swap: {address: 192.0.2.12, healthcheck: h}\n"
-                                      "    gone: {address: 192.0.2.13, healthcheck: h}\n"
-                                      "    off: {address: 192.0.2.14, healthcheck: h}\n" VPP);
+    struct maglev_config *c1 =
+        harness_load_buffer("maglev:\n" HCS "  backends:\n"
+                            "    keep: {address: 192.0.2.10, healthcheck: h}\n"
+                            "    move: {address: 192.0.2.11, healthcheck: h}\n"
+                            "    swap: {address: 192.0.2.12, healthcheck: h}\n"
+                            "    gone: {address: 192.0.2.13, healthcheck: h}\n"
+                            "    off: {address: 192.0.2.14, healthcheck: h}\n" VPP);
     struct checker *ck = checker_new(loop, c1);
     checker_set_hook(ck, hook, NULL);
     run_until_probing(5);
@@ -204,14 +171,15 @@ static void test_reload(void **state)
     n_seen = 0;
     /* keep: unchanged (its healthcheck is renamed but identical);
      * move: new address; swap: other healthcheck; gone: removed; new: added */
-    struct maglev_config *c2 = cfg_of("maglev:\n" HCS "    h3: {type: tcp, port: 80, interval: "
-                                      "100ms, rise: 2, fall: 2}\n"
-                                      "  backends:\n"
-                                      "    keep: {address: 192.0.2.10, healthcheck: h3}\n"
-                                      "    move: {address: 192.0.2.21, healthcheck: h}\n"
-                                      "    swap: {address: 192.0.2.12, healthcheck: h2}\n"
-                                      "    off: {address: 192.0.2.14, healthcheck: h}\n"
-                                      "    new: {address: 192.0.2.15, healthcheck: h}\n" VPP);
+    struct maglev_config *c2 =
+        harness_load_buffer("maglev:\n" HCS "    h3: {type: tcp, port: 80, interval: "
+                            "100ms, rise: 2, fall: 2}\n"
+                            "  backends:\n"
+                            "    keep: {address: 192.0.2.10, healthcheck: h3}\n"
+                            "    move: {address: 192.0.2.21, healthcheck: h}\n"
+                            "    swap: {address: 192.0.2.12, healthcheck: h2}\n"
+                            "    off: {address: 192.0.2.14, healthcheck: h}\n"
+                            "    new: {address: 192.0.2.15, healthcheck: h}\n" VPP);
     struct checker_reload_stats st;
     checker_reload(ck, c2, &st);
     config_free(c1);
@@ -243,10 +211,11 @@ static void test_reload(void **state)
     fake_complete(fake_find("keep"), PC_L4OK);
     assert_int_equal(checker_find(ck, "keep")->probes, 2);
     /* a config that flips enabled wins over the run-time flag */
-    struct maglev_config *c3 = cfg_of("maglev:\n" HCS "  backends:\n"
-                                      "    keep: {address: 192.0.2.10, healthcheck: h, enabled: "
-                                      "false}\n"
-                                      "    off: {address: 192.0.2.14, healthcheck: h}\n" VPP);
+    struct maglev_config *c3 =
+        harness_load_buffer("maglev:\n" HCS "  backends:\n"
+                            "    keep: {address: 192.0.2.10, healthcheck: h, enabled: "
+                            "false}\n"
+                            "    off: {address: 192.0.2.14, healthcheck: h}\n" VPP);
     checker_reload(ck, c3, &st);
     config_free(c2);
     assert_int_equal(checker_find(ck, "keep")->sm.state, BS_DISABLED);

@@ -19,110 +19,39 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "common/clock.h"
 #include "common/log.h"
 #include "config/config.h"
 #include "core/core.h"
+#include "core_harness.h"
+#include "fake_probe.h"
 #include "fake_vpp_sync.h"
 #include "health/health.h"
-#include "health/probe_int.h"
-
-/* fake_probe.c */
-extern struct probe *fake_probes[256];
-extern int fake_n;
-extern int fake_started;
-void fake_complete(int i, enum probe_code code);
-int fake_find(const char *backend);
 
 static struct ev_loop *loop;
-static char dir[64];
-static char path[128];
+static struct harness_dir tmp;
 
 /* ---- helpers ---- */
-
-/* fail_msg longjmps out of the test; abort() tells the compiler so. */
-#define FAIL(...)                                                                                  \
-    do {                                                                                           \
-        fail_msg(__VA_ARGS__);                                                                     \
-        abort();                                                                                   \
-    } while (0)
-
-static double now_s(void)
-{
-    return (double)clock_mono_us() / 1e6;
-}
-
-static void on_tick(struct ev_loop *l, ev_timer *w, int revents)
-{
-    (void)l;
-    (void)w;
-    (void)revents;
-}
-
-/* Runs the loop until the probe of `backend` is in flight (a generous
- * deadline: the first probe starts within one interval). */
-static int wait_probe(const char *backend)
-{
-    ev_timer tick;
-    ev_timer_init(&tick, on_tick, 0.01, 0.01);
-    ev_timer_start(loop, &tick);
-    double end = now_s() + 20;
-    int i;
-    while ((i = fake_find(backend)) < 0 && now_s() < end)
-        ev_run(loop, EVRUN_ONCE);
-    ev_timer_stop(loop, &tick);
-    return i;
-}
 
 /* Completes the next probe of `backend` with code. */
 static void drive(const char *backend, enum probe_code code)
 {
-    int i = wait_probe(backend);
-    if (i < 0)
-        FAIL("no probe of backend %s started", backend);
-    fake_complete(i, code);
-}
-
-static void write_config(const char *yaml)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    assert_int_equal(fputs(yaml, f) >= 0, 1);
-    assert_int_equal(fclose(f), 0);
+    fake_drive(loop, backend, code);
 }
 
 static struct core *core_of(const char *yaml)
 {
-    write_config(yaml);
-    struct config_diags d = { 0 };
-    struct maglev_config *cfg = NULL;
-    if (config_load_file(path, &cfg, &d) < 0) {
-        for (size_t i = 0; i < d.n; i++) {
-            char *line = config_diag_format(&d, i);
-            print_error("%s\n", line);
-            free(line);
-        }
-        config_diags_free(&d);
-        FAIL("config refused");
-    }
-    config_diags_free(&d);
-    return core_new(loop, path, cfg);
+    harness_write_config(&tmp, yaml);
+    return core_new(loop, tmp.path, harness_load_file(tmp.path));
 }
 
 static void reload(struct core *c, const char *yaml)
 {
-    write_config(yaml);
+    harness_write_config(&tmp, yaml);
     struct config_diags d = { 0 };
     struct checker_reload_stats st;
     int rc = core_reload(c, &d, &st);
-    for (size_t i = 0; i < d.n; i++) {
-        char *line = config_diag_format(&d, i);
-        print_error("%s\n", line);
-        free(line);
-    }
-    config_diags_free(&d);
+    harness_print_diags(&d);
     assert_int_equal(rc, 0);
 }
 
@@ -295,9 +224,7 @@ static int setup(void **state)
     fake_started = 0;
     fake_sync_reset();
     n_fe_events = n_be_events = n_reloaded = 0;
-    snprintf(dir, sizeof(dir), "/tmp/maglev-test-core-XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/maglev.yaml", dir);
+    assert_int_equal(harness_dir_make(&tmp, "core"), 0);
     log_setup(LOG_LEVEL_ERROR, LOG_FORMAT_TEXT, 2);
     return 0;
 }
@@ -305,8 +232,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    unlink(path);
-    rmdir(dir);
+    harness_dir_remove(&tmp);
     ev_loop_destroy(loop);
     return 0;
 }
@@ -438,6 +364,20 @@ static void check_table(struct core *c, enum backend_state st)
     lb_state_free(&d);
 }
 
+/* An operator action (core_pause, ...) on x and on y: both accepted. */
+static void on_xy(struct core *c, int (*action)(struct core *, const char *))
+{
+    assert_int_equal(action(c, "x"), 0);
+    assert_int_equal(action(c, "y"), 0);
+}
+
+/* Completes the next probes of x (with cx) and y (with cy). */
+static void drive_xy(enum probe_code cx, enum probe_code cy)
+{
+    drive("x", cx);
+    drive("y", cy);
+}
+
 static void test_truth_table(void **state)
 {
     (void)state;
@@ -448,51 +388,37 @@ static void test_truth_table(void **state)
         assert_int_equal(core_set_weight(c, fes[k], k < 2 ? "p0" : "p1", "y", 7, err, sizeof(err)),
                          0);
     check_table(c, BS_UNKNOWN);
-    drive("x", PC_L4OK);
-    drive("y", PC_L4OK);
+    drive_xy(PC_L4OK, PC_L4OK);
     check_table(c, BS_UP);
-    drive("x", PC_L4CON);
-    drive("y", PC_L4TOUT);
+    drive_xy(PC_L4CON, PC_L4TOUT);
     check_table(c, BS_DOWN);
-    assert_int_equal(core_pause(c, "x"), 0);
-    assert_int_equal(core_pause(c, "y"), 0);
+    on_xy(c, core_pause);
     check_table(c, BS_PAUSED);
-    assert_int_equal(core_resume(c, "x"), 0);
-    assert_int_equal(core_resume(c, "y"), 0);
+    on_xy(c, core_resume);
     check_table(c, BS_UNKNOWN);
-    drive("x", PC_L4OK);
-    drive("y", PC_L4OK);
+    drive_xy(PC_L4OK, PC_L4OK);
     check_table(c, BS_UP);
     /* paused while up: drained, not flushed */
-    assert_int_equal(core_pause(c, "x"), 0);
-    assert_int_equal(core_pause(c, "y"), 0);
+    on_xy(c, core_pause);
     check_table(c, BS_PAUSED);
-    assert_int_equal(core_resume(c, "x"), 0);
-    assert_int_equal(core_resume(c, "y"), 0);
-    drive("x", PC_L4OK);
-    drive("y", PC_L4OK);
+    on_xy(c, core_resume);
+    drive_xy(PC_L4OK, PC_L4OK);
     check_table(c, BS_UP);
-    assert_int_equal(core_disable(c, "x"), 0);
-    assert_int_equal(core_disable(c, "y"), 0);
+    on_xy(c, core_disable);
     check_table(c, BS_DISABLED);
     /* pause/resume of a disabled backend: refused, nothing changes */
     assert_int_equal(core_pause(c, "x"), -EPERM);
     assert_int_equal(core_resume(c, "y"), -EPERM);
     check_table(c, BS_DISABLED);
-    assert_int_equal(core_enable(c, "x"), 0);
-    assert_int_equal(core_enable(c, "y"), 0);
+    on_xy(c, core_enable);
     check_table(c, BS_UNKNOWN);
-    drive("x", PC_L4CON);
-    drive("y", PC_L4CON);
+    drive_xy(PC_L4CON, PC_L4CON);
     check_table(c, BS_DOWN);
     /* down -> disabled */
-    assert_int_equal(core_disable(c, "x"), 0);
-    assert_int_equal(core_disable(c, "y"), 0);
+    on_xy(c, core_disable);
     check_table(c, BS_DISABLED);
-    assert_int_equal(core_enable(c, "x"), 0);
-    assert_int_equal(core_enable(c, "y"), 0);
-    drive("x", PC_L4OK);
-    drive("y", PC_L4OK);
+    on_xy(c, core_enable);
+    drive_xy(PC_L4OK, PC_L4OK);
     check_table(c, BS_UP);
     /* the override can be changed, and set on a backend without one */
     assert_int_equal(core_set_weight(c, "act-f", "p0", "x", 0, err, sizeof(err)), 0);
@@ -551,6 +477,16 @@ static void expect_frontend(struct core *c, enum fe_state st, int pool)
     assert_int_equal(fv.result.active_pool, pool);
 }
 
+/* web is in state `to` on pool `pool`, its last event the change from
+ * `from` to that, and its weights are a1 a2 b1 b2. */
+static void expect_web(struct core *c, enum fe_state from, enum fe_state to, int pool, int a1,
+                       int a2, int b1, int b2)
+{
+    expect_frontend(c, to, pool);
+    expect_last_event("web", from, to, pool);
+    expect_weights(c, a1, a2, b1, b2);
+}
+
 static void test_failover(void **state)
 {
     (void)state;
@@ -560,23 +496,17 @@ static void test_failover(void **state)
     expect_weights(c, 0, 0, 0, 0);
     /* the first pool with an up backend serves, even while p1 is unknown */
     drive("b1", PC_L4OK);
-    expect_frontend(c, FE_UP, 1);
-    expect_last_event("web", FE_UNKNOWN, FE_UP, 1);
-    expect_weights(c, 0, 0, 30, 0);
+    expect_web(c, FE_UNKNOWN, FE_UP, 1, 0, 0, 30, 0);
     drive("b2", PC_L4OK);
     expect_weights(c, 0, 0, 30, 20);
     size_t n = n_fe_events;
     /* p1 gets an up backend: it takes over, p2 goes to 0 */
     drive("a1", PC_L4OK);
-    expect_frontend(c, FE_UP, 0);
     assert_int_equal(n_fe_events, n + 1);
-    expect_last_event("web", FE_UP, FE_UP, 0);
-    expect_weights(c, 100, 0, 0, 0);
+    expect_web(c, FE_UP, FE_UP, 0, 100, 0, 0, 0);
     /* p1 all down: failover to p2 */
     drive("a1", PC_L4CON);
-    expect_frontend(c, FE_UP, 1);
-    expect_last_event("web", FE_UP, FE_UP, 1);
-    expect_weights(c, 0, 0, 30, 20);
+    expect_web(c, FE_UP, FE_UP, 1, 0, 0, 30, 20);
     assert_true(weight_of(c, "web", "a1", "10.0.1.1").flush); /* flush-on-down by default */
     assert_false(weight_of(c, "web", "a2", "10.0.1.2").flush);
     drive("a2", PC_L4CON);
@@ -584,9 +514,7 @@ static void test_failover(void **state)
     expect_weights(c, 0, 0, 30, 20);
     /* p1 recovers: back */
     drive("a2", PC_L4OK);
-    expect_frontend(c, FE_UP, 0);
-    expect_last_event("web", FE_UP, FE_UP, 0);
-    expect_weights(c, 0, 50, 0, 0);
+    expect_web(c, FE_UP, FE_UP, 0, 0, 50, 0, 0);
     drive("a1", PC_L4OK);
     expect_weights(c, 100, 50, 0, 0);
     /* everything down: all weights 0, the frontend down, no active pool */
@@ -595,9 +523,7 @@ static void test_failover(void **state)
     expect_frontend(c, FE_UP, 1);
     drive("b1", PC_L4CON);
     drive("b2", PC_L4CON);
-    expect_frontend(c, FE_DOWN, -1);
-    expect_last_event("web", FE_UP, FE_DOWN, -1);
-    expect_weights(c, 0, 0, 0, 0);
+    expect_web(c, FE_UP, FE_DOWN, -1, 0, 0, 0, 0);
     for (size_t s = 0; s < 4; s++)
         assert_true(core_frontend_weights(c, 0)[s].flush);
     struct lb_state d;
@@ -606,9 +532,7 @@ static void test_failover(void **state)
     lb_state_free(&d);
     /* one back up in p2: p2 serves again */
     drive("b2", PC_L4OK);
-    expect_frontend(c, FE_UP, 1);
-    expect_last_event("web", FE_DOWN, FE_UP, 1);
-    expect_weights(c, 0, 0, 0, 20);
+    expect_web(c, FE_DOWN, FE_UP, 1, 0, 0, 0, 20);
     core_unobserve(c, &observer);
     core_free(c);
 }
@@ -1003,7 +927,7 @@ static void test_reload(void **state)
     assert_int_equal(weight_of(c, "web", "a", "10.0.1.1").weight, 9);
 
     /* a config that does not load: the running one stays */
-    write_config("maglev:\n  backends: [\n");
+    harness_write_config(&tmp, "maglev:\n  backends: [\n");
     struct config_diags d = { 0 };
     struct checker_reload_stats st;
     assert_int_equal(core_reload(c, &d, &st), -EINVAL);

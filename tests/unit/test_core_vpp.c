@@ -14,82 +14,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "common/clock.h"
 #include "common/log.h"
 #include "config/config.h"
 #include "core/core.h"
+#include "core_harness.h"
+#include "fake_probe.h"
 #include "health/health.h"
-#include "health/probe_int.h"
 #include "vpp/sync.h"
 #include "vppsim_proc.h"
-
-/* fake_probe.c */
-extern struct probe *fake_probes[256];
-extern int fake_n;
-extern int fake_started;
-void fake_complete(int i, enum probe_code code);
-int fake_find(const char *backend);
-
-/* fail_msg longjmps out of the test; abort() tells the compiler so. */
-#define FAIL(...)                                                                                  \
-    do {                                                                                           \
-        fail_msg(__VA_ARGS__);                                                                     \
-        abort();                                                                                   \
-    } while (0)
 
 static struct ev_loop *loop;
 static ev_timer tick;
 static struct vppsim sim;
 static struct core *core;
-static char dir[64], path[128];
-
-static double now_s(void)
-{
-    return (double)clock_mono_us() / 1e6;
-}
-
-#define RUN_UNTIL(cond, secs)                                                                      \
-    do {                                                                                           \
-        double end_ = now_s() + (secs);                                                            \
-        while (!(cond)) {                                                                          \
-            if (now_s() > end_)                                                                    \
-                FAIL("timed out waiting for %s", #cond);                                           \
-            ev_run(loop, EVRUN_ONCE);                                                              \
-        }                                                                                          \
-    } while (0)
+static struct harness_dir tmp;
 
 static void drive(const char *backend, enum probe_code code)
 {
-    RUN_UNTIL(fake_find(backend) >= 0, 20);
-    fake_complete(fake_find(backend), code);
-}
-
-static void write_config(const char *yaml)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    assert_true(fputs(yaml, f) >= 0);
-    assert_int_equal(fclose(f), 0);
+    fake_drive(loop, backend, code);
 }
 
 static void start_core(const char *yaml)
 {
-    write_config(yaml);
-    struct config_diags d = { 0 };
-    struct maglev_config *cfg = NULL;
-    if (config_load_file(path, &cfg, &d) < 0) {
-        for (size_t i = 0; i < d.n; i++) {
-            char *line = config_diag_format(&d, i);
-            print_error("%s\n", line);
-            free(line);
-        }
-        config_diags_free(&d);
-        FAIL("config refused");
-    }
-    config_diags_free(&d);
-    core = core_new(loop, path, cfg);
+    harness_write_config(&tmp, yaml);
+    core = core_new(loop, tmp.path, harness_load_file(tmp.path));
     struct core_vpp_opts o = { .api_path = sim.api };
     assert_int_equal(core_vpp_start(core, &o), 0);
 }
@@ -186,33 +135,18 @@ static const struct change *change_of(const char *be, enum lb_op_kind kind)
 
 /* ---- fixtures ---- */
 
-static void on_tick(struct ev_loop *l, ev_timer *w, int revents)
-{
-    (void)l;
-    (void)w;
-    (void)revents;
-}
-
 static int setup(void **state)
 {
     (void)state;
     log_setup(LOG_LEVEL_ERROR, LOG_FORMAT_TEXT, 2);
-    loop = ev_loop_new(EVFLAG_AUTO);
-    ev_timer_init(&tick, on_tick, 0.01, 0.01);
-    ev_timer_start(loop, &tick);
+    loop = harness_loop_new(&tick);
     fake_n = 0;
     fake_started = 0;
     n_changes = 0;
     core = NULL;
-    snprintf(dir, sizeof(dir), "/tmp/maglev-test-core-vpp-XXXXXX");
-    if (!mkdtemp(dir))
+    if (harness_dir_make(&tmp, "core-vpp") < 0)
         return -1;
-    snprintf(path, sizeof(path), "%s/maglev.yaml", dir);
-    if (vppsim_start(&sim, NULL) < 0) {
-        print_error("vppsim did not start\n");
-        return -1;
-    }
-    return 0;
+    return vppsim_start(&sim, NULL);
 }
 
 static int teardown(void **state)
@@ -221,10 +155,8 @@ static int teardown(void **state)
     core_free(core);
     core = NULL;
     vppsim_stop(&sim);
-    ev_timer_stop(loop, &tick);
-    ev_loop_destroy(loop);
-    unlink(path);
-    rmdir(dir);
+    harness_loop_free(loop, &tick);
+    harness_dir_remove(&tmp);
     return 0;
 }
 
@@ -329,7 +261,7 @@ static void test_loop(void **state)
     assert_int_equal(vppsim_as_weight(&sim, STAT, 80, "10.0.5.1"), 25); /* untouched */
 
     /* reload without stat: its VIP goes; web is kept as it is */
-    write_config(CONFIG(NO_WARMUP, ""));
+    harness_write_config(&tmp, CONFIG(NO_WARMUP, ""));
     struct config_diags d = { 0 };
     struct checker_reload_stats st;
     assert_int_equal(core_reload(core, &d, &st), 0);

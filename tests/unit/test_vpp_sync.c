@@ -35,45 +35,15 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "config/config.h"
+#include "core_harness.h"
 #include "lb/plan.h"
 #include "vpp/sync.h"
 #include "vppsim_proc.h"
-
-/* fail_msg longjmps out of the test; abort() tells the compiler so. */
-#define FAIL(...)                                                                                  \
-    do {                                                                                           \
-        fail_msg(__VA_ARGS__);                                                                     \
-        abort();                                                                                   \
-    } while (0)
 
 static struct ev_loop *loop;
 static ev_timer tick; /* so that EVRUN_ONCE returns at least every 10 ms */
 static struct vppsim sim;
 static struct vpp_sync *vs;
-
-static double now_s(void)
-{
-    return (double)clock_mono_us() / 1e6;
-}
-
-/* Runs the loop until cond holds; fails after secs seconds. */
-#define RUN_UNTIL(cond, secs)                                                                      \
-    do {                                                                                           \
-        double end_ = now_s() + (secs);                                                            \
-        while (!(cond)) {                                                                          \
-            if (now_s() > end_)                                                                    \
-                FAIL("timed out waiting for %s", #cond);                                           \
-            ev_run(loop, EVRUN_ONCE);                                                              \
-        }                                                                                          \
-    } while (0)
-
-/* Runs the loop for secs seconds. */
-static void run_for(double secs)
-{
-    double end = now_s() + secs;
-    while (now_s() < end)
-        ev_run(loop, EVRUN_ONCE);
-}
 
 /* ---- the source: a desired state the test controls ---- */
 
@@ -181,6 +151,14 @@ static void set_w(size_t id, size_t slot, uint8_t weight, bool flush)
     src.w[id][slot].flush = flush;
 }
 
+/* set_w, then the change of frontend id told to the sync (trigger health;
+ * id is the config index: before a reload). */
+static void set_change(size_t id, size_t slot, uint8_t weight, bool flush)
+{
+    set_w(id, slot, weight, flush);
+    vpp_sync_vip_changed(vs, id, "health", clock_mono_us());
+}
+
 static const char config_yaml[] =
     "maglev:\n"
     "  backends:\n"
@@ -207,23 +185,6 @@ static const char config_yaml[] =
     "      port: 80\n"
     "      pools: [{name: p, backends: {c1: {}}}]\n"
     "  vpp: {lb: {ipv4-src-address: 192.0.2.250, ipv6-src-address: \"2001:db8::1\"}}\n";
-
-static struct maglev_config *load(const char *yaml)
-{
-    struct config_diags d = { 0 };
-    struct maglev_config *cfg = NULL;
-    if (config_load_buffer("t.yaml", yaml, strlen(yaml), &cfg, &d) < 0) {
-        for (size_t i = 0; i < d.n; i++) {
-            char *line = config_diag_format(&d, i);
-            print_error("%s\n", line);
-            free(line);
-        }
-        config_diags_free(&d);
-        FAIL("config refused");
-    }
-    config_diags_free(&d);
-    return cfg;
-}
 
 /* ---- the sync ---- */
 
@@ -377,13 +338,6 @@ static void jprint(const struct jv *j)
 
 /* ---- fixtures ---- */
 
-static void on_tick(struct ev_loop *l, ev_timer *w, int revents)
-{
-    (void)l;
-    (void)w;
-    (void)revents;
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -393,11 +347,9 @@ static int setup(void **state)
     if (env && log_level_parse(env, &lvl) < 0)
         lvl = LOG_LEVEL_ERROR;
     log_setup(lvl, LOG_FORMAT_TEXT, 2);
-    loop = ev_loop_new(EVFLAG_AUTO);
-    ev_timer_init(&tick, on_tick, 0.01, 0.01);
-    ev_timer_start(loop, &tick);
+    loop = harness_loop_new(&tick);
     memset(&src, 0, sizeof(src));
-    src.cfg = load(config_yaml);
+    src.cfg = harness_load_buffer(config_yaml);
     assert_int_equal(src.cfg->n_frontends, N_FE);
     for (size_t s = 0; s < 3; s++)
         set_w(0, s, 100, false);
@@ -405,11 +357,7 @@ static int setup(void **state)
     set_w(1, 1, 50, false);
     set_w(2, 0, 30, false);
     vs = NULL;
-    if (vppsim_start(&sim, NULL) < 0) {
-        print_error("vppsim did not start\n");
-        return -1;
-    }
-    return 0;
+    return vppsim_start(&sim, NULL);
 }
 
 static int teardown(void **state)
@@ -418,8 +366,7 @@ static int teardown(void **state)
     vpp_sync_free(vs);
     vs = NULL;
     vppsim_stop(&sim);
-    ev_timer_stop(loop, &tick);
-    ev_loop_destroy(loop);
+    harness_loop_free(loop, &tick);
     config_free(src.cfg);
     src.cfg = NULL;
     return 0;
@@ -490,14 +437,14 @@ static void test_targeted(void **state)
     /* a change that changes nothing: no request */
     vpp_sync_vip_changed(vs, 0, "health", clock_mono_us());
     RUN_UNTIL(vpp_sync_pending(vs) == 0, 10);
-    run_for(0.2);
+    harness_run_for(loop, 0.2);
     assert_int_equal(vppsim_writes(&sim), writes + 2);
     /* a frontend that does not exist: ignored */
     vpp_sync_vip_changed(vs, 99, "health", clock_mono_us());
     assert_int_equal(vpp_sync_pending(vs), 0);
     /* the flush is sent once: the same 0-with-flush again is a no-op */
     vpp_sync_vip_changed(vs, 0, "health", clock_mono_us());
-    run_for(0.2);
+    harness_run_for(loop, 0.2);
     assert_int_equal(vppsim_writes(&sim), writes + 2);
     assert_int_equal(vppsim_received(&sim, "lb_as_v2_dump"), dumps);
 }
@@ -514,12 +461,9 @@ static void test_coalesce(void **state)
     /* one loop iteration: several changes of fa and fb -> one request per
      * changed AS, planned from the newest desired state */
     memset(src.n_desired_vip, 0, sizeof(src.n_desired_vip));
-    set_w(0, 0, 11, false);
-    vpp_sync_vip_changed(vs, 0, "health", clock_mono_us());
-    set_w(0, 0, 12, false);
-    vpp_sync_vip_changed(vs, 0, "health", clock_mono_us());
-    set_w(1, 0, 13, false);
-    vpp_sync_vip_changed(vs, 1, "health", clock_mono_us());
+    set_change(0, 0, 11, false);
+    set_change(0, 0, 12, false);
+    set_change(1, 0, 13, false);
     vpp_sync_vip_changed(vs, 1, "operator", clock_mono_us());
     vpp_sync_vip_changed(vs, 0, "weight", clock_mono_us());
     assert_int_equal(vpp_sync_pending(vs), 2);
@@ -541,21 +485,16 @@ static void test_coalesce(void **state)
     mark = jmark();
     long sw = vppsim_received(&sim, "lb_as_set_weight");
     memset(src.n_desired_vip, 0, sizeof(src.n_desired_vip));
-    set_w(0, 0, 21, false);
-    vpp_sync_vip_changed(vs, 0, "health", clock_mono_us());
+    set_change(0, 0, 21, false);
     RUN_UNTIL(vppsim_received(&sim, "lb_as_set_weight") == sw + 1, 20);
     assert_true(vpp_client_in_flight(vpp_sync_client(vs)) >= 1);
-    set_w(0, 0, 22, false);
-    vpp_sync_vip_changed(vs, 0, "health", clock_mono_us());
+    set_change(0, 0, 22, false);
     ev_run(loop, EVRUN_NOWAIT);
-    set_w(0, 1, 23, false);
-    vpp_sync_vip_changed(vs, 0, "health", clock_mono_us());
+    set_change(0, 1, 23, false);
     ev_run(loop, EVRUN_NOWAIT);
-    set_w(1, 1, 25, false);
-    vpp_sync_vip_changed(vs, 1, "health", clock_mono_us());
+    set_change(1, 1, 25, false);
     ev_run(loop, EVRUN_NOWAIT);
-    set_w(0, 0, 24, false);
-    vpp_sync_vip_changed(vs, 0, "health", clock_mono_us());
+    set_change(0, 0, 24, false);
     ev_run(loop, EVRUN_NOWAIT);
     /* still in flight: fa's first batch was not answered yet */
     assert_true(vpp_client_in_flight(vpp_sync_client(vs)) >= 1);
@@ -602,8 +541,7 @@ static void test_replies(void **state)
     long mark = jmark();
     src.n_applied = 0;
     set_w(0, 0, 33, false);
-    set_w(0, 1, 34, false);
-    vpp_sync_vip_changed(vs, 0, "health", clock_mono_us());
+    set_change(0, 1, 34, false);
     RUN_UNTIL(vpp_sync_pending(vs) == 0 && vppsim_received(&sim, "lb_as_set_weight") > 0 &&
                   as_status(0, 1, 34, NULL, NULL) == VPP_AS_APPLIED,
               20);
@@ -623,7 +561,7 @@ static void test_replies(void **state)
         }
     assert_int_equal(failed_seen, 1);
     /* a VPP error is an answer: no repair sync */
-    run_for(0.2);
+    harness_run_for(loop, 0.2);
     assert_int_equal(vppsim_received(&sim, "lb_as_v2_dump"), dumps);
     /* planned again against the unchanged model: sent again, applied */
     vpp_sync_vip_changed(vs, 0, "health", clock_mono_us());
@@ -643,8 +581,7 @@ static void test_replies(void **state)
      * is uncertain, a repair sync reads VPP and applies the change */
     vppsim_do(&sim, "{\"cmd\": \"drop\", \"names\": [\"lb_as_set_weight\"], \"count\": 1}");
     long sw = vppsim_received(&sim, "lb_as_set_weight");
-    set_w(0, 2, 55, false);
-    vpp_sync_vip_changed(vs, 0, "health", clock_mono_us());
+    set_change(0, 2, 55, false);
     RUN_UNTIL(vppsim_received(&sim, "lb_as_set_weight") == sw + 1, 20);
     assert_int_equal(vppsim_as_weight(&sim, prefixes[0], 80, "10.0.1.3"), 100); /* dropped */
     RUN_UNTIL(vppsim_received(&sim, "lb_as_v2_dump") == dumps + 1, 30);
@@ -659,8 +596,7 @@ static void test_replies(void **state)
     vppsim_do(&sim, "{\"cmd\": \"delay\", \"seconds\": 1.0, \"names\": [\"lb_as_set_weight\"]}");
     long creates = vppsim_received(&sim, "sockclnt_create");
     sw = vppsim_received(&sim, "lb_as_set_weight");
-    set_w(1, 0, 44, false);
-    vpp_sync_vip_changed(vs, 1, "health", clock_mono_us());
+    set_change(1, 0, 44, false);
     RUN_UNTIL(vppsim_received(&sim, "lb_as_set_weight") == sw + 1, 20);
     assert_true(vpp_client_in_flight(vpp_sync_client(vs)) >= 1);
     vppsim_do(&sim, "{\"cmd\": \"cut\"}");
@@ -724,6 +660,16 @@ static void on_state(void *ctx, int err, const struct lb_state *observed)
         assert_non_null(observed->vips[i].name); /* named by the desired VIPs */
 }
 
+/* Connected and synced, no job answered yet, and b1's weight set to 3 in
+ * vppsim behind the sync's back: a full sync has it to repair. */
+static void synced_with_b1_skewed(void)
+{
+    connect_and_sync();
+    n_jobs = 0;
+    vppsim_do(&sim, "{\"cmd\": \"as-weight\", \"prefix\": \"198.19.0.11/32\", \"protocol\": 6, "
+                    "\"port\": 80, \"address\": \"10.0.2.1\", \"weight\": 3}");
+}
+
 static void test_jobs(void **state)
 {
     (void)state;
@@ -744,13 +690,11 @@ static void test_jobs(void **state)
     assert_int_equal(vpp_sync_request(vs, NULL, true, on_job, (void *)1, NULL), 0);
     RUN_UNTIL(vppsim_received(&sim, "lb_as_v2_dump") == dumps + 1, 20);
     assert_int_equal(n_jobs, 0);
-    set_w(0, 0, 61, false); /* during the read */
-    vpp_sync_vip_changed(vs, 0, "health", clock_mono_us());
+    set_change(0, 0, 61, false); /* during the read */
     ev_run(loop, EVRUN_NOWAIT);
     RUN_UNTIL(vppsim_received(&sim, "lb_as_set_weight") > sw, 20);
     assert_int_equal(n_jobs, 0);
-    set_w(0, 1, 62, false); /* during the apply */
-    vpp_sync_vip_changed(vs, 0, "health", clock_mono_us());
+    set_change(0, 1, 62, false); /* during the apply */
     ev_run(loop, EVRUN_NOWAIT);
     assert_int_equal(n_jobs, 0);
     RUN_UNTIL(n_jobs == 1 && all_applied(), 30);
@@ -786,7 +730,7 @@ static void test_jobs(void **state)
     assert_int_equal(vpp_sync_request(vs, NULL, true, on_job, (void *)4, NULL), 0);
     assert_int_equal(vpp_sync_request(vs, "fb", false, on_job, (void *)5, NULL), 0);
     RUN_UNTIL(n_jobs == 5, 30);
-    run_for(0.1);
+    harness_run_for(loop, 0.1);
     assert_int_equal(n_jobs, 5);
     for (size_t i = 0; i < 5; i++)
         assert_int_equal(jobs[i].id, (int)i + 1);
@@ -823,19 +767,18 @@ static void test_failed_job_releases_changes(void **state)
     long dumps = vppsim_received(&sim, "lb_as_v2_dump");
     assert_int_equal(vpp_sync_request(vs, "nope", true, on_job, (void *)1, NULL), 0);
     RUN_UNTIL(vppsim_received(&sim, "lb_as_v2_dump") == dumps + 1, 20);
-    set_w(0, 0, 71, false); /* while the job reads */
-    vpp_sync_vip_changed(vs, 0, "health", clock_mono_us());
+    set_change(0, 0, 71, false); /* while the job reads */
     ev_run(loop, EVRUN_NOWAIT);
     RUN_UNTIL(n_jobs == 1, 20);
     assert_int_equal(jobs[0].err, -ENOENT);
     vppsim_do(&sim, "{\"cmd\": \"delay\", \"seconds\": 0}");
-    double t = now_s();
-    while (!all_applied() && now_s() < t + 5)
+    double t = harness_now();
+    while (!all_applied() && harness_now() < t + 5)
         ev_run(loop, EVRUN_ONCE);
     if (!all_applied())
         print_error("the change of fa queued behind the failed job is still pending (%zu) "
                     "%.1f s after the job ended\n",
-                    vpp_sync_pending(vs), now_s() - t);
+                    vpp_sync_pending(vs), harness_now() - t);
     assert_true(all_applied());
     expect_vppsim(0);
 }
@@ -856,13 +799,13 @@ static void test_not_connected(void **state)
     vs = vpp_sync_new(loop, &o, &s);
     assert_non_null(vs);
     vpp_sync_start(vs);
-    run_for(0.2);
+    harness_run_for(loop, 0.2);
     assert_false(vpp_sync_is_up(vs));
     assert_int_equal(vpp_sync_request(vs, NULL, true, on_job, NULL, NULL), -ENOTCONN);
     assert_int_equal(vpp_sync_get_state(vs, on_state, NULL, NULL), -ENOTCONN);
     /* changes wait (the connect sync will cover them); statuses pending */
     vpp_sync_vip_changed(vs, 0, "health", clock_mono_us());
-    run_for(0.1);
+    harness_run_for(loop, 0.1);
     assert_int_equal(as_status(0, 0, 100, NULL, NULL), VPP_AS_PENDING);
 }
 
@@ -874,11 +817,9 @@ static void test_flush_once(void **state)
     connect_and_sync();
     n_jobs = 0;
     long mark = jmark();
-    set_w(0, 1, 0, false); /* drained: weight 0, no flush */
-    vpp_sync_vip_changed(vs, 0, "health", clock_mono_us());
+    set_change(0, 1, 0, false); /* drained: weight 0, no flush */
     RUN_UNTIL(all_applied(), 20);
-    set_w(0, 1, 0, true); /* then down with flush-on-down: the flush goes out */
-    vpp_sync_vip_changed(vs, 0, "health", clock_mono_us());
+    set_change(0, 1, 0, true); /* then down with flush-on-down: the flush goes out */
     RUN_UNTIL(vpp_sync_pending(vs) == 0 && vppsim_received(&sim, "lb_as_set_weight") >= 2, 20);
     vpp_sync_vip_changed(vs, 0, "health", clock_mono_us()); /* again: nothing */
     RUN_UNTIL(vpp_sync_pending(vs) == 0, 20);
@@ -887,7 +828,7 @@ static void test_flush_once(void **state)
     assert_int_equal(jobs[0].err, 0);
     assert_int_equal(jobs[0].n_ops, 0); /* the model remembers the flush across the read */
     vpp_sync_vip_changed(vs, 0, "health", clock_mono_us());
-    run_for(0.2);
+    harness_run_for(loop, 0.2);
     struct jv *j = jsince(mark);
     jprint(j);
     assert_int_equal(jlen(j), 2);
@@ -900,12 +841,10 @@ static void test_flush_once(void **state)
     }
     jv_free(j);
     /* up again, then down again: flushed again */
-    set_w(0, 1, 50, false);
-    vpp_sync_vip_changed(vs, 0, "health", clock_mono_us());
+    set_change(0, 1, 50, false);
     RUN_UNTIL(all_applied(), 20);
     mark = jmark();
-    set_w(0, 1, 0, true);
-    vpp_sync_vip_changed(vs, 0, "health", clock_mono_us());
+    set_change(0, 1, 0, true);
     RUN_UNTIL(all_applied(), 20);
     j = jsince(mark);
     assert_int_equal(jlen(j), 1);
@@ -919,15 +858,13 @@ static void test_vpp_restart(void **state)
 {
     (void)state;
     connect_and_sync();
-    set_w(1, 1, 17, false);
-    vpp_sync_vip_changed(vs, 1, "health", clock_mono_us());
+    set_change(1, 1, 17, false);
     RUN_UNTIL(all_applied(), 20);
     vppsim_do(&sim, "{\"cmd\": \"restart\", \"down\": 0.3}");
     RUN_UNTIL(!vpp_sync_is_up(vs), 20);
     assert_int_equal(as_status(1, 1, 17, NULL, NULL), VPP_AS_PENDING);
     /* a change while VPP is away waits for the connect sync */
-    set_w(0, 2, 18, false);
-    vpp_sync_vip_changed(vs, 0, "health", clock_mono_us());
+    set_change(0, 2, 18, false);
     RUN_UNTIL(vpp_sync_is_up(vs) && all_applied(), 30);
     for (size_t id = 0; id < N_FE; id++)
         expect_vppsim(id);
@@ -967,13 +904,12 @@ static void test_reload(void **state)
     vppsim_do(&sim, "{\"cmd\": \"delay\", \"seconds\": 1.0, \"names\": [\"lb_as_set_weight\"]}");
     long mark = jmark();
     long sw = vppsim_received(&sim, "lb_as_set_weight");
-    set_w(0, 0, 81, false);
-    vpp_sync_vip_changed(vs, 0, "health", clock_mono_us());
+    set_change(0, 0, 81, false);
     RUN_UNTIL(vppsim_received(&sim, "lb_as_set_weight") == sw + 1, 20);
     assert_true(vpp_client_in_flight(vpp_sync_client(vs)) >= 1);
     /* the reload, while fa's batch is in flight: indexes change */
     struct maglev_config *old = src.cfg;
-    src.cfg = load(config2_yaml);
+    src.cfg = harness_load_buffer(config2_yaml);
     config_free(old);
     vpp_sync_reloaded(vs, 3600, 2);
     assert_int_equal(fe_of(2), 1);
@@ -1004,18 +940,14 @@ static void test_reload(void **state)
 static void test_free_in_flight(void **state)
 {
     (void)state;
-    connect_and_sync();
-    n_jobs = 0;
-    vppsim_do(&sim, "{\"cmd\": \"as-weight\", \"prefix\": \"198.19.0.11/32\", \"protocol\": 6, "
-                    "\"port\": 80, \"address\": \"10.0.2.1\", \"weight\": 3}");
+    synced_with_b1_skewed();
     vppsim_do(&sim, "{\"cmd\": \"delay\", \"seconds\": 5, \"names\": [\"lb_as_set_weight\"]}");
     long sw = vppsim_received(&sim, "lb_as_set_weight");
     assert_int_equal(vpp_sync_request(vs, NULL, true, on_job, (void *)1, NULL), 0);
     RUN_UNTIL(vppsim_received(&sim, "lb_as_set_weight") > sw, 20);
     assert_int_equal(vpp_sync_request(vs, NULL, true, on_job, (void *)2, NULL), 0);
     assert_int_equal(vpp_sync_get_state(vs, on_state, (void *)3, NULL), 0);
-    set_w(0, 0, 91, false);
-    vpp_sync_vip_changed(vs, 0, "health", clock_mono_us());
+    set_change(0, 0, 91, false);
     ev_run(loop, EVRUN_NOWAIT);
     assert_int_equal(n_jobs, 0);
     src.n_applied = 0;
@@ -1043,7 +975,7 @@ static void test_dry_run(void **state)
     assert_true(vpp_sync_dry_run(vs));
     /* the connect sync plans everything (3 VIPs, 6 ASes) */
     RUN_UNTIL(src.n_applied >= 6, 20);
-    run_for(0.1);
+    harness_run_for(loop, 0.1);
     assert_int_equal(src.n_applied, 6);
     for (size_t i = 0; i < src.n_applied; i++) {
         assert_true(src.applied[i].dry);
@@ -1113,8 +1045,7 @@ static void test_warmup_none(void **state)
         expect_vppsim(fe);
     /* held flags mean nothing once the warm-up is over */
     src.held[1] = true;
-    set_w(1, 0, 9, false);
-    vpp_sync_vip_changed(vs, 1, "health", clock_mono_us());
+    set_change(1, 0, 9, false);
     RUN_UNTIL(all_applied(), 20);
     expect_vppsim(1);
 }
@@ -1171,9 +1102,8 @@ static void test_warmup(void **state)
         assert_int_equal(vpp_sync_request(vs, "fa", true, on_job, (void *)3, NULL), 0);
         /* a held VIP that changes is not written */
         long writes = vppsim_writes(&sim);
-        set_w(2, 0, 31, false);
-        vpp_sync_vip_changed(vs, 2, "health", clock_mono_us());
-        run_for(0.2);
+        set_change(2, 0, 31, false);
+        harness_run_for(loop, 0.2);
         if (vpp_sync_warmup(vs) == VPP_WARMUP_RELEASING) {
             assert_int_equal(vppsim_writes(&sim), writes);
             assert_int_equal(vppsim_as_weight(&sim, prefixes[2], 80, "10.0.3.1"), 5);

@@ -274,7 +274,7 @@ static int ctl_connect(struct vppsim *v)
     return 0;
 }
 
-int vppsim_start(struct vppsim *v, const char *const *extra)
+static int spawn(struct vppsim *v, const char *const *extra)
 {
     memset(v, 0, sizeof(*v));
     v->fd = -1;
@@ -317,6 +317,15 @@ int vppsim_start(struct vppsim *v, const char *const *extra)
         usleep(10000);
     }
     return -1;
+}
+
+int vppsim_start(struct vppsim *v, const char *const *extra)
+{
+    if (spawn(v, extra) < 0) {
+        print_error("vppsim did not start\n");
+        return -1;
+    }
+    return 0;
 }
 
 void vppsim_stop(struct vppsim *v)

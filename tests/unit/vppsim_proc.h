@@ -48,7 +48,7 @@ struct vppsim {
 
 /* Starts vppsim in a fresh temporary directory (api.sock, ctl.sock) with
  * the extra arguments (NULL-terminated list, may be NULL) and waits until
- * its control socket answers. 0 or -1. */
+ * its control socket answers. 0, or -1 (said on stderr). */
 int vppsim_start(struct vppsim *v, const char *const *extra);
 /* SIGTERM, wait, remove the directory. */
 void vppsim_stop(struct vppsim *v);
