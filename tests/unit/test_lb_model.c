@@ -10,24 +10,7 @@
 #include <string.h>
 
 #include "lb/plan.h"
-
-static struct ip_addr ip(const char *s)
-{
-    struct ip_addr a;
-    assert_int_equal(ip_addr_parse(s, &a), 0);
-    return a;
-}
-
-static struct lb_vip_key key(const char *addr, uint8_t protocol, uint16_t port)
-{
-    struct lb_vip_key k;
-    memset(&k, 0, sizeof(k));
-    k.addr = ip(addr);
-    k.plen = k.addr.family == AF_INET ? 32 : 128;
-    k.protocol = protocol;
-    k.port = port;
-    return k;
-}
+#include "lb_build.h"
 
 static struct lb_op op_vip(enum lb_op_kind kind, const char *addr, uint16_t port)
 {
@@ -174,6 +157,20 @@ static void desired(struct lb_vip *v, uint8_t wa, uint8_t wb, bool fb, uint8_t w
     v->ases[1].flush = fb;
 }
 
+/* Applies every op of plan p to the model m and frees p; planning dv
+ * against the model again gives no op; frees dv. */
+static void apply_and_converge(struct lb_state *m, struct lb_vip *dv, struct lb_plan *p)
+{
+    for (size_t i = 0; i < p->n_ops; i++)
+        lb_model_apply(m, &p->ops[i]);
+    lb_plan_free(p);
+    struct lb_plan again;
+    lb_plan_vip(dv, lb_state_find(m, &dv->key), &again);
+    assert_int_equal(again.n_ops, 0);
+    lb_plan_free(&again);
+    lb_vip_clear(dv);
+}
+
 /* Planning one VIP against the model, then applying the plan to it, gives
  * a model in which the same plan is empty: the loop converges. */
 static void test_plan_vip_against_model_converges(void **state)
@@ -187,13 +184,7 @@ static void test_plan_vip_against_model_converges(void **state)
     lb_plan_vip(&dv, NULL, &p); /* absent: created */
     assert_int_equal(p.vip_add, 1);
     assert_int_equal(p.as_add, 3);
-    for (size_t i = 0; i < p.n_ops; i++)
-        lb_model_apply(&m, &p.ops[i]);
-    lb_plan_free(&p);
-    lb_plan_vip(&dv, lb_state_find(&m, &dv.key), &p);
-    assert_int_equal(p.n_ops, 0);
-    lb_plan_free(&p);
-    lb_vip_clear(&dv);
+    apply_and_converge(&m, &dv, &p);
     /* a goes down (flush), c's weight changes: exactly two weights, in
      * address order, flush only where the weight goes to 0 with flush */
     desired(&dv, 0, 0, false, 20);
@@ -208,13 +199,7 @@ static void test_plan_vip_against_model_converges(void **state)
     assert_true(ip_addr_equal(&p.ops[1].as, &dv.ases[2].addr));
     assert_int_equal(p.ops[1].weight, 20);
     assert_false(p.ops[1].flush);
-    for (size_t i = 0; i < p.n_ops; i++)
-        lb_model_apply(&m, &p.ops[i]);
-    lb_plan_free(&p);
-    lb_plan_vip(&dv, lb_state_find(&m, &dv.key), &p);
-    assert_int_equal(p.n_ops, 0);
-    lb_plan_free(&p);
-    lb_vip_clear(&dv);
+    apply_and_converge(&m, &dv, &p);
     /* b, drained at 0, is now disabled (flush): the flush is sent although
      * the weight stays 0 — once */
     desired(&dv, 0, 0, true, 20);
@@ -226,12 +211,7 @@ static void test_plan_vip_against_model_converges(void **state)
     assert_int_equal(p.ops[0].weight, 0);
     assert_true(p.ops[0].flush);
     assert_string_equal(p.ops[0].reason, "flush");
-    lb_model_apply(&m, &p.ops[0]);
-    lb_plan_free(&p);
-    lb_plan_vip(&dv, lb_state_find(&m, &dv.key), &p);
-    assert_int_equal(p.n_ops, 0);
-    lb_plan_free(&p);
-    lb_vip_clear(&dv);
+    apply_and_converge(&m, &dv, &p);
     lb_state_free(&m);
 }
 
