@@ -17,6 +17,21 @@ static const char *family_word(int family)
     return family == AF_INET ? "IPv4" : "IPv6";
 }
 
+/* The required address: of map n (of name key) into *addr, its mark into
+ * *mark; an error saying what it is when it is missing. Its node or NULL. */
+static const struct yt_node *parse_address(struct pctx *c, const struct yt_node *key,
+                                           const struct yt_node *n, const char *path,
+                                           struct ip_addr *addr, struct config_mark *mark,
+                                           const char *what)
+{
+    const struct yt_node *an = config_walk_ip(c, CONFIG_STAGE_SEMANTIC, n, path, "address", addr);
+    *mark = config_mark_of(an);
+    if (!an && config_walk_unset(n, "address"))
+        config_err(c, CONFIG_STAGE_SEMANTIC, config_walk_req_node(n, "address", n, key), path,
+                   "address is required (%s)", what);
+    return an;
+}
+
 static void parse_backend(struct pctx *c, struct backend_conf *b, const struct yt_node *key,
                           const struct yt_node *bn)
 {
@@ -29,12 +44,8 @@ static void parse_backend(struct pctx *c, struct backend_conf *b, const struct y
     config_walk_name(c, key, path, "backend");
     if (!config_walk_map(c, bn, path, "a backend", backend_keys))
         return;
-    const struct yt_node *an =
-        config_walk_ip(c, CONFIG_STAGE_SEMANTIC, bn, path, "address", &b->address);
-    b->address_mark = config_mark_of(an);
-    if (!an && config_walk_unset(bn, "address"))
-        config_err(c, CONFIG_STAGE_SEMANTIC, config_walk_req_node(bn, "address", bn, key), path,
-                   "address is required (the backend's IPv4 or IPv6 address)");
+    const struct yt_node *an = parse_address(c, key, bn, path, &b->address, &b->address_mark,
+                                             "the backend's IPv4 or IPv6 address");
     config_walk_bool(c, bn, path, "enabled", &b->enabled);
     const struct yt_node *hn = config_walk_str(c, bn, path, "healthcheck", &b->healthcheck);
     if (!hn)
@@ -284,12 +295,8 @@ static void parse_frontend(struct pctx *c, struct frontend_conf *fe, const struc
     const struct yt_node *v;
     if ((v = config_walk_str(c, fn, path, "description", &fe->description)))
         config_walk_token(c, v, path, "description", fe->description, true);
-    const struct yt_node *an =
-        config_walk_ip(c, CONFIG_STAGE_SEMANTIC, fn, path, "address", &fe->address);
-    fe->address_mark = config_mark_of(an);
-    if (!an && config_walk_unset(fn, "address"))
-        config_err(c, CONFIG_STAGE_SEMANTIC, config_walk_req_node(fn, "address", fn, key), path,
-                   "address is required (the VIP: an IPv4 or IPv6 address)");
+    parse_address(c, key, fn, path, &fe->address, &fe->address_mark,
+                  "the VIP: an IPv4 or IPv6 address");
     parse_proto_port(c, fe, fn, path);
     config_walk_bool(c, fn, path, "src-ip-sticky", &fe->src_ip_sticky);
     config_walk_bool(c, fn, path, "flush-on-down", &fe->flush_on_down);
