@@ -715,11 +715,15 @@ static int add_listeners(struct api_server *s, char *err, size_t errlen)
     grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
     int rc = 0;
     for (size_t i = 0; i < s->n_listeners && rc == 0; i++) {
-        const struct api_listener *l = &s->listeners[i];
+        struct api_listener *l = &s->listeners[i];
         if (grpc_server_add_http2_port(s->server, l->addr, creds) == 0) {
             snprintf(err, errlen, "%s: cannot listen (address in use or not valid)", l->addr);
             rc = -EADDRINUSE;
-        } else if (l->unix_path && chmod(l->unix_path, 0660) < 0) {
+            continue;
+        }
+        /* gRPC core binds (and listens) here: what is at the path now is ours */
+        api_listener_bound(l);
+        if (l->unix_path && chmod(l->unix_path, 0660) < 0) {
             rc = -errno;
             snprintf(err, errlen, "%s: chmod 0660: %s", l->addr, strerror(-rc));
         }
@@ -750,8 +754,8 @@ static void server_free(struct api_server *s)
         grpc_completion_queue_destroy(s->cq);
     if (s->server || s->cq)
         grpc_shutdown();
-    /* the sockets go while the locks are still held */
-    api_listeners_release(s->listeners, s->n_listeners, s->server != NULL);
+    /* our sockets go while the locks are still held */
+    api_listeners_release(s->listeners, s->n_listeners);
     api_routes_free(s->routes, s->n_routes);
     api_reflect_free(s->reflect);
     pthread_cond_destroy(&s->cond);
@@ -803,6 +807,8 @@ int api_server_start(struct ev_loop *loop, const struct api_server_opts *opts,
         return rc;
     }
     grpc_server_start(s->server);
+    for (size_t i = 0; i < s->n_listeners; i++)
+        api_listener_bound(&s->listeners[i]); /* in case a bind waited for the start */
     ev_async_init(&s->async, on_async);
     s->async.data = s;
     ev_async_start(loop, &s->async);

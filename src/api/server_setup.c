@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -75,11 +76,11 @@ static int make_dir(const char *path, char *err, size_t errlen)
     return rc;
 }
 
-/* Takes PATH.lock; returns the descriptor or -errno. */
-static int take_lock(const char *path, char *err, size_t errlen)
+/* Opens and locks PATH.lock once: the descriptor, -EAGAIN when the file we
+ * locked is no longer the one at that name (its holder removed it while
+ * exiting: try again), or another -errno. */
+static int lock_once(const char *path, const char *lock, char *err, size_t errlen)
 {
-    char lock[SUN_PATH_MAX + 8];
-    snprintf(lock, sizeof(lock), "%s.lock", path);
     int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
         int e = errno;
@@ -96,11 +97,102 @@ static int take_lock(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "unix:%s: cannot lock %s: %s", path, lock, strerror(e));
         return -e;
     }
+    struct stat held, named;
+    if (fstat(fd, &held) < 0 || lstat(lock, &named) < 0 || held.st_dev != named.st_dev ||
+        held.st_ino != named.st_ino) {
+        close(fd);
+        snprintf(err, errlen, "unix:%s: %s keeps changing under us", path, lock);
+        return -EAGAIN;
+    }
+    return fd;
+}
+
+/* Takes PATH.lock; returns the descriptor or -errno. */
+static int take_lock(const char *path, char *err, size_t errlen)
+{
+    char lock[SUN_PATH_MAX + 8];
+    snprintf(lock, sizeof(lock), "%s.lock", path);
+    int fd = -EAGAIN;
+    for (int tries = 0; fd == -EAGAIN && tries < 5; tries++)
+        fd = lock_once(path, lock, err, errlen);
+    if (fd < 0)
+        return fd;
     char pid[24];
     int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
     if (ftruncate(fd, 0) < 0 || write(fd, pid, (size_t)n) != n)
         log_debug("api-lock-pid-write-failed", LOG_STR("path", lock));
     return fd;
+}
+
+static const char *file_kind(mode_t m)
+{
+    return S_ISLNK(m)    ? "a symlink"
+           : S_ISREG(m)  ? "a regular file"
+           : S_ISDIR(m)  ? "a directory"
+           : S_ISFIFO(m) ? "a FIFO"
+           : S_ISCHR(m)  ? "a character device"
+           : S_ISBLK(m)  ? "a block device"
+                         : "not a socket";
+}
+
+/* What sits at PATH before we bind there (we hold PATH.lock, so no other
+ * maglevd is starting on it). Nothing: fine. A socket nobody listens on (a
+ * maglevd that did not exit cleanly): removed. Anything else is left alone
+ * and refuses the start. */
+static int check_path(const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0) {
+        if (errno == ENOENT)
+            return 0;
+        int e = errno;
+        snprintf(err, errlen, "unix:%s: cannot check the socket path: %s", path, strerror(e));
+        return -e;
+    }
+    if (!S_ISSOCK(st.st_mode)) {
+        snprintf(err, errlen,
+                 "unix:%s: the path exists and is %s, not a socket; maglevd does not replace it: "
+                 "give --grpc-addr another path (or remove it if it is a leftover)",
+                 path, file_kind(st.st_mode));
+        return -EEXIST;
+    }
+    /* Non-blocking: a live listener with a full backlog answers EAGAIN
+     * instead of blocking us. */
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+        int e = errno;
+        snprintf(err, errlen, "unix:%s: socket: %s", path, strerror(e));
+        return -e;
+    }
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    int e = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ? 0 : errno;
+    close(fd);
+    if (e == ENOENT)
+        return 0; /* gone meanwhile */
+    if (e == ECONNREFUSED) {
+        if (unlink(path) < 0 && errno != ENOENT) {
+            e = errno;
+            snprintf(err, errlen, "unix:%s: cannot remove the stale socket: %s", path, strerror(e));
+            return -e;
+        }
+        log_info("api-stale-socket-removed", LOG_STR("path", path),
+                 LOG_STR("reason", "a socket nobody listens on (left by a process that did not "
+                                   "exit cleanly)"));
+        return 0;
+    }
+    if (e == 0 || e == EAGAIN || e == EPROTOTYPE)
+        snprintf(err, errlen,
+                 "unix:%s: a live listener answers at this socket (another program, or a "
+                 "maglevd whose lock file was removed); maglevd does not replace it: stop "
+                 "that program or give --grpc-addr another path",
+                 path);
+    else
+        snprintf(err, errlen,
+                 "unix:%s: a socket exists there and connecting to it fails (%s); maglevd does "
+                 "not replace it: give --grpc-addr another path (or remove it if it is stale)",
+                 path, strerror(e));
+    return -EADDRINUSE;
 }
 
 static int prepare_one(struct api_listener *l, char *err, size_t errlen)
@@ -116,7 +208,7 @@ static int prepare_one(struct api_listener *l, char *err, size_t errlen)
     int rc = make_dir(path, err, errlen);
     if (rc == 0 && (rc = take_lock(path, err, errlen)) >= 0) {
         l->lock_fd = rc;
-        rc = 0;
+        rc = check_path(path, err, errlen);
     }
     return rc;
 }
@@ -148,7 +240,7 @@ int api_listeners_prepare(const char *addrs, struct api_listener **out, size_t *
         rc = -EINVAL;
     }
     if (rc < 0) {
-        api_listeners_release(ls, count, false);
+        api_listeners_release(ls, count);
         return rc;
     }
     *out = ls;
@@ -156,11 +248,42 @@ int api_listeners_prepare(const char *addrs, struct api_listener **out, size_t *
     return 0;
 }
 
-void api_listeners_release(struct api_listener *l, size_t n, bool unlink_sockets)
+void api_listener_bound(struct api_listener *l)
+{
+    struct stat st;
+    if (!l->unix_path || l->bound || lstat(l->unix_path, &st) < 0 || !S_ISSOCK(st.st_mode))
+        return;
+    l->bound = true;
+    l->dev = st.st_dev;
+    l->ino = st.st_ino;
+}
+
+/* Unlinks path when it is still the file (dev, ino) of the given type. */
+static void unlink_ours(const char *path, mode_t type, dev_t dev, ino_t ino)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return;
+    if ((st.st_mode & S_IFMT) != type || st.st_dev != dev || st.st_ino != ino) {
+        log_warn("api-socket-path-replaced", LOG_STR("path", path),
+                 LOG_STR("action", "left alone: not the file maglevd created"));
+        return;
+    }
+    if (unlink(path) < 0)
+        log_debug("api-unlink-failed", LOG_STR("path", path), LOG_STR("error", strerror(errno)));
+}
+
+void api_listeners_release(struct api_listener *l, size_t n)
 {
     for (size_t i = 0; l && i < n; i++) {
-        if (l[i].unix_path && unlink_sockets)
-            unlink(l[i].unix_path);
+        if (l[i].bound)
+            unlink_ours(l[i].unix_path, S_IFSOCK, l[i].dev, l[i].ino);
+        struct stat held;
+        if (l[i].lock_fd >= 0 && fstat(l[i].lock_fd, &held) == 0) {
+            char lock[SUN_PATH_MAX + 8];
+            snprintf(lock, sizeof(lock), "%s.lock", l[i].unix_path);
+            unlink_ours(lock, S_IFREG, held.st_dev, held.st_ino);
+        }
         if (l[i].lock_fd >= 0)
             close(l[i].lock_fd);
         free(l[i].addr);

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "api/grpc_server.h"
 
@@ -27,16 +28,27 @@ struct api_listener {
     char *addr;            /* trimmed: "unix:/run/vpp-maglev/maglevd.sock", "[::1]:9090" */
     const char *unix_path; /* into addr; NULL for TCP */
     int lock_fd;           /* PATH.lock, held; -1 for TCP */
+    bool bound;            /* the socket at unix_path is the one we bound: */
+    dev_t dev;             /* its device and inode, recorded right after bind */
+    ino_t ino;
 };
 
 /* Splits the comma-separated list; for each unix listener creates the
- * directory (0750) when missing and takes PATH.lock (flock, LOCK_NB; our pid
- * written in it). 0, or -errno with err naming the listener and the fix;
+ * directory (0750) when missing, takes PATH.lock (flock, LOCK_NB; our pid
+ * written in it) and checks what sits at PATH: nothing is fine, a stale
+ * socket (connect refused) is removed (logged), anything else refuses the
+ * start: a live listener (another program's socket), a symlink, a file of
+ * any other type. 0, or -errno with err naming the listener and the fix;
  * nothing is held on failure. */
 int api_listeners_prepare(const char *addrs, struct api_listener **out, size_t *n, char *err,
                           size_t errlen);
-/* Removes the socket files (when unlink_sockets; the locks still held) and
- * releases the locks. Safe with NULL. */
-void api_listeners_release(struct api_listener *l, size_t n, bool unlink_sockets);
+/* Records the device and inode of the socket now at l->unix_path (call it
+ * right after the bind); a no-op for TCP or when already recorded. */
+void api_listener_bound(struct api_listener *l);
+/* Removes the socket files that are still the ones we bound (lstat: a
+ * socket with the recorded device and inode; never anything else), then the
+ * lock files (while held, and only our own) and releases the locks. Safe
+ * with NULL. */
+void api_listeners_release(struct api_listener *l, size_t n);
 
 #endif
