@@ -25,22 +25,27 @@ static void schedule_retry(struct vpp_client *c, double after)
     ev_timer_start(c->loop, &c->retry);
 }
 
-/* Connect problems are logged once at WARN (ERROR for an incompatible VPP)
- * and then at DEBUG while they stay the same. */
+/* A failed connect is logged at WARN once per outage (until the next
+ * successful connect), whatever its error, then at DEBUG; an incompatible
+ * VPP at ERROR once per distinct problem, then at DEBUG. */
 static void log_problem(struct vpp_client *c, bool incompatible)
 {
-    if (strcmp(c->logged_error, c->info.last_error) == 0) {
+    bool quiet =
+        incompatible ? strcmp(c->logged_error, c->info.last_error) == 0 : c->connect_warned;
+    if (quiet) {
         log_debug("vpp-connect-failed", LOG_STR("path", c->info.path),
                   LOG_STR("error", c->info.last_error));
         return;
     }
     snprintf(c->logged_error, sizeof(c->logged_error), "%s", c->info.last_error);
-    if (incompatible)
+    if (incompatible) {
         log_error("vpp-incompatible", LOG_STR("path", c->info.path),
                   LOG_STR("version", c->info.version), LOG_STR("error", c->info.last_error));
-    else
+    } else {
+        c->connect_warned = true;
         log_warn("vpp-connect-failed", LOG_STR("path", c->info.path),
                  LOG_STR("error", c->info.last_error), LOG_STR("retry", "with backoff, 1s to 5s"));
+    }
 }
 
 static void disconnect(struct vpp_client *c, enum vpp_conn_state next, const char *fmt, ...)
@@ -91,6 +96,7 @@ static void went_up(struct vpp_client *c)
     c->info.connects++;
     c->backoff = c->opts.backoff_min;
     c->logged_error[0] = 0;
+    c->connect_warned = false;
     c->info.last_error[0] = 0;
     log_info("vpp-connect", LOG_STR("path", c->info.path), LOG_STR("version", c->info.version),
              LOG_STR("build-date", c->info.build_date), LOG_UINT("pid", c->info.pid),

@@ -52,6 +52,7 @@ struct vpp_client {
     ev_tstamp hs_deadline;
     double backoff;
     char logged_error[1536]; /* last connect problem logged above DEBUG */
+    bool connect_warned;     /* vpp-connect-failed at WARN since the last connect */
     ev_io rio, wio;
     ev_timer retry, tick, ping;
     uint64_t stats_sent, stats_received;
