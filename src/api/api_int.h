@@ -13,6 +13,15 @@ struct api {
     struct events *events;
 };
 
+/* A name taken from a request, as shown in errors and logs: at most
+ * API_NAME_SHOWN bytes (cut at a UTF-8 character boundary) followed by
+ * "..." when longer. name itself when short enough, else buf. A shown name
+ * that was cut is longer than any config name (CONFIG_NAME_MAX), so looking
+ * it up still finds nothing. */
+#define API_NAME_SHOWN 128
+#define API_NAME_BUF   (API_NAME_SHOWN + 4)
+const char *api_name_shown(const char *name, char buf[API_NAME_BUF]);
+
 /* handlers.c: the method table, in the service's order */
 extern const struct api_method api_methods[];
 extern const size_t api_n_methods;

@@ -319,8 +319,10 @@ void api_events_watch(struct api_call *call, const ProtobufCMessage *req, void *
     s->level = LOG_LEVEL_INFO;
     if (r->log_level && *r->log_level && log_level_parse(r->log_level, &s->level) < 0) {
         free(s);
+        char shown[API_NAME_BUF];
         api_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
-                 "log level \"%s\" is not debug, info, warn or error", r->log_level);
+                 "log level \"%s\" is not debug, info, warn or error",
+                 api_name_shown(r->log_level, shown));
         return;
     }
     s->next = ev->subs;

@@ -17,6 +17,20 @@
         arena_free(arena);                                                                         \
     } while (0)
 
+_Static_assert(API_NAME_SHOWN > CONFIG_NAME_MAX, "a cut name must never match a config name");
+
+const char *api_name_shown(const char *name, char buf[API_NAME_BUF])
+{
+    if (!name || strnlen(name, API_NAME_SHOWN + 1) <= API_NAME_SHOWN)
+        return name;
+    size_t n = API_NAME_SHOWN;
+    while (n > 0 && ((unsigned char)name[n] & 0xc0) == 0x80)
+        n--; /* name[n] continues a character: cut before that character */
+    memcpy(buf, name, n);
+    memcpy(buf + n, "...", 4);
+    return buf;
+}
+
 static bool name_given(struct api_call *call, const char *name, const char *what)
 {
     if (name && *name)
@@ -60,7 +74,9 @@ static void get_frontend(struct api_call *call, const ProtobufCMessage *req, voi
         return;
     const struct frontend_conf *fe = config_find_frontend(core_config(c), r->name);
     if (!fe) {
-        api_fail(call, GRPC_STATUS_NOT_FOUND, "frontend \"%s\" not found", r->name);
+        char shown[API_NAME_BUF];
+        api_fail(call, GRPC_STATUS_NOT_FOUND, "frontend \"%s\" not found",
+                 api_name_shown(r->name, shown));
         return;
     }
     struct arena a = ARENA_INIT;
@@ -87,7 +103,9 @@ static long find_backend(struct api_call *call, const struct core *c, const char
         return -1;
     const struct backend_conf *b = config_find_backend(core_config(c), name);
     if (!b) {
-        api_fail(call, GRPC_STATUS_NOT_FOUND, "backend \"%s\" not found", name);
+        char shown[API_NAME_BUF];
+        api_fail(call, GRPC_STATUS_NOT_FOUND, "backend \"%s\" not found",
+                 api_name_shown(name, shown));
         return -1;
     }
     return b - core_config(c)->backends;
@@ -125,7 +143,9 @@ static void get_healthcheck(struct api_call *call, const ProtobufCMessage *req, 
         return;
     const struct healthcheck_conf *h = config_find_healthcheck(core_config(c), r->name);
     if (!h) {
-        api_fail(call, GRPC_STATUS_NOT_FOUND, "healthcheck \"%s\" not found", r->name);
+        char shown[API_NAME_BUF];
+        api_fail(call, GRPC_STATUS_NOT_FOUND, "healthcheck \"%s\" not found",
+                 api_name_shown(r->name, shown));
         return;
     }
     struct arena a = ARENA_INIT;
@@ -147,7 +167,9 @@ static void backend_action(struct api_call *call, const ProtobufCMessage *req, v
         return;
     }
     if (rc < 0) {
-        api_fail(call, GRPC_STATUS_NOT_FOUND, "backend \"%s\" not found", r->name);
+        char shown[API_NAME_BUF];
+        api_fail(call, GRPC_STATUS_NOT_FOUND, "backend \"%s\" not found",
+                 api_name_shown(r->name, shown));
         return;
     }
     log_info("operator-action", LOG_STR("action", verb), LOG_STR("backend", r->name),
@@ -188,9 +210,12 @@ static void set_weight(struct api_call *call, const ProtobufCMessage *req, void 
                  CONFIG_WEIGHT_MAX);
         return;
     }
-    char err[256];
-    if (core_set_weight(c, r->frontend, r->pool, r->backend, (uint8_t)r->weight, err, sizeof(err)) <
-        0) {
+    /* the names as core_set_weight echoes them in its error: a cut name
+     * matches nothing, as the whole one would not */
+    char fe_buf[API_NAME_BUF], pool_buf[API_NAME_BUF], be_buf[API_NAME_BUF], err[512];
+    if (core_set_weight(c, api_name_shown(r->frontend, fe_buf), api_name_shown(r->pool, pool_buf),
+                        api_name_shown(r->backend, be_buf), (uint8_t)r->weight, err,
+                        sizeof(err)) < 0) {
         api_fail(call, GRPC_STATUS_NOT_FOUND, "%s", err);
         return;
     }

@@ -115,7 +115,9 @@ static struct pending_call *pending_start(struct api_call *call, struct api *api
 {
     *fe = NULL;
     if (frontend && !(*fe = config_find_frontend(core_config(api->core), frontend))) {
-        api_fail(call, GRPC_STATUS_NOT_FOUND, "frontend \"%s\" not found", frontend);
+        char shown[API_NAME_BUF];
+        api_fail(call, GRPC_STATUS_NOT_FOUND, "frontend \"%s\" not found",
+                 api_name_shown(frontend, shown));
         return NULL;
     }
     if (!(*s = vpp_or_fail(call, api, true)))
