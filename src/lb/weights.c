@@ -105,26 +105,51 @@ void lb_overrides_free(struct lb_overrides *o)
     free(o);
 }
 
+/* The overrides are kept sorted by (frontend, pool, backend): a lookup is
+ * a binary search, so filling every frontend's overrides on a reload costs
+ * O(slots x log overrides), not O(slots x overrides). */
+static int cmp_key(const struct override *x, const char *fe, const char *pool, const char *be)
+{
+    int r = strcmp(x->fe, fe);
+    if (!r)
+        r = strcmp(x->pool, pool);
+    return r ? r : strcmp(x->be, be);
+}
+
+/* The first override not less than the key. */
+static size_t lower_bound(const struct lb_overrides *o, const char *fe, const char *pool,
+                          const char *be)
+{
+    size_t lo = 0, hi = o->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cmp_key(&o->v[mid], fe, pool, be) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 static struct override *find(const struct lb_overrides *o, const char *fe, const char *pool,
                              const char *be)
 {
-    for (size_t i = 0; i < o->n; i++)
-        if (!strcmp(o->v[i].fe, fe) && !strcmp(o->v[i].pool, pool) && !strcmp(o->v[i].be, be))
-            return &o->v[i];
-    return NULL;
+    size_t i = lower_bound(o, fe, pool, be);
+    return i < o->n && !cmp_key(&o->v[i], fe, pool, be) ? &o->v[i] : NULL;
 }
 
 void lb_overrides_set(struct lb_overrides *o, const char *fe, const char *pool, const char *be,
                       uint8_t weight)
 {
-    struct override *x = find(o, fe, pool, be);
-    if (x) {
-        x->weight = weight;
+    size_t i = lower_bound(o, fe, pool, be);
+    if (i < o->n && !cmp_key(&o->v[i], fe, pool, be)) {
+        o->v[i].weight = weight;
         return;
     }
     mem_grow((void **)&o->v, &o->cap, o->n + 1, sizeof(*o->v));
-    struct override n = { mem_strdup(fe), mem_strdup(pool), mem_strdup(be), weight };
-    o->v[o->n++] = n;
+    memmove(&o->v[i + 1], &o->v[i], (o->n - i) * sizeof(*o->v));
+    o->v[i] = (struct override){ mem_strdup(fe), mem_strdup(pool), mem_strdup(be), weight };
+    o->n++;
 }
 
 int lb_overrides_get(const struct lb_overrides *o, const char *fe, const char *pool, const char *be)
