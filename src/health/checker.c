@@ -18,7 +18,7 @@
 struct hc_rt {
     int refs;
     struct healthcheck_conf conf;
-    struct hc_rt *next;
+    struct hc_rt *next, *prev;
 };
 
 struct checker {
@@ -27,6 +27,8 @@ struct checker {
     struct backend_rt **v; /* sorted by name */
     size_t n;
     struct hc_rt *hcs;
+    struct hc_rt **hc_memo; /* during a reload: by config healthcheck index */
+    size_t n_hc_memo;
     uint32_t history;
     checker_hook_fn hook;
     void *hook_ctx;
@@ -55,6 +57,8 @@ static struct hc_rt *hc_get(struct checker *ck, const struct healthcheck_conf *h
     config_healthcheck_copy(&h->conf, &view);
     h->refs = 1;
     h->next = ck->hcs;
+    if (h->next)
+        h->next->prev = h;
     ck->hcs = h;
     return h;
 }
@@ -63,12 +67,12 @@ static void hc_put(struct checker *ck, struct hc_rt *h)
 {
     if (!h || --h->refs > 0)
         return;
-    for (struct hc_rt **pp = &ck->hcs; *pp; pp = &(*pp)->next) {
-        if (*pp == h) {
-            *pp = h->next;
-            break;
-        }
-    }
+    if (h->prev)
+        h->prev->next = h->next;
+    else
+        ck->hcs = h->next;
+    if (h->next)
+        h->next->prev = h->prev;
     config_healthcheck_clear(&h->conf);
     free(h);
 }
@@ -244,7 +248,18 @@ static struct hc_rt *hc_for(struct checker *ck, const struct maglev_config *cfg,
 {
     if (bc->hc_index < 0)
         return NULL;
-    return hc_get(ck, &cfg->healthchecks[bc->hc_index], cfg->netns);
+    size_t i = (size_t)bc->hc_index;
+    if (i >= ck->n_hc_memo) /* not in a reload */
+        return hc_get(ck, &cfg->healthchecks[i], cfg->netns);
+    /* in a reload, one search per config healthcheck, not per backend
+     * (hc_get is linear in the distinct settings); a memo hit takes a
+     * reference like hc_get does (the entry is held by a backend of the
+     * new config until the reload is done) */
+    if (ck->hc_memo[i]) {
+        ck->hc_memo[i]->refs++;
+        return ck->hc_memo[i];
+    }
+    return ck->hc_memo[i] = hc_get(ck, &cfg->healthchecks[i], cfg->netns);
 }
 
 static struct backend_rt *backend_new(struct checker *ck, const struct maglev_config *cfg,
@@ -367,6 +382,8 @@ void checker_reload(struct checker *ck, const struct maglev_config *cfg,
         if (b)
             b->cfg_index = (int)i;
     }
+    ck->hc_memo = mem_calloc(cfg->n_healthchecks + 1, sizeof(*ck->hc_memo));
+    ck->n_hc_memo = cfg->n_healthchecks;
     for (size_t i = 0; i < cfg->n_backends; i++) {
         const struct backend_conf *bc = &cfg->backends[i];
         struct backend_rt *b = find(ck, bc->name);
@@ -381,6 +398,9 @@ void checker_reload(struct checker *ck, const struct maglev_config *cfg,
         }
         nv[nn++] = b;
     }
+    free(ck->hc_memo);
+    ck->hc_memo = NULL;
+    ck->n_hc_memo = 0;
     for (size_t i = 0; i < ck->n; i++) {
         struct backend_rt *b = ck->v[i];
         if (b->kept)
