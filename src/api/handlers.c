@@ -9,6 +9,7 @@
 #include "api/api_int.h"
 #include "api/build.h"
 #include "common/log.h"
+#include "common/mem.h"
 #include "common/version.h"
 
 #define REPLY(call, arena, msg)                                                                    \
@@ -238,22 +239,48 @@ static void check_config(struct api_call *call, const ProtobufCMessage *req, voi
     REPLY(call, &a, m);
 }
 
+/* ReloadConfig: answered when the reload is done (the file is read off the
+ * loop, see core_reload_start); the loop serves other calls meanwhile. */
+struct reload_call {
+    struct api_call *call;
+    struct core *core;
+    struct core_reload_waiter *waiter;
+};
+
+static void reload_cancelled(struct api_call *call, void *ctx)
+{
+    (void)call;
+    struct reload_call *r = ctx;
+    core_reload_forget(r->core, r->waiter);
+    free(r);
+}
+
+static void reload_done(void *ctx, int rc, const struct config_diags *d,
+                        const struct checker_reload_stats *st)
+{
+    struct reload_call *r = ctx;
+    struct api_call *call = r->call;
+    api_call_on_cancel(call, NULL, NULL);
+    struct arena a = ARENA_INIT;
+    Maglev__ConfigResult *m =
+        api_build_config_result(&a, r->core, d, rc == 0 ? core_config(r->core) : NULL);
+    m->added = st->added;
+    m->changed = st->changed;
+    m->removed = st->removed;
+    m->unchanged = st->unchanged;
+    free(r);
+    REPLY(call, &a, m);
+}
+
 static void reload_config(struct api_call *call, const ProtobufCMessage *req, void *ctx)
 {
     (void)req;
-    struct core *c = ((struct api *)ctx)->core;
-    struct config_diags d = { 0 };
-    struct checker_reload_stats st = { 0 };
+    struct reload_call *r = mem_calloc(1, sizeof(*r));
+    r->call = call;
+    r->core = ((struct api *)ctx)->core;
     log_info("operator-action", LOG_STR("action", "reload"), LOG_STR("peer", api_call_peer(call)));
-    int rc = core_reload(c, &d, &st);
-    struct arena a = ARENA_INIT;
-    Maglev__ConfigResult *m = api_build_config_result(&a, c, &d, rc == 0 ? core_config(c) : NULL);
-    m->added = st.added;
-    m->changed = st.changed;
-    m->removed = st.removed;
-    m->unchanged = st.unchanged;
-    config_diags_free(&d);
-    REPLY(call, &a, m);
+    api_call_on_cancel(call, reload_cancelled, r);
+    r->waiter = core_reload_start(r->core, reload_done, r);
 }
 
 const struct api_method api_methods[] = {

@@ -2,6 +2,9 @@
  * -> frontends index, transitions, reload and operator actions (see
  * core.h). */
 #include <errno.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,11 +126,8 @@ static void refresh_frontend(struct core *c, size_t i, const char *trigger, int6
 
 static void fe_free(struct core *c)
 {
-    for (size_t i = 0; c->fe && i < c->cfg->n_frontends; i++) {
-        free(c->fe[i].w);
-        free(c->fe[i].ov);
-        free(c->fe[i].order);
-    }
+    for (size_t i = 0; c->fe && i < c->cfg->n_frontends; i++)
+        free(c->fe[i].order); /* with w and ov */
     free(c->fe);
     c->fe = NULL;
 }
@@ -154,9 +154,13 @@ static void build_runtime(struct core *c, const struct maglev_config *old_cfg,
         struct core_fe *f = &c->fe[i];
         f->n_slots = lb_slots(fe);
         max = f->n_slots > max ? f->n_slots : max;
-        f->w = mem_calloc(f->n_slots, sizeof(*f->w));
-        f->ov = mem_calloc(f->n_slots, sizeof(*f->ov));
-        f->order = mem_calloc(f->n_slots, sizeof(*f->order));
+        /* one allocation per frontend (order, then w, then ov: alignment
+         * decreasing), freed through order */
+        size_t n = f->n_slots ? f->n_slots : 1;
+        char *blk = mem_calloc(1, n * (sizeof(*f->order) + sizeof(*f->w) + sizeof(*f->ov)));
+        f->order = (uint32_t *)(void *)blk;
+        f->w = (struct lb_weight *)(void *)(blk + n * sizeof(*f->order));
+        f->ov = (int16_t *)(void *)(blk + n * (sizeof(*f->order) + sizeof(*f->w)));
         f->n_order = lb_vip_order(cfg, i, f->order);
         lb_overrides_fill(c->overrides, fe, f->ov);
         f->res = (struct lb_frontend_result){ FE_UNKNOWN, -1 };
@@ -201,6 +205,10 @@ static void on_transition(void *ctx, const struct backend_rt *b, const struct he
 
 /* ---- lifecycle ---- */
 
+static void on_reload_done(struct ev_loop *loop, ev_async *w, int revents);
+static void job_join(struct core_reload_job *j);
+static void waiters_free(struct core_reload_waiter *w);
+
 struct core *core_new(struct ev_loop *loop, const char *config_path, struct maglev_config *cfg)
 {
     struct core *c = mem_calloc(1, sizeof(*c));
@@ -213,6 +221,8 @@ struct core *core_new(struct ev_loop *loop, const char *config_path, struct magl
     c->checker = checker_new(loop, cfg);
     build_runtime(c, NULL, NULL);
     checker_set_hook(c->checker, on_transition, c);
+    ev_async_init(&c->reload_async, on_reload_done);
+    c->reload_async.data = c;
     refresh_all(c, NULL);
     return c;
 }
@@ -221,6 +231,15 @@ void core_free(struct core *c)
 {
     if (!c)
         return;
+    if (c->job) { /* a reload being read: wait for the worker, drop what it read */
+        job_join(c->job);
+        ev_async_stop(c->loop, &c->reload_async);
+        config_free(c->job->cfg);
+        config_diags_free(&c->job->d);
+        free(c->job);
+    }
+    waiters_free(c->waiting);
+    waiters_free(c->queued);
     core_vpp_stop(c);
     checker_set_hook(c->checker, NULL, NULL);
     checker_free(c->checker);
@@ -257,11 +276,15 @@ int core_check(struct core *c, struct maglev_config **out, struct config_diags *
     return config_load_file(c->config_path, out, d);
 }
 
-int core_reload(struct core *c, struct config_diags *d, struct checker_reload_stats *st)
+/* Swaps next in (rc 0) or logs why the file was refused (rc < 0, next
+ * NULL); then gives the memory the parse and the old config took back to
+ * the system (a big config's allocations would otherwise stay in the
+ * process). Every reload ends here, on the loop. */
+static int reload_apply(struct core *c, int rc, struct maglev_config *next, struct config_diags *d,
+                        struct checker_reload_stats *st)
 {
-    log_info("config-reload-start", LOG_STR("path", c->config_path));
-    struct maglev_config *next = NULL;
-    if (config_load_file(c->config_path, &next, d) < 0) {
+    memset(st, 0, sizeof(*st));
+    if (rc < 0) {
         for (size_t i = 0; i < d->n; i++) {
             char *line = config_diag_format(d, i);
             log_error("config-reload-error", LOG_STR("error", line));
@@ -269,6 +292,7 @@ int core_reload(struct core *c, struct config_diags *d, struct checker_reload_st
         }
         log_warn("config-reload-failed", LOG_STR("path", c->config_path),
                  LOG_STR("action", "keeping the running config"));
+        malloc_trim(0);
         return -EINVAL;
     }
     struct maglev_config *old = c->cfg;
@@ -282,11 +306,8 @@ int core_reload(struct core *c, struct config_diags *d, struct checker_reload_st
     size_t dropped = lb_overrides_prune(c->overrides, next);
     c->fe = NULL;
     build_runtime(c, old, old_fe);
-    for (size_t i = 0; i < old->n_frontends; i++) {
-        free(old_fe[i].w);
-        free(old_fe[i].ov);
-        free(old_fe[i].order);
-    }
+    for (size_t i = 0; i < old->n_frontends; i++)
+        free(old_fe[i].order); /* with w and ov */
     free(old_fe);
     config_free(old);
     log_info("config-reloaded", LOG_STR("path", c->config_path),
@@ -299,7 +320,122 @@ int core_reload(struct core *c, struct config_diags *d, struct checker_reload_st
         if (o->reloaded)
             o->reloaded(o->ctx);
     refresh_all(c, NULL);
+    malloc_trim(0);
     return 0;
+}
+
+int core_reload(struct core *c, struct config_diags *d, struct checker_reload_stats *st)
+{
+    log_info("config-reload-start", LOG_STR("path", c->config_path));
+    struct maglev_config *next = NULL;
+    int rc = config_load_file(c->config_path, &next, d);
+    return reload_apply(c, rc, rc < 0 ? NULL : next, d, st);
+}
+
+/* ---- asynchronous reload ---- */
+
+/* The worker: reads and checks the file into plain data, nothing else. */
+static void *reload_worker(void *arg)
+{
+    struct core *c = arg;
+    struct core_reload_job *j = c->job;
+    j->rc = config_load_file(j->path, &j->cfg, &j->d);
+    if (j->rc < 0)
+        j->cfg = NULL;
+    ev_async_send(c->loop, &c->reload_async);
+    return NULL;
+}
+
+static void reload_launch(struct core *c)
+{
+    log_info("config-reload-start", LOG_STR("path", c->config_path));
+    struct core_reload_job *j = mem_calloc(1, sizeof(*j));
+    j->path = c->config_path;
+    c->job = j;
+    c->waiting = c->queued;
+    c->queued = NULL;
+    ev_async_start(c->loop, &c->reload_async);
+    /* the worker takes no signals: the loop's signal watchers get them */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int e = pthread_create(&j->thread, NULL, reload_worker, c);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (e) { /* no thread: read it here */
+        log_warn("config-reload-thread", LOG_STR("error", strerror(e)),
+                 LOG_STR("action", "reading the config on the loop"));
+        j->thread = pthread_self();
+        j->rc = config_load_file(j->path, &j->cfg, &j->d);
+        if (j->rc < 0)
+            j->cfg = NULL;
+        ev_async_send(c->loop, &c->reload_async);
+    }
+}
+
+static void waiters_free(struct core_reload_waiter *w)
+{
+    while (w) {
+        struct core_reload_waiter *next = w->next;
+        free(w);
+        w = next;
+    }
+}
+
+static void job_join(struct core_reload_job *j)
+{
+    if (!pthread_equal(j->thread, pthread_self()))
+        pthread_join(j->thread, NULL);
+}
+
+static void on_reload_done(struct ev_loop *loop, ev_async *w, int revents)
+{
+    (void)loop, (void)revents;
+    struct core *c = w->data;
+    struct core_reload_job *j = c->job;
+    if (!j)
+        return;
+    job_join(j);
+    c->job = NULL;
+    ev_async_stop(c->loop, &c->reload_async);
+    struct checker_reload_stats st;
+    int rc = reload_apply(c, j->rc, j->cfg, &j->d, &st);
+    /* the waiters may forget others or ask again while being told */
+    while (c->waiting) {
+        struct core_reload_waiter *wt = c->waiting;
+        c->waiting = wt->next;
+        if (wt->fn)
+            wt->fn(wt->ctx, rc, &j->d, &st);
+        free(wt);
+    }
+    config_diags_free(&j->d);
+    free(j);
+    if (c->queued && !c->job)
+        reload_launch(c);
+}
+
+struct core_reload_waiter *core_reload_start(struct core *c, core_reload_fn fn, void *ctx)
+{
+    struct core_reload_waiter *w = mem_calloc(1, sizeof(*w));
+    w->fn = fn;
+    w->ctx = ctx;
+    struct core_reload_waiter **pp = &c->queued;
+    while (*pp)
+        pp = &(*pp)->next;
+    *pp = w;
+    if (!c->job)
+        reload_launch(c);
+    return w;
+}
+
+void core_reload_forget(struct core *c, struct core_reload_waiter *w)
+{
+    struct core_reload_waiter **lists[] = { &c->waiting, &c->queued };
+    for (size_t i = 0; i < 2; i++)
+        for (struct core_reload_waiter **pp = lists[i]; *pp; pp = &(*pp)->next)
+            if (*pp == w) {
+                (*pp)->fn = NULL; /* kept in its list: the reload still runs */
+                return;
+            }
 }
 
 /* ---- operator actions ---- */

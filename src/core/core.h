@@ -89,6 +89,22 @@ int core_check(struct core *c, struct maglev_config **out, struct config_diags *
  * config (d says why). */
 int core_reload(struct core *c, struct config_diags *d, struct checker_reload_stats *st);
 
+/* A reload that does not block the loop (SIGHUP, ReloadConfig): the file
+ * is read and checked on a worker thread, which builds a new config (plain
+ * data, shared with nothing); the loop then swaps it in as core_reload
+ * does (it stays the one owner of the live state) and calls fn on the loop
+ * with what core_reload would have returned (d and st valid during the
+ * call). A reload asked for while one runs is served by a fresh read after
+ * it (the file may have changed since). fn may be NULL. Returns a handle
+ * for core_reload_forget. */
+typedef void (*core_reload_fn)(void *ctx, int rc, const struct config_diags *d,
+                               const struct checker_reload_stats *st);
+struct core_reload_waiter;
+struct core_reload_waiter *core_reload_start(struct core *c, core_reload_fn fn, void *ctx);
+/* The asker is gone (a cancelled call): fn is not called; the reload goes
+ * on. */
+void core_reload_forget(struct core *c, struct core_reload_waiter *w);
+
 /* ---- operator actions (names resolved here) ---- */
 
 /* 0, -ENOENT (no such backend), -EPERM (pause/resume of a disabled

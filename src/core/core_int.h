@@ -4,6 +4,8 @@
 #ifndef MAGLEV_CORE_CORE_INT_H
 #define MAGLEV_CORE_CORE_INT_H
 
+#include <pthread.h>
+
 #include "core/core.h"
 
 /* A frontend's cached effective weights. */
@@ -15,6 +17,21 @@ struct core_fe {
     uint32_t *order; /* the slots that are ASes, by address (lb_vip_order) */
     size_t n_order;
     bool released; /* warm-up: every backend has left unknown (sticky) */
+};
+
+/* An asynchronous reload (core_reload_start). */
+struct core_reload_waiter {
+    core_reload_fn fn;
+    void *ctx;
+    struct core_reload_waiter *next;
+};
+
+struct core_reload_job {
+    pthread_t thread;
+    const char *path; /* the core's */
+    struct maglev_config *cfg;
+    struct config_diags d;
+    int rc;
 };
 
 /* backend (config index) -> the frontends using it, CSR form */
@@ -38,6 +55,10 @@ struct core {
     bool reloading;            /* transitions are not propagated */
     struct core_observer *observers;
     struct vpp_sync *vpp;
+    struct core_reload_job *job;        /* a worker reading the config */
+    struct core_reload_waiter *waiting; /* told when job is applied */
+    struct core_reload_waiter *queued;  /* asked during job: the next one */
+    ev_async reload_async;              /* the worker's "done" */
 };
 
 /* vpp.c */

@@ -29,10 +29,8 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
     (void)revents;
     struct daemon *d = w->data;
     if (w->signum == SIGHUP) {
-        struct config_diags diags = { 0 };
-        struct checker_reload_stats st;
-        core_reload(d->core, &diags, &st);
-        config_diags_free(&diags);
+        /* read off the loop, swapped in on it; logged by the core */
+        core_reload_start(d->core, NULL, NULL);
         return;
     }
     if (d->stopping)
