@@ -3,7 +3,7 @@ BUILD   ?= build
 CONFIG  ?= examples/maglev.yaml
 SOURCES  = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
-.PHONY: all build deps check test run fuzz bench bench-probes bench-vpp-sync bench-failover bench-startup fixstyle checkstyle clean vpp-binapi
+.PHONY: all build deps check test run fuzz bench bench-probes bench-vpp-sync bench-failover bench-reload bench-startup fixstyle checkstyle clean vpp-binapi
 
 all: build
 
@@ -52,6 +52,12 @@ bench-vpp-sync: build
 # Options: FAILOVER_ARGS="--trials 50 --vips 100".
 bench-failover: build
 	$(BUILD)/bench/bench_failover $(FAILOVER_ARGS)
+
+# A config reload of 10,000 / 20,000 / 50,000 frontends on the real core:
+# load and reload time, the longest loop block, RSS after a rejected reload.
+# Options: RELOAD_ARGS="--sizes 1000,5000".
+bench-reload: build
+	$(BUILD)/bench/bench_reload $(RELOAD_ARGS)
 
 # The real maglevd bringing 1,000 and 10,000 http-checked loopback backends
 # up from unknown, vppsim following (root, nginx; ~1 minute).
