@@ -208,6 +208,7 @@ static void on_transition(void *ctx, const struct backend_rt *b, const struct he
 static void on_reload_done(struct ev_loop *loop, ev_async *w, int revents);
 static void job_join(struct core_reload_job *j);
 static void waiters_free(struct core_reload_waiter *w);
+static void reap_join(struct core *c);
 
 struct core *core_new(struct ev_loop *loop, const char *config_path, struct maglev_config *cfg)
 {
@@ -240,6 +241,7 @@ void core_free(struct core *c)
     }
     waiters_free(c->waiting);
     waiters_free(c->queued);
+    reap_join(c);
     core_vpp_stop(c);
     checker_set_hook(c->checker, NULL, NULL);
     checker_free(c->checker);
@@ -276,10 +278,59 @@ int core_check(struct core *c, struct maglev_config **out, struct config_diags *
     return config_load_file(c->config_path, out, d);
 }
 
+/* The old config and frontend runtime of a reload, freed off the loop
+ * (nothing refers to them after the swap; a 50,000-frontend config takes
+ * tens of ms to free), then malloc_trim. Joined before the next one and by
+ * core_free. */
+struct reap_job {
+    struct maglev_config *cfg;
+    struct core_fe *fe;
+};
+
+static void reap_now(struct reap_job *r)
+{
+    for (size_t i = 0; i < r->cfg->n_frontends; i++)
+        free(r->fe[i].order); /* with w and ov */
+    free(r->fe);
+    config_free(r->cfg);
+    free(r);
+    malloc_trim(0);
+}
+
+static void *reap_worker(void *arg)
+{
+    reap_now(arg);
+    return NULL;
+}
+
+static void reap_join(struct core *c)
+{
+    if (c->reaping) {
+        pthread_join(c->reaper, NULL);
+        c->reaping = false;
+    }
+}
+
+static void reap(struct core *c, struct maglev_config *cfg, struct core_fe *fe)
+{
+    reap_join(c);
+    struct reap_job *r = mem_calloc(1, sizeof(*r));
+    r->cfg = cfg;
+    r->fe = fe;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    c->reaping = pthread_create(&c->reaper, NULL, reap_worker, r) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!c->reaping)
+        reap_now(r);
+}
+
 /* Swaps next in (rc 0) or logs why the file was refused (rc < 0, next
- * NULL); then gives the memory the parse and the old config took back to
- * the system (a big config's allocations would otherwise stay in the
- * process). Every reload ends here, on the loop. */
+ * NULL); the config it replaces is freed off the loop (reap), a refused
+ * one's memory given back to the system at once (a big config's
+ * allocations would otherwise stay in the process). Every reload ends
+ * here, on the loop. */
 static int reload_apply(struct core *c, int rc, struct maglev_config *next, struct config_diags *d,
                         struct checker_reload_stats *st)
 {
@@ -306,10 +357,7 @@ static int reload_apply(struct core *c, int rc, struct maglev_config *next, stru
     size_t dropped = lb_overrides_prune(c->overrides, next);
     c->fe = NULL;
     build_runtime(c, old, old_fe);
-    for (size_t i = 0; i < old->n_frontends; i++)
-        free(old_fe[i].order); /* with w and ov */
-    free(old_fe);
-    config_free(old);
+    reap(c, old, old_fe);
     log_info("config-reloaded", LOG_STR("path", c->config_path),
              LOG_UINT("healthchecks", next->n_healthchecks), LOG_UINT("backends", next->n_backends),
              LOG_UINT("frontends", next->n_frontends), LOG_UINT("added", st->added),
@@ -320,7 +368,6 @@ static int reload_apply(struct core *c, int rc, struct maglev_config *next, stru
         if (o->reloaded)
             o->reloaded(o->ctx);
     refresh_all(c, NULL);
-    malloc_trim(0);
     return 0;
 }
 

@@ -59,6 +59,8 @@ struct core {
     struct core_reload_waiter *waiting; /* told when job is applied */
     struct core_reload_waiter *queued;  /* asked during job: the next one */
     ev_async reload_async;              /* the worker's "done" */
+    pthread_t reaper;                   /* freeing the config a reload replaced */
+    bool reaping;
 };
 
 /* vpp.c */
