@@ -119,7 +119,7 @@ static void refresh_frontend(struct core *c, size_t i, const char *trigger, int6
         f->released = true;
     f->res = r;
     if ((changed || released) && trigger)
-        core_vpp_changed(c, i, released ? "warmup" : trigger, cause_us);
+        core_vpp_changed(c, i, released && core_vpp_warming(c) ? "warmup" : trigger, cause_us);
     if (r.state != old.state || r.active_pool != old.active_pool)
         notify_frontend(c, i, &old);
 }

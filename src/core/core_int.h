@@ -68,5 +68,7 @@ void core_vpp_stop(struct core *c);
 void core_vpp_changed(struct core *c, size_t fe, const char *trigger, int64_t cause_us);
 void core_vpp_reloaded(struct core *c);
 bool core_vpp_held(const struct core *c, size_t fe);
+/* The VPP warm-up is not over (a release is then a reason of its own). */
+bool core_vpp_warming(const struct core *c);
 
 #endif

@@ -7,6 +7,11 @@
 #include "core/core_int.h"
 #include "vpp/sync.h"
 
+bool core_vpp_warming(const struct core *c)
+{
+    return c->vpp && vpp_sync_warmup(c->vpp) != VPP_WARMUP_OVER;
+}
+
 bool core_vpp_held(const struct core *c, size_t fe)
 {
     if (!c->vpp)

@@ -223,7 +223,7 @@ static void test_loop(void **state)
     assert_string_equal(sv.vpp_error, "");
 
     /* p2 down: weight 0 already, flushed now (flush-on-down); every
-     * backend of web is known: trigger warmup */
+     * backend of web is known now, but there is no warm-up: trigger health */
     n_changes = 0;
     long mark;
     {
@@ -236,7 +236,7 @@ static void test_loop(void **state)
     c = change_of("p2", LB_OP_AS_WEIGHT);
     assert_int_equal(c->weight, 0);
     assert_true(c->flush);
-    assert_string_equal(c->trigger, "warmup");
+    assert_string_equal(c->trigger, "health");
     struct jv *j = vppsim_ok(&sim, "{\"cmd\": \"journal\", \"since\": %ld}", mark);
     const struct jv *e = jv_get(j, "journal");
     assert_int_equal(e->n, 1);
