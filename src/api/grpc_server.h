@@ -11,7 +11,11 @@
  * ("[::1]:9090" for IPv6). For a unix listener the parent directory is
  * created with mode 0750 if missing, the socket gets mode 0660, and a lock
  * file PATH.lock (flock) keeps a second maglevd from stealing the socket.
- * TCP listeners are unauthenticated: keep them on loopback. */
+ * TCP listeners are plaintext and unauthenticated unless api_tls_load() was
+ * called: then every TCP listener serves TLS and requires and verifies a
+ * client certificate (mutual TLS); unix listeners stay plaintext (their
+ * file mode is the access control). A plaintext TCP listener on an address
+ * that is not loopback logs a warning (msg=api-plaintext-remote) at start. */
 #ifndef MAGLEV_API_GRPC_SERVER_H
 #define MAGLEV_API_GRPC_SERVER_H
 
@@ -55,6 +59,23 @@ struct api_server_opts {
 int api_server_start(struct ev_loop *loop, const struct api_server_opts *opts,
                      struct api_server **out, char *err, size_t errlen);
 
+/* TLS of the TCP listeners: PEM files of the server's certificate (chain),
+ * its private key and the CA(s) that sign client certificates. */
+struct api_tls_files {
+    const char *cert;
+    const char *key;
+    const char *client_ca;
+};
+
+/* Reads and checks the three files (readable, non-empty, PEM of the right
+ * kind) and keeps their contents for every later api_server_start of this
+ * process. 0, or -errno with err naming the file and the fix. Whether the
+ * key matches the certificate is checked by gRPC when a listener is added
+ * (api_server_start then fails). */
+int api_tls_load(const struct api_tls_files *f, char *err, size_t errlen);
+/* Forgets what api_tls_load kept (TCP listeners plaintext again). */
+void api_tls_unload(void);
+
 /* Cancels every call and stream in flight (their cancel callbacks run),
  * shuts gRPC down and joins the thread. Safe with NULL. */
 void api_server_stop(struct api_server *s);
@@ -79,8 +100,9 @@ void api_stream_end(struct api_call *call);
 typedef void (*api_cancel_fn)(struct api_call *call, void *ctx);
 void api_call_on_cancel(struct api_call *call, api_cancel_fn fn, void *ctx);
 
-/* The peer ("unix:" or "ipv4:127.0.0.1:5678") and the method name
- * ("GetVersion"), for logs. */
+/* The peer ("unix:" or "ipv4:127.0.0.1:5678"; through a TLS listener
+ * followed by the client certificate's subject: "ipv4:127.0.0.1:5678
+ * (cert CN=ops,O=example)") and the method name ("GetVersion"), for logs. */
 const char *api_call_peer(const struct api_call *call);
 const char *api_call_method(const struct api_call *call);
 

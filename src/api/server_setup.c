@@ -1,11 +1,13 @@
 /* server_setup: method table and listener preparation for grpc_server.c. */
 #include "api/server_setup.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -56,6 +58,33 @@ void api_routes_free(struct api_route *r, size_t n)
     for (size_t i = 0; r && i < n; i++)
         free(r[i].path);
     free(r);
+}
+
+bool api_addr_is_loopback(const char *addr)
+{
+    if (strncmp(addr, "ipv4:", 5) == 0 || strncmp(addr, "ipv6:", 5) == 0)
+        addr += 5;
+    char host[256];
+    const char *end;
+    if (addr[0] == '[') {
+        addr++;
+        end = strchr(addr, ']');
+    } else {
+        end = strrchr(addr, ':');
+    }
+    if (!end || (size_t)(end - addr) >= sizeof(host) || end == addr)
+        return false;
+    memcpy(host, addr, (size_t)(end - addr));
+    host[end - addr] = '\0';
+    if (strcasecmp(host, "localhost") == 0)
+        return true;
+    struct in_addr a4;
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET6, host, &a6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&a6) || (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+    return false;
 }
 
 /* mkdir the socket's directory (0750) when missing. */

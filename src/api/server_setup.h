@@ -33,6 +33,11 @@ struct api_listener {
     ino_t ino;
 };
 
+/* Whether a TCP listener address ("HOST:PORT", "[V6]:PORT") is on
+ * loopback only: localhost, 127.0.0.0/8, ::1 (or ::ffff:127.x). Wildcards
+ * (0.0.0.0, [::], ":PORT") and every other host are not. */
+bool api_addr_is_loopback(const char *addr);
+
 /* Splits the comma-separated list; for each unix listener creates the
  * directory (0750) when missing, takes PATH.lock (flock, LOCK_NB; our pid
  * written in it) and checks what sits at PATH: nothing is fine, a stale

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "api/grpc_server.h"
 #include "common/version.h"
 #include "config/config.h"
 #include "daemon/daemon.h"
@@ -19,6 +20,7 @@ struct options {
     const char *config;
     const char *grpc_addr;
     const char *vpp_api_addr;
+    const char *tls_cert, *tls_key, *tls_client_ca;
     bool vpp_dry_run;
     enum log_level level;
     enum log_format format;
@@ -37,6 +39,12 @@ static void usage(FILE *f)
             "      --log-format FMT   text|json (env MAGLEV_LOG_FORMAT; default text)\n"
             "      --grpc-addr LIST   API listeners: unix:PATH and HOST:PORT, comma-separated;\n"
             "                         \"\" = none (env MAGLEV_GRPC_ADDR; default %s)\n"
+            "      --grpc-tls-cert FILE  TCP listeners serve TLS with this certificate (PEM;\n"
+            "                         env MAGLEV_GRPC_TLS_CERT); needs the two below\n"
+            "      --grpc-tls-key FILE   its private key (PEM; env MAGLEV_GRPC_TLS_KEY)\n"
+            "      --grpc-tls-client-ca FILE  CA(s) whose client certificates are accepted;\n"
+            "                         a client certificate is required (PEM; env\n"
+            "                         MAGLEV_GRPC_TLS_CLIENT_CA). Unix listeners stay plaintext\n"
             "      --vpp-api-addr PATH  VPP's binary-API socket; \"\" = no VPP integration\n"
             "                         (env MAGLEV_VPP_API_ADDR; default %s)\n"
             "      --vpp-sync-dry-run log the VPP operations each sync would make, apply\n"
@@ -55,7 +63,17 @@ static const char *env_or(const char *name, const char *fallback)
 /* Returns -1 to continue, or an exit code. */
 static int parse_args(int argc, char **argv, struct options *o)
 {
-    enum { OPT_CHECK = 256, OPT_DUMP, OPT_FORMAT, OPT_GRPC, OPT_VPP_API, OPT_VPP_DRY };
+    enum {
+        OPT_CHECK = 256,
+        OPT_DUMP,
+        OPT_FORMAT,
+        OPT_GRPC,
+        OPT_TLS_CERT,
+        OPT_TLS_KEY,
+        OPT_TLS_CA,
+        OPT_VPP_API,
+        OPT_VPP_DRY
+    };
     static const struct option longopts[] = {
         { "config", required_argument, NULL, 'c' },
         { "check", no_argument, NULL, OPT_CHECK },
@@ -63,6 +81,9 @@ static int parse_args(int argc, char **argv, struct options *o)
         { "log-level", required_argument, NULL, 'l' },
         { "log-format", required_argument, NULL, OPT_FORMAT },
         { "grpc-addr", required_argument, NULL, OPT_GRPC },
+        { "grpc-tls-cert", required_argument, NULL, OPT_TLS_CERT },
+        { "grpc-tls-key", required_argument, NULL, OPT_TLS_KEY },
+        { "grpc-tls-client-ca", required_argument, NULL, OPT_TLS_CA },
         { "vpp-api-addr", required_argument, NULL, OPT_VPP_API },
         { "vpp-sync-dry-run", no_argument, NULL, OPT_VPP_DRY },
         { "version", no_argument, NULL, 'V' },
@@ -75,6 +96,9 @@ static int parse_args(int argc, char **argv, struct options *o)
     o->grpc_addr = getenv("MAGLEV_GRPC_ADDR") ? getenv("MAGLEV_GRPC_ADDR") : DEFAULT_GRPC_ADDR;
     o->vpp_api_addr =
         getenv("MAGLEV_VPP_API_ADDR") ? getenv("MAGLEV_VPP_API_ADDR") : DEFAULT_VPP_API_ADDR;
+    o->tls_cert = env_or("MAGLEV_GRPC_TLS_CERT", NULL);
+    o->tls_key = env_or("MAGLEV_GRPC_TLS_KEY", NULL);
+    o->tls_client_ca = env_or("MAGLEV_GRPC_TLS_CLIENT_CA", NULL);
     o->vpp_dry_run = strcmp(env_or("MAGLEV_VPP_SYNC_DRY_RUN", "0"), "1") == 0;
     int c;
     while ((c = getopt_long(argc, argv, "c:l:Vh", longopts, NULL)) != -1) {
@@ -97,6 +121,15 @@ static int parse_args(int argc, char **argv, struct options *o)
         case OPT_GRPC:
             o->grpc_addr = optarg;
             break;
+        case OPT_TLS_CERT:
+            o->tls_cert = optarg;
+            break;
+        case OPT_TLS_KEY:
+            o->tls_key = optarg;
+            break;
+        case OPT_TLS_CA:
+            o->tls_client_ca = optarg;
+            break;
         case OPT_VPP_API:
             o->vpp_api_addr = optarg;
             break;
@@ -118,6 +151,12 @@ static int parse_args(int argc, char **argv, struct options *o)
     if (optind < argc) {
         fprintf(stderr, "maglevd: unexpected argument \"%s\"\n", argv[optind]);
         usage(stderr);
+        return 2;
+    }
+    if ((o->tls_cert || o->tls_key || o->tls_client_ca) &&
+        !(o->tls_cert && o->tls_key && o->tls_client_ca)) {
+        fprintf(stderr, "maglevd: TLS needs all of --grpc-tls-cert, --grpc-tls-key and "
+                        "--grpc-tls-client-ca (mutual TLS: clients must present a certificate)\n");
         return 2;
     }
     if (log_level_parse(level, &o->level) < 0) {
@@ -181,9 +220,20 @@ int main(int argc, char **argv)
                 o.vpp_api_addr);
         return 2;
     }
+    if (o.tls_cert) {
+        char err[1024];
+        struct api_tls_files f = { o.tls_cert, o.tls_key, o.tls_client_ca };
+        if (api_tls_load(&f, err, sizeof(err)) < 0) {
+            log_error("api-tls-error", LOG_STR("error", err));
+            log_error("maglevd-stop", LOG_STR("reason", "cannot load the API's TLS files"));
+            return 1;
+        }
+    }
     struct daemon_opts d = { .config = o.config,
                              .grpc_addr = o.grpc_addr,
                              .vpp_api_addr = o.vpp_api_addr,
                              .vpp_dry_run = o.vpp_dry_run };
-    return daemon_run(&d);
+    rc = daemon_run(&d);
+    api_tls_unload();
+    return rc;
 }
