@@ -7,6 +7,7 @@
  * interrupt flag can cancel the call. */
 #include "cli/client.h"
 
+#include <errno.h>
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/grpc.h>
 #include <grpc/grpc_security.h>
@@ -98,21 +99,90 @@ static char *make_target(const char *addr, char *err, size_t errlen)
     return strbuf_detach(&sb);
 }
 
-int client_open(const char *addr, struct client **out, char *err, size_t errlen)
+/* The whole file (NUL-terminated) or NULL with err set. */
+static char *read_file(const char *flag, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        snprintf(err, errlen, "%s %s: %s", flag, path, strerror(errno));
+        return NULL;
+    }
+    struct strbuf sb = STRBUF_INIT;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+        strbuf_add(&sb, buf, n);
+    bool bad = ferror(f) || sb.len == 0 || !strstr(strbuf_str(&sb), "-----BEGIN ");
+    fclose(f);
+    if (bad) {
+        snprintf(err, errlen, "%s %s: not a PEM file", flag, path);
+        strbuf_free(&sb);
+        return NULL;
+    }
+    return strbuf_detach(&sb);
+}
+
+static bool tls_wanted(const struct client_tls *t)
+{
+    return t && (t->ca || t->cert || t->key || t->server_name);
+}
+
+/* SSL channel credentials from the files of t, or NULL with err set. */
+static grpc_channel_credentials *tls_creds(const struct client_tls *t, char *err, size_t errlen)
+{
+    if (!t->cert != !t->key) {
+        snprintf(err, errlen,
+                 "--tls-cert and --tls-key go together (the client certificate "
+                 "and its private key)");
+        return NULL;
+    }
+    char *ca = NULL, *cert = NULL, *key = NULL;
+    bool ok = (!t->ca || (ca = read_file("--tls-ca", t->ca, err, errlen))) &&
+              (!t->cert || (cert = read_file("--tls-cert", t->cert, err, errlen))) &&
+              (!t->key || (key = read_file("--tls-key", t->key, err, errlen)));
+    grpc_channel_credentials *creds = NULL;
+    if (ok) {
+        grpc_ssl_pem_key_cert_pair pair = { .private_key = key, .cert_chain = cert };
+        creds = grpc_ssl_credentials_create(ca, cert ? &pair : NULL, NULL, NULL);
+        if (!creds)
+            snprintf(err, errlen, "TLS: gRPC rejected the credentials");
+    }
+    free(ca);
+    free(cert);
+    if (key)
+        memset(key, 0, strlen(key));
+    free(key);
+    return creds;
+}
+
+int client_open(const char *addr, const struct client_tls *tls, struct client **out, char *err,
+                size_t errlen)
 {
     *out = NULL;
     char *target = make_target(addr, err, errlen);
     if (!target)
         return -1;
-    struct client *c = mem_calloc(1, sizeof(*c));
+    bool use_tls = tls_wanted(tls) && strncmp(addr, "unix:", 5) != 0;
     gpr_set_log_function(grpc_log);
     grpc_init();
-    grpc_arg arg = { .type = GRPC_ARG_INTEGER,
-                     .key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
-                     .value.integer = MAX_RECEIVE_BYTES };
-    grpc_channel_args args = { .num_args = 1, .args = &arg };
-    grpc_channel_credentials *creds = grpc_insecure_credentials_create();
-    c->ch = grpc_channel_create(target, creds, &args);
+    grpc_channel_credentials *creds =
+        use_tls ? tls_creds(tls, err, errlen) : grpc_insecure_credentials_create();
+    if (!creds) {
+        free(target);
+        grpc_shutdown();
+        return -1;
+    }
+    struct client *c = mem_calloc(1, sizeof(*c));
+    grpc_arg args[] = {
+        { .type = GRPC_ARG_INTEGER,
+          .key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
+          .value.integer = MAX_RECEIVE_BYTES },
+        { .type = GRPC_ARG_STRING,
+          .key = (char *)GRPC_SSL_TARGET_NAME_OVERRIDE_ARG,
+          .value.string = use_tls && tls->server_name ? (char *)tls->server_name : NULL },
+    };
+    grpc_channel_args chargs = { .num_args = args[1].value.string ? 2 : 1, .args = args };
+    c->ch = grpc_channel_create(target, creds, &chargs);
     grpc_channel_credentials_release(creds);
     free(target);
     c->cq = grpc_completion_queue_create_for_pluck(NULL);

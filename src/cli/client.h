@@ -1,7 +1,9 @@
 /* client: maglevc's only door to gRPC C core.
  *
- * One channel to maglevd (insecure credentials: the unix socket's mode, or
- * a loopback TCP port, is the access control), unary calls with a deadline
+ * One channel to maglevd (plaintext, where the unix socket's mode or a
+ * loopback TCP port is the access control; or TLS to a HOST:PORT, with a
+ * client certificate for maglevd's mutual authentication), unary calls with
+ * a deadline
  * and the server-streaming read of WatchEvents. Callers see protobuf-c
  * messages and a status (code + message), never a gRPC type.
  *
@@ -52,9 +54,20 @@ struct client_status {
 
 struct client;
 
-/* Creates the channel (and initialises gRPC for the first client). Returns
- * 0, or -1 with err set (a malformed address). */
-int client_open(const char *addr, struct client **out, char *err, size_t errlen);
+/* TLS to a HOST:PORT server (ignored for unix:PATH, which is plaintext).
+ * Any field set turns TLS on. ca: PEM of the CA(s) that sign the server's
+ * certificate (NULL: the system's roots); cert + key: the client's
+ * certificate and key (both or neither); server_name: the name to check the
+ * server's certificate against when it is not the host of the address. */
+struct client_tls {
+    const char *ca, *cert, *key, *server_name;
+};
+
+/* Creates the channel (and initialises gRPC for the first client); tls may
+ * be NULL. Returns 0, or -1 with err set (a malformed address, an
+ * unreadable TLS file, a certificate without its key). */
+int client_open(const char *addr, const struct client_tls *tls, struct client **out, char *err,
+                size_t errlen);
 /* Closes the channel; the last client shuts gRPC down. Safe with NULL. */
 void client_close(struct client *c);
 

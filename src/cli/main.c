@@ -1,6 +1,8 @@
 /* maglevc: the operator's shell and one-shot CLI for maglevd.
  *
- *   maglevc [--server ADDR] [--color auto|always|never] [--json] [COMMAND...]
+ *   maglevc [--server ADDR] [--tls-ca FILE --tls-cert FILE --tls-key FILE
+ *           [--tls-server-name NAME]] [--color auto|always|never] [--json]
+ *           [COMMAND...]
  *
  * With a command: runs it once; exit 0 ok, 1 server error (or an answer
  * reporting a failure: config check, a sync op VPP refused), 2 usage error.
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli/actions.h"
+#include "cli/client.h"
 #include "cli/shell.h"
 #include "common/version.h"
 
@@ -24,6 +27,7 @@ enum color_mode { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
 
 struct opts {
     const char *server;
+    struct client_tls tls;
     enum color_mode color;
     bool json;
     const char *complete; /* --complete LINE */
@@ -53,6 +57,12 @@ static void usage(FILE *f)
             "\n"
             "  -s, --server ADDR   maglevd's API: unix:PATH or HOST:PORT (default $MAGLEV_SERVER,\n"
             "                      else " DEFAULT_SERVER ")\n"
+            "      --tls-ca FILE   TLS to a HOST:PORT server: the CA that signs its certificate\n"
+            "                      (PEM; $MAGLEV_TLS_CA; default: the system's roots)\n"
+            "      --tls-cert FILE this client's certificate (PEM; $MAGLEV_TLS_CERT)\n"
+            "      --tls-key FILE  its private key (PEM; $MAGLEV_TLS_KEY)\n"
+            "      --tls-server-name NAME  the name in the server's certificate when it is\n"
+            "                      not the HOST of --server ($MAGLEV_TLS_SERVER_NAME)\n"
             "      --color WHEN    auto (a terminal, unless NO_COLOR is set), always or never\n"
             "  -j, --json          print results as JSON (field names as in maglev.proto)\n"
             "  -h, --help          this help\n"
@@ -71,14 +81,24 @@ static void usage(FILE *f)
             "or a sync with an operation VPP refused), 2 usage error.\n");
 }
 
+static const char *env_or_null(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-    enum { OPT_COLOR = 256, OPT_COMPLETE };
+    enum { OPT_COLOR = 256, OPT_COMPLETE, OPT_TLS_CA, OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_NAME };
     static const struct option longopts[] = {
         { "server", required_argument, NULL, 's' },
         { "color", required_argument, NULL, OPT_COLOR },
         { "colour", required_argument, NULL, OPT_COLOR },
         { "json", no_argument, NULL, 'j' },
+        { "tls-ca", required_argument, NULL, OPT_TLS_CA },
+        { "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+        { "tls-key", required_argument, NULL, OPT_TLS_KEY },
+        { "tls-server-name", required_argument, NULL, OPT_TLS_NAME },
         { "complete", required_argument, NULL, OPT_COMPLETE },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
@@ -86,6 +106,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     };
     const char *env = getenv("MAGLEV_SERVER");
     o->server = env && *env ? env : DEFAULT_SERVER;
+    o->tls.ca = env_or_null("MAGLEV_TLS_CA");
+    o->tls.cert = env_or_null("MAGLEV_TLS_CERT");
+    o->tls.key = env_or_null("MAGLEV_TLS_KEY");
+    o->tls.server_name = env_or_null("MAGLEV_TLS_SERVER_NAME");
     int c;
     while ((c = getopt_long(argc, argv, "s:jhV", longopts, NULL)) != -1) {
         switch (c) {
@@ -94,6 +118,18 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             break;
         case 'j':
             o->json = true;
+            break;
+        case OPT_TLS_CA:
+            o->tls.ca = optarg;
+            break;
+        case OPT_TLS_CERT:
+            o->tls.cert = optarg;
+            break;
+        case OPT_TLS_KEY:
+            o->tls.key = optarg;
+            break;
+        case OPT_TLS_NAME:
+            o->tls.server_name = optarg;
             break;
         case OPT_COLOR:
             if (strcmp(optarg, "auto") == 0)
@@ -182,7 +218,7 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
 
     char err[256];
-    if (client_open(o.server, &s.client, err, sizeof(err)) < 0) {
+    if (client_open(o.server, &o.tls, &s.client, err, sizeof(err)) < 0) {
         if (o.complete)
             return complete(&s, o.complete); /* keywords only */
         action_error(&s, err);
