@@ -743,7 +743,10 @@ static int add_listeners(struct api_server *s, char *err, size_t errlen)
     for (size_t i = 0; i < s->n_listeners && rc == 0; i++) {
         struct api_listener *l = &s->listeners[i];
         bool use_tls = secure && !l->unix_path;
-        if (grpc_server_add_http2_port(s->server, l->addr, use_tls ? secure : plain) == 0) {
+        mode_t um = umask(0177); /* unix: born 0600 until api_listener_set_perms */
+        int port = grpc_server_add_http2_port(s->server, l->addr, use_tls ? secure : plain);
+        umask(um);
+        if (port == 0) {
             if (use_tls)
                 snprintf(err, errlen,
                          "%s: cannot listen with TLS: the address is in use or not valid, or "
@@ -757,10 +760,7 @@ static int add_listeners(struct api_server *s, char *err, size_t errlen)
         }
         /* gRPC core binds (and listens) here: what is at the path now is ours */
         api_listener_bound(l);
-        if (l->unix_path && chmod(l->unix_path, 0660) < 0) {
-            rc = -errno;
-            snprintf(err, errlen, "%s: chmod 0660: %s", l->addr, strerror(-rc));
-        }
+        rc = api_listener_set_perms(l, err, errlen);
         if (use_tls)
             log_info("api-tls-listener", LOG_STR("addr", l->addr),
                      LOG_STR("client-auth", "required (certificate signed by the client CA)"));

@@ -9,8 +9,9 @@
  *
  * Listeners: a comma-separated list of "unix:PATH" and "HOST:PORT"
  * ("[::1]:9090" for IPv6). For a unix listener the parent directory is
- * created with mode 0750 if missing, the socket gets mode 0660, and a lock
- * file PATH.lock (flock) keeps a second maglevd from stealing the socket.
+ * created with mode 0750 if missing (with the socket group, below), the
+ * socket gets mode 0660 (or api_socket_perms_set's) and a lock file
+ * PATH.lock (flock) keeps a second maglevd from stealing the socket.
  * TCP listeners are plaintext and unauthenticated unless api_tls_load() was
  * called: then every TCP listener serves TLS and requires and verifies a
  * client certificate (mutual TLS); unix listeners stay plaintext (their
@@ -23,6 +24,7 @@
 #include <protobuf-c/protobuf-c.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 struct ev_loop;
 struct api_server;
@@ -75,6 +77,14 @@ struct api_tls_files {
 int api_tls_load(const struct api_tls_files *f, char *err, size_t errlen);
 /* Forgets what api_tls_load kept (TCP listeners plaintext again). */
 void api_tls_unload(void);
+
+/* Owner group and mode of the unix sockets (and group of the socket
+ * directory maglevd creates) for every later api_server_start of this
+ * process: gid (gid_t)-1 keeps maglevd's group; mode 0 means 0660. The
+ * socket is bound under umask 0177 (0600: only maglevd's user can connect)
+ * and gets the group and mode before the server starts. group_name is the
+ * name for logs (kept, not copied; NULL when gid is -1). */
+void api_socket_perms_set(gid_t gid, const char *group_name, mode_t mode);
 
 /* Cancels every call and stream in flight (their cancel callbacks run),
  * shuts gRPC down and joins the thread. Safe with NULL. */

@@ -87,7 +87,36 @@ bool api_addr_is_loopback(const char *addr)
     return false;
 }
 
-/* mkdir the socket's directory (0750) when missing. */
+/* api_socket_perms_set: (gid_t)-1 keeps maglevd's group, 0 means 0660 */
+static gid_t sock_gid = (gid_t)-1;
+static const char *sock_group;
+static mode_t sock_mode;
+
+void api_socket_perms_set(gid_t gid, const char *group_name, mode_t mode)
+{
+    sock_gid = gid;
+    sock_group = gid == (gid_t)-1 ? NULL : group_name;
+    sock_mode = mode;
+}
+
+/* An existing directory is left as it is: warn when the socket group was
+ * given and its members cannot traverse the directory. */
+static void check_dir_group(const char *dir)
+{
+    struct stat st;
+    if (sock_gid == (gid_t)-1 || stat(dir, &st) < 0)
+        return;
+    if ((st.st_mode & S_IXOTH) || (st.st_gid == sock_gid && (st.st_mode & S_IXGRP)))
+        return;
+    char mode[8];
+    snprintf(mode, sizeof(mode), "%04o", (unsigned)(st.st_mode & 07777));
+    log_warn("api-socket-dir-not-traversable", LOG_STR("dir", dir), LOG_STR("mode", mode),
+             LOG_STR("group", sock_group ? sock_group : "?"),
+             LOG_STR("fix", "the directory exists and is left as it is: members of the socket "
+                            "group cannot reach the socket; chgrp it to that group with g+x"));
+}
+
+/* mkdir the socket's directory (0750, the socket group) when missing. */
 static int make_dir(const char *path, char *err, size_t errlen)
 {
     const char *slash = strrchr(path, '/');
@@ -95,12 +124,19 @@ static int make_dir(const char *path, char *err, size_t errlen)
         return 0;
     char *dir = mem_strndup(path, (size_t)(slash - path));
     int rc = 0;
-    if (mkdir(dir, 0750) == 0)
-        rc = chmod(dir, 0750) < 0 ? -errno : 0; /* whatever the umask */
-    else if (errno != EEXIST)
+    if (mkdir(dir, 0750) == 0) {
+        if (sock_gid != (gid_t)-1 && chown(dir, (uid_t)-1, sock_gid) < 0)
+            rc = -errno;
+        else if (chmod(dir, 0750) < 0) /* whatever the umask */
+            rc = -errno;
+    } else if (errno == EEXIST) {
+        check_dir_group(dir);
+    } else {
         rc = -errno;
+    }
     if (rc < 0)
-        snprintf(err, errlen, "unix:%s: cannot create directory %s: %s", path, dir, strerror(-rc));
+        snprintf(err, errlen, "unix:%s: cannot create directory %s (mode 0750%s%s): %s", path, dir,
+                 sock_group ? ", group " : "", sock_group ? sock_group : "", strerror(-rc));
     free(dir);
     return rc;
 }
@@ -285,6 +321,25 @@ void api_listener_bound(struct api_listener *l)
     l->bound = true;
     l->dev = st.st_dev;
     l->ino = st.st_ino;
+}
+
+int api_listener_set_perms(const struct api_listener *l, char *err, size_t errlen)
+{
+    if (!l->unix_path)
+        return 0;
+    mode_t mode = sock_mode ? sock_mode : 0660;
+    if (sock_gid != (gid_t)-1 && lchown(l->unix_path, (uid_t)-1, sock_gid) < 0) {
+        int e = errno;
+        snprintf(err, errlen, "%s: cannot give the socket group %s: %s", l->addr, sock_group,
+                 strerror(e));
+        return -e;
+    }
+    if (chmod(l->unix_path, mode) < 0) {
+        int e = errno;
+        snprintf(err, errlen, "%s: chmod %04o: %s", l->addr, (unsigned)mode, strerror(e));
+        return -e;
+    }
+    return 0;
 }
 
 /* Unlinks path when it is still the file (dev, ino) of the given type. */

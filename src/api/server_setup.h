@@ -39,7 +39,9 @@ struct api_listener {
 bool api_addr_is_loopback(const char *addr);
 
 /* Splits the comma-separated list; for each unix listener creates the
- * directory (0750) when missing, takes PATH.lock (flock, LOCK_NB; our pid
+ * directory (0750, the socket group) when missing (an existing one is left
+ * alone: a warning when the socket group set by api_socket_perms_set cannot
+ * traverse it), takes PATH.lock (flock, LOCK_NB; our pid
  * written in it) and checks what sits at PATH: nothing is fine, a stale
  * socket (connect refused) is removed (logged), anything else refuses the
  * start: a live listener (another program's socket), a symlink, a file of
@@ -50,6 +52,9 @@ int api_listeners_prepare(const char *addrs, struct api_listener **out, size_t *
 /* Records the device and inode of the socket now at l->unix_path (call it
  * right after the bind); a no-op for TCP or when already recorded. */
 void api_listener_bound(struct api_listener *l);
+/* Gives the socket at l->unix_path the group and mode of
+ * api_socket_perms_set (a no-op for TCP). 0, or -errno with err set. */
+int api_listener_set_perms(const struct api_listener *l, char *err, size_t errlen);
 /* Removes the socket files that are still the ones we bound (lstat: a
  * socket with the recorded device and inode; never anything else), then the
  * lock files (while held, and only our own) and releases the locks. Safe

@@ -1,6 +1,7 @@
 /* maglevd: the vpp-maglev daemon. */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@ struct options {
     const char *grpc_addr;
     const char *vpp_api_addr;
     const char *tls_cert, *tls_key, *tls_client_ca;
+    const char *socket_group, *socket_mode;
     bool vpp_dry_run;
     enum log_level level;
     enum log_format format;
@@ -45,6 +47,11 @@ static void usage(FILE *f)
             "      --grpc-tls-client-ca FILE  CA(s) whose client certificates are accepted;\n"
             "                         a client certificate is required (PEM; env\n"
             "                         MAGLEV_GRPC_TLS_CLIENT_CA). Unix listeners stay plaintext\n"
+            "      --grpc-socket-group NAME  group of the unix sockets and of the directory\n"
+            "                         maglevd creates for them (env MAGLEV_GRPC_SOCKET_GROUP;\n"
+            "                         default maglevd's group)\n"
+            "      --grpc-socket-mode MODE  mode of the unix sockets, octal 0600..0666 without\n"
+            "                         execute bits (env MAGLEV_GRPC_SOCKET_MODE; default 0660)\n"
             "      --vpp-api-addr PATH  VPP's binary-API socket; \"\" = no VPP integration\n"
             "                         (env MAGLEV_VPP_API_ADDR; default %s)\n"
             "      --vpp-sync-dry-run log the VPP operations each sync would make, apply\n"
@@ -60,6 +67,44 @@ static const char *env_or(const char *name, const char *fallback)
     return v && *v ? v : fallback;
 }
 
+/* Checks --grpc-socket-group/--grpc-socket-mode and hands them to the API
+ * (see api_socket_perms_set). -1 (message printed) when one is not valid. */
+static int socket_perms(const struct options *o)
+{
+    gid_t gid = (gid_t)-1;
+    mode_t mode = 0;
+    if (o->socket_group) {
+        struct group *g = getgrnam(o->socket_group);
+        if (!g) {
+            fprintf(stderr,
+                    "maglevd: --grpc-socket-group \"%s\": no such group; give an existing "
+                    "group (getent group lists them) or create it (groupadd %s)\n",
+                    o->socket_group, o->socket_group);
+            return -1;
+        }
+        gid = g->gr_gid;
+    }
+    if (o->socket_mode) {
+        const char *m = o->socket_mode;
+        size_t len = strlen(m);
+        unsigned long v = 0;
+        bool ok = len >= 3 && len <= 4 && strspn(m, "01234567") == len;
+        if (ok)
+            v = strtoul(m, NULL, 8);
+        if (!ok || (v & ~0666UL) || (v & 0600) != 0600) {
+            fprintf(stderr,
+                    "maglevd: --grpc-socket-mode \"%s\": not valid; give an octal mode from "
+                    "0600 to 0666 with read and write for the owner and no execute, setuid, "
+                    "setgid or sticky bits (e.g. 0660, 0600, 0666)\n",
+                    m);
+            return -1;
+        }
+        mode = (mode_t)v;
+    }
+    api_socket_perms_set(gid, o->socket_group, mode);
+    return 0;
+}
+
 /* Returns -1 to continue, or an exit code. */
 static int parse_args(int argc, char **argv, struct options *o)
 {
@@ -71,6 +116,8 @@ static int parse_args(int argc, char **argv, struct options *o)
         OPT_TLS_CERT,
         OPT_TLS_KEY,
         OPT_TLS_CA,
+        OPT_SOCK_GROUP,
+        OPT_SOCK_MODE,
         OPT_VPP_API,
         OPT_VPP_DRY
     };
@@ -84,6 +131,8 @@ static int parse_args(int argc, char **argv, struct options *o)
         { "grpc-tls-cert", required_argument, NULL, OPT_TLS_CERT },
         { "grpc-tls-key", required_argument, NULL, OPT_TLS_KEY },
         { "grpc-tls-client-ca", required_argument, NULL, OPT_TLS_CA },
+        { "grpc-socket-group", required_argument, NULL, OPT_SOCK_GROUP },
+        { "grpc-socket-mode", required_argument, NULL, OPT_SOCK_MODE },
         { "vpp-api-addr", required_argument, NULL, OPT_VPP_API },
         { "vpp-sync-dry-run", no_argument, NULL, OPT_VPP_DRY },
         { "version", no_argument, NULL, 'V' },
@@ -99,6 +148,8 @@ static int parse_args(int argc, char **argv, struct options *o)
     o->tls_cert = env_or("MAGLEV_GRPC_TLS_CERT", NULL);
     o->tls_key = env_or("MAGLEV_GRPC_TLS_KEY", NULL);
     o->tls_client_ca = env_or("MAGLEV_GRPC_TLS_CLIENT_CA", NULL);
+    o->socket_group = env_or("MAGLEV_GRPC_SOCKET_GROUP", NULL);
+    o->socket_mode = env_or("MAGLEV_GRPC_SOCKET_MODE", NULL);
     o->vpp_dry_run = strcmp(env_or("MAGLEV_VPP_SYNC_DRY_RUN", "0"), "1") == 0;
     int c;
     while ((c = getopt_long(argc, argv, "c:l:Vh", longopts, NULL)) != -1) {
@@ -130,6 +181,12 @@ static int parse_args(int argc, char **argv, struct options *o)
         case OPT_TLS_CA:
             o->tls_client_ca = optarg;
             break;
+        case OPT_SOCK_GROUP:
+            o->socket_group = optarg;
+            break;
+        case OPT_SOCK_MODE:
+            o->socket_mode = optarg;
+            break;
         case OPT_VPP_API:
             o->vpp_api_addr = optarg;
             break;
@@ -159,6 +216,8 @@ static int parse_args(int argc, char **argv, struct options *o)
                         "--grpc-tls-client-ca (mutual TLS: clients must present a certificate)\n");
         return 2;
     }
+    if (socket_perms(o) < 0)
+        return 2;
     if (log_level_parse(level, &o->level) < 0) {
         fprintf(stderr, "maglevd: invalid log level \"%s\"; use debug, info, warn or error\n",
                 level);
