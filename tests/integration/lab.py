@@ -20,6 +20,25 @@ import tempfile
 import time
 
 MAGLEVD = os.environ.get("MAGLEVD", "build/src/daemon/maglevd")
+MAGLEVC = os.environ.get("MAGLEVC") or os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(MAGLEVD))), "cli", "maglevc")
+
+# One frontend, one backend without a healthcheck: nothing is probed (for
+# tests of the API edge, not of health).
+MINIMAL_CONFIG = """maglev:
+  backends:
+    b1: {address: 192.0.2.10}
+  frontends:
+    web:
+      address: 198.19.0.10
+      protocol: tcp
+      port: 80
+      pools:
+        - name: primary
+          backends: {b1: {}}
+  vpp:
+    lb: {ipv4-src-address: 192.0.2.1, ipv6-src-address: "2001:db8::1"}
+"""
 
 
 def sh(*args, check=True, **kw):

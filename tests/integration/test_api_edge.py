@@ -13,26 +13,13 @@ import sys
 import grpc
 import pytest
 
-from lab import MAGLEVD, Daemon, Lab
+from lab import Daemon, Lab, MAGLEVD, MINIMAL_CONFIG
 from vpplab import VPPSim, start_maglevd
 
 sys.path.insert(0, os.environ.get("PROTO_PY_DIR", "build/proto"))
 import maglev_pb2 as pb  # noqa: E402
 
-CONFIG = """maglev:
-  backends:
-    b1: {address: 192.0.2.10}
-  frontends:
-    web:
-      address: 198.19.0.10
-      protocol: tcp
-      port: 80
-      pools:
-        - name: primary
-          backends: {b1: {}}
-  vpp:
-    lb: {ipv4-src-address: 192.0.2.1, ipv6-src-address: "2001:db8::1"}
-"""
+CONFIG = MINIMAL_CONFIG
 
 
 @pytest.fixture

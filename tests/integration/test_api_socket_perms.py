@@ -13,27 +13,12 @@ import time
 
 import pytest
 
-from lab import MAGLEVD, Daemon, is_root
+from lab import Daemon, MAGLEVC, MAGLEVD, MINIMAL_CONFIG, is_root
 
-MAGLEVC = os.environ.get("MAGLEVC") or os.path.join(
-    os.path.dirname(MAGLEVD), "..", "cli", "maglevc")
 
 pytestmark = pytest.mark.skipif(not is_root(), reason="integration tests run as root")
 
-CONFIG = """maglev:
-  backends:
-    b1: {address: 192.0.2.10}
-  frontends:
-    web:
-      address: 198.19.0.10
-      protocol: tcp
-      port: 80
-      pools:
-        - name: primary
-          backends: {b1: {}}
-  vpp:
-    lb: {ipv4-src-address: 192.0.2.1, ipv6-src-address: "2001:db8::1"}
-"""
+CONFIG = MINIMAL_CONFIG
 
 
 def as_nobody():

@@ -13,30 +13,15 @@ import sys
 import grpc
 import pytest
 
-from lab import MAGLEVD, Daemon, Lab, is_root
+from lab import Daemon, Lab, MAGLEVC, MAGLEVD, MINIMAL_CONFIG, is_root
 
 sys.path.insert(0, os.environ.get("PROTO_PY_DIR", "build/proto"))
 import maglev_pb2 as pb  # noqa: E402
 
-MAGLEVC = os.environ.get("MAGLEVC") or os.path.join(
-    os.path.dirname(MAGLEVD), "..", "cli", "maglevc")
 
 pytestmark = pytest.mark.skipif(not is_root(), reason="integration tests run as root")
 
-CONFIG = """maglev:
-  backends:
-    b1: {address: 192.0.2.10}
-  frontends:
-    web:
-      address: 198.19.0.10
-      protocol: tcp
-      port: 80
-      pools:
-        - name: primary
-          backends: {b1: {}}
-  vpp:
-    lb: {ipv4-src-address: 192.0.2.1, ipv6-src-address: "2001:db8::1"}
-"""
+CONFIG = MINIMAL_CONFIG
 
 
 def openssl(*args, cwd):

@@ -13,13 +13,11 @@ import time
 import pexpect
 import pytest
 
-from lab import MAGLEVD, Lab, is_root, start_web_lab
+from lab import Lab, MAGLEVC, is_root, start_web_lab
 
 pytestmark = pytest.mark.skipif(not is_root(), reason="the lab needs root (namespaces)")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MAGLEVC = os.environ.get("MAGLEVC") or os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(MAGLEVD))), "cli", "maglevc")
 COMPLETION = os.path.join(ROOT, "contrib", "maglevc.bash-completion")
 VERSION = open(os.path.join(ROOT, "VERSION")).read().strip()
 ESC = "\033"

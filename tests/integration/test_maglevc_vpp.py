@@ -19,14 +19,12 @@ import time
 import pexpect
 import pytest
 
-from lab import MAGLEVD, Daemon, Lab, is_root
+from lab import Daemon, Lab, MAGLEVC, is_root
 from vpplab import (WEB, WEB6, VPPSim, active_ases, lab_config, mark, start_maglevd,
                     wait_record, wait_synced)
 
 pytestmark = pytest.mark.skipif(not is_root(), reason="the lab needs root (namespaces)")
 
-MAGLEVC = os.environ.get("MAGLEVC") or os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(MAGLEVD))), "cli", "maglevc")
 ESC = "\033"
 TIME = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}"
 ARROW = "\u2192"
