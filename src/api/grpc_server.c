@@ -30,10 +30,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "api/grpc_server_int.h"
 #include "api/reflection.h"
 #include "api/server_setup.h"
 #include "common/log.h"
@@ -41,99 +41,12 @@
 #include "common/mem.h"
 #include "api/tls_int.h"
 
-#define REQUEST_POOL      16
-#define DEFAULT_MAX_RECV  (1 << 20)
-#define DEFAULT_QUEUE_MAX 1024
-
 static const char *const reflection_paths[] = {
     "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
     "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
 };
 
-enum tag_kind { TAG_REQUEST, TAG_RECV, TAG_SEND, TAG_FINAL, TAG_CLOSE, TAG_SHUTDOWN };
-struct tag {
-    enum tag_kind kind;
-    struct api_call *call;
-};
-
-enum call_kind { CALL_UNKNOWN, CALL_METHOD, CALL_REFLECT };
-enum final_state { FINAL_NONE, FINAL_PENDING, FINAL_STARTED };
-enum { Q_HANDLE = 1, Q_CANCEL = 2 }; /* hand-off queue flags */
-
-struct msg {
-    struct msg *next;
-    grpc_byte_buffer *bb;
-};
-
-struct api_call {
-    struct api_server *s;
-    grpc_call *call;
-    grpc_call_details details;
-    grpc_metadata_array md;
-    struct tag t_request, t_recv, t_send, t_final, t_close;
-    enum call_kind kind;
-    const struct api_route *m;
-    char *peer;
-    int64_t start_us;
-    ProtobufCMessage *req;
-    grpc_byte_buffer *recv_bb;  /* RECV output */
-    int close_cancelled;        /* CLOSE output */
-    grpc_slice status_details;  /* FINAL input, outlives the batch */
-    grpc_byte_buffer *final_bb; /* FINAL input */
-    /* under s->mu */
-    int refs;
-    bool closed, cancelled, md_sent, send_failed, dispatched;
-    grpc_byte_buffer *inflight; /* SEND input */
-    struct msg *q_head, *q_tail;
-    size_t q_len;
-    enum final_state final;
-    grpc_status_code code;
-    char *pending_msg; /* FINAL_PENDING */
-    unsigned qflags;
-    struct api_call *qnext;
-    /* loop thread only */
-    bool loop_owned;
-    api_cancel_fn cancel_fn;
-    void *cancel_ctx;
-    struct api_call *lprev, *lnext;
-};
-
-struct api_server {
-    struct ev_loop *loop;
-    ev_async async;
-    grpc_server *server;
-    grpc_completion_queue *cq;
-    pthread_t thread;
-    bool thread_started;
-    struct tag t_shutdown;
-    pthread_mutex_t mu;
-    pthread_cond_t cond;
-    /* under mu */
-    struct api_call *q_head, *q_tail;
-    bool stopping, cq_closed, cq_done;
-    /* read-only after start */
-    struct api_route *routes;
-    size_t n_routes;
-    void *ctx;
-    size_t queue_max;
-    struct api_reflect *reflect;
-    struct api_listener *listeners;
-    size_t n_listeners;
-    /* loop thread only */
-    struct api_call *loop_calls;
-};
-
 static void add_cert_subject(struct api_call *c);
-
-static void grpc_log_to_ours(gpr_log_func_args *a)
-{
-    if (a->severity == GPR_LOG_SEVERITY_ERROR)
-        log_warn("grpc-log", LOG_STR("text", a->message), LOG_STR("file", a->file),
-                 LOG_INT("line", a->line));
-    else
-        log_debug("grpc-log", LOG_STR("text", a->message), LOG_STR("file", a->file),
-                  LOG_INT("line", a->line));
-}
 
 /* ---- serialisation ---- */
 
@@ -300,7 +213,7 @@ static bool post_locked(struct api_call *c, unsigned flag)
 
 /* ---- CQ thread ---- */
 
-static void arm_request(struct api_server *s)
+void api_srv_arm_request(struct api_server *s)
 {
     struct api_call *c = calloc(1, sizeof(*c));
     if (!c) {
@@ -336,7 +249,7 @@ static void on_request(struct api_call *c, bool ok)
     bool stopping = s->stopping;
     pthread_mutex_unlock(&s->mu);
     if (!stopping)
-        arm_request(s);
+        api_srv_arm_request(s);
 
     c->peer = grpc_call_get_peer(c->call);
     add_cert_subject(c);
@@ -485,7 +398,7 @@ static void on_close(struct api_call *c)
     call_unref(c);
 }
 
-static void *cq_main(void *arg)
+void *api_srv_cq_main(void *arg)
 {
     struct api_server *s = arg;
     pthread_setname_np(pthread_self(), "maglev-grpc");
@@ -545,7 +458,7 @@ static void loop_release(struct api_call *c)
     call_unref(c);
 }
 
-static void loop_cancel(struct api_call *c)
+void api_srv_loop_cancel(struct api_call *c)
 {
     api_cancel_fn fn = c->cancel_fn;
     pthread_mutex_lock(&c->s->mu);
@@ -557,7 +470,7 @@ static void loop_cancel(struct api_call *c)
     call_unref(c);
 }
 
-static void process_queue(struct api_server *s, struct api_call *list)
+void api_srv_process_queue(struct api_server *s, struct api_call *list)
 {
     while (list) {
         struct api_call *c = list;
@@ -579,25 +492,25 @@ static void process_queue(struct api_server *s, struct api_call *list)
             c->m->fn(c, c->req, s->ctx);
         }
         if ((flags & Q_CANCEL) && c->loop_owned)
-            loop_cancel(c);
+            api_srv_loop_cancel(c);
         call_unref(c); /* the queue's */
     }
 }
 
-static struct api_call *take_queue_locked(struct api_server *s)
+struct api_call *api_srv_take_queue_locked(struct api_server *s)
 {
     struct api_call *list = s->q_head;
     s->q_head = s->q_tail = NULL;
     return list;
 }
 
-static void on_async(struct ev_loop *loop, ev_async *w, int revents)
+void api_srv_on_async(struct ev_loop *loop, ev_async *w, int revents)
 {
     struct api_server *s = w->data;
     pthread_mutex_lock(&s->mu);
-    struct api_call *list = take_queue_locked(s);
+    struct api_call *list = api_srv_take_queue_locked(s);
     pthread_mutex_unlock(&s->mu);
-    process_queue(s, list);
+    api_srv_process_queue(s, list);
 }
 
 void api_reply(struct api_call *c, const ProtobufCMessage *msg)
@@ -712,8 +625,6 @@ const char *api_call_method(const struct api_call *c)
     return c && c->m ? c->m->desc->name : "";
 }
 
-/* ---- start and stop ---- */
-
 /* ---- TLS (TCP listeners) ---- */
 
 /* " (cert SUBJECT)" appended to the peer of a call through a TLS listener. */
@@ -733,167 +644,4 @@ static void add_cert_subject(struct api_call *c)
         c->peer = peer;
     }
     grpc_auth_context_release(ac);
-}
-
-static int add_listeners(struct api_server *s, char *err, size_t errlen)
-{
-    grpc_server_credentials *plain = grpc_insecure_server_credentials_create();
-    grpc_server_credentials *secure = api_tls_server_credentials();
-    int rc = 0;
-    for (size_t i = 0; i < s->n_listeners && rc == 0; i++) {
-        struct api_listener *l = &s->listeners[i];
-        bool use_tls = secure && !l->unix_path;
-        mode_t um = umask(0177); /* unix: born 0600 until api_listener_set_perms */
-        int port = grpc_server_add_http2_port(s->server, l->addr, use_tls ? secure : plain);
-        umask(um);
-        if (port == 0) {
-            if (use_tls)
-                snprintf(err, errlen,
-                         "%s: cannot listen with TLS: the address is in use or not valid, or "
-                         "gRPC rejected the certificate, key or client CA (is --grpc-tls-key "
-                         "the key of --grpc-tls-cert?)",
-                         l->addr);
-            else
-                snprintf(err, errlen, "%s: cannot listen (address in use or not valid)", l->addr);
-            rc = -EADDRINUSE;
-            continue;
-        }
-        /* gRPC core binds (and listens) here: what is at the path now is ours */
-        api_listener_bound(l);
-        rc = api_listener_set_perms(l, err, errlen);
-        if (use_tls)
-            log_info("api-tls-listener", LOG_STR("addr", l->addr),
-                     LOG_STR("client-auth", "required (certificate signed by the client CA)"));
-        else if (!l->unix_path && !api_addr_is_loopback(l->addr))
-            log_warn("api-plaintext-remote", LOG_STR("addr", l->addr),
-                     LOG_STR("risk", "anyone who can reach it controls maglevd: use TLS "
-                                     "(--grpc-tls-cert ...) or a loopback/unix address"));
-    }
-    grpc_server_credentials_release(plain);
-    if (secure)
-        grpc_server_credentials_release(secure);
-    return rc;
-}
-
-/* Shuts the server down and drains the queue on this thread (no CQ thread). */
-static void shutdown_unstarted(struct api_server *s)
-{
-    grpc_server_shutdown_and_notify(s->server, s->cq, &s->t_shutdown);
-    for (;;) {
-        grpc_event ev =
-            grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
-        if (ev.type == GRPC_QUEUE_SHUTDOWN)
-            break;
-        if (ev.type == GRPC_OP_COMPLETE && ev.tag == &s->t_shutdown)
-            grpc_completion_queue_shutdown(s->cq);
-    }
-}
-
-static void server_free(struct api_server *s)
-{
-    if (s->server)
-        grpc_server_destroy(s->server);
-    if (s->cq)
-        grpc_completion_queue_destroy(s->cq);
-    if (s->server || s->cq)
-        grpc_shutdown();
-    /* our sockets go while the locks are still held */
-    api_listeners_release(s->listeners, s->n_listeners);
-    api_routes_free(s->routes, s->n_routes);
-    api_reflect_free(s->reflect);
-    pthread_cond_destroy(&s->cond);
-    pthread_mutex_destroy(&s->mu);
-    free(s);
-}
-
-int api_server_start(struct ev_loop *loop, const struct api_server_opts *opts,
-                     struct api_server **out, char *err, size_t errlen)
-{
-    struct api_server *s = mem_calloc(1, sizeof(*s));
-    pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->cond, NULL);
-    s->loop = loop;
-    s->ctx = opts->ctx;
-    s->queue_max = opts->stream_queue_max ? opts->stream_queue_max : DEFAULT_QUEUE_MAX;
-    s->t_shutdown.kind = TAG_SHUTDOWN;
-    snprintf(err, errlen, "api: could not start");
-    int rc = api_routes_build(opts, &s->routes, &s->n_routes, err, errlen);
-    if (rc == 0)
-        rc = api_listeners_prepare(opts->addrs ? opts->addrs : "", &s->listeners, &s->n_listeners,
-                                   err, errlen);
-    if (rc == 0 && opts->descriptor_set)
-        rc = api_reflect_new(opts->descriptor_set, opts->descriptor_set_len, opts->service->name,
-                             &s->reflect, err, errlen);
-    if (rc < 0) {
-        server_free(s);
-        return rc;
-    }
-
-    gpr_set_log_function(grpc_log_to_ours);
-    grpc_init();
-    s->cq = grpc_completion_queue_create_for_next(NULL);
-    grpc_arg args[] = {
-        { .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_ALLOW_REUSEPORT, .value.integer = 0 },
-        { .type = GRPC_ARG_INTEGER,
-          .key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
-          .value.integer = !opts->max_receive_bytes              ? DEFAULT_MAX_RECV
-                           : opts->max_receive_bytes < INT32_MAX ? (int)opts->max_receive_bytes
-                                                                 : INT32_MAX },
-    };
-    grpc_channel_args chargs = { .num_args = 2, .args = args };
-    s->server = grpc_server_create(&chargs, NULL);
-    grpc_server_register_completion_queue(s->server, s->cq, NULL);
-    rc = add_listeners(s, err, errlen);
-    if (rc < 0) {
-        shutdown_unstarted(s);
-        server_free(s);
-        return rc;
-    }
-    grpc_server_start(s->server);
-    for (size_t i = 0; i < s->n_listeners; i++)
-        api_listener_bound(&s->listeners[i]); /* in case a bind waited for the start */
-    ev_async_init(&s->async, on_async);
-    s->async.data = s;
-    ev_async_start(loop, &s->async);
-    if ((rc = -pthread_create(&s->thread, NULL, cq_main, s)) < 0) {
-        snprintf(err, errlen, "api: cannot start the gRPC thread: %s", strerror(-rc));
-        api_server_stop(s);
-        return rc;
-    }
-    s->thread_started = true;
-    for (int i = 0; i < REQUEST_POOL; i++)
-        arm_request(s);
-    *out = s;
-    return 0;
-}
-
-void api_server_stop(struct api_server *s)
-{
-    if (!s)
-        return;
-    pthread_mutex_lock(&s->mu);
-    s->stopping = true;
-    pthread_mutex_unlock(&s->mu);
-    if (!s->thread_started) {
-        shutdown_unstarted(s);
-    } else {
-        grpc_server_shutdown_and_notify(s->server, s->cq, &s->t_shutdown);
-        grpc_server_cancel_all_calls(s->server);
-        while (s->loop_calls)
-            loop_cancel(s->loop_calls);
-        /* The CQ thread finishes every call; hand-offs still arriving are
-         * dropped (process_queue does not run handlers while stopping). */
-        for (bool done = false; !done;) {
-            pthread_mutex_lock(&s->mu);
-            while (!s->q_head && !s->cq_done)
-                pthread_cond_wait(&s->cond, &s->mu);
-            struct api_call *list = take_queue_locked(s);
-            done = !list && s->cq_done;
-            pthread_mutex_unlock(&s->mu);
-            process_queue(s, list);
-        }
-        pthread_join(s->thread, NULL);
-    }
-    ev_async_stop(s->loop, &s->async);
-    server_free(s);
 }

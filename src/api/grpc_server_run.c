@@ -1,0 +1,195 @@
+/* grpc_server_run.c: the gRPC server's life — listeners (plaintext or
+ * TLS, unix socket group and mode), start (the completion-queue thread,
+ * the request pool) and stop (see grpc_server.h). */
+#include <errno.h>
+#include <ev.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/support/log.h>
+#include <grpc/support/time.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/grpc_server_int.h"
+#include "api/reflection.h"
+#include "api/server_setup.h"
+#include "api/tls_int.h"
+#include "common/log.h"
+#include "common/mem.h"
+
+static void grpc_log_to_ours(gpr_log_func_args *a)
+{
+    if (a->severity == GPR_LOG_SEVERITY_ERROR)
+        log_warn("grpc-log", LOG_STR("text", a->message), LOG_STR("file", a->file),
+                 LOG_INT("line", a->line));
+    else
+        log_debug("grpc-log", LOG_STR("text", a->message), LOG_STR("file", a->file),
+                  LOG_INT("line", a->line));
+}
+
+static int add_listeners(struct api_server *s, char *err, size_t errlen)
+{
+    grpc_server_credentials *plain = grpc_insecure_server_credentials_create();
+    grpc_server_credentials *secure = api_tls_server_credentials();
+    int rc = 0;
+    for (size_t i = 0; i < s->n_listeners && rc == 0; i++) {
+        struct api_listener *l = &s->listeners[i];
+        bool use_tls = secure && !l->unix_path;
+        mode_t um = umask(0177); /* unix: born 0600 until api_listener_set_perms */
+        int port = grpc_server_add_http2_port(s->server, l->addr, use_tls ? secure : plain);
+        umask(um);
+        if (port == 0) {
+            if (use_tls)
+                snprintf(err, errlen,
+                         "%s: cannot listen with TLS: the address is in use or not valid, or "
+                         "gRPC rejected the certificate, key or client CA (is --grpc-tls-key "
+                         "the key of --grpc-tls-cert?)",
+                         l->addr);
+            else
+                snprintf(err, errlen, "%s: cannot listen (address in use or not valid)", l->addr);
+            rc = -EADDRINUSE;
+            continue;
+        }
+        /* gRPC core binds (and listens) here: what is at the path now is ours */
+        api_listener_bound(l);
+        rc = api_listener_set_perms(l, err, errlen);
+        if (use_tls)
+            log_info("api-tls-listener", LOG_STR("addr", l->addr),
+                     LOG_STR("client-auth", "required (certificate signed by the client CA)"));
+        else if (!l->unix_path && !api_addr_is_loopback(l->addr))
+            log_warn("api-plaintext-remote", LOG_STR("addr", l->addr),
+                     LOG_STR("risk", "anyone who can reach it controls maglevd: use TLS "
+                                     "(--grpc-tls-cert ...) or a loopback/unix address"));
+    }
+    grpc_server_credentials_release(plain);
+    if (secure)
+        grpc_server_credentials_release(secure);
+    return rc;
+}
+
+/* Shuts the server down and drains the queue on this thread (no CQ thread). */
+static void shutdown_unstarted(struct api_server *s)
+{
+    grpc_server_shutdown_and_notify(s->server, s->cq, &s->t_shutdown);
+    for (;;) {
+        grpc_event ev =
+            grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+        if (ev.type == GRPC_QUEUE_SHUTDOWN)
+            break;
+        if (ev.type == GRPC_OP_COMPLETE && ev.tag == &s->t_shutdown)
+            grpc_completion_queue_shutdown(s->cq);
+    }
+}
+
+static void server_free(struct api_server *s)
+{
+    if (s->server)
+        grpc_server_destroy(s->server);
+    if (s->cq)
+        grpc_completion_queue_destroy(s->cq);
+    if (s->server || s->cq)
+        grpc_shutdown();
+    /* our sockets go while the locks are still held */
+    api_listeners_release(s->listeners, s->n_listeners);
+    api_routes_free(s->routes, s->n_routes);
+    api_reflect_free(s->reflect);
+    pthread_cond_destroy(&s->cond);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+int api_server_start(struct ev_loop *loop, const struct api_server_opts *opts,
+                     struct api_server **out, char *err, size_t errlen)
+{
+    struct api_server *s = mem_calloc(1, sizeof(*s));
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cond, NULL);
+    s->loop = loop;
+    s->ctx = opts->ctx;
+    s->queue_max = opts->stream_queue_max ? opts->stream_queue_max : DEFAULT_QUEUE_MAX;
+    s->t_shutdown.kind = TAG_SHUTDOWN;
+    snprintf(err, errlen, "api: could not start");
+    int rc = api_routes_build(opts, &s->routes, &s->n_routes, err, errlen);
+    if (rc == 0)
+        rc = api_listeners_prepare(opts->addrs ? opts->addrs : "", &s->listeners, &s->n_listeners,
+                                   err, errlen);
+    if (rc == 0 && opts->descriptor_set)
+        rc = api_reflect_new(opts->descriptor_set, opts->descriptor_set_len, opts->service->name,
+                             &s->reflect, err, errlen);
+    if (rc < 0) {
+        server_free(s);
+        return rc;
+    }
+
+    gpr_set_log_function(grpc_log_to_ours);
+    grpc_init();
+    s->cq = grpc_completion_queue_create_for_next(NULL);
+    grpc_arg args[] = {
+        { .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_ALLOW_REUSEPORT, .value.integer = 0 },
+        { .type = GRPC_ARG_INTEGER,
+          .key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
+          .value.integer = !opts->max_receive_bytes              ? DEFAULT_MAX_RECV
+                           : opts->max_receive_bytes < INT32_MAX ? (int)opts->max_receive_bytes
+                                                                 : INT32_MAX },
+    };
+    grpc_channel_args chargs = { .num_args = 2, .args = args };
+    s->server = grpc_server_create(&chargs, NULL);
+    grpc_server_register_completion_queue(s->server, s->cq, NULL);
+    rc = add_listeners(s, err, errlen);
+    if (rc < 0) {
+        shutdown_unstarted(s);
+        server_free(s);
+        return rc;
+    }
+    grpc_server_start(s->server);
+    for (size_t i = 0; i < s->n_listeners; i++)
+        api_listener_bound(&s->listeners[i]); /* in case a bind waited for the start */
+    ev_async_init(&s->async, api_srv_on_async);
+    s->async.data = s;
+    ev_async_start(loop, &s->async);
+    if ((rc = -pthread_create(&s->thread, NULL, api_srv_cq_main, s)) < 0) {
+        snprintf(err, errlen, "api: cannot start the gRPC thread: %s", strerror(-rc));
+        api_server_stop(s);
+        return rc;
+    }
+    s->thread_started = true;
+    for (int i = 0; i < REQUEST_POOL; i++)
+        api_srv_arm_request(s);
+    *out = s;
+    return 0;
+}
+
+void api_server_stop(struct api_server *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->stopping = true;
+    pthread_mutex_unlock(&s->mu);
+    if (!s->thread_started) {
+        shutdown_unstarted(s);
+    } else {
+        grpc_server_shutdown_and_notify(s->server, s->cq, &s->t_shutdown);
+        grpc_server_cancel_all_calls(s->server);
+        while (s->loop_calls)
+            api_srv_loop_cancel(s->loop_calls);
+        /* The CQ thread finishes every call; hand-offs still arriving are
+         * dropped (api_srv_process_queue does not run handlers while stopping). */
+        for (bool done = false; !done;) {
+            pthread_mutex_lock(&s->mu);
+            while (!s->q_head && !s->cq_done)
+                pthread_cond_wait(&s->cond, &s->mu);
+            struct api_call *list = api_srv_take_queue_locked(s);
+            done = !list && s->cq_done;
+            pthread_mutex_unlock(&s->mu);
+            api_srv_process_queue(s, list);
+        }
+        pthread_join(s->thread, NULL);
+    }
+    ev_async_stop(s->loop, &s->async);
+    server_free(s);
+}
