@@ -473,10 +473,6 @@ struct vpp_sync *vpp_sync_new(struct ev_loop *loop, const struct vpp_sync_opts *
     s->warmup = VPP_WARMUP_OVER;
     struct vpp_client_cbs cbs = { .up = on_up, .down = on_down, .ctx = s };
     s->client = vpp_client_new(loop, opts->api_path, &opts->client, &cbs);
-    if (!s->client) {
-        free(s);
-        return NULL;
-    }
     ev_timer_init(&s->periodic, on_periodic, s->opts.interval, s->opts.interval);
     s->periodic.data = s;
     ev_idle_init(&s->kick, on_kick);
