@@ -10,7 +10,8 @@
 #include "maglev_descriptor.h"
 #include "common/mem.h"
 
-int api_start(struct core *core, const char *addrs, struct api **out, char *err, size_t errlen)
+int api_start(struct core *core, const char *addrs, const struct api_limits *lim, struct api **out,
+              char *err, size_t errlen)
 {
     *out = NULL;
     if (!addrs || !*addrs)
@@ -26,6 +27,9 @@ int api_start(struct core *core, const char *addrs, struct api **out, char *err,
         .ctx = api,
         .descriptor_set = maglev_descriptor_set,
         .descriptor_set_len = maglev_descriptor_set_len,
+        .max_conns = lim ? lim->max_conns : 0,
+        .handshake_ms = lim ? lim->handshake_ms : 0,
+        .idle_ms = lim ? lim->idle_ms : 0,
     };
     int rc = api_server_start(core_loop(core), &opts, &api->server, err, errlen);
     if (rc < 0) {

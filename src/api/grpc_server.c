@@ -23,6 +23,7 @@
 #include <grpc/grpc_security.h>
 #include <grpc/slice.h>
 #include <grpc/support/alloc.h>
+#include <grpc/support/string_util.h>
 #include <grpc/support/log.h>
 #include <grpc/support/time.h>
 #include <pthread.h>
@@ -39,6 +40,7 @@
 #include "common/log.h"
 #include "common/clock.h"
 #include "common/mem.h"
+#include "api/accept.h"
 #include "api/tls_int.h"
 
 static const char *const reflection_paths[] = {
@@ -97,6 +99,8 @@ static void call_free(struct api_call *c)
         }
         grpc_call_unref(c->call);
     }
+    if (c->conn_held)
+        api_accept_call_end(c->s->accept, c->conn_token);
     grpc_call_details_destroy(&c->details);
     grpc_metadata_array_destroy(&c->md);
     if (c->req)
@@ -252,6 +256,13 @@ static void on_request(struct api_call *c, bool ok)
         api_srv_arm_request(s);
 
     c->peer = grpc_call_get_peer(c->call);
+    char *ours = api_accept_call_start(s->accept, c->peer, &c->ro, &c->conn_token);
+    if (ours) { /* "fd:N": one of our connections, named by who is on it */
+        c->conn_held = true;
+        gpr_free(c->peer);
+        c->peer = gpr_strdup(ours);
+        free(ours);
+    }
     add_cert_subject(c);
     c->start_us = clock_mono_us();
     for (size_t i = 0; i < s->n_routes && !c->m; i++) {
@@ -279,6 +290,15 @@ static void on_request(struct api_call *c, bool ok)
             snprintf(msg, sizeof(msg), "%s %s", c->m ? "not implemented:" : "unknown method", path);
             gpr_free(path);
             final_locked(c, GRPC_STATUS_UNIMPLEMENTED, msg, NULL);
+        } else if (c->ro && c->kind == CALL_METHOD && !c->m->read_only) {
+            char msg[300];
+            snprintf(msg, sizeof(msg),
+                     "%s: not allowed through a read-only listener (only Get*, List*, Watch* "
+                     "and Plan*): use the admin socket",
+                     c->m->desc->name);
+            log_info("api-denied", LOG_STR("method", c->m->desc->name), LOG_STR("peer", c->peer),
+                     LOG_STR("reason", "read-only listener"));
+            final_locked(c, GRPC_STATUS_PERMISSION_DENIED, msg, NULL);
         } else {
             recv_locked(c);
         }

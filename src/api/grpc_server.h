@@ -16,7 +16,20 @@
  * called: then every TCP listener serves TLS and requires and verifies a
  * client certificate (mutual TLS); unix listeners stay plaintext (their
  * file mode is the access control). A plaintext TCP listener on an address
- * that is not loopback logs a warning (msg=api-plaintext-remote) at start. */
+ * that is not loopback logs a warning (msg=api-plaintext-remote) at start.
+ *
+ * Connections: maglevd accepts on the unix and plaintext TCP listeners
+ * itself (accept.c; gRPC 1.51 cannot adopt a TLS connection, so TLS
+ * listeners are gRPC's own) and hands a connection to gRPC once it has sent
+ * the HTTP/2 client preface. It caps the connections per listener
+ * ("?max-conns=N") and in total (max_conns: a connection over a cap is
+ * closed at once), closes those that do not send the preface within
+ * handshake_ms and those without a call for idle_ms, pauses a listener
+ * while accept(2) fails for want of descriptors (EMFILE...) and resumes it.
+ * It knows who is on each connection: unix callers by SO_PEERCRED, TCP
+ * ones by address; the peer of a call says so. A listener with "?ro"
+ * serves only the read-only methods (Get*, List*, Watch*, Plan* and
+ * reflection): others end with PERMISSION_DENIED. */
 #ifndef MAGLEV_API_GRPC_SERVER_H
 #define MAGLEV_API_GRPC_SERVER_H
 
@@ -52,6 +65,11 @@ struct api_server_opts {
     size_t descriptor_set_len;           /* (for reflection; NULL: none) */
     size_t max_receive_bytes;            /* 0 = 1 MiB */
     size_t stream_queue_max;             /* per stream, 0 = 1024 messages */
+    /* Connections (see "Connections" above): */
+    unsigned max_conns;    /* held at once over all accepted listeners; 0 = 1024 */
+    unsigned handshake_ms; /* to send the HTTP/2 preface (TLS: finish the
+                            * handshake); 0 = 10 s */
+    unsigned idle_ms;      /* closed after this long without a call; 0 = 300 s */
 };
 
 /* Starts listening. Returns 0, or -errno with err describing the problem
@@ -110,9 +128,10 @@ void api_stream_end(struct api_call *call);
 typedef void (*api_cancel_fn)(struct api_call *call, void *ctx);
 void api_call_on_cancel(struct api_call *call, api_cancel_fn fn, void *ctx);
 
-/* The peer ("unix:" or "ipv4:127.0.0.1:5678"; through a TLS listener
- * followed by the client certificate's subject: "ipv4:127.0.0.1:5678
- * (cert CN=ops,O=example)") and the method name ("GetVersion"), for logs. */
+/* The peer, for logs: "unix:/run/x.sock uid=0(root) gid=0 pid=4242",
+ * "ipv4:127.0.0.1:5678"; through a TLS listener followed by the client
+ * certificate's subject: "ipv4:127.0.0.1:5678 (cert CN=ops,O=example)". And
+ * the method name ("GetVersion"). */
 const char *api_call_peer(const struct api_call *call);
 const char *api_call_method(const struct api_call *call);
 

@@ -11,9 +11,12 @@
 
 #include "api/grpc_server.h"
 
-#define REQUEST_POOL      16
-#define DEFAULT_MAX_RECV  (1 << 20)
-#define DEFAULT_QUEUE_MAX 1024
+#define REQUEST_POOL         16
+#define DEFAULT_MAX_RECV     (1 << 20)
+#define DEFAULT_QUEUE_MAX    1024
+#define DEFAULT_MAX_CONNS    1024
+#define DEFAULT_HANDSHAKE_MS 10000
+#define DEFAULT_IDLE_MS      300000
 
 enum tag_kind { TAG_REQUEST, TAG_RECV, TAG_SEND, TAG_FINAL, TAG_CLOSE, TAG_SHUTDOWN };
 struct tag {
@@ -39,6 +42,9 @@ struct api_call {
     enum call_kind kind;
     const struct api_route *m;
     char *peer;
+    bool conn_held;      /* counted in flight on a connection of ours: */
+    uint64_t conn_token; /* api_accept_call_end's */
+    bool ro;             /* it came through a read-only listener */
     int64_t start_us;
     ProtobufCMessage *req;
     grpc_byte_buffer *recv_bb;  /* RECV output */
@@ -84,6 +90,7 @@ struct api_server {
     struct api_reflect *reflect;
     struct api_listener *listeners;
     size_t n_listeners;
+    struct api_accept *accept;
     /* loop thread only */
     struct api_call *loop_calls;
 };

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api/accept.h"
 #include "api/grpc_server_int.h"
 #include "api/reflection.h"
 #include "api/server_setup.h"
@@ -31,41 +32,41 @@ static void grpc_log_to_ours(gpr_log_func_args *a)
                   LOG_INT("line", a->line));
 }
 
+/* TLS listeners are gRPC's own (it cannot adopt a TLS connection from a
+ * descriptor); every other listener is ours (accept.c). */
 static int add_listeners(struct api_server *s, char *err, size_t errlen)
 {
-    grpc_server_credentials *plain = grpc_insecure_server_credentials_create();
     grpc_server_credentials *secure = api_tls_server_credentials();
     int rc = 0;
     for (size_t i = 0; i < s->n_listeners && rc == 0; i++) {
         struct api_listener *l = &s->listeners[i];
         bool use_tls = secure && !l->unix_path;
-        mode_t um = umask(0177); /* unix: born 0600 until api_listener_set_perms */
-        int port = grpc_server_add_http2_port(s->server, l->addr, use_tls ? secure : plain);
-        umask(um);
-        if (port == 0) {
-            if (use_tls)
+        if (use_tls && (l->ro || l->max_conns)) {
+            snprintf(err, errlen,
+                     "%s: ?ro and ?max-conns are not supported on TLS listeners (gRPC accepts "
+                     "those itself): use a unix or loopback listener for read-only access",
+                     l->addr);
+            rc = -EINVAL;
+        } else if (use_tls) {
+            if (grpc_server_add_http2_port(s->server, l->addr, secure) == 0) {
                 snprintf(err, errlen,
                          "%s: cannot listen with TLS: the address is in use or not valid, or "
                          "gRPC rejected the certificate, key or client CA (is --grpc-tls-key "
                          "the key of --grpc-tls-cert?)",
                          l->addr);
-            else
-                snprintf(err, errlen, "%s: cannot listen (address in use or not valid)", l->addr);
-            rc = -EADDRINUSE;
-            continue;
+                rc = -EADDRINUSE;
+            } else {
+                log_info("api-tls-listener", LOG_STR("addr", l->addr),
+                         LOG_STR("client-auth", "required (certificate signed by the client CA)"));
+            }
+        } else if ((rc = api_accept_listen(s->accept, l, err, errlen)) == 0) {
+            rc = api_listener_set_perms(l, err, errlen);
+            if (!l->unix_path && !api_addr_is_loopback(l->addr))
+                log_warn("api-plaintext-remote", LOG_STR("addr", l->addr),
+                         LOG_STR("risk", "anyone who can reach it controls maglevd: use TLS "
+                                         "(--grpc-tls-cert ...) or a loopback/unix address"));
         }
-        /* gRPC core binds (and listens) here: what is at the path now is ours */
-        api_listener_bound(l);
-        rc = api_listener_set_perms(l, err, errlen);
-        if (use_tls)
-            log_info("api-tls-listener", LOG_STR("addr", l->addr),
-                     LOG_STR("client-auth", "required (certificate signed by the client CA)"));
-        else if (!l->unix_path && !api_addr_is_loopback(l->addr))
-            log_warn("api-plaintext-remote", LOG_STR("addr", l->addr),
-                     LOG_STR("risk", "anyone who can reach it controls maglevd: use TLS "
-                                     "(--grpc-tls-cert ...) or a loopback/unix address"));
     }
-    grpc_server_credentials_release(plain);
     if (secure)
         grpc_server_credentials_release(secure);
     return rc;
@@ -93,6 +94,7 @@ static void server_free(struct api_server *s)
         grpc_completion_queue_destroy(s->cq);
     if (s->server || s->cq)
         grpc_shutdown();
+    api_accept_free(s->accept); /* gRPC is done with the connections */
     /* our sockets go while the locks are still held */
     api_listeners_release(s->listeners, s->n_listeners);
     api_routes_free(s->routes, s->n_routes);
@@ -128,15 +130,31 @@ int api_server_start(struct ev_loop *loop, const struct api_server_opts *opts,
     gpr_set_log_function(grpc_log_to_ours);
     grpc_init();
     s->cq = grpc_completion_queue_create_for_next(NULL);
+    struct api_accept_limits lim = {
+        .max_conns = opts->max_conns ? opts->max_conns : DEFAULT_MAX_CONNS,
+        .handshake_ms = opts->handshake_ms ? opts->handshake_ms : DEFAULT_HANDSHAKE_MS,
+        .idle_ms = opts->idle_ms ? opts->idle_ms : DEFAULT_IDLE_MS,
+    };
+    s->accept = api_accept_new(loop, &lim);
     grpc_arg args[] = {
         { .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_ALLOW_REUSEPORT, .value.integer = 0 },
+        /* TLS listeners (gRPC's): the handshake and idle limits of ours */
+        { .type = GRPC_ARG_INTEGER,
+          .key = GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+          .value.integer = (int)lim.handshake_ms },
+        { .type = GRPC_ARG_INTEGER,
+          .key = GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+          .value.integer = (int)lim.idle_ms },
+        /* every connection: a peer that stops answering pings goes */
+        { .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_KEEPALIVE_TIME_MS, .value.integer = 60000 },
+        { .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_KEEPALIVE_TIMEOUT_MS, .value.integer = 20000 },
         { .type = GRPC_ARG_INTEGER,
           .key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
           .value.integer = !opts->max_receive_bytes              ? DEFAULT_MAX_RECV
                            : opts->max_receive_bytes < INT32_MAX ? (int)opts->max_receive_bytes
                                                                  : INT32_MAX },
     };
-    grpc_channel_args chargs = { .num_args = 2, .args = args };
+    grpc_channel_args chargs = { .num_args = sizeof(args) / sizeof(args[0]), .args = args };
     s->server = grpc_server_create(&chargs, NULL);
     grpc_server_register_completion_queue(s->server, s->cq, NULL);
     rc = add_listeners(s, err, errlen);
@@ -146,8 +164,7 @@ int api_server_start(struct ev_loop *loop, const struct api_server_opts *opts,
         return rc;
     }
     grpc_server_start(s->server);
-    for (size_t i = 0; i < s->n_listeners; i++)
-        api_listener_bound(&s->listeners[i]); /* in case a bind waited for the start */
+    api_accept_start(s->accept, s->server);
     ev_async_init(&s->async, api_srv_on_async);
     s->async.data = s;
     ev_async_start(loop, &s->async);
@@ -170,6 +187,7 @@ void api_server_stop(struct api_server *s)
     pthread_mutex_lock(&s->mu);
     s->stopping = true;
     pthread_mutex_unlock(&s->mu);
+    api_accept_stop(s->accept);
     if (!s->thread_started) {
         shutdown_unstarted(s);
     } else {

@@ -29,6 +29,9 @@ int api_routes_build(const struct api_server_opts *o, struct api_route **out, si
         size_t plen = strlen(sd->name) + strlen(r[i].desc->name) + 3;
         r[i].path = mem_alloc(plen);
         snprintf(r[i].path, plen, "/%s/%s", sd->name, r[i].desc->name);
+        static const char *const ro_prefixes[] = { "Get", "List", "Watch", "Plan" };
+        for (size_t k = 0; k < 4; k++)
+            r[i].read_only |= strncmp(r[i].desc->name, ro_prefixes[k], strlen(ro_prefixes[k])) == 0;
     }
     for (size_t j = 0; j < o->n_methods; j++) {
         const struct api_method *am = &o->methods[j];
@@ -260,8 +263,44 @@ static int check_path(const char *path, char *err, size_t errlen)
     return -EADDRINUSE;
 }
 
+/* "?ro&max-conns=N" cut off l->addr into l->ro and l->max_conns. */
+static int parse_options(struct api_listener *l, char *err, size_t errlen)
+{
+    char *q = strchr(l->addr, '?');
+    if (!q)
+        return 0;
+    *q++ = '\0';
+    char *save = NULL;
+    for (char *o = strtok_r(q, "&", &save); o; o = strtok_r(NULL, "&", &save)) {
+        char *end = NULL;
+        if (strcmp(o, "ro") == 0) {
+            l->ro = true;
+        } else if (strncmp(o, "max-conns=", 10) == 0) {
+            errno = 0;
+            unsigned long v = strtoul(o + 10, &end, 10);
+            if (errno || end == o + 10 || *end || v == 0 || v > 1000000 || o[10] == '-') {
+                snprintf(err, errlen,
+                         "%s: option \"%s\": give a number of connections from 1 to 1000000",
+                         l->addr, o);
+                return -EINVAL;
+            }
+            l->max_conns = (unsigned)v;
+        } else {
+            snprintf(err, errlen,
+                     "%s: unknown listener option \"%s\" (known: ro, max-conns=N; join "
+                     "several with '&', e.g. unix:/run/vpp-maglev/ro.sock?ro&max-conns=16)",
+                     l->addr, o);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
 static int prepare_one(struct api_listener *l, char *err, size_t errlen)
 {
+    int rc = parse_options(l, err, errlen);
+    if (rc < 0)
+        return rc;
     if (strncmp(l->addr, "unix:", 5) != 0)
         return 0;
     const char *path = l->unix_path = l->addr + 5;
@@ -270,7 +309,7 @@ static int prepare_one(struct api_listener *l, char *err, size_t errlen)
                  *path ? "path too long (max 107 bytes)" : "empty path");
         return -EINVAL;
     }
-    int rc = make_dir(path, err, errlen);
+    rc = make_dir(path, err, errlen);
     if (rc == 0 && (rc = take_lock(path, err, errlen)) >= 0) {
         l->lock_fd = rc;
         rc = check_path(path, err, errlen);

@@ -16,6 +16,7 @@ struct api_route {
     const ProtobufCMethodDescriptor *desc;
     api_handler_fn fn; /* NULL: UNIMPLEMENTED */
     bool stream;
+    bool read_only; /* Get*, List*, Watch*, Plan*: served on "?ro" listeners */
 };
 
 /* One route per method of o->service, with the handlers of o->methods.
@@ -25,12 +26,18 @@ int api_routes_build(const struct api_server_opts *o, struct api_route **out, si
 void api_routes_free(struct api_route *r, size_t n);
 
 struct api_listener {
-    char *addr;            /* trimmed: "unix:/run/vpp-maglev/maglevd.sock", "[::1]:9090" */
+    char *addr;            /* trimmed, without options: "unix:/run/x.sock", "[::1]:9090" */
     const char *unix_path; /* into addr; NULL for TCP */
     int lock_fd;           /* PATH.lock, held; -1 for TCP */
     bool bound;            /* the socket at unix_path is the one we bound: */
     dev_t dev;             /* its device and inode, recorded right after bind */
     ino_t ino;
+    /* options after '?' ("unix:/run/x-ro.sock?ro", "[::1]:9090?max-conns=64",
+     * joined with '&'): */
+    bool ro;            /* ?ro: only the read-only methods (Get*, List*, ...) */
+    unsigned max_conns; /* ?max-conns=N; 0: the total cap alone */
+    /* loop thread (accept.c): connections held, being set up or served */
+    unsigned n_conns;
 };
 
 /* Whether a TCP listener address ("HOST:PORT", "[V6]:PORT") is on
@@ -38,7 +45,8 @@ struct api_listener {
  * (0.0.0.0, [::], ":PORT") and every other host are not. */
 bool api_addr_is_loopback(const char *addr);
 
-/* Splits the comma-separated list; for each unix listener creates the
+/* Splits the comma-separated list and each address's options (unknown
+ * ones, a bad max-conns: -EINVAL naming the listener); for each unix listener creates the
  * directory (0750, the socket group) when missing (an existing one is left
  * alone: a warning when the socket group set by api_socket_perms_set cannot
  * traverse it), takes PATH.lock (flock, LOCK_NB; our pid

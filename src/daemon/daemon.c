@@ -13,6 +13,27 @@
 #include "config/config.h"
 #include "core/core.h"
 #include "daemon/daemon.h"
+#include "daemon/fdbudget.h"
+
+/* Raises the descriptor limit and sets the API's share of it (fdbudget.h). */
+static unsigned api_budget(const struct daemon_opts *opts, const struct maglev_config *cfg)
+{
+    uint64_t before = 0, after = 0;
+    int rc = fd_limit_raise(&before, &after);
+    if (rc < 0)
+        log_warn("fd-limit-not-raised", LOG_UINT("nofile", before), LOG_INT("error", rc));
+    struct fd_budget b = fd_budget_compute(after, (unsigned)cfg->n_backends, opts->grpc_max_conns);
+    log_info("fd-budget", LOG_UINT("nofile", b.nofile), LOG_UINT("nofile-was", before),
+             LOG_UINT("reserved", b.reserved), LOG_UINT("api-max-connections", b.max_conns),
+             LOG_UINT("api-descriptors", (uint64_t)b.max_conns * FDBUDGET_PER_CONN));
+    if (b.clamped)
+        log_warn("fd-budget-low", LOG_UINT("asked", opts->grpc_max_conns),
+                 LOG_UINT("api-max-connections", b.max_conns), LOG_UINT("nofile", b.nofile),
+                 LOG_STR("fix", "--grpc-max-connections needs 2 descriptors per connection "
+                                "besides those kept for probes and VPP: raise the limit "
+                                "(LimitNOFILE= in the unit, ulimit -n) or ask for fewer"));
+    return b.max_conns;
+}
 
 struct daemon {
     struct ev_loop *loop;
@@ -105,7 +126,10 @@ int daemon_run(const struct daemon_opts *opts)
              LOG_UINT("frontends", cfg->n_frontends));
     d.core = core_new(d.loop, opts->config, cfg);
     char err[512];
-    if (api_start(d.core, opts->grpc_addr, &d.api, err, sizeof(err)) < 0) {
+    struct api_limits lim = { .max_conns = api_budget(opts, core_config(d.core)),
+                              .handshake_ms = opts->grpc_handshake_ms,
+                              .idle_ms = opts->grpc_idle_ms };
+    if (api_start(d.core, opts->grpc_addr, &lim, &d.api, err, sizeof(err)) < 0) {
         log_error("api-error", LOG_STR("error", err));
         log_error("maglevd-stop", LOG_STR("reason", "cannot serve the API"));
         d.exit_code = 1;

@@ -10,6 +10,7 @@
 
 #include "common/log.h"
 #include "api/grpc_server.h"
+#include "common/duration.h"
 #include "common/version.h"
 #include "config/config.h"
 #include "daemon/daemon.h"
@@ -23,6 +24,8 @@ struct options {
     const char *vpp_api_addr;
     const char *tls_cert, *tls_key, *tls_client_ca;
     const char *socket_group, *socket_mode;
+    const char *max_conns, *handshake, *idle;
+    unsigned max_conns_n, handshake_ms, idle_ms;
     bool vpp_dry_run;
     enum log_level level;
     enum log_format format;
@@ -52,6 +55,14 @@ static void usage(FILE *f)
             "                         default maglevd's group)\n"
             "      --grpc-socket-mode MODE  mode of the unix sockets, octal 0600..0666 without\n"
             "                         execute bits (env MAGLEV_GRPC_SOCKET_MODE; default 0660)\n"
+            "      --grpc-max-connections N  API connections held at once over the unix\n"
+            "                         and plaintext TCP listeners (env\n"
+            "                         MAGLEV_GRPC_MAX_CONNECTIONS; default: what the descriptor\n"
+            "                         limit leaves, at most 1024); per listener: ADDR?max-conns=N\n"
+            "      --grpc-handshake-timeout DUR  to send the HTTP/2 preface or finish TLS\n"
+            "                         (env MAGLEV_GRPC_HANDSHAKE_TIMEOUT; default 10s)\n"
+            "      --grpc-idle-timeout DUR  a connection without a call is closed (env\n"
+            "                         MAGLEV_GRPC_IDLE_TIMEOUT; default 5m)\n"
             "      --vpp-api-addr PATH  VPP's binary-API socket; \"\" = no VPP integration\n"
             "                         (env MAGLEV_VPP_API_ADDR; default %s)\n"
             "      --vpp-sync-dry-run log the VPP operations each sync would make, apply\n"
@@ -105,6 +116,44 @@ static int socket_perms(const struct options *o)
     return 0;
 }
 
+/* --grpc-handshake-timeout/--grpc-idle-timeout: 0 (unset) or 1 ms..1 day
+ * in *ms; -1 (message printed) when not valid. */
+static int parse_timeout(const char *opt, const char *v, unsigned *ms)
+{
+    int64_t ns = 0;
+    *ms = 0;
+    if (!v)
+        return 0;
+    if (duration_parse(v, &ns) < 0 || ns < DURATION_MS || ns > 24 * DURATION_H) {
+        fprintf(stderr,
+                "maglevd: %s \"%s\": not valid; give a duration from 1ms to 24h, e.g. 10s, "
+                "5m\n",
+                opt, v);
+        return -1;
+    }
+    *ms = (unsigned)(ns / DURATION_MS);
+    return 0;
+}
+
+static int parse_max_conns(const char *v, unsigned *out)
+{
+    *out = 0;
+    if (!v)
+        return 0;
+    char *end = NULL;
+    errno = 0;
+    unsigned long n = strtoul(v, &end, 10);
+    if (errno || end == v || *end || n == 0 || n > 1000000 || *v == '-') {
+        fprintf(stderr,
+                "maglevd: --grpc-max-connections \"%s\": not valid; give a number of "
+                "connections from 1 to 1000000\n",
+                v);
+        return -1;
+    }
+    *out = (unsigned)n;
+    return 0;
+}
+
 /* Returns -1 to continue, or an exit code. */
 static int parse_args(int argc, char **argv, struct options *o)
 {
@@ -118,6 +167,9 @@ static int parse_args(int argc, char **argv, struct options *o)
         OPT_TLS_CA,
         OPT_SOCK_GROUP,
         OPT_SOCK_MODE,
+        OPT_MAX_CONNS,
+        OPT_HANDSHAKE,
+        OPT_IDLE,
         OPT_VPP_API,
         OPT_VPP_DRY
     };
@@ -133,6 +185,9 @@ static int parse_args(int argc, char **argv, struct options *o)
         { "grpc-tls-client-ca", required_argument, NULL, OPT_TLS_CA },
         { "grpc-socket-group", required_argument, NULL, OPT_SOCK_GROUP },
         { "grpc-socket-mode", required_argument, NULL, OPT_SOCK_MODE },
+        { "grpc-max-connections", required_argument, NULL, OPT_MAX_CONNS },
+        { "grpc-handshake-timeout", required_argument, NULL, OPT_HANDSHAKE },
+        { "grpc-idle-timeout", required_argument, NULL, OPT_IDLE },
         { "vpp-api-addr", required_argument, NULL, OPT_VPP_API },
         { "vpp-sync-dry-run", no_argument, NULL, OPT_VPP_DRY },
         { "version", no_argument, NULL, 'V' },
@@ -150,6 +205,9 @@ static int parse_args(int argc, char **argv, struct options *o)
     o->tls_client_ca = env_or("MAGLEV_GRPC_TLS_CLIENT_CA", NULL);
     o->socket_group = env_or("MAGLEV_GRPC_SOCKET_GROUP", NULL);
     o->socket_mode = env_or("MAGLEV_GRPC_SOCKET_MODE", NULL);
+    o->max_conns = env_or("MAGLEV_GRPC_MAX_CONNECTIONS", NULL);
+    o->handshake = env_or("MAGLEV_GRPC_HANDSHAKE_TIMEOUT", NULL);
+    o->idle = env_or("MAGLEV_GRPC_IDLE_TIMEOUT", NULL);
     o->vpp_dry_run = strcmp(env_or("MAGLEV_VPP_SYNC_DRY_RUN", "0"), "1") == 0;
     int c;
     while ((c = getopt_long(argc, argv, "c:l:Vh", longopts, NULL)) != -1) {
@@ -187,6 +245,15 @@ static int parse_args(int argc, char **argv, struct options *o)
         case OPT_SOCK_MODE:
             o->socket_mode = optarg;
             break;
+        case OPT_MAX_CONNS:
+            o->max_conns = optarg;
+            break;
+        case OPT_HANDSHAKE:
+            o->handshake = optarg;
+            break;
+        case OPT_IDLE:
+            o->idle = optarg;
+            break;
         case OPT_VPP_API:
             o->vpp_api_addr = optarg;
             break;
@@ -216,7 +283,9 @@ static int parse_args(int argc, char **argv, struct options *o)
                         "--grpc-tls-client-ca (mutual TLS: clients must present a certificate)\n");
         return 2;
     }
-    if (socket_perms(o) < 0)
+    if (socket_perms(o) < 0 || parse_max_conns(o->max_conns, &o->max_conns_n) < 0 ||
+        parse_timeout("--grpc-handshake-timeout", o->handshake, &o->handshake_ms) < 0 ||
+        parse_timeout("--grpc-idle-timeout", o->idle, &o->idle_ms) < 0)
         return 2;
     if (log_level_parse(level, &o->level) < 0) {
         fprintf(stderr, "maglevd: invalid log level \"%s\"; use debug, info, warn or error\n",
@@ -291,7 +360,10 @@ int main(int argc, char **argv)
     struct daemon_opts d = { .config = o.config,
                              .grpc_addr = o.grpc_addr,
                              .vpp_api_addr = o.vpp_api_addr,
-                             .vpp_dry_run = o.vpp_dry_run };
+                             .vpp_dry_run = o.vpp_dry_run,
+                             .grpc_max_conns = o.max_conns_n,
+                             .grpc_handshake_ms = o.handshake_ms,
+                             .grpc_idle_ms = o.idle_ms };
     rc = daemon_run(&d);
     api_tls_unload();
     return rc;
