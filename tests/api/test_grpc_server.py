@@ -202,6 +202,67 @@ def test_bad_listener_lists(tmp_path):
 
 # ---- unary calls ----
 
+def test_listener_option_errors(tmp_path):
+    port = free_port()
+    for addrs, msg in [(f"unix:{tmp_path}/a.sock?bogus", 'unknown listener option "bogus"'),
+                       (f"unix:{tmp_path}/a.sock?max-conns=0", 'option "max-conns=0"'),
+                       (f"127.0.0.1:{port}?max-conns=x", 'option "max-conns=x"'),
+                       (f"127.0.0.1:{port}?ro&nope", 'unknown listener option "nope"')]:
+        p = subprocess.run([SERVER, addrs], capture_output=True, text=True, timeout=20)
+        assert p.returncode == 1, (addrs, p.stdout, p.stderr)
+        assert msg in p.stderr, (addrs, p.stderr)
+        assert addrs.split("?")[0] in p.stderr, (addrs, p.stderr)
+    assert not os.path.exists(f"{tmp_path}/a.sock")
+
+
+def test_read_only_listener(tmp_path):
+    """?ro: read-only methods and reflection served, a mutating one denied;
+    the same method through the admin listener runs, and its peer names the
+    caller (SO_PEERCRED)."""
+    admin, ro = f"{tmp_path}/a.sock", f"{tmp_path}/ro.sock"
+    srv = Server(f"unix:{admin},unix:{ro}?ro")
+    try:
+        srv.wait_line("^ready$")
+        with grpc.insecure_channel(f"unix:{ro}") as ch:
+            v = unary(ch, "GetVersion", pb.GetVersionRequest, pb.VersionInfo)(
+                pb.GetVersionRequest(), timeout=10)
+            assert v.pid == srv.proc.pid
+            r = reflect(ch, [rpb.ServerReflectionRequest(list_services="")])
+            assert "maglev.Maglev" in [x.name for x in r[0].list_services_response.service]
+            with pytest.raises(grpc.RpcError) as e:
+                unary(ch, "PauseBackend", pb.BackendActionRequest, pb.Backend)(
+                    pb.BackendActionRequest(name="b1"), timeout=10)
+            assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED
+            assert "PauseBackend: not allowed through a read-only listener" in e.value.details()
+        assert srv.count("^pause ") == 0
+        with grpc.insecure_channel(f"unix:{admin}") as ch:
+            b = unary(ch, "PauseBackend", pb.BackendActionRequest, pb.Backend)(
+                pb.BackendActionRequest(name="b1"), timeout=10)
+            assert b.name == "b1"
+        line = srv.wait_line("^pause b1 ")
+        assert re.search(rf"peer=unix:{re.escape(admin)} uid=0\(root\) gid=0 pid=\d+$", line), line
+    finally:
+        assert srv.stop() == 0
+
+
+def test_tcp_peer_and_wildcard_listener():
+    """A listener on every address (":PORT") is bound by maglevd itself and
+    the peer of a call is the client's address and port."""
+    port = free_port()
+    srv = Server(f":{port}")
+    try:
+        srv.wait_line("^ready$")
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
+            unary(ch, "PauseBackend", pb.BackendActionRequest, pb.Backend)(
+                pb.BackendActionRequest(name="b1"), timeout=10)
+        line = srv.wait_line("^pause b1 ")
+        assert re.search(r"peer=ipv[46]:(\[::ffff:)?127\.0\.0\.1\]?:\d+$", line), line
+    finally:
+        # a wildcard plaintext listener warns (api-plaintext-remote): expected here
+        srv.proc.send_signal(signal.SIGTERM)
+        assert srv.proc.wait(timeout=10) == 0
+
+
 def test_status_codes_and_messages(channel):
     get = unary(channel, "GetBackend", pb.GetBackendRequest, pb.Backend)
     b = get(pb.GetBackendRequest(name="b1"), timeout=10)

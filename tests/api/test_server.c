@@ -56,6 +56,17 @@ static void fill_backend(Maglev__Backend *b, const char *name)
     b->fall = 3;
 }
 
+/* A mutating method (refused on a "?ro" listener): says who called. */
+static void pause_backend(struct api_call *call, const ProtobufCMessage *req, void *ctx)
+{
+    (void)ctx;
+    const Maglev__BackendActionRequest *r = (const Maglev__BackendActionRequest *)req;
+    say("pause %s peer=%s", r->name, api_call_peer(call));
+    Maglev__Backend b;
+    fill_backend(&b, r->name);
+    api_reply(call, &b.base);
+}
+
 static void get_backend(struct api_call *call, const ProtobufCMessage *req, void *ctx)
 {
     const Maglev__GetBackendRequest *r = (const Maglev__GetBackendRequest *)req;
@@ -169,9 +180,8 @@ int main(int argc, char **argv)
     ev_signal_start(loop, &sigint);
 
     static const struct api_method methods[] = {
-        { "GetVersion", get_version, false },
-        { "GetBackend", get_backend, false },
-        { "ListBackends", list_backends, false },
+        { "GetVersion", get_version, false },     { "GetBackend", get_backend, false },
+        { "ListBackends", list_backends, false }, { "PauseBackend", pause_backend, false },
         { "WatchEvents", watch_events, true },
     };
     struct api_server_opts opts = {
