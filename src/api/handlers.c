@@ -220,6 +220,9 @@ static void set_weight(struct api_call *call, const ProtobufCMessage *req, void 
         api_fail(call, GRPC_STATUS_NOT_FOUND, "%s", err);
         return;
     }
+    log_info("operator-action", LOG_STR("action", "set-weight"), LOG_STR("frontend", r->frontend),
+             LOG_STR("pool", r->pool), LOG_STR("backend", r->backend),
+             LOG_UINT("weight", r->weight), LOG_STR("peer", api_call_peer(call)));
     const struct frontend_conf *fe = config_find_frontend(core_config(c), r->frontend);
     struct arena a = ARENA_INIT;
     REPLY(call, &a, api_build_frontend(&a, c, (size_t)(fe - core_config(c)->frontends)));
@@ -231,6 +234,7 @@ static void check_config(struct api_call *call, const ProtobufCMessage *req, voi
     struct core *c = ((struct api *)ctx)->core;
     struct config_diags d = { 0 };
     struct maglev_config *cfg = NULL;
+    log_info("operator-action", LOG_STR("action", "check"), LOG_STR("peer", api_call_peer(call)));
     core_check(c, &cfg, &d);
     struct arena a = ARENA_INIT;
     Maglev__ConfigResult *m = api_build_config_result(&a, c, &d, cfg);

@@ -280,6 +280,9 @@ static void sync_or_plan(struct api_call *call, const ProtobufCMessage *req, str
     struct pending_call *p = pending_start(call, api, fe, &found, &s);
     if (!p)
         return;
+    if (apply)
+        log_info("operator-action", LOG_STR("action", "vpp-sync"),
+                 LOG_STR("frontend", fe ? fe : "(all)"), LOG_STR("peer", api_call_peer(call)));
     int e = vpp_sync_request(s, fe, apply, on_sync, p, &p->job);
     if (e == -EBUSY) {
         free(p);
