@@ -4,6 +4,7 @@
 #include <ev.h>
 #include <stdbool.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -14,6 +15,9 @@
 #include "core/core.h"
 #include "daemon/daemon.h"
 #include "daemon/fdbudget.h"
+#include "daemon/notify.h"
+#include "health/state.h"
+#include "vpp/sync.h"
 
 /* Raises the descriptor limit and sets the API's share of it (fdbudget.h). */
 static unsigned api_budget(const struct daemon_opts *opts, const struct maglev_config *cfg)
@@ -45,18 +49,30 @@ struct daemon {
     bool stopping;
 };
 
+static void on_reloaded(void *ctx, int rc, const struct config_diags *diags,
+                        const struct checker_reload_stats *st)
+{
+    (void)ctx;
+    (void)rc;
+    (void)diags;
+    (void)st;
+    notify_ready(); /* applied or refused, the daemon runs on */
+}
+
 static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
     (void)revents;
     struct daemon *d = w->data;
     if (w->signum == SIGHUP) {
         /* read off the loop, swapped in on it; logged by the core */
-        core_reload_start(d->core, NULL, NULL);
+        notify_reloading();
+        core_reload_start(d->core, on_reloaded, d);
         return;
     }
     if (d->stopping)
         return; /* e.g. SIGINT to the process group and SIGTERM from a supervisor */
     d->stopping = true;
+    notify_stopping();
     log_info("maglevd-stop", LOG_STR("signal", w->signum == SIGTERM ? "SIGTERM" : "SIGINT"));
     ev_break(loop, EVBREAK_ALL);
 }
@@ -81,6 +97,22 @@ static struct maglev_config *load(const char *path)
     }
     config_diags_free(&diags);
     return cfg;
+}
+
+/* systemd's STATUS= line: "backends up 3/4, VPP connected". */
+static void status_line(void *ctx, char *buf, size_t len)
+{
+    const struct daemon *d = ctx;
+    const struct maglev_config *cfg = core_config(d->core);
+    size_t up = 0;
+    for (size_t i = 0; i < cfg->n_backends; i++)
+        up += core_backend_state(d->core, i) == BS_UP;
+    const struct vpp_sync *s = core_vpp(d->core);
+    snprintf(buf, len, "backends up %zu/%zu, frontends %zu, VPP %s", up, cfg->n_backends,
+             cfg->n_frontends,
+             !s                  ? "disabled"
+             : vpp_sync_is_up(s) ? "connected"
+                                 : "not connected");
 }
 
 /* VPP integration, unless --vpp-api-addr is "". */
@@ -137,7 +169,10 @@ int daemon_run(const struct daemon_opts *opts)
         log_error("maglevd-stop", LOG_STR("reason", "out of memory"));
         d.exit_code = 1;
     } else {
+        notify_start(d.loop, status_line, &d);
+        notify_ready();
         ev_run(d.loop, 0);
+        notify_stop(d.loop);
     }
     api_stop(d.api);
     core_free(d.core); /* stops the VPP sync first */
