@@ -20,11 +20,14 @@
 
 #include "common/ipaddr.h"
 
-#define CONFIG_DEFAULT_PATH  "/etc/vpp-maglev/maglev.yaml"
-#define CONFIG_NAME_MAX      64
-#define CONFIG_WEIGHT_MAX    100
-#define CONFIG_RISE_FALL_MAX 1000
-#define CONFIG_HISTORY_MAX   10000
+#define CONFIG_DEFAULT_PATH "/etc/maglev/maglev.yaml"
+/* the default before 0.2: still read (with a warning) when it exists and
+ * CONFIG_DEFAULT_PATH does not */
+#define CONFIG_OLD_DEFAULT_PATH "/etc/vpp-maglev/maglev.yaml"
+#define CONFIG_NAME_MAX         64
+#define CONFIG_WEIGHT_MAX       100
+#define CONFIG_RISE_FALL_MAX    1000
+#define CONFIG_HISTORY_MAX      10000
 
 struct config_mark {
     int line, col; /* 1-based; 0 = not from a file */

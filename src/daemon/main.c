@@ -341,6 +341,13 @@ int main(int argc, char **argv)
     if (rc >= 0)
         return rc;
     log_setup(o.level, o.format, STDERR_FILENO);
+    if (strcmp(o.config, CONFIG_DEFAULT_PATH) == 0 && access(CONFIG_DEFAULT_PATH, F_OK) < 0 &&
+        access(CONFIG_OLD_DEFAULT_PATH, F_OK) == 0) {
+        log_warn("config-path-deprecated", LOG_STR("path", CONFIG_OLD_DEFAULT_PATH),
+                 LOG_STR("fix", "move it to " CONFIG_DEFAULT_PATH " (the default since 0.2), or "
+                                "give --config"));
+        o.config = CONFIG_OLD_DEFAULT_PATH;
+    }
     if (o.check)
         return run_check(&o);
     if (strlen(o.vpp_api_addr) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
