@@ -10,6 +10,7 @@ PKGS="
   libgrpc-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libedit-dev libsystemd-dev
   python3 python3-pytest python3-grpcio python3-protobuf python3-pexpect
   nginx iproute2 openssl procps valgrind haproxy
+  python3-yaml groff-base
 "
 missing=""
 for p in $PKGS; do
