@@ -3,7 +3,7 @@ BUILD   ?= build
 CONFIG  ?= examples/maglev.yaml
 SOURCES  = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
-.PHONY: all build deps check test run fuzz bench bench-probes bench-vpp-sync bench-failover bench-reload bench-startup fixstyle checkstyle clean vpp-binapi
+.PHONY: all build deps check test run fuzz bench bench-probes bench-vpp-sync bench-failover bench-reload bench-startup bench-api-flood fixstyle checkstyle clean vpp-binapi
 
 all: build
 
@@ -63,6 +63,13 @@ bench-reload: build
 # up from unknown, vppsim following (root, nginx; ~1 minute).
 bench-startup: build
 	MAGLEVD=$(BUILD)/src/daemon/maglevd /usr/bin/python3 bench/startup.py $(STARTUP_ARGS)
+
+# GetBackend latency on the unix socket of the real maglevd while 0, 1,000,
+# 5,000 and the cap (6,000) idle HTTP/2 connections are held on its TCP
+# listener; RSS, descriptors and idle CPU, RSS after they close (~30 s).
+# Options: API_FLOOD_ARGS="--conns 0,1000,cap --calls 5000".
+bench-api-flood: build
+	MAGLEVD=$(BUILD)/src/daemon/maglevd PROTO_PY_DIR=$(BUILD)/proto /usr/bin/python3 bench/api_flood.py $(API_FLOOD_ARGS)
 
 # Regenerate the committed VPP message codecs (src/vpp/gen/) from VPP's API
 # JSON; the build itself never needs the JSON.
