@@ -11,6 +11,7 @@ PKGS="
   python3 python3-pytest python3-grpcio python3-protobuf python3-pexpect
   nginx iproute2 openssl procps valgrind haproxy
   python3-yaml groff-base
+  debhelper dpkg-dev lintian man-db systemd
 "
 missing=""
 for p in $PKGS; do
