@@ -5,6 +5,8 @@
 #   3. clang build with AddressSanitizer + UndefinedBehaviorSanitizer,
 #      unit and config suites again
 #   4. each fuzzer for a bounded time (FUZZ_SECONDS, default 60 in total)
+#   5. as root: the Debian package built, installed, upgraded and purged
+#      (tests/pkg/test_install.sh, ~1.5 minutes)
 # and ends with one line: "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
@@ -44,6 +46,14 @@ fi
 step "fuzzers"
 tests/run-fuzz.sh
 results="$results --result fuzzers=$?"
+
+step "Debian package: build, install, upgrade, purge (tests/pkg/test_install.sh)"
+if [ "$(id -u)" -eq 0 ]; then
+    tests/pkg/test_install.sh
+    results="$results --result pkg-install=$?"
+else
+    echo "skipped: not root (the install test runs dpkg -i and dpkg --purge)"
+fi
 
 step "summary"
 # shellcheck disable=SC2086
