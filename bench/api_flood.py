@@ -15,11 +15,13 @@ the server's SETTINGS (which proves maglevd handed it to gRPC). The flood
 grows from one N to the next. It checks that maglevd's descriptor count grew
 by ~2N, then times --calls (2000) sequential GetBackend unary calls on the
 unix channel, then calls for --window (1.2 s) back to back, so that at least
-one of maglevd's 1 s connection sweeps (a walk of every held connection, on
-its loop, where the calls are served) falls in them. Figures per N: p50, p99,
+full pass of maglevd's connection sweep (a tenth of the held connections
+every 100 ms, on its loop, where the calls are served) falls in them. Figures per N: p50, p99,
 max of the 2000 calls, the longest call in the window (µs), maglevd's VmRSS,
 descriptor count, and CPU over 2 s without calls. At the cap, one more TCP
-connection must be closed at once.
+connection must be closed at once. maglevd uses gRPC's poll poller unless
+GRPC_POLL_STRATEGY is set (maglevd keeps it): `make bench-api-flood` runs
+the bench twice, with maglevd's default and with GRPC_POLL_STRATEGY=epoll1.
 Last, every flood connection is closed and the RSS after maglevd's sweep
 (descriptors back to the baseline; malloc_trim when connections drop to a
 quarter of their peak) is printed beside the RSS before the flood.
@@ -304,7 +306,8 @@ def main():
         time.sleep(1.5)  # the probe connection above swept
         fd0, rss0 = n_fds(p.pid), rss_kb(p.pid)
         print(f"maglevd pid {p.pid}: nofile {log['budget'].get('nofile')}, "
-              f"api-max-connections {cap}; baseline {fd0} fds, {rss0 / 1024:.1f} MiB RSS",
+              f"api-max-connections {cap}, poller "
+              f"{os.environ.get('GRPC_POLL_STRATEGY') or 'poll (maglevd default)'}; baseline {fd0} fds, {rss0 / 1024:.1f} MiB RSS",
               flush=True)
         for n in steps:
             if n > cap - 1:
@@ -382,8 +385,8 @@ def main():
             print(f"maglevd {w.get('level')}: {w.get('msg')}", file=sys.stderr)
     print(f"p50/p99/max: {a.calls} sequential GetBackend calls on one python grpc channel over "
           f"the unix socket (after {WARMUP} warm-up calls); max/win: the longest call of "
-          f"{a.window:g} s of back-to-back calls (so at least one of maglevd's 1 s connection "
-          f"sweeps falls in it); idle CPU: maglevd over 2 s without calls. 'held conns': idle "
+          f"{a.window:g} s of back-to-back calls (so at least one full pass of maglevd's connection "
+          f"sweep falls in it); idle CPU: maglevd over 2 s without calls. 'held conns': idle "
           f"HTTP/2 connections on the TCP listener, 2 maglevd descriptors each.")
     return 1 if failed else 0
 

@@ -8,7 +8,8 @@
  * With the preface it becomes "live": gRPC gets the descriptor, and we keep
  * a duplicate so that the socket stays the one we know (its inode cannot be
  * reused) until we see gRPC has closed its descriptor (the sweep, every
- * second: fstat of the number gRPC holds) — and so that we can shut an idle
+ * second: fstat of the number gRPC holds, a slice every 100 ms so that the
+ * loop never stalls on thousands at once) — and so that we can shut an idle
  * connection down. Every held connection counts against its listener's cap
  * and the total one; a connection over a cap is closed at once. */
 #include "api/accept.h"
@@ -42,7 +43,9 @@
 #define ACCEPT_BURST   64
 #define RETRY_S        0.25 /* a paused listener tries again */
 #define PARTIAL_S      0.1
-#define SWEEP_S        1.0
+#define SWEEP_TICK_S   0.1 /* a slice of the live connections per tick, */
+#define SWEEP_ROUNDS   10  /* all of them in this many ticks (1 s) */
+#define SWEEP_MIN      16
 #define REFUSED_LOG_US (10 * 1000000LL)
 #define TRIM_MIN_PEAK  32
 
@@ -92,6 +95,8 @@ struct api_accept {
     struct acceptor *acc;
     size_t n_acc;
     struct clist pending, partial, live;
+    struct conn *cursor; /* the sweep's next live connection (NULL: the head) */
+    unsigned slice;      /* connections per sweep tick in this pass */
     ev_timer handshake_timer, partial_timer, sweep_timer;
     unsigned refused;
     int64_t refused_logged_us;
@@ -153,6 +158,8 @@ static void drop(struct api_accept *a, struct conn *c, const char *reason)
 /* gRPC has closed its descriptor of a live connection: let the socket go. */
 static void gone(struct api_accept *a, struct conn *c)
 {
+    if (a->cursor == c)
+        a->cursor = c->next;
     pthread_mutex_lock(&a->mu);
     if ((size_t)c->fd < a->by_fd_len && a->by_fd[c->fd] == c)
         a->by_fd[c->fd] = NULL;
@@ -212,25 +219,18 @@ static void refuse(struct acceptor *ac, int fd, const char *reason, unsigned cap
     a->refused_logged_us = now;
 }
 
-static void sweep(struct api_accept *a);
-
 static void on_preface(struct ev_loop *loop, ev_io *w, int revents);
 
 static void admit(struct acceptor *ac, int fd)
 {
     struct api_accept *a = ac->a;
     const struct api_listener *l = ac->l;
-    for (int pass = 0; pass < 2; pass++) {
-        bool full = (l->max_conns && l->n_conns >= l->max_conns) || a->n_conns >= a->max_conns;
-        if (!full)
-            break;
-        if (pass == 1) {
-            bool lfull = l->max_conns && l->n_conns >= l->max_conns;
-            refuse(ac, fd, lfull ? "listener-cap" : "total-cap",
-                   lfull ? l->max_conns : a->max_conns);
-            return;
-        }
-        sweep(a); /* gRPC may have closed some meanwhile */
+    /* (connections gRPC has closed count until the sweep sees them: at
+     * most about a second) */
+    bool lfull = l->max_conns && l->n_conns >= l->max_conns;
+    if (lfull || a->n_conns >= a->max_conns) {
+        refuse(ac, fd, lfull ? "listener-cap" : "total-cap", lfull ? l->max_conns : a->max_conns);
+        return;
     }
     pthread_mutex_lock(&a->mu);
     struct conn *stale = (size_t)fd < a->by_fd_len ? a->by_fd[fd] : NULL;
@@ -379,39 +379,50 @@ static void on_handshake_timer(struct ev_loop *loop, ev_timer *w, int revents)
     }
 }
 
-/* Reclaims live connections gRPC has closed; shuts idle ones down. */
-static void sweep(struct api_accept *a)
+/* One live connection: reclaimed when gRPC has closed it, shut down when
+ * idle too long. */
+static void sweep_one(struct api_accept *a, struct conn *c, int64_t now)
 {
-    int64_t now = clock_mono_us();
-    for (struct conn *c = a->live.head, *next; c; c = next) {
-        next = c->next;
-        struct stat st;
-        if (fstat(c->fd, &st) < 0 || !S_ISSOCK(st.st_mode) || st.st_ino != c->ino) {
-            gone(a, c);
-            continue;
-        }
-        if (c->reaped)
-            continue;
-        pthread_mutex_lock(&a->mu); /* c->peer may change on the CQ thread */
-        if (c->active == 0 && now - c->last_us >= a->idle_us) {
-            c->reaped = true;
-            log_debug("api-conn-closed", LOG_STR("listener", c->ac->l->addr),
-                      LOG_STR("peer", c->peer), LOG_STR("reason", "idle timeout"));
-            shutdown(c->dupfd, SHUT_RDWR); /* gRPC sees the end and closes */
-        }
-        pthread_mutex_unlock(&a->mu);
+    struct stat st;
+    if (fstat(c->fd, &st) < 0 || !S_ISSOCK(st.st_mode) || st.st_ino != c->ino) {
+        gone(a, c);
+        return;
     }
-    if (a->peak_live >= TRIM_MIN_PEAK && a->n_live <= a->peak_live / 4) {
-        malloc_trim(0); /* give back what a crowd of connections grew */
-        a->peak_live = a->n_live;
+    if (c->reaped)
+        return;
+    pthread_mutex_lock(&a->mu); /* c->peer may change on the CQ thread */
+    if (c->active == 0 && now - c->last_us >= a->idle_us) {
+        c->reaped = true;
+        log_debug("api-conn-closed", LOG_STR("listener", c->ac->l->addr), LOG_STR("peer", c->peer),
+                  LOG_STR("reason", "idle timeout"));
+        shutdown(c->dupfd, SHUT_RDWR); /* gRPC sees the end and closes */
     }
+    pthread_mutex_unlock(&a->mu);
 }
 
 static void on_sweep(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)revents;
     struct api_accept *a = w->data;
-    sweep(a);
+    int64_t now = clock_mono_us();
+    /* a pass takes at most SWEEP_ROUNDS ticks: its slice grows with the
+     * connections but does not shrink as it reclaims them (that would make
+     * reclaiming a crowd decay instead of finish) */
+    unsigned s = (a->n_live + SWEEP_ROUNDS - 1) / SWEEP_ROUNDS;
+    s = s < SWEEP_MIN ? SWEEP_MIN : s;
+    if (!a->cursor || s > a->slice)
+        a->slice = s;
+    for (unsigned n = a->slice; n > 0 && a->live.head; n--) {
+        struct conn *c = a->cursor ? a->cursor : a->live.head;
+        a->cursor = c->next;
+        sweep_one(a, c, now);
+        if (!a->cursor)
+            break; /* the pass is over; the next tick begins another */
+    }
+    if (a->peak_live >= TRIM_MIN_PEAK && a->n_live <= a->peak_live / 4) {
+        malloc_trim(0); /* give back what a crowd of connections grew */
+        a->peak_live = a->n_live;
+    }
     if (!a->live.head)
         ev_timer_stop(loop, w);
 }
@@ -477,7 +488,7 @@ struct api_accept *api_accept_new(struct ev_loop *loop, const struct api_accept_
     a->partial_timer.repeat = PARTIAL_S;
     a->partial_timer.data = a;
     ev_init(&a->sweep_timer, on_sweep);
-    a->sweep_timer.repeat = SWEEP_S;
+    a->sweep_timer.repeat = SWEEP_TICK_S;
     a->sweep_timer.data = a;
     return a;
 }
