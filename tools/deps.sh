@@ -7,7 +7,7 @@ PKGS="
   build-essential pkg-config meson ninja-build git
   clang libclang-rt-14-dev clang-format
   libyaml-dev libpcre2-dev libcmocka-dev libev-dev libcurl4-openssl-dev
-  libgrpc-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libedit-dev libsystemd-dev
+  libgrpc-dev libabsl-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libedit-dev libsystemd-dev
   python3 python3-pytest python3-grpcio python3-protobuf python3-pexpect
   nginx iproute2 openssl procps valgrind haproxy
   python3-yaml groff-base

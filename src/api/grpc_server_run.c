@@ -7,6 +7,7 @@
 #include <grpc/grpc_security.h>
 #include <grpc/support/log.h>
 #include <grpc/support/time.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api/absl_tune.h"
 #include "api/accept.h"
 #include "api/grpc_server_int.h"
 #include "api/reflection.h"
@@ -21,6 +23,27 @@
 #include "api/tls_int.h"
 #include "common/log.h"
 #include "common/mem.h"
+
+/* gRPC closes a connection idle this long after our own sweep would have */
+#define IDLE_BACKSTOP_MS 10000
+
+/* What a flood of API connections grows goes back when it ends (within a
+ * few percent; docs/design.md, "The API's edge"). Three things kept it:
+ * - gRPC's default poller (epoll1) keeps every grpc_fd it ever made on a
+ *   free list, one small block per connection scattered over the heap,
+ *   which pins a page each: "poll" frees them. Its price, poll() over
+ *   every held descriptor, is ~0.3-1 us a call per connection held
+ *   (docs/performance.md); the operator may choose another poller with
+ *   GRPC_POLL_STRATEGY;
+ * - glibc raises its trim threshold after big blocks come and go, so a
+ *   gRPC thread's heap never shrank: a fixed 128 KiB;
+ * - abseil's mutex deadlock detection (absl_tune.cc). */
+static void tune_for_floods(void)
+{
+    setenv("GRPC_POLL_STRATEGY", "poll", 0);
+    mallopt(M_TRIM_THRESHOLD, 128 * 1024);
+    api_absl_tune();
+}
 
 static void grpc_log_to_ours(gpr_log_func_args *a)
 {
@@ -128,6 +151,7 @@ int api_server_start(struct ev_loop *loop, const struct api_server_opts *opts,
     }
 
     gpr_set_log_function(grpc_log_to_ours);
+    tune_for_floods();
     grpc_init();
     s->cq = grpc_completion_queue_create_for_next(NULL);
     struct api_accept_limits lim = {
@@ -142,9 +166,11 @@ int api_server_start(struct ev_loop *loop, const struct api_server_opts *opts,
         { .type = GRPC_ARG_INTEGER,
           .key = GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
           .value.integer = (int)lim.handshake_ms },
+        /* (on ours too, but later than our sweep, which logs the close:
+         * gRPC's timer is a backstop there) */
         { .type = GRPC_ARG_INTEGER,
           .key = GRPC_ARG_MAX_CONNECTION_IDLE_MS,
-          .value.integer = (int)lim.idle_ms },
+          .value.integer = (int)(lim.idle_ms + IDLE_BACKSTOP_MS) },
         /* every connection: a peer that stops answering pings goes */
         { .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_KEEPALIVE_TIME_MS, .value.integer = 60000 },
         { .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_KEEPALIVE_TIMEOUT_MS, .value.integer = 20000 },

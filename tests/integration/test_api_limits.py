@@ -344,6 +344,9 @@ def test_idle_timeout_spares_a_watch(tdir, daemons):
         with Flood("unix:" + sock, 1, send=LIVE) as idle:
             idle.wait(lambda f: 0 in f.heard, "the server's SETTINGS")
             idle.wait(lambda f: len(f.closed) == 1, "the idle connection closed by maglevd")
+        # closed by maglevd's sweep (gRPC's own idle timer is 10 s later), and said so
+        closed = d.wait_for("api-conn-closed", reason="idle timeout", timeout=WAIT)
+        assert closed["peer"].startswith("unix:") and "uid=" in closed["peer"], closed
         Lab.wait_for(lambda: len(d.find("api-conn-open")) == 2, "2 connections", timeout=WAIT)
         time.sleep(2.5)  # two more sweeps (1 s apart) with the watch still open
         r = maglevc("unix:" + sock, "set", "backend", "b1", "pause")
@@ -534,9 +537,10 @@ def flood_and_release(d, tcp, base, n=FLOOD_N):
 
 
 def test_rss_flood_after_flood(tdir, daemons):
-    """What a flood of 1500 gRPC connections grows is given back in part
-    when they go (malloc_trim), and a second flood does not grow it
-    further: memory is reused, not leaked."""
+    """What a flood of 1500 gRPC connections grows is given back when they
+    go: RSS after each of two floods within 20 % of before (the issue's
+    bar; it is within a few percent: gRPC's poll poller, a fixed trim
+    threshold, no abseil deadlock graph, malloc_trim when they go)."""
     d, tcp, base = start_for_flood(tdir, daemons)
     pid = d.p.pid
     before = vmrss_kib(pid)
@@ -547,13 +551,9 @@ def test_rss_flood_after_flood(tdir, daemons):
     print(f"\nVmRSS KiB: {before} before, {peak1} with {FLOOD_N} connections, {after1} after; "
           f"again {peak2}, {after2} after; descriptors {base} at rest, {held} held, "
           f"{nfds(pid)} after")
-    assert peak1 > before + 2048, "the flood was real"
-    assert after1 <= peak1 - (peak1 - before) / 4, (before, peak1, after1)
-    # (the figure after a flood varies by up to ~5 MiB from run to run; a leak
-    # of a third of what a flood grows, ~5.5 KiB a connection, is more than that)
-    grown = peak1 - before
-    assert after2 <= after1 + grown / 3, (before, peak1, after1, after2)
-    assert peak2 <= peak1 + grown / 3, (peak1, peak2)
+    assert peak1 > before + 8192, "the flood was real"
+    assert after1 <= before * 1.2, (before, peak1, after1)
+    assert after2 <= before * 1.2, (before, peak1, after1, peak2, after2)
     assert "maglevd" in serves(tcp).stdout
 
 
