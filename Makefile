@@ -3,7 +3,7 @@ BUILD   ?= build
 CONFIG  ?= examples/maglev.yaml
 SOURCES  = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
-.PHONY: all build deps check test run fuzz bench bench-probes bench-vpp-sync bench-failover bench-reload bench-startup bench-api-flood fixstyle checkstyle clean vpp-binapi
+.PHONY: all build deps check test run pkg-deb fuzz bench bench-probes bench-vpp-sync bench-failover bench-reload bench-startup bench-api-flood fixstyle checkstyle clean vpp-binapi
 
 all: build
 
@@ -29,6 +29,17 @@ run: build
 	$(BUILD)/src/daemon/maglevd --version
 	$(BUILD)/src/daemon/maglevd --check --config $(CONFIG)
 	MAGLEVD=$(BUILD)/src/daemon/maglevd /usr/bin/python3 tools/demo.py
+
+# The Debian packages: build/<arch>/vpp-maglev_<VERSION>~g<commit>_<arch>.deb
+# and its -dbgsym, lintian-checked, for every arch of PKG_ARCHES; the
+# machine's own natively, the others cross-built (tools/deps-cross.sh adds
+# their dpkg architecture and Build-Depends) and run under qemu-user-static.
+# See docs/install.md.
+PKG_ARCHES ?= amd64 arm64
+pkg-deb: deps
+	@native=$$(dpkg-architecture -qDEB_BUILD_ARCH); \
+	for a in $(PKG_ARCHES); do [ $$a != $$native ] || tools/pkg-deb.sh $$a || exit 1; done; \
+	for a in $(PKG_ARCHES); do [ $$a = $$native ] || tools/pkg-deb.sh $$a || exit 1; done
 
 fuzz: deps
 	@tests/run-fuzz.sh

@@ -14,13 +14,27 @@
 # inside the git work tree, so tools/gen-version.sh still finds the commit
 # (and marks it -dirty when tracked files are modified).
 #
+# Usage: tools/pkg-deb.sh [HOST_ARCH]. Without it, the machine's own
+# architecture. With another one (arm64), a cross-build the Debian way:
+# `dpkg-buildpackage --host-arch HOST_ARCH` (debhelper gives meson its cross
+# file), with crossbuild-essential-HOST_ARCH and the Build-Depends of
+# HOST_ARCH installed through multiarch by tools/deps-cross.sh; then the
+# result is run under qemu-user-static: `maglevd --version`, `maglevc
+# --version` and `maglevd --check` of the shipped /etc/maglev/maglev.yaml.
+#
 # Environment: DEB_BUILD_OPTIONS (default "parallel=<nproc> nocheck"),
 # LINTIAN=0 (skip lintian). Build-Depends: make deps, or apt-get build-dep .
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
 
-arch=$(dpkg-architecture -qDEB_HOST_ARCH)
+build_arch=$(dpkg-architecture -qDEB_BUILD_ARCH)
+arch=${1:-$(dpkg-architecture -qDEB_HOST_ARCH)}
+cross=()
+if [ "$arch" != "$build_arch" ]; then
+    tools/deps-cross.sh "$arch"
+    cross=(--host-arch "$arch")
+fi
 version=$(tr -d ' \n' < VERSION)
 commit=$(git rev-parse --short HEAD)
 pkgver="${version}~g${commit}"
@@ -59,7 +73,7 @@ fi
 } > "$src/debian/changelog"
 
 export DEB_BUILD_OPTIONS="${DEB_BUILD_OPTIONS:-parallel=$(nproc) nocheck}"
-(cd "$src" && dpkg-buildpackage -us -uc -b)
+(cd "$src" && dpkg-buildpackage -us -uc -b "${cross[@]}")
 
 deb="$stage/vpp-maglev_${pkgver}_${arch}.deb"
 dbg=""
@@ -80,6 +94,57 @@ if [ "${LINTIAN:-1}" != 0 ]; then
     else
         echo "pkg-deb: lintian is not installed (make deps): not checked" >&2
     fi
+fi
+
+if [ ${#cross[@]} -gt 0 ]; then
+    # the foreign binaries run: under qemu, with the HOST_ARCH libraries the
+    # Build-Depends brought in through multiarch
+    qemu="qemu-$(dpkg-architecture -a "$arch" -qDEB_HOST_GNU_CPU 2>/dev/null)-static"
+    root="$stage/root"
+    rm -rf "$root"
+    dpkg-deb -x "$deb" "$root"
+    echo "pkg-deb: $arch binaries under $qemu"
+    file "$root/usr/sbin/maglevd" "$root/usr/bin/maglevc"
+    "$qemu" "$root/usr/sbin/maglevd" --version
+    "$qemu" "$root/usr/bin/maglevc" --version
+    "$qemu" "$root/usr/sbin/maglevd" --check --config "$root/etc/maglev/maglev.yaml"
+    # and a short run: maglevd serving its API (a backend without
+    # healthcheck: nothing probed; no VPP), maglevc calling it
+    cat > "$stage/run.yaml" <<'EOF'
+maglev:
+  backends:
+    b1: {address: 192.0.2.10}
+  frontends:
+    web:
+      address: 198.19.0.10
+      protocol: tcp
+      port: 80
+      pools:
+        - name: primary
+          backends: {b1: {}}
+  vpp:
+    lb: {ipv4-src-address: 192.0.2.1, ipv6-src-address: "2001:db8::1"}
+EOF
+    sock="unix:$stage/run.sock"
+    "$qemu" "$root/usr/sbin/maglevd" --config "$stage/run.yaml" --vpp-api-addr "" \
+        --grpc-addr "$sock" --log-level warn &
+    pid=$!
+    answer=""
+    for _ in $(seq 1 150); do
+        answer=$("$qemu" "$root/usr/bin/maglevc" --server "$sock" show backend b1 2>/dev/null) &&
+            break
+        answer=""
+        sleep 0.2
+    done
+    kill -TERM "$pid"
+    wait "$pid" || true
+    if ! grep -q 192.0.2.10 <<<"$answer"; then
+        echo "pkg-deb: $arch: maglevc got no answer from maglevd under $qemu" >&2
+        exit 1
+    fi
+    echo "$answer"
+    echo "pkg-deb: $arch: --version, --check of the shipped config, maglevc show backend" \
+        "answered by a running maglevd: OK"
 fi
 
 rm -f "$out"/vpp-maglev_*_"$arch".deb "$out"/vpp-maglev-dbgsym_*_"$arch".deb \
