@@ -1,5 +1,6 @@
 /* cmdtree: one walker over the command tree for parsing, completion and
- * help; see cmdtree.h for the matching and tokenising rules. */
+ * help, with one resolution of ambiguous prefixes (resolve()) for all
+ * three; see cmdtree.h for the matching and tokenising rules. */
 #include "cli/cmdtree.h"
 
 #include <limits.h>
@@ -192,17 +193,49 @@ int cmd_tokenize(const char *line, struct strlist *words, char *err, size_t errl
 
 /* ---- the walker ---- */
 
+#define WALKS_MAX   16  /* readings of the words before the cursor kept */
+#define WALK_BUDGET 256 /* ambiguous prefixes tried per line */
+
 struct walk {
     const struct cmd_node *node;  /* the last token matched (the root at first) */
     const struct cmd_node *group; /* the option node we are in, or NULL */
     uint32_t used;                /* the group's options given so far */
     struct cmd_parsed parsed;
+    size_t depth;                              /* words walked */
+    const struct cmd_node *path[CMD_PATH_MAX]; /* the token of each of the first words */
+};
+
+/* Several walks: the readings of one line. */
+struct walks {
+    struct walk *v;
+    size_t n, cap;
 };
 
 struct nexts {
     const struct cmd_node *v[MAX_NEXT];
     size_t n;
 };
+
+/* What the end of the words walked must allow for a candidate of an
+ * ambiguous prefix to count (see resolve()). */
+struct goal {
+    bool cursor;      /* false: executing, the words make a complete command;
+                         true: completing, they can be followed by `word` */
+    const char *word; /* cursor: the word being typed ("" for a new one) */
+    bool trailing;    /* cursor: a new word begins, so the line may also end */
+};
+
+static void walks_add(struct walks *ws, const struct walk *w)
+{
+    mem_grow((void **)&ws->v, &ws->cap, ws->n + 1, sizeof(*ws->v));
+    ws->v[ws->n++] = *w;
+}
+
+static void walks_free(struct walks *ws)
+{
+    free(ws->v);
+    memset(ws, 0, sizeof(*ws));
+}
 
 static void walk_init(struct walk *w, const struct cmd_node *root)
 {
@@ -289,8 +322,21 @@ nan:
     return false;
 }
 
+/* Could a word that begins with p fill slot s (a number: a sign, digits)? */
+static bool slot_could_take(const struct cmd_node *s, const char *p)
+{
+    if (s->slot != CMD_SLOT_NUMBER)
+        return true;
+    if (*p == '-' || *p == '+')
+        p++;
+    for (; *p; p++)
+        if (*p < '0' || *p > '9')
+            return false;
+    return true;
+}
+
 /* The token word stands for after the walk so far, or NULL with the reason
- * in err. */
+ * in err; for a prefix of several keywords, these in pm[0..*npm). */
 static const struct cmd_node *match_word(const struct walk *w, const char *word, struct strbuf *err,
                                          const struct cmd_node **pm, size_t *npm)
 {
@@ -366,6 +412,9 @@ static void apply_word(struct walk *w, const struct cmd_node *m, const char *wor
         if (m->kind == CMD_SLOT && m->slot == CMD_SLOT_NUMBER)
             slot_accepts(m, word, &v->num, NULL);
     }
+    if (w->depth < CMD_PATH_MAX)
+        w->path[w->depth] = m;
+    w->depth++;
     w->node = m;
     if (m->flags & CMD_F_OPTIONS) {
         w->group = m;
@@ -373,89 +422,139 @@ static void apply_word(struct walk *w, const struct cmd_node *m, const char *wor
     }
 }
 
-/* Walks words[i..n). A prefix that matches several keywords is resolved by
- * what follows: if exactly one candidate lets the rest of the line walk
- * (and, with need_action, end as a complete command), it is taken — so
- * "sh ba" is "show backends" and "sh ba web1" is "show backend web1".
- * Otherwise the ambiguity is the error. budget bounds the search. */
-static int walk_from(struct walk *w, size_t i, size_t n, char *const *words, bool need_action,
-                     struct strbuf *err, int *budget)
+/* Does the walk end where the goal wants it: a complete command when
+ * executing; when completing, one that the word being typed may continue
+ * (a token it can begin, or, for a new word, the end of the line). */
+static bool goal_met(const struct walk *w, const struct goal *g)
 {
+    struct nexts nx;
+    if (!g->cursor)
+        return w->node->action != 0;
+    if (g->trailing && w->node->action)
+        return true;
+    next_tokens(w, &nx);
+    for (size_t i = 0; i < nx.n; i++)
+        if (nx.v[i]->kind == CMD_SLOT ? slot_could_take(nx.v[i], g->word)
+                                      : offers(nx.v[i], g->word))
+            return true;
+    return false;
+}
+
+static int walk_from(const struct walk *from, size_t i, size_t n, char *const *words,
+                     const struct goal *g, struct walks *out, struct strbuf *err, int *budget);
+
+/* THE resolution of a prefix of several keywords, pm[0..np), for word i,
+ * shared by execution, completion and help: each candidate is tried with
+ * the rest of the words, and counts when they walk and end at the goal.
+ * Executing, the one that counts is taken ("sh ba" is "show backends", "sh
+ * ba web1" is "show backend web1"); completing, every one that counts is
+ * kept, as the words still to come decide ("sh ba ?" offers NAME and <cr>;
+ * "sh ba w" is "show backend w..."). Else the ambiguity (in err) stands. */
+static int resolve(const struct walk *w, const struct cmd_node *const *pm, size_t np, size_t i,
+                   size_t n, char *const *words, const struct goal *g, struct walks *out,
+                   struct strbuf *err, int *budget)
+{
+    const char *word = words[i] ? words[i] : "";
+    struct walks found = { 0 };
+    if (--*budget <= 0)
+        return -1;
+    for (size_t k = 0; k < np; k++) {
+        struct walk t = *w;
+        struct walks sub = { 0 };
+        struct strbuf e2 = STRBUF_INIT;
+        apply_word(&t, pm[k], word);
+        if (walk_from(&t, i + 1, n, words, g, &sub, &e2, budget) == 0)
+            for (size_t j = 0; j < sub.n; j++)
+                if (goal_met(&sub.v[j], g))
+                    walks_add(&found, &sub.v[j]);
+        walks_free(&sub);
+        strbuf_free(&e2);
+    }
+    bool ok = g->cursor ? found.n >= 1 && found.n <= WALKS_MAX : found.n == 1;
+    if (ok) {
+        strbuf_reset(err);
+        for (size_t j = 0; j < found.n; j++)
+            walks_add(out, &found.v[j]);
+    }
+    walks_free(&found);
+    return ok ? 0 : -1;
+}
+
+/* Walks words[i..n) from `from`, adding the walk (or, completing, the
+ * walks: see resolve) to out. 0, or -1 with the reason in err. */
+static int walk_from(const struct walk *from, size_t i, size_t n, char *const *words,
+                     const struct goal *g, struct walks *out, struct strbuf *err, int *budget)
+{
+    struct walk w = *from;
     for (; i < n; i++) {
         const char *word = words[i] ? words[i] : "";
         const struct cmd_node *pm[MAX_NEXT];
         size_t np;
-        const struct cmd_node *m = match_word(w, word, err, pm, &np);
-        if (!m && np > 1 && --*budget > 0) {
-            /* the one candidate that makes a complete command wins; while
-             * completing, else the one with which the line walks at all */
-            struct walk complete = { 0 }, walks = { 0 };
-            int ncomplete = 0, nwalk = 0;
-            for (size_t k = 0; k < np; k++) {
-                struct walk t = *w;
-                struct strbuf e2 = STRBUF_INIT;
-                apply_word(&t, pm[k], word);
-                if (walk_from(&t, i + 1, n, words, need_action, &e2, budget) == 0) {
-                    walks = t;
-                    nwalk++;
-                    if (t.node->action) {
-                        complete = t;
-                        ncomplete++;
-                    }
-                }
-                strbuf_free(&e2);
-            }
-            if (ncomplete == 1 || (!need_action && ncomplete == 0 && nwalk == 1)) {
-                strbuf_reset(err);
-                *w = ncomplete == 1 ? complete : walks;
-                return 0;
-            }
-        }
+        const struct cmd_node *m = match_word(&w, word, err, pm, &np);
+        if (!m && np > 1)
+            return resolve(&w, pm, np, i, n, words, g, out, err, budget);
         if (!m)
             return -1;
-        apply_word(w, m, word);
+        apply_word(&w, m, word);
     }
+    walks_add(out, &w);
     return 0;
 }
 
-static int walk_words(struct walk *w, const struct cmd_node *root, size_t n, char *const *words,
-                      bool need_action, struct strbuf *err)
-{
-    int budget = 256;
-    walk_init(w, root);
-    return walk_from(w, 0, n, words, need_action, err, &budget);
-}
-
-int cmd_parse(const struct cmd_node *root, int argc, char *const *argv, struct cmd_parsed *out,
-              char *err, size_t errlen)
+static int walk_words(const struct cmd_node *root, size_t n, char *const *words,
+                      const struct goal *g, struct walks *out, struct strbuf *err)
 {
     struct walk w;
+    int budget = WALK_BUDGET;
+    walk_init(&w, root);
+    return walk_from(&w, 0, n, words, g, out, err, &budget);
+}
+
+int cmd_parse_path(const struct cmd_node *root, int argc, char *const *argv, struct cmd_parsed *out,
+                   const struct cmd_node **path, size_t pathlen, char *err, size_t errlen)
+{
+    static const struct goal run = { .cursor = false };
+    struct walks ws = { 0 };
     struct strbuf e = STRBUF_INIT;
     if (err && errlen)
         err[0] = '\0';
     if (out)
         memset(out, 0, sizeof(*out));
+    for (size_t i = 0; path && i < pathlen; i++)
+        path[i] = NULL;
     if (argc <= 0)
         return 0;
-    if (walk_words(&w, root, (size_t)argc, argv, true, &e) < 0)
+    if (walk_words(root, (size_t)argc, argv, &run, &ws, &e) < 0)
         goto fail;
-    if (!w.node->action) {
+    struct walk *w = &ws.v[0]; /* executing, there is one */
+    if (!w->node->action) {
         struct nexts nx;
-        next_tokens(&w, &nx);
+        next_tokens(w, &nx);
         strbuf_adds(&e, count_visible(nx.v, nx.n) == 1 ? "incomplete command; expected: "
                                                        : "incomplete command; expected one of: ");
         add_tokens(&e, nx.v, nx.n);
         goto fail;
     }
-    w.parsed.action = w.node->action;
+    w->parsed.action = w->node->action;
     if (out)
-        *out = w.parsed;
+        *out = w->parsed;
+    for (size_t i = 0; path && i < pathlen && i < w->depth && i < CMD_PATH_MAX; i++)
+        path[i] = w->path[i];
+    int action = w->parsed.action;
+    walks_free(&ws);
     strbuf_free(&e); /* may hold a resolved ambiguity's text */
-    return w.parsed.action;
+    return action;
 fail:
     set_err(err, errlen, strbuf_str(&e));
     strbuf_free(&e);
+    walks_free(&ws);
     return -1;
+}
+
+int cmd_parse(const struct cmd_node *root, int argc, char *const *argv, struct cmd_parsed *out,
+              char *err, size_t errlen)
+{
+    return cmd_parse_path(root, argc, argv, out, NULL, 0, err, errlen);
 }
 
 int cmd_parse_line(const struct cmd_node *root, const char *line, struct strlist *words,
@@ -480,8 +579,9 @@ struct partial {
     struct strlist words;
     struct split sp;
     const char *word; /* the word being typed ("" for a new one) */
-    struct walk w;    /* over the words before it */
-    struct nexts nx;  /* the tokens allowed for it */
+    struct walks ws;  /* the readings of the words before it: one, or several
+                         when a prefix in them is decided only by words still
+                         to come (resolve) */
 };
 
 static int walk_partial(const struct cmd_node *root, const char *line, size_t len,
@@ -493,10 +593,14 @@ static int walk_partial(const struct cmd_node *root, const char *line, size_t le
     size_t nfull = p->words.n;
     if (!p->sp.trailing)
         p->word = p->words.v[--nfull];
-    if (walk_words(&p->w, root, nfull, p->words.v, false, err) < 0)
-        return -1;
-    next_tokens(&p->w, &p->nx);
-    return 0;
+    struct goal g = { .cursor = true, .word = p->word, .trailing = p->sp.trailing };
+    return walk_words(root, nfull, p->words.v, &g, &p->ws, err);
+}
+
+static void partial_free(struct partial *p)
+{
+    cmd_strlist_free(&p->words);
+    walks_free(&p->ws);
 }
 
 static const struct cmd_node *first_slot(const struct nexts *nx)
@@ -507,25 +611,42 @@ static const struct cmd_node *first_slot(const struct nexts *nx)
     return NULL;
 }
 
-/* The provider's names for slot s that start with prefix: sorted, unique. */
+static bool strlist_has(const struct strlist *sl, const char *s)
+{
+    for (size_t i = 0; i < sl->n; i++)
+        if (strcmp(sl->v[i], s) == 0)
+            return true;
+    return false;
+}
+
+/* Sorts sl and drops duplicates and empty strings. */
+static void sort_unique(struct strlist *sl)
+{
+    size_t k = 0;
+    if (sl->n > 1)
+        qsort(sl->v, sl->n, sizeof(*sl->v), cmp_str);
+    for (size_t i = 0; i < sl->n; i++) {
+        if (!sl->v[i][0] || (k > 0 && strcmp(sl->v[k - 1], sl->v[i]) == 0))
+            free(sl->v[i]);
+        else
+            sl->v[k++] = sl->v[i];
+    }
+    sl->n = k;
+    if (sl->v)
+        sl->v[k] = NULL;
+}
+
+/* The provider's names for slot s that start with prefix, appended to out
+ * (sort_unique then orders them). */
 static void live_names(const struct cmd_node *s, const struct walk *w, const char *prefix,
                        cmd_names_fn names, void *ctx, struct strlist *out)
 {
     struct strlist all = STRLIST_INIT;
-    size_t pl = strlen(prefix), start = out->n;
-    if (!s || s->slot == CMD_SLOT_NUMBER || !names || names(ctx, s->slot, &w->parsed, &all) < 0) {
-        cmd_strlist_free(&all);
-        return;
-    }
-    if (all.n)
-        qsort(all.v, all.n, sizeof(*all.v), cmp_str);
-    for (size_t i = 0; i < all.n; i++) {
-        if (strncmp(all.v[i], prefix, pl) != 0 || !all.v[i][0])
-            continue;
-        if (out->n > start && strcmp(out->v[out->n - 1], all.v[i]) == 0)
-            continue;
-        cmd_strlist_add(out, all.v[i]);
-    }
+    size_t pl = strlen(prefix);
+    if (s && s->slot != CMD_SLOT_NUMBER && names && names(ctx, s->slot, &w->parsed, &all) >= 0)
+        for (size_t i = 0; i < all.n; i++)
+            if (strncmp(all.v[i], prefix, pl) == 0)
+                cmd_strlist_add(out, all.v[i]);
     cmd_strlist_free(&all);
 }
 
@@ -534,6 +655,9 @@ int cmd_complete(const struct cmd_node *root, const char *line, size_t cursor, c
 {
     struct partial p;
     struct strbuf e = STRBUF_INIT;
+    struct strlist live = STRLIST_INIT;
+    const struct cmd_node *hint = NULL;
+    bool visible = false, action = false;
     char buf[64];
     int rc = -1;
     memset(out, 0, sizeof(*out));
@@ -542,23 +666,47 @@ int cmd_complete(const struct cmd_node *root, const char *line, size_t cursor, c
     if (walk_partial(root, line, len, &p, &e) < 0)
         goto done;
     out->start = p.sp.trailing ? len : p.sp.last_start;
-    for (size_t i = 0; i < p.nx.n; i++)
-        if (p.nx.v[i]->kind == CMD_KEYWORD && offers(p.nx.v[i], p.word))
-            cmd_strlist_add(&out->words, p.nx.v[i]->word);
-    const struct cmd_node *s = first_slot(&p.nx);
-    live_names(s, &p.w, p.word, names, ctx, &out->words);
-    if (s)
-        strbuf_addf(&e, "%s  %s", token_name(s, buf, sizeof(buf)), s->help ? s->help : "");
+    for (size_t r = 0; r < p.ws.n; r++) {
+        struct nexts nx;
+        next_tokens(&p.ws.v[r], &nx);
+        for (size_t i = 0; i < nx.n; i++)
+            if (nx.v[i]->kind == CMD_KEYWORD && offers(nx.v[i], p.word) &&
+                !strlist_has(&out->words, nx.v[i]->word))
+                cmd_strlist_add(&out->words, nx.v[i]->word);
+        const struct cmd_node *s = first_slot(&nx);
+        live_names(s, &p.ws.v[r], p.word, names, ctx, &live);
+        hint = hint ? hint : s;
+        visible = visible || count_visible(nx.v, nx.n);
+        action = action || p.ws.v[r].node->action;
+    }
+    sort_unique(&live);
+    for (size_t i = 0; i < live.n; i++)
+        cmd_strlist_add(&out->words, live.v[i]);
+    if (hint)
+        strbuf_addf(&e, "%s  %s", token_name(hint, buf, sizeof(buf)), hint->help ? hint->help : "");
     else if (!out->words.n && *p.word)
-        why_no_match(&p.w, p.word, &e); /* unknown word, repeated option */
-    else if (!count_visible(p.nx.v, p.nx.n) && p.w.node->action)
+        why_no_match(&p.ws.v[0], p.word, &e); /* unknown word, repeated option */
+    else if (!visible && action)
         strbuf_adds(&e, "<cr>  Run the command");
     rc = (int)(out->words.n < 0x7fffffff ? out->words.n : 0x7fffffff);
 done:
     set_err(out->msg, sizeof(out->msg), strbuf_str(&e));
     strbuf_free(&e);
-    cmd_strlist_free(&p.words);
+    cmd_strlist_free(&live);
+    partial_free(&p);
     return rc;
+}
+
+/* Is token t, or one help lists the same way, in v[0..n)? */
+static bool listed(const struct cmd_node *const *v, size_t n, const struct cmd_node *t)
+{
+    char a[64], b[64];
+    for (size_t i = 0; i < n; i++)
+        if (v[i] == t ||
+            (strcmp(token_name(v[i], a, sizeof(a)), token_name(t, b, sizeof(b))) == 0 &&
+             strcmp(v[i]->help ? v[i]->help : "", t->help ? t->help : "") == 0))
+            return true;
+    return false;
 }
 
 int cmd_help(const struct cmd_node *root, const char *line, cmd_names_fn names, void *ctx,
@@ -567,23 +715,31 @@ int cmd_help(const struct cmd_node *root, const char *line, cmd_names_fn names, 
     struct partial p;
     struct strbuf e = STRBUF_INIT;
     struct strlist live = STRLIST_INIT;
-    const struct cmd_node *show[MAX_NEXT];
+    const struct cmd_node *show[MAX_NEXT * WALKS_MAX];
     size_t n = 0, width = HELP_WIDTH;
+    bool action = false;
     char buf[64];
     int rc = -1;
     line = line ? line : "";
     if (walk_partial(root, line, strlen(line), &p, &e) < 0)
         goto done;
-    for (size_t i = 0; i < p.nx.n; i++)
-        if (p.nx.v[i]->kind == CMD_SLOT || offers(p.nx.v[i], p.word))
-            show[n++] = p.nx.v[i];
-    bool cr = p.sp.trailing && p.w.node->action;
+    for (size_t r = 0; r < p.ws.n; r++) {
+        struct nexts nx;
+        next_tokens(&p.ws.v[r], &nx);
+        for (size_t i = 0; i < nx.n; i++)
+            if ((nx.v[i]->kind == CMD_SLOT || offers(nx.v[i], p.word)) &&
+                !listed(show, n, nx.v[i]) && n < sizeof(show) / sizeof(show[0]))
+                show[n++] = nx.v[i];
+        live_names(first_slot(&nx), &p.ws.v[r], p.word, names, ctx, &live);
+        action = action || p.ws.v[r].node->action;
+    }
+    bool cr = p.sp.trailing && action;
     if (!n && !cr) {
-        if (why_no_match(&p.w, p.word, &e))
+        if (why_no_match(&p.ws.v[0], p.word, &e))
             strbuf_adds(&e, "no match"); /* not reached: a match would have been listed */
         goto done;
     }
-    live_names(first_slot(&p.nx), &p.w, p.word, names, ctx, &live);
+    sort_unique(&live);
     for (size_t i = 0; i < n; i++) {
         size_t l = strlen(token_name(show[i], buf, sizeof(buf)));
         width = l > width ? l : width;
@@ -603,7 +759,7 @@ done:
     }
     strbuf_free(&e);
     cmd_strlist_free(&live);
-    cmd_strlist_free(&p.words);
+    partial_free(&p);
     return rc;
 }
 

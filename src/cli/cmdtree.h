@@ -9,10 +9,23 @@
  *   2. otherwise a slot takes the word if it accepts it (a name slot accepts
  *      any non-empty word, a number slot an integer in its range);
  *   3. otherwise a keyword the word is a prefix of wins if it is the only
- *      one; two or more is an "ambiguous" error listing them;
+ *      one; for two or more, the rest of the line decides: each is tried
+ *      with the words after it, and the one with which they make a
+ *      complete command wins ("sh ba" is "show backends", "sh ba web1" is
+ *      "show backend web1"); none or several is an "ambiguous" error
+ *      listing them;
  *   4. otherwise the slot's own error ("is not a number", "is out of
  *      range"), "given more than once" for a used option, or "unknown word"
  *      listing every token allowed there.
+ * Completion and `?` help resolve the words before the cursor with the same
+ * code, rule 3 asking instead that the words after the prefix can be
+ * followed by the word being typed (a token it can begin; for a new word,
+ * also the end of the line). As the words still to come decide, every
+ * candidate that qualifies is kept and their tokens are offered together:
+ * "sh ba ng<TAB>" completes backend names (only "show backend" takes a
+ * word), "sh ba ?" lists NAME (show backend NAME) and <cr> (show backends).
+ * So whatever a word of a command resolves to when it runs, completion and
+ * help at every point before it offer that token.
  * Names are taken literally when executing (the server validates them);
  * only completion and help consult the caller's name provider.
  *
@@ -126,6 +139,15 @@ int cmd_tokenize(const char *line, struct strlist *words, char *err, size_t errl
 int cmd_parse(const struct cmd_node *root, int argc, char *const *argv, struct cmd_parsed *out,
               char *err, size_t errlen);
 
+/* Words of a command whose tokens cmd_parse_path reports. */
+#define CMD_PATH_MAX 32
+
+/* cmd_parse, also telling which token each word resolved to: path[i] for
+ * argv[i], for i < pathlen; NULL past the words (or CMD_PATH_MAX), and
+ * all NULL unless the line parses. path may be NULL. */
+int cmd_parse_path(const struct cmd_node *root, int argc, char *const *argv, struct cmd_parsed *out,
+                   const struct cmd_node **path, size_t pathlen, char *err, size_t errlen);
+
 /* cmd_tokenize + cmd_parse of the words it appends to `words`; `out`
  * points into them, so free `words` only after using `out`. */
 int cmd_parse_line(const struct cmd_node *root, const char *line, struct strlist *words,
@@ -151,7 +173,8 @@ int cmd_complete(const struct cmd_node *root, const char *line, size_t cursor, c
 
 /* The `?` text for the whole line: each token allowed for the word being
  * typed (the last word, or a new one after a trailing blank), in tree
- * order, aligned, one per line:
+ * order (for a prefix still undecided, each reading's in turn; see the
+ * top of this file), aligned, one per line:
  *   "  backend   Show one backend\n"
  *   "  <0-100>   Weight\n"
  * followed, for a name slot, by the matching names from `names`, and by

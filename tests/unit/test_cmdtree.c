@@ -798,6 +798,381 @@ static void test_vpp_complete_and_help(void **state)
          "  <cr>      Run the command\n");
 }
 
+/* ---- a prefix of several keywords: completion and help resolve it as
+ * execution does (issue 13: "sh ba ng<TAB>" said "expected end of command") */
+
+/* Completion of line a gives what completion of line b gives. */
+static void comp_same(const char *a, const char *b, struct fake *f)
+{
+    int ra, rb;
+    char got[1024];
+    snprintf(got, sizeof(got), "%s", complete_at(a, strlen(a), f, &ra, NULL));
+    const char *want = complete_at(b, strlen(b), f, &rb, NULL);
+    if (ra != rb || strcmp(got, want) != 0)
+        fail_msg("complete '%s': %d '%s', but '%s': %d '%s'", a, ra, got, b, rb, want);
+}
+
+/* The help of line a begins with the help of line b, then has `more`. */
+static void help_same(const char *a, const char *b, const char *more, struct fake *f)
+{
+    struct strbuf sa = STRBUF_INIT, sb = STRBUF_INIT;
+    int ra = cmd_help(root, a, f ? fake_names : NULL, f, &sa);
+    int rb = cmd_help(root, b, f ? fake_names : NULL, f, &sb);
+    strbuf_adds(&sb, more);
+    if (ra != rb || strcmp(strbuf_str(&sa), strbuf_str(&sb)) != 0)
+        fail_msg("help '%s': %d\n%s---but '%s': %d\n%s", a, ra, strbuf_str(&sa), b, rb,
+                 strbuf_str(&sb));
+    strbuf_free(&sa);
+    strbuf_free(&sb);
+}
+
+static void test_prefix_resolution(void **state)
+{
+    (void)state;
+    struct fake f = { 0 };
+    /* execution: "ba" is backends alone, backend before a name */
+    assert_int_equal(parse("sh ba"), CMD_SHOW_BACKENDS);
+    assert_int_equal(parse("sh ba nginx1"), CMD_SHOW_BACKEND);
+    assert_string_equal(arg(ARG_BACKEND), "nginx1");
+
+    /* completion: a word after "ba" can only be show backend's NAME */
+    comp("sh ba ng", &f, 0, "=NAME  Backend name");
+    comp_same("sh ba ng", "show backend ng", &f);
+    comp("sh ba b", &f, 3, "be1 be2 be3=NAME  Backend name");
+    comp_same("sh ba b", "show backend b", &f);
+    comp_same("sh ba ", "show backend ", &f);
+    comp_same("sh b d", "show backend d", &f);
+    comp_same("sh backe be", "show backend be", &f);
+    comp_same("sh fr w", "show frontend w", &f);
+    comp_same("sh fr ", "show frontend ", &f);
+    comp_same("sh front w", "show frontend w", &f);
+    comp_same("sh h h", "show healthcheck h", &f);
+    comp_same("sh healthc ", "show healthcheck ", &f);
+    comp("sh ba ng", NULL, 0, "=NAME  Backend name");
+    /* "v": version or vpp; a word after it is vpp's */
+    comp_same("sh v ", "show vpp ", &f);
+    comp_same("sh v l", "show vpp l", &f);
+    comp_same("sh v l s ", "show vpp lb state ", &f);
+    /* "s": show, set or sync; what follows picks */
+    comp_same("s b x ", "set backend x ", &f);
+    comp_same("s b x p", "set backend x p", &f);
+    comp_same("s v l s w", "show vpp lb state w", &f); /* sync also fits: same names */
+    comp_same("s ve", "show ve", &f);
+    comp("s b ", &f, 4, "be1 be2 be3 db1=NAME  Backend name");
+    comp("s ", &f, 8, "version frontend frontends backend backends healthcheck healthchecks vpp");
+    /* nothing after the prefix fits: execution's ambiguity error */
+    comp("sh ba ng x", &f, -1, "=ambiguous \"ba\": backend, backends");
+    comp("sh ba ng x ", &f, -1, "=ambiguous \"ba\": backend, backends");
+    comp("show backend ng x", &f, 0, "=unexpected word \"x\"; expected end of command");
+    parse_err("sh ba ng x", "ambiguous \"ba\": backend, backends");
+    comp("sh v zz", &f, -1, "=ambiguous \"v\": version, vpp");
+    parse_err("sh v zz", "ambiguous \"v\": version, vpp");
+
+    /* help: what "show backend" takes, and <cr> as "sh ba" runs "show backends" */
+    help_same("sh ba ", "show backend ", "  <cr>      Run the command\n", &f);
+    help("sh ba ", &f, 0,
+         "  NAME      Backend name\n"
+         "  be1\n"
+         "  be2\n"
+         "  be3\n"
+         "  db1\n"
+         "  <cr>      Run the command\n");
+    help_same("sh ba ng", "show backend ng", "", &f);
+    help_same("sh ba b", "show backend b", "", &f);
+    help_same("sh fr ", "show frontend ", "  <cr>      Run the command\n", &f);
+    help_same("sh fr w", "show frontend w", "", &f);
+    help_same("sh h ", "show healthcheck ", "  <cr>      Run the command\n", &f);
+    help_same("sh v l", "show vpp l", "", &f);
+    help_same("sh v l ", "show vpp lb ", "", &f);
+    help_same("s b x ", "set backend x ", "  <cr>      Run the command\n", &f);
+    help_same("s b x d", "set backend x d", "", &f);
+    help("sh v ", &f, 0,
+         "  info      Show maglevd's connection to VPP\n"
+         "  lb        Show VPP's load-balancer plugin\n"
+         "  <cr>      Run the command\n");
+    help("sh ba ng x", &f, -1, "ambiguous \"ba\": backend, backends\n");
+    help("sh ba ng x ", &f, -1, "ambiguous \"ba\": backend, backends\n");
+    /* several readings: each one's tokens, a line listed once */
+    help("s b ", &f, 0,
+         "  NAME      Backend name\n"
+         "  be1\n"
+         "  be2\n"
+         "  be3\n"
+         "  db1\n"
+         "  <cr>      Run the command\n");
+    help("s f", &f, 0,
+         "  frontend   Show one frontend\n"
+         "  frontends  Show all frontends\n"
+         "  frontend   Change a frontend\n");
+
+    /* an exact keyword is not a prefix: "backend" is show backend */
+    comp_same("sh backend ", "show backend ", &f);
+    help_same("sh backend ", "show backend ", "", &f);
+    help_same("sh backends ", "show backends ", "", &f);
+
+    /* watch options: "l" is log, then "le" level; "lo l" a level word */
+    comp_same("w e lo le ", "watch events log level ", &f);
+    comp_same("w e lo ", "watch events log ", &f);
+
+    /* the path: which token each word resolved to */
+    const struct cmd_node *path[4];
+    char *argv[] = { "sh", "ba", "nginx1", NULL };
+    assert_int_equal(cmd_parse_path(root, 3, argv, NULL, path, 4, NULL, 0), CMD_SHOW_BACKEND);
+    assert_string_equal(path[0]->word, "show");
+    assert_string_equal(path[1]->word, "backend");
+    assert_int_equal(path[2]->slot, CMD_SLOT_BACKEND);
+    assert_null(path[3]);
+    assert_int_equal(cmd_parse_path(root, 2, argv, NULL, path, 4, NULL, 0), CMD_SHOW_BACKENDS);
+    assert_string_equal(path[1]->word, "backends");
+    assert_null(path[2]);
+    char *bad[] = { "sh", "ba", "x", "y", NULL };
+    assert_int_equal(cmd_parse_path(root, 4, bad, NULL, path, 4, err, sizeof(err)), -1);
+    assert_null(path[0]);
+    assert_string_equal(err, "ambiguous \"ba\": backend, backends");
+}
+
+/* ---- every valid command: at every point of it, completion and help offer
+ * the token execution resolves the next word to ---- */
+
+#define GEN_WORDS 16
+
+struct gen_cmd {
+    const struct cmd_node *node[GEN_WORDS]; /* the token of each word */
+    const char *word[GEN_WORDS];
+    char num[GEN_WORDS][24];
+    size_t n;
+    size_t commands, variants, points; /* tallies */
+};
+
+/* A value the fake provider lists, so completion offers it. */
+static const char *slot_value(const struct cmd_node *t, char *buf, size_t len)
+{
+    switch (t->slot) {
+    case CMD_SLOT_FRONTEND:
+        return "web";
+    case CMD_SLOT_POOL:
+        return "primary";
+    case CMD_SLOT_BACKEND:
+        return "be1";
+    case CMD_SLOT_HEALTHCHECK:
+        return "http";
+    default:
+        snprintf(buf, len, "%lld", t->max);
+        return buf;
+    }
+}
+
+static const char *tok_name(const struct cmd_node *t, char *buf, size_t len)
+{
+    if (t->kind == CMD_SLOT && t->slot == CMD_SLOT_NUMBER) {
+        snprintf(buf, len, "<%lld-%lld>", t->min, t->max);
+        return buf;
+    }
+    return t->word;
+}
+
+/* Does `?` output text list token t (its name, then its help)? */
+static bool help_lists(const char *text, const struct cmd_node *t)
+{
+    char buf[64];
+    const char *name = tok_name(t, buf, sizeof(buf));
+    size_t nl = strlen(name);
+    for (const char *l = text; *l; l = strchr(l, '\n') + 1) {
+        const char *e = strchr(l, '\n');
+        if (!e)
+            break;
+        if (strncmp(l, "  ", 2) != 0 || strncmp(l + 2, name, nl) != 0 || l[2 + nl] != ' ')
+            continue;
+        const char *h = l + 2 + nl;
+        while (*h == ' ')
+            h++;
+        if ((size_t)(e - h) == strlen(t->help) && strncmp(h, t->help, (size_t)(e - h)) == 0)
+            return true;
+    }
+    return false;
+}
+
+static bool has_word(const struct strlist *sl, const char *w)
+{
+    for (size_t i = 0; i < sl->n; i++)
+        if (strcmp(sl->v[i], w) == 0)
+            return true;
+    return false;
+}
+
+/* The line of words[0..k) and the first `len` bytes of words[k] (none for
+ * k == n): with len 0, a blank ends the line so a new word begins. */
+static void cut_line(char *const *w, size_t n, size_t k, size_t len, char *out, size_t outlen)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < k; i++)
+        o += (size_t)snprintf(out + o, outlen - o, "%s ", w[i]);
+    if (k < n && len)
+        snprintf(out + o, outlen - o, "%.*s", (int)len, w[k]);
+    else if (k == n && o)
+        out[o - 1] = '\0'; /* the whole line, no blank after it */
+}
+
+/* The invariant at every point of a command given as words w (resolving to
+ * g->node[]): for every word k and every prefix of it, cut there, completion
+ * and help succeed and offer g->node[k]; after the last word, <cr>. */
+static void check_points(struct gen_cmd *g, char *const *w)
+{
+    struct fake f = { 0 };
+    char line[512], buf[64];
+    for (size_t k = 0; k <= g->n; k++) {
+        size_t wl = k < g->n ? strlen(w[k]) : 0;
+        for (size_t len = 0; len <= wl; len++) {
+            const struct cmd_node *t = k < g->n ? g->node[k] : NULL;
+            cut_line(w, g->n, k, len, line, sizeof(line));
+            if (k == g->n)
+                strcat(line, " ");
+            g->points++;
+            if (t && (t->flags & CMD_F_HIDDEN) && len < wl)
+                continue; /* an alias is offered only once typed in full */
+
+            struct cmd_completion c;
+            int rc = cmd_complete(root, line, strlen(line), fake_names, &f, &c);
+            bool ok = rc >= 0;
+            if (ok && t && t->kind == CMD_KEYWORD)
+                ok = has_word(&c.words, t->word);
+            else if (ok && t) {
+                char hint[128];
+                snprintf(hint, sizeof(hint), "%s  %s", tok_name(t, buf, sizeof(buf)), t->help);
+                ok = strcmp(c.msg, hint) == 0 &&
+                     (t->slot == CMD_SLOT_NUMBER || has_word(&c.words, w[k]));
+            }
+            if (!ok)
+                fail_msg("complete '%s' (of '%s ...'): rc %d, msg '%s', does not offer %s", line,
+                         w[0], rc, c.msg, t ? tok_name(t, buf, sizeof(buf)) : "<cr>");
+            cmd_strlist_free(&c.words);
+
+            struct strbuf sb = STRBUF_INIT;
+            rc = cmd_help(root, line, fake_names, &f, &sb);
+            ok = rc == 0 &&
+                 (t ? help_lists(strbuf_str(&sb), t) : strstr(strbuf_str(&sb), "  <cr>") != NULL);
+            if (!ok)
+                fail_msg("help '%s': rc %d, does not list %s:\n%s", line, rc,
+                         t ? tok_name(t, buf, sizeof(buf)) : "<cr>", strbuf_str(&sb));
+            strbuf_free(&sb);
+        }
+    }
+}
+
+/* Does the command, its words given as w, parse to the tokens g->node[]? */
+static bool parses_as(const struct gen_cmd *g, char *const *w)
+{
+    const struct cmd_node *path[GEN_WORDS + 1];
+    int rc = cmd_parse_path(root, (int)g->n, w, NULL, path, g->n + 1, NULL, 0);
+    if (rc != g->node[g->n - 1]->action)
+        return false;
+    for (size_t i = 0; i < g->n; i++)
+        if (path[i] != g->node[i])
+            return false;
+    return true;
+}
+
+/* Checks the command in g in several spellings: in full; with each keyword
+ * cut to its shortest prefix that keeps the meaning, left to right; and
+ * with one word at each prefix that keeps it, the others in full or short. */
+static void check_command(struct gen_cmd *g)
+{
+    char full[GEN_WORDS][64], shrt[GEN_WORDS][64], var[GEN_WORDS][64];
+    char *w[GEN_WORDS + 1];
+    g->commands++;
+    for (size_t i = 0; i < g->n; i++) {
+        snprintf(full[i], sizeof(full[i]), "%s", g->word[i]);
+        snprintf(shrt[i], sizeof(shrt[i]), "%s", g->word[i]);
+        w[i] = shrt[i];
+    }
+    w[g->n] = NULL;
+    if (!parses_as(g, w))
+        fail_msg("\"%s ...\" (%zu words) does not parse as the tree says", full[0], g->n);
+    check_points(g, w);
+    g->variants++;
+    for (size_t i = 0; i < g->n; i++) {
+        if (g->node[i]->kind != CMD_KEYWORD)
+            continue;
+        for (size_t len = 1; len < strlen(full[i]); len++) {
+            shrt[i][len] = '\0';
+            if (parses_as(g, w))
+                break;
+            snprintf(shrt[i], sizeof(shrt[i]), "%s", full[i]);
+        }
+    }
+    check_points(g, w);
+    g->variants++;
+    for (int base = 0; base < 2 && g->n <= 6; base++) {
+        for (size_t j = 0; j < g->n; j++) {
+            if (g->node[j]->kind != CMD_KEYWORD)
+                continue;
+            for (size_t i = 0; i < g->n; i++) {
+                snprintf(var[i], sizeof(var[i]), "%s", base ? shrt[i] : full[i]);
+                w[i] = var[i];
+            }
+            for (size_t len = 1; len < strlen(full[j]); len++) {
+                snprintf(var[j], sizeof(var[j]), "%.*s", (int)len, full[j]);
+                if (strcmp(var[j], shrt[j]) == 0 || !parses_as(g, w))
+                    continue;
+                check_points(g, w);
+                g->variants++;
+            }
+        }
+    }
+}
+
+/* Every command of the tree (each option order too), by the tree's own
+ * rules (cmdtree.h), not by the walker under test. */
+static void gen_commands(struct gen_cmd *g, const struct cmd_node *node,
+                         const struct cmd_node *group, uint32_t used)
+{
+    const struct cmd_node *next[2 * CMD_MAX_CHILDREN];
+    size_t nn = 0, ng = 0;
+    if (group)
+        while (group->children[ng].kind)
+            ng++;
+    if (node != group)
+        for (const struct cmd_node *c = node->children; c && c->kind; c++)
+            next[nn++] = c;
+    if (node == group || (group && node->action))
+        for (size_t i = 0; i < ng; i++)
+            if (!(used & (1u << i)))
+                next[nn++] = &group->children[i];
+    if (g->n == GEN_WORDS)
+        return;
+    for (size_t k = 0; k < nn; k++) {
+        const struct cmd_node *t = next[k];
+        const struct cmd_node *g2 = group;
+        uint32_t u2 = used;
+        g->node[g->n] = t;
+        g->word[g->n] =
+            t->kind == CMD_KEYWORD ? t->word : slot_value(t, g->num[g->n], sizeof(g->num[0]));
+        g->n++;
+        if (group && t >= group->children && t < group->children + ng)
+            u2 |= 1u << (t - group->children);
+        if (t->flags & CMD_F_OPTIONS) {
+            g2 = t;
+            u2 = 0;
+        }
+        if (t->action)
+            check_command(g);
+        gen_commands(g, t, g2, u2);
+        g->n--;
+    }
+}
+
+static void test_prefix_agreement(void **state)
+{
+    (void)state;
+    static struct gen_cmd g;
+    memset(&g, 0, sizeof(g));
+    gen_commands(&g, root, NULL, 0);
+    print_message("%zu commands, %zu spellings, %zu points checked\n", g.commands, g.variants,
+                  g.points);
+    assert_true(g.commands > 100); /* watch events' options in every order */
+}
+
 /* ---- tokeniser and hostile input ---- */
 
 static void test_tokenize(void **state)
@@ -972,6 +1347,8 @@ int main(void)
         cmocka_unit_test_teardown(test_hidden, teardown),
         cmocka_unit_test_teardown(test_vpp_commands, teardown),
         cmocka_unit_test_teardown(test_vpp_complete_and_help, teardown),
+        cmocka_unit_test_teardown(test_prefix_resolution, teardown),
+        cmocka_unit_test_teardown(test_prefix_agreement, teardown),
         cmocka_unit_test_teardown(test_tokenize, teardown),
         cmocka_unit_test_teardown(test_hostile, teardown),
         cmocka_unit_test_teardown(test_fuzz_loop, teardown),
