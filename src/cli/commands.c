@@ -138,7 +138,7 @@ static const struct cmd_node config[] = {
 
 /* watch events [num N] [log [level LEVEL]] [backend] [frontend] [vpp], any order */
 static const struct cmd_node watch_options[] = {
-    KW("num", "Stop after N events",
+    KW("num", "Stop after N events, the initial state included",
        KIDS(NUMBER(1, 1000000, "Number of events", ARG(ARG_NUM), WATCH_END))),
     KW("log", "Log records", ARG(ARG_LOG), WATCH_END,
        KIDS(KW("level", "Minimum level of log records (default info)",

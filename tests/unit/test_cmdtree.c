@@ -573,20 +573,20 @@ static void test_help(void **state)
     help("show backend db1 ", &f, 0, "  <cr>      Run the command\n");
     help("watch events log ", &f, 0,
          "  level     Minimum level of log records (default info)\n"
-         "  num       Stop after N events\n"
+         "  num       Stop after N events, the initial state included\n"
          "  backend   Backend state transitions\n"
          "  frontend  Frontend state changes\n"
          "  vpp       Weight changes maglevd made in VPP\n"
          "  <cr>      Run the command\n");
     help("watch events ", &f, 0,
-         "  num       Stop after N events\n"
+         "  num       Stop after N events, the initial state included\n"
          "  log       Log records\n"
          "  backend   Backend state transitions\n"
          "  frontend  Frontend state changes\n"
          "  vpp       Weight changes maglevd made in VPP\n"
          "  <cr>      Run the command\n");
     help("watch events vpp ", &f, 0,
-         "  num       Stop after N events\n"
+         "  num       Stop after N events, the initial state included\n"
          "  log       Log records\n"
          "  backend   Backend state transitions\n"
          "  frontend  Frontend state changes\n"
