@@ -1,9 +1,8 @@
 # Thin wrapper around Meson; see README.md.
 BUILD   ?= build
-CONFIG  ?= examples/maglev.yaml
 SOURCES  = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
-.PHONY: all build deps check test run pkg-deb fuzz bench bench-probes bench-vpp-sync bench-failover bench-reload bench-startup bench-api-flood fixstyle checkstyle clean vpp-binapi
+.PHONY: all build deps check test run demo-fail demo-heal pkg-deb fuzz bench bench-probes bench-vpp-sync bench-failover bench-reload bench-startup bench-api-flood fixstyle checkstyle clean vpp-binapi
 
 all: build
 
@@ -24,11 +23,22 @@ test: deps
 	@tests/run-all.sh
 
 # The main job: the demo lab (nginx backends in network namespaces) with
-# maglevd in the foreground probing them; Ctrl-C stops and cleans up.
+# maglevd in the foreground probing them and programming vppsim; the demo
+# checks its own config with maglevd --check first. Ctrl-C stops and cleans
+# up, saying so; make returns after "demo: lab removed" (make reaps its child
+# before dying of the SIGINT, and exec leaves no shell between them).
+# In another terminal: make demo-fail BACKEND=nginx2, make demo-heal
+# BACKEND=nginx2 (see docs/demo.md).
 run: build
 	$(BUILD)/src/daemon/maglevd --version
-	$(BUILD)/src/daemon/maglevd --check --config $(CONFIG)
-	MAGLEVD=$(BUILD)/src/daemon/maglevd /usr/bin/python3 tools/demo.py
+	exec env MAGLEVD=$(BUILD)/src/daemon/maglevd /usr/bin/python3 tools/demo.py
+
+# Fail a backend of the running demo (stop its nginx), heal it (start it again).
+demo-fail:
+	@exec /usr/bin/python3 tools/demo.py fail $(BACKEND)
+
+demo-heal:
+	@exec /usr/bin/python3 tools/demo.py heal $(BACKEND)
 
 # The Debian packages: build/<arch>/vpp-maglev_<VERSION>~g<commit>_<arch>.deb
 # and its -dbgsym, lintian-checked, for every arch of PKG_ARCHES; the
