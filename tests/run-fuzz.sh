@@ -5,7 +5,7 @@
 set -u
 cd "$(dirname "$0")/.."
 B=build-fuzz
-FUZZERS="fuzz_config fuzz_cmdtree fuzz_vpp_decode"
+FUZZERS="fuzz_config fuzz_cmdtree fuzz_vpp_decode fuzz_vpp_stats"
 total=${FUZZ_SECONDS:-60}
 n=$(echo $FUZZERS | wc -w)
 each=$((total / n))
@@ -24,6 +24,7 @@ for f in $FUZZERS; do
     fuzz_config) seeds="tests/config/valid tests/config/invalid examples"; dict=tests/fuzz/config.dict ;;
     fuzz_cmdtree) seeds="tests/fuzz/corpus-cmdtree"; dict=tests/fuzz/cmdtree.dict ;;
     fuzz_vpp_decode) seeds="tests/fuzz/corpus-vpp"; dict=tests/fuzz/vpp.dict ;;
+    fuzz_vpp_stats) seeds="tests/fuzz/corpus-stats"; dict=tests/fuzz/stats.dict ;;
     esac
     echo "fuzz: $f for ${each}s"
     if ! $B/tests/fuzz/$f -max_total_time="$each" -timeout=10 -rss_limit_mb=2048 \

@@ -21,6 +21,7 @@ import sys
 
 import journal as jm
 import lb as lbm
+import stats as sm
 from journal import LB_WRITES
 from wire import HDR, LB_V12_ONLY, parse_addr, parse_prefix
 
@@ -285,6 +286,86 @@ class Commands:
         ases, vips = self.lb.gc(force=True, min_age=float(min_age))
         self.srv.changed()
         return {"ases": ases, "vips": vips}
+
+    # --- the stats segment: traffic, reading it back, faults ---------------
+    def _stats_target(self, prefix, protocol, port, index):
+        """-> (VIP index, route stats_index or None, VIP or None)."""
+        if prefix is not None:
+            k = self.key(prefix, protocol, port)
+            v = self.lb.lookup(k)
+            if v is None:
+                raise CommandError("no VIP %s protocol %d port %d" % (
+                    prefix, k[2], k[3]))
+            return v.index, self.srv.route_index(k[0], k[1]), v
+        if index is None:
+            raise CommandError("give prefix (protocol, port) or index")
+        index = int(index)
+        if not 0 <= index < 1 << 24:
+            raise CommandError("index is 0..2^24-1")
+        return index, sm.ROUTE_BASE + index, self.lb.vips.get(index)
+
+    def _stats_view(self, index, route, v):
+        seg = self.srv.seg
+        out = {"index": index, "counters": seg.lb_totals(index),
+               "route_index": route, "packets": 0, "bytes": 0}
+        if route is not None:
+            out["packets"], out["bytes"] = seg.total(sm.ROUTE_TO, route)
+        if v is not None:
+            out.update(prefix=v.prefix_str(), protocol=v.protocol,
+                       port=v.port, deleted=v.deleted)
+        return out
+
+    def c_counters(self, prefix=None, protocol=255, port=0, index=None,
+                   existing=0, first=0, untracked=0, noserver=0, packets=0,
+                   bytes=0, thread=0):   # noqa: A002 (the contract)
+        """Traffic: add to a VIP's four LB counters (thread `thread`) and
+        to /net/route/to at its FIB entry's stats_index. Reply: the new
+        totals (as counters-get)."""
+        index, route, v = self._stats_target(prefix, protocol, port, index)
+        seg = self.srv.seg
+        thread = int(thread)
+        if not 0 <= thread < seg.threads:
+            raise CommandError("thread is 0..%d" % (seg.threads - 1))
+        lb = [int(existing), int(first), int(untracked), int(noserver)]
+        rt = [int(packets), int(bytes)]
+        if min(lb + rt) < 0:
+            raise CommandError("increments are >= 0")
+        if any(lb):
+            if seg.counter_len(sm.LB_COUNTERS[0]) <= index:
+                raise CommandError("no LB counter for VIP index %d (the "
+                                   "vectors grow as VIPs are added)" % index)
+            for name, x in zip(sm.LB_COUNTERS, lb):
+                seg.add(name, thread, index, x)
+        if any(rt):
+            if route is None or seg.counter_len(sm.ROUTE_TO) <= route:
+                raise CommandError("no /net/route/to entry for this VIP")
+            seg.add(sm.ROUTE_TO, thread, route, *rt)
+        return self._stats_view(index, route, v)
+
+    def c_counters_get(self, prefix=None, protocol=255, port=0, index=None):
+        """One VIP's totals, or (without arguments) every VIP in the pool."""
+        seg = self.srv.seg
+        head = {"epoch": seg.epoch, "heartbeat": seg.scalar(sm.HEARTBEAT),
+                "threads": seg.threads, "in_progress": seg.get(24)}
+        if prefix is None and index is None:
+            head["vips"] = [
+                self._stats_view(v.index, self.srv.route_index(v.ip46,
+                                                               v.plen46), v)
+                for v in self.lb.all_vips()]
+            return head
+        head.update(self._stats_view(*self._stats_target(prefix, protocol,
+                                                         port, index)))
+        return head
+
+    def c_stats_fault(self, busy=None, heartbeat=None):
+        """busy: hold in_progress at 1 (VPP stuck mid-update); heartbeat
+        false: /sys/heartbeat stops (a hung VPP). Reply: both settings."""
+        if busy is not None:
+            self.srv.seg.set_busy(_bool(busy))
+        if heartbeat is not None:
+            self.srv.heartbeat_running = _bool(heartbeat)
+        return {"busy": self.srv.seg.busy,
+                "heartbeat": self.srv.heartbeat_running}
 
     # --- connection faults -------------------------------------------------
     def c_restart(self, down=0.5):

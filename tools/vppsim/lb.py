@@ -1,8 +1,9 @@
 """vppsim LB plugin state and semantics (PROTOCOL.md section 5).
 
 Written from the implementer's notes only.  Everything the data path does
-(flows, sticky tables, counters) is absent: reference counts are always 0,
-so garbage collection only looks at the age of a removal.
+(flows, sticky tables) is absent: reference counts are always 0, so garbage
+collection only looks at the age of a removal.  The per-VIP counters live
+in the stats segment (stats.py); on_vip_added tells it about a new VIP.
 """
 import heapq
 import time
@@ -180,8 +181,9 @@ class VIP:
 
 
 class LB:
-    def __init__(self, gc_period=60.0, gc_min_age=10.0):
+    def __init__(self, gc_period=60.0, gc_min_age=10.0, on_vip_added=None):
         self.t0 = time.monotonic()
+        self.on_vip_added = on_vip_added   # (VIP) -> None: the stats segment
         self.ip4_src = DEFAULT_IP4_SRC
         self.ip6_src = DEFAULT_IP6_SRC
         self.sticky_buckets = DEFAULT_STICKY_BUCKETS
@@ -276,6 +278,8 @@ class LB:
         self.vips[idx] = v
         self.by_key[key] = v
         self.by_prefix.setdefault((ip46, plen46), []).append(v)
+        if self.on_vip_added:
+            self.on_vip_added(v)
         return OK
 
     def _unindex(self, v):

@@ -17,6 +17,7 @@ import sys
 import time
 
 import lb as lbm
+import stats as sm
 from control import Commands
 from journal import LB_WRITES
 from wire import (HDR, HDR_LEN, MAX_DATA_LEN, MAX_ID, REQ_SIZE, Layout,
@@ -60,8 +61,16 @@ class Server:
     def __init__(self, path, control=None, version="26.10-rc0~374-gb575ec2c5",
                  missing=(), bad_crc=(), pad=0, id_base=None, seed=None,
                  state_file=None, on_fatal="exit", gc_period=60.0,
-                 gc_min_age=10.0, verbose=False, journal_max=JOURNAL_MAX):
+                 gc_min_age=10.0, verbose=False, journal_max=JOURNAL_MAX,
+                 stats_socket=None, stats_threads=2,
+                 stats_size=sm.DEFAULT_SIZE, stats_interval=1.0):
         self.path = path
+        self.stats_path = stats_socket
+        self.stats_threads = stats_threads
+        self.stats_size = stats_size
+        self.stats_interval = stats_interval
+        self.heartbeat_running = True    # control stats-fault
+        self.seg = sm.Segment(stats_size, stats_threads)
         self.control_path = control
         self.version = version
         self.pad = pad
@@ -77,7 +86,7 @@ class Server:
         self.table = MsgTable(self.layout, self.missing, self.bad_crc)
         self.gc_period = gc_period
         self.gc_min_age = gc_min_age
-        self.lb = lbm.LB(gc_period, gc_min_age)
+        self.lb = lbm.LB(gc_period, gc_min_age, self.vip_added)
         self.state_file = state_file
         self.on_fatal = on_fatal
         self.verbose = verbose
@@ -86,7 +95,7 @@ class Server:
         self.regs = {}           # handle -> Conn
         self.next_reg = 1
         self.stats = {"dropped": 0, "handled": 0, "clients_total": 0,
-                      "restarts": 0, "cuts": 0}
+                      "restarts": 0, "cuts": 0, "stats_connects": 0}
         self.received = collections.Counter()   # across restarts
         self.ignored = collections.Counter()    # eaten by the `drop` command
         # test knobs (control.py); they survive restarts
@@ -106,6 +115,7 @@ class Server:
         self.timers = []         # heap of (when, seq, fn)
         self.timer_seq = 0
         self.lsock = None
+        self.ssock = None        # the stats socket
         self.csock = None
         self.running = True
         self.pending = set()     # connections with new output
@@ -192,6 +202,7 @@ class Server:
         st["version"] = self.version
         st["generation"] = self.generation
         st["api_listening"] = self.lsock is not None
+        st["stats_listening"] = self.ssock is not None
         return st
 
     def changed(self):
@@ -223,7 +234,7 @@ class Server:
         except FileNotFoundError:
             pass
 
-    def bind(self, path, mode):
+    def bind(self, path, mode, kind=socket.SOCK_STREAM):
         """Listening before the path appears: bound under a temporary name
         and renamed, so a client that sees the path never gets
         ECONNREFUSED."""
@@ -232,7 +243,7 @@ class Server:
         if len(os.fsencode(tmp)) > 107:  # sun_path: no room, bind in place
             tmp = path
         self.unlink(tmp)
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s = socket.socket(socket.AF_UNIX, kind)
         old = os.umask(0o777 & ~mode)
         try:
             s.bind(tmp)
@@ -260,14 +271,70 @@ class Server:
         self.lsock = None
         self.unlink(self.path)
 
+    # --- the stats segment and its socket (stats.py, PROTOCOL.md 8) --------
+    def start_stats(self):
+        if self.ssock is not None or not self.stats_path:
+            return
+        self.ssock = self.bind(self.stats_path, 0o770, socket.SOCK_SEQPACKET)
+        self.sel.register(self.ssock, selectors.EVENT_READ, self.accept_stats)
+        print("vppsim: stats socket on %s" % self.stats_path, flush=True)
+
+    def stop_stats(self):
+        if self.ssock is None:
+            return
+        self.sel.unregister(self.ssock)
+        self.ssock.close()
+        self.ssock = None
+        self.unlink(self.stats_path)
+
+    def accept_stats(self, ev):
+        """As VPP: one empty message carrying the segment's memfd, then
+        the connection is closed; the client sends nothing."""
+        try:
+            s, _ = self.ssock.accept()
+        except OSError:
+            return
+        try:
+            socket.send_fds(s, [b""], [self.seg.fd])
+            self.stats["stats_connects"] += 1
+        except OSError as e:
+            self.log("stats socket: %s" % e)
+        finally:
+            s.close()
+
+    def stats_tick(self):
+        """VPP's stats collector bumps /sys/heartbeat every interval."""
+        if self.heartbeat_running:
+            self.seg.heartbeat()
+        self.add_timer(time.monotonic() + self.stats_interval,
+                       self.stats_tick)
+
+    def vip_added(self, v):
+        try:
+            self.seg.vip_added(v.index)
+        except sm.SegmentFull as e:
+            print("vppsim: %s: no counters for VIP %d" % (e, v.index),
+                  file=sys.stderr, flush=True)
+
+    def route_index(self, ip46, plen46):
+        """The FIB entry of a VIP prefix: its stats_index (load-balance
+        index) is 1000 + the lowest index of the VIPs on it; None if
+        there is no VIP on that prefix."""
+        vips = self.lb.by_prefix.get((lbm.mask46(ip46, plen46), plen46))
+        if not vips:
+            return None
+        return sm.ROUTE_BASE + min(v.index for v in vips)
+
     def serve(self):
         self.start_api()
+        self.start_stats()
         if self.control_path:
             self.csock = self.bind(self.control_path, 0o600)
             self.sel.register(self.csock, selectors.EVENT_READ,
                               self.accept_ctl)
         self.write_state()
         self.add_timer(time.monotonic() + self.gc_period, self.gc_tick)
+        self.add_timer(time.monotonic() + self.stats_interval, self.stats_tick)
         try:
             while self.running:
                 for key, ev in self.sel.select(self.next_timeout()):
@@ -284,6 +351,7 @@ class Server:
         for c in list(self.conns):
             self.close(c)
         self.stop_api()
+        self.stop_stats()
         for key in list(self.sel.get_map().values()):
             k = getattr(key.data, "ctl", None)
             if k is not None:
@@ -294,6 +362,7 @@ class Server:
             self.csock.close()
             self.unlink(self.control_path)
         self.write_state()
+        self.seg.close()
 
     # --- API connections ---------------------------------------------------
     def accept_api(self, ev):
@@ -339,7 +408,11 @@ class Server:
         start-up defaults, new dynamic ids when it listens again."""
         self.cut()
         self.stop_api()
-        self.lb = lbm.LB(self.gc_period, self.gc_min_age)
+        self.stop_stats()
+        # a new segment; clients' mappings of the old one stay, frozen
+        self.seg.close()
+        self.seg = sm.Segment(self.stats_size, self.stats_threads)
+        self.lb = lbm.LB(self.gc_period, self.gc_min_age, self.vip_added)
         self.regs.clear()
         self.next_reg = 1
         self.generation += 1
@@ -352,6 +425,7 @@ class Server:
         def up():
             if gen == self.generation:
                 self.start_api()
+                self.start_stats()
         self.add_timer(time.monotonic() + max(0.0, down), up)
 
     def on_read(self, c):
@@ -692,8 +766,9 @@ class Server:
             return 0, "".join(format_vip(v) + "\n"
                               for v in self.lb.all_vips())
         if cmd == "show lb vips verbose":
-            return 0, "".join(format_vip_detailed(v) + "\n"
-                              for v in self.lb.all_vips())
+            return 0, "".join(
+                format_vip_detailed(v, self.seg.lb_totals(v.index)) + "\n"
+                for v in self.lb.all_vips())
         if cmd == "show lb":
             # format_lb_main: pool_elts of the VIP pool (placeholder VIP 0
             # and deleted VIPs included) and of the AS pool minus its
@@ -712,11 +787,10 @@ class Server:
     def m_ip_route_lookup(self, dest, cidx, ctx, body):
         is4, ip46 = addr_to_ip46(body[15], body[16:32])
         plen = body[32] + (96 if is4 else 0)
-        vips = self.lb.by_prefix.get((lbm.mask46(ip46, plen), plen))
-        if vips:
-            v = min(vips, key=lambda x: x.index)
+        idx = self.route_index(ip46, plen)
+        if idx is not None:
             self.reply(dest, "ip_route_lookup_reply", ctx, 0,
-                       struct.pack(">II", 0, 1000 + v.index)
+                       struct.pack(">II", 0, idx)
                        + body[15:33] + b"\0")
             return
         self.reply(dest, "ip_route_lookup_reply", ctx, -6,
@@ -870,8 +944,7 @@ class Server:
 
 
 # --- CLI output, as src/plugins/lb/lb.c formats it -------------------------
-VIP_COUNTERS = ["packet from existing sessions", "first session packet",
-                "untracked packet", "no server configured"]
+VIP_COUNTERS = sm.LB_COUNTERS
 
 
 def swap16(x):
@@ -904,9 +977,11 @@ def format_vip(v):
     return s
 
 
-def format_vip_detailed(v):
-    """format_lb_vip_detailed (`show lb vips verbose`).  Counters and flow
-    refcounts are 0: no packets here."""
+def format_vip_detailed(v, counters=None):
+    """format_lb_vip_detailed (`show lb vips verbose`): counters is the
+    stats segment's {existing, first, untracked, noserver} of the VIP
+    (summed over threads, as vlib_get_simple_counter does); flow refcounts
+    are 0: no packets here."""
     v.update_buckets()
     s = " %s [%u] %s%s%s\n" % (v.type_str(), v.index, v.prefix_str(),
                                " src_ip_sticky" if v.src_ip_sticky else "",
@@ -919,8 +994,8 @@ def format_vip_detailed(v):
     elif v.encap in (lbm.NAT4, lbm.NAT6):
         s += "  " + nat_part(v)          # no newline in VPP
     s += "  counters:\n"
-    for name in VIP_COUNTERS:
-        s += "    %s: %u\n" % (name, 0)
+    for name, key in zip(VIP_COUNTERS, sm.LB_KEYS):
+        s += "    %s: %u\n" % (name, (counters or {}).get(key, 0))
     s += "  #as:%u\n" % len(v.ases)
     for a in v.ases:
         s += "    %s weight:%u buckets:%u flows:%u dpo:%u %s\n" % (

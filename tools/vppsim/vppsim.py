@@ -4,7 +4,9 @@
 Implements memclnt (sockclnt_create/delete, control_ping), show_version,
 cli_inband (a few show commands), ip_route_lookup and the LB plugin API
 (lb.api 1.2.0) with the semantics described in the implementer's notes
-(/work/shared/vpp/PROTOCOL.md), written independently of the C client.
+(/work/shared/vpp/PROTOCOL.md), written independently of the C client,
+and a stats segment (per-VIP LB counters, /net/route/to, /sys/heartbeat)
+handed out on --stats-socket.
 State is written lazily as JSON to --state-file (at most every 50 ms, and
 on exit); a --control socket lets tests inspect it and inject faults.
 See README.md.
@@ -55,6 +57,17 @@ def main(argv=None):
     p.add_argument("--journal-max", type=int, default=1000000,
                    help="entries the journal of received LB writes keeps "
                         "(the newest; 0: none)")
+    p.add_argument("--stats-socket", help="stats socket path (SOCK_SEQPACKET; "
+                   "each connection gets the segment's memfd, as VPP's "
+                   "stats.sock). None without it; the segment exists anyway")
+    p.add_argument("--stats-threads", type=int, default=2,
+                   help="threads (main + workers) of the per-thread counter "
+                        "vectors (default 2)")
+    p.add_argument("--stats-size", type=int, default=32 << 20,
+                   help="segment size in bytes (default 32 MiB, sparse)")
+    p.add_argument("--stats-interval", type=float, default=1.0,
+                   help="seconds between /sys/heartbeat increments "
+                        "(default 1; VPP's is 10)")
     p.add_argument("-v", "--verbose", action="store_true")
     a = p.parse_args(argv)
     missing = [m for m in a.missing.split(",") if m]
@@ -64,13 +77,19 @@ def main(argv=None):
         p.error("--id-base must be >= 29 (memclnt ids are fixed below)")
     if not 0 <= a.pad <= 60000:
         p.error("--pad must be 0..60000")
+    if a.stats_interval <= 0:
+        p.error("--stats-interval must be > 0")
     try:
         srv = Server(a.socket, control=a.control, version=a.version,
                      missing=missing, bad_crc=a.bad_crc.split(","),
                      pad=a.pad, id_base=a.id_base, seed=a.seed,
                      state_file=a.state_file, on_fatal=a.on_fatal,
                      gc_period=a.gc_period, gc_min_age=a.gc_min_age,
-                     verbose=a.verbose, journal_max=a.journal_max)
+                     verbose=a.verbose, journal_max=a.journal_max,
+                     stats_socket=a.stats_socket,
+                     stats_threads=a.stats_threads,
+                     stats_size=a.stats_size,
+                     stats_interval=a.stats_interval)
     except ValueError as e:
         p.error(str(e))
 
