@@ -50,3 +50,27 @@ void api_stop(struct api *api)
     api_server_stop(api->server);
     free(api);
 }
+
+struct count_fwd {
+    api_request_count_fn fn;
+    void *ctx;
+};
+
+static void count_fwd(void *ctx, const char *method, grpc_status_code code, uint64_t n)
+{
+    struct count_fwd *f = ctx;
+    f->fn(f->ctx, method, api_status_name(code), n);
+}
+
+void api_request_counts(const struct api *api, api_request_count_fn fn, void *ctx)
+{
+    if (!api)
+        return;
+    struct count_fwd f = { fn, ctx };
+    api_server_each_count(api->server, count_fwd, &f);
+}
+
+size_t api_event_streams(const struct api *api)
+{
+    return api ? api_events_count(api->events) : 0;
+}

@@ -36,5 +36,7 @@ void api_vpp_plan(struct api_call *call, const ProtobufCMessage *req, void *ctx)
 struct events *api_events_new(struct api *api);
 void api_events_free(struct events *ev);
 void api_events_watch(struct api_call *call, const ProtobufCMessage *req, void *ctx);
+/* Subscribers (open WatchEvents streams); loop thread. */
+size_t api_events_count(const struct events *ev);
 
 #endif

@@ -374,3 +374,11 @@ void api_events_free(struct events *ev)
     pthread_mutex_destroy(&ev->mu);
     free(ev);
 }
+
+size_t api_events_count(const struct events *ev)
+{
+    size_t n = 0;
+    for (const struct sub *s = ev ? ev->subs : NULL; s; s = s->next)
+        n++;
+    return n;
+}

@@ -89,6 +89,7 @@ static void drop_queue_locked(struct api_call *c)
 
 static void call_free(struct api_call *c)
 {
+    api_srv_count_call(c->s, c);
     if (c->call) {
         if (log_enabled(LOG_LEVEL_DEBUG)) {
             char *path = grpc_slice_to_c_string(c->details.method);

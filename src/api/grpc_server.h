@@ -37,6 +37,7 @@
 #include <protobuf-c/protobuf-c.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct ev_loop;
@@ -133,6 +134,15 @@ void api_call_on_cancel(struct api_call *call, api_cancel_fn fn, void *ctx);
  * certificate's subject: "ipv4:127.0.0.1:5678 (cert CN=ops,O=example)". And
  * the method name ("GetVersion"). */
 const char *api_call_peer(const struct api_call *call);
+/* Calls ended since start, by method and status: fn is called for every
+ * non-zero count; method is the method's name ("GetVersion"),
+ * "ServerReflectionInfo" or "unknown". Counted with C11 atomics by the
+ * thread that ends a call (the completion-queue thread or the loop):
+ * readable from any thread. */
+typedef void (*api_count_fn)(void *ctx, const char *method, grpc_status_code code, uint64_t n);
+void api_server_each_count(const struct api_server *s, api_count_fn fn, void *ctx);
+/* "OK", "CANCELLED", ... "UNAUTHENTICATED"; "UNKNOWN" for others. */
+const char *api_status_name(grpc_status_code code);
 const char *api_call_method(const struct api_call *call);
 
 #endif

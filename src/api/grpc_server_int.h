@@ -7,6 +7,7 @@
 #include <ev.h>
 #include <grpc/grpc.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "api/grpc_server.h"
@@ -17,6 +18,7 @@
 #define DEFAULT_MAX_CONNS    1024
 #define DEFAULT_HANDSHAKE_MS 10000
 #define DEFAULT_IDLE_MS      300000
+#define API_STATUS_CODES     17 /* OK .. UNAUTHENTICATED */
 
 enum tag_kind { TAG_REQUEST, TAG_RECV, TAG_SEND, TAG_FINAL, TAG_CLOSE, TAG_SHUTDOWN };
 struct tag {
@@ -93,7 +95,14 @@ struct api_server {
     struct api_accept *accept;
     /* loop thread only */
     struct api_call *loop_calls;
+    /* calls ended, [route (n_routes: reflection, n_routes + 1: unknown)]
+     * [status]: counted by whichever thread ends a call (counts.c) */
+    _Atomic uint64_t (*counts)[API_STATUS_CODES];
 };
+
+/* counts.c: the calls ended, by method and status (metrics) */
+void api_srv_counts_init(struct api_server *s);
+void api_srv_count_call(struct api_server *s, const struct api_call *c);
 
 /* grpc_server.c, for grpc_server_run.c */
 void api_srv_arm_request(struct api_server *s);

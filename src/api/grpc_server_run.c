@@ -121,6 +121,7 @@ static void server_free(struct api_server *s)
     /* our sockets go while the locks are still held */
     api_listeners_release(s->listeners, s->n_listeners);
     api_routes_free(s->routes, s->n_routes);
+    free(s->counts);
     api_reflect_free(s->reflect);
     pthread_cond_destroy(&s->cond);
     pthread_mutex_destroy(&s->mu);
@@ -139,6 +140,8 @@ int api_server_start(struct ev_loop *loop, const struct api_server_opts *opts,
     s->t_shutdown.kind = TAG_SHUTDOWN;
     snprintf(err, errlen, "api: could not start");
     int rc = api_routes_build(opts, &s->routes, &s->n_routes, err, errlen);
+    if (rc == 0)
+        api_srv_counts_init(s);
     if (rc == 0)
         rc = api_listeners_prepare(opts->addrs ? opts->addrs : "", &s->listeners, &s->n_listeners,
                                    err, errlen);

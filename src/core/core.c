@@ -217,6 +217,7 @@ struct core *core_new(struct ev_loop *loop, const char *config_path, struct magl
     c->loop = loop;
     c->cfg = cfg;
     c->start_us = clock_wall_us();
+    c->reloads.last_success_us = c->start_us; /* the config loaded at start */
     c->cause = "health";
     c->overrides = lb_overrides_new();
     c->checker = checker_new(loop, cfg);
@@ -343,11 +344,14 @@ static int reload_apply(struct core *c, int rc, struct maglev_config *next, stru
         }
         log_warn("config-reload-failed", LOG_STR("path", c->config_path),
                  LOG_STR("action", "keeping the running config"));
+        c->reloads.failure++;
         malloc_trim(0);
         return -EINVAL;
     }
     struct maglev_config *old = c->cfg;
     struct core_fe *old_fe = c->fe;
+    c->reloads.success++;
+    c->reloads.last_success_us = clock_wall_us();
     /* the checker's transitions are told to observers while the views are
      * still the old config's, consistently; the state is rebuilt below */
     c->reloading = true;

@@ -156,6 +156,9 @@ void core_frontend(const struct core *c, size_t i, struct core_frontend_view *ou
 void core_frontend_slot(const struct core *c, size_t i, size_t s, struct core_slot_view *out);
 /* The effective weights of frontend i (lb_slots entries). */
 const struct lb_weight *core_frontend_weights(const struct core *c, size_t i);
+/* The run-time weight overrides of frontend i (lb_slots entries, -1 =
+ * none). */
+const int16_t *core_frontend_overrides(const struct core *c, size_t i);
 
 /* Backend i (config index): its health runtime (NULL only while a reload
  * is half done) and state. */
@@ -163,6 +166,20 @@ const struct backend_rt *core_backend(const struct core *c, size_t i);
 enum backend_state core_backend_state(const struct core *c, size_t i);
 /* The frontends (config indexes, ascending, each once) using backend i. */
 const uint32_t *core_backend_frontends(const struct core *c, size_t i, size_t *n);
+
+/* ---- metrics (views of counters; loop thread) ---- */
+
+/* Config reloads (SIGHUP, ReloadConfig) since start, by result; the wall
+ * clock of the last successful load (the start-up load counts). */
+struct core_reload_counts {
+    uint64_t success, failure;
+    int64_t last_success_us;
+};
+void core_reload_counts(const struct core *c, struct core_reload_counts *out);
+/* The health checker's counters: probe durations by healthcheck type
+ * (and scheduling lateness). Per-backend counters are in core_backend's
+ * backend_rt (probe_codes, transitions). */
+const struct checker_stats *core_health_stats(const struct core *c);
 
 /* The LB state VPP should have: the effective weights; during the warm-up
  * the VIPs not yet released are marked held. For the VPP sync (and

@@ -51,8 +51,9 @@ struct core {
     struct core_index idx;
     struct lb_weight *scratch; /* the largest frontend's slots */
     int64_t start_us;          /* wall clock */
-    const char *cause;         /* trigger of the transitions now: "health" or "operator" */
-    bool reloading;            /* transitions are not propagated */
+    struct core_reload_counts reloads;
+    const char *cause; /* trigger of the transitions now: "health" or "operator" */
+    bool reloading;    /* transitions are not propagated */
     struct core_observer *observers;
     struct vpp_sync *vpp;
     struct core_reload_job *job;        /* a worker reading the config */

@@ -54,6 +54,11 @@ const struct lb_weight *core_frontend_weights(const struct core *c, size_t i)
     return c->fe[i].w;
 }
 
+const int16_t *core_frontend_overrides(const struct core *c, size_t i)
+{
+    return c->fe[i].ov;
+}
+
 void core_frontend_slot(const struct core *c, size_t i, size_t s, struct core_slot_view *out)
 {
     const struct frontend_conf *fe = &c->cfg->frontends[i];
@@ -101,4 +106,14 @@ const uint32_t *core_backend_frontends(const struct core *c, size_t i, size_t *n
 {
     *n = c->idx.start[i + 1] - c->idx.start[i];
     return &c->idx.fe[c->idx.start[i]];
+}
+
+void core_reload_counts(const struct core *c, struct core_reload_counts *out)
+{
+    *out = c->reloads;
+}
+
+const struct checker_stats *core_health_stats(const struct core *c)
+{
+    return checker_get_stats(c->checker);
 }

@@ -17,6 +17,7 @@
 #include "daemon/fdbudget.h"
 #include "daemon/notify.h"
 #include "health/state.h"
+#include "metrics/metrics.h"
 #include "vpp/sync.h"
 
 /* Raises the descriptor limit and sets the API's share of it (fdbudget.h). */
@@ -44,6 +45,8 @@ struct daemon {
     const struct daemon_opts *opts;
     struct core *core;
     struct api *api;
+    struct metrics *metrics;
+    bool metrics_taken; /* opts->metrics handed to the endpoint */
     ev_signal sighup, sigterm, sigint;
     int exit_code;
     bool stopping;
@@ -115,6 +118,28 @@ static void status_line(void *ctx, char *buf, size_t len)
                                  : "not connected");
 }
 
+/* The metrics endpoint on the loop (see metrics.h), when listeners were
+ * bound. Its collectors read the core's views and the API's counters. */
+static int start_metrics(struct daemon *d)
+{
+    struct metrics_listeners *l = d->opts->metrics;
+    d->metrics_taken = true;
+    if (!l) {
+        log_info("metrics-disabled", LOG_STR("reason", "--metrics-addr is empty"));
+        return 0;
+    }
+    d->metrics = metrics_new(d->loop);
+    metrics_add_daemon(d->metrics, d->core);
+    metrics_add_vpp(d->metrics, d->core);
+    metrics_add_api(d->metrics, d->api);
+    char err[512];
+    if (metrics_serve(d->metrics, l, err, sizeof(err)) < 0) {
+        log_error("metrics-error", LOG_STR("error", err));
+        return -1;
+    }
+    return 0;
+}
+
 /* VPP integration, unless --vpp-api-addr is "". */
 static int start_vpp(struct daemon *d)
 {
@@ -148,6 +173,7 @@ int daemon_run(const struct daemon_opts *opts)
              LOG_INT("pid", getpid()));
     struct maglev_config *cfg = load(opts->config);
     if (!cfg) {
+        metrics_listeners_free(opts->metrics);
         log_error("maglevd-stop", LOG_STR("reason", "invalid config"),
                   LOG_STR("path", opts->config));
         d.exit_code = 1;
@@ -168,12 +194,18 @@ int daemon_run(const struct daemon_opts *opts)
     } else if (start_vpp(&d) < 0) {
         log_error("maglevd-stop", LOG_STR("reason", "out of memory"));
         d.exit_code = 1;
+    } else if (start_metrics(&d) < 0) {
+        log_error("maglevd-stop", LOG_STR("reason", "cannot serve --metrics-addr"));
+        d.exit_code = 2;
     } else {
         notify_start(d.loop, status_line, &d);
         notify_ready();
         ev_run(d.loop, 0);
         notify_stop(d.loop);
     }
+    if (!d.metrics_taken)
+        metrics_listeners_free(opts->metrics);
+    metrics_stop(d.metrics); /* before what its collectors read */
     api_stop(d.api);
     core_free(d.core); /* stops the VPP sync first */
 out:

@@ -5,17 +5,21 @@
 
 #include <stdbool.h>
 
+struct metrics_listeners;
+
 struct daemon_opts {
     const char *config;
-    const char *grpc_addr;    /* listener list; "" = no API */
-    const char *vpp_api_addr; /* "" = no VPP integration */
+    struct metrics_listeners *metrics; /* bound (metrics_listen); NULL = none; taken */
+    const char *grpc_addr;             /* listener list; "" = no API */
+    const char *vpp_api_addr;          /* "" = no VPP integration */
     bool vpp_dry_run;
     unsigned grpc_max_conns;    /* 0: what the descriptor budget allows, at most 1024 */
     unsigned grpc_handshake_ms; /* 0: 10 s */
     unsigned grpc_idle_ms;      /* 0: 300 s */
 };
 
-/* Runs until SIGTERM/SIGINT; returns the process exit code. */
+/* Runs until SIGTERM/SIGINT; returns the process exit code (2 when the
+ * metrics endpoint cannot be served). */
 int daemon_run(const struct daemon_opts *opts);
 
 #endif

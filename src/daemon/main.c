@@ -14,14 +14,18 @@
 #include "common/version.h"
 #include "config/config.h"
 #include "daemon/daemon.h"
+#include "metrics/metrics.h"
 
 #define DEFAULT_GRPC_ADDR    "unix:/run/vpp-maglev/maglevd.sock"
 #define DEFAULT_VPP_API_ADDR "/run/vpp/api.sock"
+#define DEFAULT_METRICS_ADDR "127.0.0.1:9091"
 
 struct options {
     const char *config;
     const char *grpc_addr;
     const char *vpp_api_addr;
+    const char *metrics_addr;
+    bool metrics_default; /* neither --metrics-addr nor MAGLEV_METRICS_ADDR */
     const char *tls_cert, *tls_key, *tls_client_ca;
     const char *socket_group, *socket_mode;
     const char *max_conns, *handshake, *idle;
@@ -67,9 +71,13 @@ static void usage(FILE *f)
             "                         (env MAGLEV_VPP_API_ADDR; default %s)\n"
             "      --vpp-sync-dry-run log the VPP operations each sync would make, apply\n"
             "                         none (env MAGLEV_VPP_SYNC_DRY_RUN=1)\n"
+            "      --metrics-addr LIST  Prometheus /metrics and /healthz: HOST:PORT,\n"
+            "                         comma-separated ([::1]:9091 for IPv6; :9091 = every\n"
+            "                         address, unauthenticated); \"\" = none (env\n"
+            "                         MAGLEV_METRICS_ADDR; default %s)\n"
             "  -V, --version          print version, commit and build date, then exit\n"
             "  -h, --help             this help\n",
-            CONFIG_DEFAULT_PATH, DEFAULT_GRPC_ADDR, DEFAULT_VPP_API_ADDR);
+            CONFIG_DEFAULT_PATH, DEFAULT_GRPC_ADDR, DEFAULT_VPP_API_ADDR, DEFAULT_METRICS_ADDR);
 }
 
 static const char *env_or(const char *name, const char *fallback)
@@ -171,7 +179,8 @@ static int parse_args(int argc, char **argv, struct options *o)
         OPT_HANDSHAKE,
         OPT_IDLE,
         OPT_VPP_API,
-        OPT_VPP_DRY
+        OPT_VPP_DRY,
+        OPT_METRICS
     };
     static const struct option longopts[] = {
         { "config", required_argument, NULL, 'c' },
@@ -190,6 +199,7 @@ static int parse_args(int argc, char **argv, struct options *o)
         { "grpc-idle-timeout", required_argument, NULL, OPT_IDLE },
         { "vpp-api-addr", required_argument, NULL, OPT_VPP_API },
         { "vpp-sync-dry-run", no_argument, NULL, OPT_VPP_DRY },
+        { "metrics-addr", required_argument, NULL, OPT_METRICS },
         { "version", no_argument, NULL, 'V' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -200,6 +210,10 @@ static int parse_args(int argc, char **argv, struct options *o)
     o->grpc_addr = getenv("MAGLEV_GRPC_ADDR") ? getenv("MAGLEV_GRPC_ADDR") : DEFAULT_GRPC_ADDR;
     o->vpp_api_addr =
         getenv("MAGLEV_VPP_API_ADDR") ? getenv("MAGLEV_VPP_API_ADDR") : DEFAULT_VPP_API_ADDR;
+    /* set but empty: no endpoint, like --metrics-addr "" */
+    o->metrics_addr =
+        getenv("MAGLEV_METRICS_ADDR") ? getenv("MAGLEV_METRICS_ADDR") : DEFAULT_METRICS_ADDR;
+    o->metrics_default = !getenv("MAGLEV_METRICS_ADDR");
     o->tls_cert = env_or("MAGLEV_GRPC_TLS_CERT", NULL);
     o->tls_key = env_or("MAGLEV_GRPC_TLS_KEY", NULL);
     o->tls_client_ca = env_or("MAGLEV_GRPC_TLS_CLIENT_CA", NULL);
@@ -259,6 +273,10 @@ static int parse_args(int argc, char **argv, struct options *o)
             break;
         case OPT_VPP_DRY:
             o->vpp_dry_run = true;
+            break;
+        case OPT_METRICS:
+            o->metrics_addr = optarg;
+            o->metrics_default = false;
             break;
         case 'V':
             printf("maglevd %s (commit %s, built %s)\n", version_string(), version_commit(),
@@ -364,7 +382,24 @@ int main(int argc, char **argv)
             return 1;
         }
     }
+    /* bound now: a bad address or a port in use stops maglevd at once,
+     * like any other option error — when the operator gave it. The default
+     * is best effort: taken (e.g. a second maglevd on the host), maglevd
+     * runs without the endpoint and says so. */
+    struct metrics_listeners *ml = NULL;
+    char merr[512];
+    int mrc = metrics_listen(o.metrics_addr, &ml, merr, sizeof(merr));
+    if (mrc < 0 && o.metrics_default) {
+        log_warn("metrics-unavailable", LOG_STR("addr", o.metrics_addr), LOG_STR("error", merr),
+                 LOG_STR("fix", "give --metrics-addr another HOST:PORT, or \"\" to serve no "
+                                "metrics"));
+    } else if (mrc < 0) {
+        fprintf(stderr, "maglevd: --metrics-addr %s\n", merr);
+        api_tls_unload();
+        return 2;
+    }
     struct daemon_opts d = { .config = o.config,
+                             .metrics = ml,
                              .grpc_addr = o.grpc_addr,
                              .vpp_api_addr = o.vpp_api_addr,
                              .vpp_dry_run = o.vpp_dry_run,

@@ -35,6 +35,10 @@ struct checker {
     struct checker_stats stats;
 };
 
+const double checker_duration_bounds[CHECKER_DURATION_BUCKETS] = {
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+};
+
 const struct healthcheck_conf *checker_backend_healthcheck(const struct backend_rt *b)
 {
     return b->hc ? &b->hc->conf : NULL;
@@ -120,6 +124,7 @@ static int backend_apply(struct backend_rt *b, enum health_event ev, enum probe_
     };
     snprintf(t.detail, sizeof(t.detail), "%s", detail ? detail : "");
     health_history_push(&b->history, &t);
+    b->transitions[from][t.to]++;
     log_info("backend-transition", LOG_STR("backend", b->name),
              LOG_STR("from", health_state_name(t.from)), LOG_STR("to", health_state_name(t.to)),
              LOG_STR("code", probe_code_name(code)), LOG_STR("detail", t.detail));
@@ -132,6 +137,19 @@ static int backend_apply(struct backend_rt *b, enum health_event ev, enum probe_
 
 /* ---- probing ---- */
 
+/* Metrics: a probe's duration, by the type of the settings it used. */
+static void record_duration(struct checker *ck, enum hc_type type, int64_t us)
+{
+    if ((unsigned)type >= CHECKER_HC_TYPES)
+        return;
+    double s = us > 0 ? (double)us / 1e6 : 0.;
+    size_t i = 0;
+    while (i < CHECKER_DURATION_BUCKETS && s > checker_duration_bounds[i])
+        i++;
+    ck->stats.duration[type][i]++;
+    ck->stats.duration_sum[type] += s;
+}
+
 static void on_probe_done(void *ctx, const struct probe_result *r)
 {
     struct backend_rt *b = ctx;
@@ -143,6 +161,9 @@ static void on_probe_done(void *ctx, const struct probe_result *r)
     b->probes++;
     bool passed = probe_code_passed(r->code);
     b->passes += passed;
+    b->probe_codes[(unsigned)r->code < PC__COUNT ? r->code : PC_NONE]++;
+    if (used)
+        record_duration(b->ck, used->conf.type, r->duration_us);
     log_debug("probe-result", LOG_STR("backend", b->name),
               LOG_STR("code", probe_code_name(r->code)), LOG_STR("detail", r->detail),
               LOG_DOUBLE("duration-ms", (double)r->duration_us / 1e3),

@@ -33,6 +33,11 @@ struct backend_rt {
     struct probe_result last; /* the last probe result (code PC_NONE before any) */
     int64_t last_probe_us;    /* wall clock of the last result, 0 = none */
     uint64_t probes, passes;
+    /* metrics: every probe result by code, every transition by from/to
+     * (counted by the one result function and the one transition function;
+     * kept across reloads while the backend exists) */
+    uint64_t probe_codes[PC__COUNT];
+    uint64_t transitions[BS__COUNT][BS__COUNT];
 
     /* engine-private */
     struct checker *ck;
@@ -59,9 +64,17 @@ struct checker_reload_stats {
 
 /* Scheduling lateness (actual minus planned probe start), for benchmarks. */
 #define CHECKER_LATENESS_BUCKETS 2000 /* 10 µs each: 0..20 ms, then overflow */
+/* Probe durations by healthcheck type (metrics): counts per bucket, not
+ * cumulative; bucket i holds durations <= checker_duration_bounds[i] (and
+ * above the previous bound), the last one the rest. */
+#define CHECKER_HC_TYPES         (HC_HTTPS + 1)
+#define CHECKER_DURATION_BUCKETS 13
+extern const double checker_duration_bounds[CHECKER_DURATION_BUCKETS]; /* seconds */
 struct checker_stats {
     uint64_t probes_started;
     uint64_t lateness[CHECKER_LATENESS_BUCKETS + 1];
+    uint64_t duration[CHECKER_HC_TYPES][CHECKER_DURATION_BUCKETS + 1];
+    double duration_sum[CHECKER_HC_TYPES]; /* seconds */
 };
 
 struct checker *checker_new(struct ev_loop *loop, const struct maglev_config *cfg);

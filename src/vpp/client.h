@@ -39,6 +39,20 @@ enum vpp_conn_state {
 };
 const char *vpp_conn_state_name(enum vpp_conn_state s);
 
+/* Why a connection that was up ended (metrics), from the disconnect's
+ * cause. */
+enum vpp_disconnect_reason {
+    VPP_DISC_CLOSED,   /* VPP closed the connection (EOF, reset) */
+    VPP_DISC_IO,       /* a read or write error */
+    VPP_DISC_PROTOCOL, /* stream out of sync, undecodable */
+    VPP_DISC_LIVENESS, /* the liveness control_ping got no answer */
+    VPP_DISC_OTHER,
+    VPP_DISC__COUNT
+};
+const char *vpp_disconnect_reason_name(enum vpp_disconnect_reason r); /* "closed", ... */
+/* The reason of a disconnect's text (vpp_info.last_error). Pure. */
+enum vpp_disconnect_reason vpp_disconnect_reason_of(const char *text);
+
 struct vpp_info {
     enum vpp_conn_state state;
     char path[108];
@@ -49,6 +63,7 @@ struct vpp_info {
     uint32_t table_size;
     char last_error[1536];
     uint64_t connects;
+    uint64_t disconnects[VPP_DISC__COUNT]; /* of connections that were up */
 };
 
 struct vpp_client_cbs {

@@ -72,6 +72,7 @@ static void disconnect(struct vpp_client *c, enum vpp_conn_state next, const cha
     c->info.connected_since_us = 0;
     vpp_client_fail_all(c, -ECONNRESET);
     if (was_up) {
+        c->info.disconnects[vpp_disconnect_reason_of(c->info.last_error)]++;
         log_warn("vpp-disconnect", LOG_STR("path", c->info.path),
                  LOG_STR("reason", c->info.last_error));
         snprintf(c->logged_error, sizeof(c->logged_error), "%s", c->info.last_error);
@@ -84,6 +85,29 @@ static void disconnect(struct vpp_client *c, enum vpp_conn_state next, const cha
     double after = next == VPP_STATE_INCOMPATIBLE ? c->opts.backoff_max : c->backoff;
     schedule_retry(c, after);
     c->backoff = c->backoff * 2 > c->opts.backoff_max ? c->opts.backoff_max : c->backoff * 2;
+}
+
+const char *vpp_disconnect_reason_name(enum vpp_disconnect_reason r)
+{
+    static const char *const names[VPP_DISC__COUNT] = { "closed", "io-error", "protocol",
+                                                        "liveness", "other" };
+    return (unsigned)r < VPP_DISC__COUNT ? names[r] : "other";
+}
+
+enum vpp_disconnect_reason vpp_disconnect_reason_of(const char *text)
+{
+    static const struct {
+        const char *prefix;
+        enum vpp_disconnect_reason r;
+    } map[] = {
+        { "VPP closed", VPP_DISC_CLOSED }, { "read:", VPP_DISC_IO },
+        { "write:", VPP_DISC_IO },         { "stream out of sync", VPP_DISC_PROTOCOL },
+        { "liveness", VPP_DISC_LIVENESS },
+    };
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (!strncmp(text, map[i].prefix, strlen(map[i].prefix)))
+            return map[i].r;
+    return VPP_DISC_OTHER;
 }
 
 /* ---- handshake ---- */

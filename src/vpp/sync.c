@@ -113,6 +113,9 @@ static void fail_job(struct vpp_sync *s, struct vpp_sync_job *j, int err, const 
             j->cb(j->ctx, &r);
         }
     }
+    if (j->kind == JOB_SYNC && j->apply && err != -ECANCELED)
+        vpp_sync_count(s, j->frontend ? VPP_SCOPE_VIP : VPP_SCOPE_ALL, j->trigger, VPP_SYNC_FAILURE,
+                       j->start_us);
     if (!j->cb && !j->state_cb && err != -ECANCELED)
         log_warn("vpp-lbsync-failed", LOG_STR("scope", j->frontend ? "vip" : "all"),
                  LOG_STR("trigger", j->trigger), LOG_STR("error", what));
@@ -234,6 +237,12 @@ static void finish_sync(struct vpp_sync *s, struct vpp_sync_job *j, const struct
                       &j->plan, failed, j->start_us);
     if (applied && !j->frontend && failed == 0)
         s->last_full_us = clock_wall_us();
+    if (j->apply)
+        vpp_sync_count(s, j->frontend ? VPP_SCOPE_VIP : VPP_SCOPE_ALL, j->trigger,
+                       !applied ? VPP_SYNC_DRY_RUN
+                       : failed ? VPP_SYNC_FAILURE
+                                : VPP_SYNC_SUCCESS,
+                       j->start_us);
     if (j->apply) /* its read (with what it applied) is VPP's state now */
         vpp_sync_model_install(s, &j->observed, applied ? &j->plan : NULL, res);
     if (!j->canceled && j->cb) {
@@ -264,6 +273,8 @@ static void on_applied(void *ctx, const struct vpp_op_result *res, size_t failed
             sticky_set(s, &op->vip, -1);
         vpp_sync_log_result(op, &res[i], op->kind == LB_OP_CONF_SET);
         vpp_sync_report(s, op, &res[i], j->trigger, j->start_us);
+        if (ok && !strcmp(j->trigger, "periodic"))
+            s->ctr.drift_repaired++;
     }
     finish_sync(s, j, res, failed, true);
 }

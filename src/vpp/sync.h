@@ -148,4 +148,46 @@ int vpp_sync_get_state(struct vpp_sync *s, vpp_state_cb cb, void *ctx, struct vp
 
 void vpp_sync_cancel(struct vpp_sync_job *job);
 
+/* ---- counters (metrics; loop thread) ----
+ *
+ * Syncs: every full sync or API sync that applies (or, dry run, would
+ * apply) and every targeted VIP change sent, by scope (all: a full sync,
+ * vip: one VIP), trigger and result; their durations (from the start of
+ * the job or batch to the last reply). Operations: every op VPP answered
+ * (or that was planned in a dry run), by kind and result. Drift repaired:
+ * the ops a periodic sync applied — VPP had drifted from the model. */
+enum vpp_sync_scope { VPP_SCOPE_ALL, VPP_SCOPE_VIP, VPP_SCOPE__COUNT };
+enum vpp_sync_outcome {
+    VPP_SYNC_SUCCESS,
+    VPP_SYNC_FAILURE, /* an op refused or unanswered, or the job failed */
+    VPP_SYNC_DRY_RUN, /* planned, not applied */
+    VPP_SYNC__COUNT
+};
+enum vpp_op_outcome {
+    VPP_OP_OK,
+    VPP_OP_REFUSED,  /* VPP answered with an error */
+    VPP_OP_NO_REPLY, /* dropped, timed out, disconnected */
+    VPP_OP_DRY_RUN,
+    VPP_OP__COUNT
+};
+#define VPP_SYNC_TRIGGERS         11 /* vpp_sync_trigger_name(0 .. 10) */
+#define VPP_SYNC_OP_KINDS         (LB_OP_AS_WEIGHT + 1)
+#define VPP_SYNC_DURATION_BUCKETS 14
+extern const double vpp_sync_duration_bounds[VPP_SYNC_DURATION_BUCKETS]; /* seconds */
+struct vpp_sync_counters {
+    uint64_t syncs[VPP_SCOPE__COUNT][VPP_SYNC_TRIGGERS][VPP_SYNC__COUNT];
+    /* per bucket, not cumulative; the last one above every bound */
+    uint64_t duration[VPP_SCOPE__COUNT][VPP_SYNC_DURATION_BUCKETS + 1];
+    double duration_sum[VPP_SCOPE__COUNT]; /* seconds */
+    uint64_t ops[VPP_SYNC_OP_KINDS][VPP_OP__COUNT];
+    uint64_t drift_repaired;
+};
+const struct vpp_sync_counters *vpp_sync_counters(const struct vpp_sync *s);
+/* "connect", "startup", "periodic", "reload", "api", "warmup", "repair",
+ * "health", "operator", "weight", "other"; NULL past the end. */
+const char *vpp_sync_trigger_name(size_t i);
+const char *vpp_sync_scope_name(enum vpp_sync_scope s);
+const char *vpp_sync_outcome_name(enum vpp_sync_outcome o);
+const char *vpp_op_outcome_name(enum vpp_op_outcome o);
+
 #endif

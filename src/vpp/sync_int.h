@@ -62,6 +62,7 @@ struct vpp_sync {
     ev_prepare flush;
     struct sync_as_fail *fails;
     size_t n_fails, fails_cap;
+    struct vpp_sync_counters ctr;
 };
 
 /* sync.c */
@@ -96,5 +97,10 @@ void vpp_sync_fail_note(struct vpp_sync *s, const struct lb_op *op,
 /* Tells the source about an AS op (applied, failed or dry-run). */
 void vpp_sync_report(struct vpp_sync *s, const struct lb_op *op, const struct vpp_op_result *res,
                      const char *trigger, int64_t since_us);
+
+/* sync_count.c: the counters */
+void vpp_sync_count(struct vpp_sync *s, enum vpp_sync_scope scope, const char *trigger,
+                    enum vpp_sync_outcome o, int64_t since_us);
+void vpp_sync_count_op(struct vpp_sync *s, const struct lb_op *op, const struct vpp_op_result *res);
 
 #endif

@@ -18,6 +18,7 @@ struct vip_batch {
     unsigned gen;
     const char *trigger;
     int64_t cause_us;
+    int64_t start_us; /* sent (metrics: the sync's duration) */
     struct lb_vip desired;
     struct lb_plan plan;
 };
@@ -193,6 +194,8 @@ enum vpp_as_status vpp_sync_as_status(const struct vpp_sync *s, const struct lb_
 void vpp_sync_report(struct vpp_sync *s, const struct lb_op *op, const struct vpp_op_result *res,
                      const char *trigger, int64_t since_us)
 {
+    if (!s->stopping)
+        vpp_sync_count_op(s, op, res);
     if (!s->src.applied || op->kind < LB_OP_AS_ADD || s->stopping)
         return;
     struct vpp_applied a = {
@@ -229,6 +232,8 @@ static void on_batch(void *ctx, const struct vpp_op_result *res, size_t failed)
     }
     vpp_sync_log_done("vpp-lbsync-done", b->desired.name, b->trigger, &b->plan, failed,
                       b->cause_us);
+    vpp_sync_count(s, VPP_SCOPE_VIP, b->trigger, failed ? VPP_SYNC_FAILURE : VPP_SYNC_SUCCESS,
+                   b->start_us);
     if (b->gen == s->gen && b->fe < s->n_fe)
         s->vips[b->fe].in_flight = false;
     if (unsure) { /* VPP may or may not have it: read VPP again */
@@ -279,10 +284,12 @@ static void start_vip(struct vpp_sync *s, size_t fe)
         }
         vpp_sync_log_done("vpp-lbsync-planned", b->desired.name, b->trigger, &b->plan, 0,
                           b->cause_us);
+        vpp_sync_count(s, VPP_SCOPE_VIP, b->trigger, VPP_SYNC_DRY_RUN, clock_mono_us());
         batch_free(b);
         return;
     }
     v->in_flight = true;
+    b->start_us = clock_mono_us();
     s->n_batches++;
     s->ops_in_flight += b->plan.n_ops;
     if (vpp_lb_apply(s->client, &b->plan, s->opts.window, on_batch, b) < 0) {
