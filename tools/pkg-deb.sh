@@ -108,37 +108,23 @@ if [ ${#cross[@]} -gt 0 ]; then
     "$qemu" "$root/usr/sbin/maglevd" --version
     "$qemu" "$root/usr/bin/maglevc" --version
     "$qemu" "$root/usr/sbin/maglevd" --check --config "$root/etc/maglev/maglev.yaml"
-    # and a short run: maglevd serving its API (a backend without
+    # and a short run: maglevd serving its API (backends without
     # healthcheck: nothing probed; no VPP), maglevc calling it
-    cat > "$stage/run.yaml" <<'EOF'
-maglev:
-  backends:
-    b1: {address: 192.0.2.10}
-  frontends:
-    web:
-      address: 198.19.0.10
-      protocol: tcp
-      port: 80
-      pools:
-        - name: primary
-          backends: {b1: {}}
-  vpp:
-    lb: {ipv4-src-address: 192.0.2.1, ipv6-src-address: "2001:db8::1"}
-EOF
+    runcfg=tests/config/valid/backend-without-healthcheck.yaml
     sock="unix:$stage/run.sock"
-    "$qemu" "$root/usr/sbin/maglevd" --config "$stage/run.yaml" --vpp-api-addr "" \
+    "$qemu" "$root/usr/sbin/maglevd" --config "$runcfg" --vpp-api-addr "" --metrics-addr "" \
         --grpc-addr "$sock" --log-level warn &
     pid=$!
     answer=""
     for _ in $(seq 1 150); do
-        answer=$("$qemu" "$root/usr/bin/maglevc" --server "$sock" show backend b1 2>/dev/null) &&
+        answer=$("$qemu" "$root/usr/bin/maglevc" --server "$sock" show backend static 2>/dev/null) &&
             break
         answer=""
         sleep 0.2
     done
     kill -TERM "$pid"
     wait "$pid" || true
-    if ! grep -q 192.0.2.10 <<<"$answer"; then
+    if ! grep -q 192.0.2.11 <<<"$answer"; then
         echo "pkg-deb: $arch: maglevc got no answer from maglevd under $qemu" >&2
         exit 1
     fi
