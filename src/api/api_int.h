@@ -29,6 +29,7 @@ extern const size_t api_n_methods;
 /* vpp_handlers.c: the VPP RPCs */
 void api_vpp_get_info(struct api_call *call, const ProtobufCMessage *req, void *ctx);
 void api_vpp_get_lb_state(struct api_call *call, const ProtobufCMessage *req, void *ctx);
+void api_vpp_get_lb_counters(struct api_call *call, const ProtobufCMessage *req, void *ctx);
 void api_vpp_sync(struct api_call *call, const ProtobufCMessage *req, void *ctx);
 void api_vpp_plan(struct api_call *call, const ProtobufCMessage *req, void *ctx);
 

@@ -306,6 +306,7 @@ const struct api_method api_methods[] = {
     { "GetVPPLBState", api_vpp_get_lb_state, false },
     { "SyncVPPLBState", api_vpp_sync, false },
     { "PlanVPPLBState", api_vpp_plan, false },
+    { "GetVPPLBCounters", api_vpp_get_lb_counters, false },
     { "WatchEvents", api_events_watch, true },
 };
 const size_t api_n_methods = sizeof(api_methods) / sizeof(api_methods[0]);

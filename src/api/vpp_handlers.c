@@ -1,5 +1,6 @@
 /* vpp_handlers.c: the VPP RPCs (GetVPPInfo, GetVPPLBState, SyncVPPLBState,
- * PlanVPPLBState). The last three wait for a job of the VPP sync (src/vpp
+ * PlanVPPLBState, GetVPPLBCounters). GetVPPLBCounters answers at once from
+ * the core's last reading (core_lbctr). The last three wait for a job of the VPP sync (src/vpp
  * /sync.h) and answer from its callback; a client that goes away cancels
  * the job's callback. */
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include "api/arena.h"
 #include "common/log.h"
 #include "maglev.pb-c.h"
+#include "vpp/lbctr.h"
 #include "vpp/sync.h"
 #include "common/mem.h"
 
@@ -308,4 +310,81 @@ void api_vpp_sync(struct api_call *call, const ProtobufCMessage *req, void *ctx)
 void api_vpp_plan(struct api_call *call, const ProtobufCMessage *req, void *ctx)
 {
     sync_or_plan(call, req, ctx, false);
+}
+
+/* ---- GetVPPLBCounters ---- */
+
+static Maglev__VPPLBVIPCounters *build_counters(struct arena *a, const struct lbctr_vip *v)
+{
+    Maglev__VPPLBVIPCounters *m = ar_new(a, Maglev__VPPLBVIPCounters);
+    maglev__vpplbvipcounters__init(m);
+    char addr[IP_ADDR_STRLEN];
+    m->frontend = arena_strdup(a, v->frontend);
+    m->prefix =
+        arena_printf(a, "%s/%u", ip_addr_format(&v->key.addr, addr, sizeof(addr)), v->key.plen);
+    m->protocol = (char *)proto_name(v->key.protocol);
+    m->port = v->key.port;
+    m->index = v->index;
+    m->existing_sessions = v->c[VPP_STATS_LB_EXISTING];
+    m->first_session = v->c[VPP_STATS_LB_FIRST];
+    m->untracked = v->c[VPP_STATS_LB_UNTRACKED];
+    m->no_server = v->c[VPP_STATS_LB_NO_SERVER];
+    m->rates_known = v->rates_known;
+    m->existing_sessions_rate = v->rate[VPP_STATS_LB_EXISTING];
+    m->first_session_rate = v->rate[VPP_STATS_LB_FIRST];
+    m->untracked_rate = v->rate[VPP_STATS_LB_UNTRACKED];
+    m->no_server_rate = v->rate[VPP_STATS_LB_NO_SERVER];
+    m->sampled_at_us = v->wall_us;
+    return m;
+}
+
+void api_vpp_get_lb_counters(struct api_call *call, const ProtobufCMessage *req, void *ctx)
+{
+    const Maglev__GetVPPLBCountersRequest *rq = (const void *)req;
+    struct api *api = ctx;
+    const struct frontend_conf *fe = NULL;
+    if (rq->scope_case == MAGLEV__GET_VPPLBCOUNTERS_REQUEST__SCOPE_FRONTEND &&
+        !(fe = config_find_frontend(core_config(api->core), rq->frontend))) {
+        char shown[API_NAME_BUF];
+        api_fail(call, GRPC_STATUS_NOT_FOUND, "frontend \"%s\" not found",
+                 api_name_shown(rq->frontend, shown));
+        return;
+    }
+    if (!vpp_or_fail(call, api, true))
+        return;
+    struct core_lbctr_view v;
+    core_lbctr(api->core, &v);
+    if (!v.enabled) {
+        api_fail(call, GRPC_STATUS_UNAVAILABLE,
+                 "VPP's LB counters are disabled (maglevd runs with --vpp-stats-addr \"\")");
+        return;
+    }
+    if (!v.have) {
+        if (v.error[0])
+            api_fail(call, GRPC_STATUS_UNAVAILABLE, "VPP's stats segment is unavailable (%s: %s)",
+                     v.path, v.error);
+        else
+            api_fail(call, GRPC_STATUS_UNAVAILABLE,
+                     "no reading of VPP's LB counters yet (%s is read every %u ms)", v.path,
+                     v.interval_ms);
+        return;
+    }
+    struct arena a = ARENA_INIT;
+    Maglev__VPPLBCounters m = MAGLEV__VPPLBCOUNTERS__INIT;
+    m.stats_address = (char *)v.path;
+    m.status = v.stale ? "stale" : "ok";
+    m.error = (char *)v.error;
+    m.interval_ms = v.interval_ms;
+    m.sampled_at_us = v.sampled_us;
+    struct lb_vip_key key;
+    if (fe)
+        key = lb_frontend_vip_key(fe);
+    m.vips = ar_array(&a, Maglev__VPPLBVIPCounters *, v.table->n ? v.table->n : 1);
+    for (size_t i = 0; i < v.table->n; i++) {
+        const struct lbctr_vip *x = &v.table->vip[i];
+        if (x->have && (!fe || lb_vip_key_cmp(&x->key, &key) == 0))
+            m.vips[m.n_vips++] = build_counters(&a, x);
+    }
+    api_reply(call, (const ProtobufCMessage *)&m);
+    arena_free(&a);
 }

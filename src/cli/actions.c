@@ -150,6 +150,7 @@ RENDER_ADAPTER(render_healthchecks, Maglev__ListHealthChecksResponse)
 RENDER_ADAPTER(render_healthcheck, Maglev__HealthCheck)
 RENDER_ADAPTER(render_vpp_info, Maglev__VPPInfo)
 RENDER_ADAPTER(render_vpp_lb_state, Maglev__VPPLBState)
+RENDER_ADAPTER(render_vpp_lb_counters, Maglev__VPPLBCounters)
 #define RENDER(f) f##_any
 
 static const struct show_kind shows[] = {
@@ -230,6 +231,23 @@ static int show_vpp_lb_state(struct session *s, const char *frontend)
     if (!resp)
         return rc;
     output(s, resp, RENDER(render_vpp_lb_state));
+    protobuf_c_message_free_unpacked(resp, NULL);
+    return EXIT_OK;
+}
+
+static int show_vpp_lb_counters(struct session *s, const char *frontend)
+{
+    Maglev__GetVPPLBCountersRequest req = MAGLEV__GET_VPPLBCOUNTERS_REQUEST__INIT;
+    if (frontend) {
+        req.scope_case = MAGLEV__GET_VPPLBCOUNTERS_REQUEST__SCOPE_FRONTEND;
+        req.frontend = (char *)frontend;
+    }
+    int rc;
+    ProtobufCMessage *resp =
+        call(s, "GetVPPLBCounters", &req.base, &maglev__vpplbcounters__descriptor, &rc);
+    if (!resp)
+        return rc;
+    output(s, resp, RENDER(render_vpp_lb_counters));
     protobuf_c_message_free_unpacked(resp, NULL);
     return EXIT_OK;
 }
@@ -438,6 +456,8 @@ int action_run(struct session *s, const struct cmd_parsed *p)
         return show(s, p->action, NULL);
     case CMD_SHOW_VPP_LB_STATE:
         return show_vpp_lb_state(s, p->arg[ARG_FRONTEND].str);
+    case CMD_SHOW_VPP_LB_COUNTERS:
+        return show_vpp_lb_counters(s, p->arg[ARG_FRONTEND].str);
     case CMD_SYNC_VPP_LB_STATE:
         return vpp_sync(s, p->arg[ARG_FRONTEND].str, false);
     case CMD_PLAN_VPP_LB_STATE:

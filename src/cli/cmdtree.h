@@ -214,6 +214,7 @@ enum maglevc_action {
     CMD_SHOW_VPP_LB_STATE, /* also `show vpp lbstate` (hidden alias) */
     CMD_SYNC_VPP_LB_STATE, /* also `sync vpp lbstate` (hidden alias) */
     CMD_PLAN_VPP_LB_STATE,
+    CMD_SHOW_VPP_LB_COUNTERS,
     CMD_HELP,
     CMD_QUIT, /* `quit` and `exit` */
     CMD_ACTION_COUNT

@@ -43,14 +43,19 @@
 static const struct cmd_node show_vpp_frontend[] = { VPP_FRONTEND(CMD_SHOW_VPP_LB_STATE), END };
 static const struct cmd_node sync_vpp_frontend[] = { VPP_FRONTEND(CMD_SYNC_VPP_LB_STATE), END };
 static const struct cmd_node plan_vpp_frontend[] = { VPP_FRONTEND(CMD_PLAN_VPP_LB_STATE), END };
+static const struct cmd_node show_vpp_counters_frontend[] = {
+    VPP_FRONTEND(CMD_SHOW_VPP_LB_COUNTERS), END
+};
 
-/* show vpp info | lb state [NAME]; `show vpp lbstate [NAME]` is the older
- * spelling, still accepted */
+/* show vpp info | lb state [NAME] | lb counters [NAME]; `show vpp lbstate
+ * [NAME]` is the older spelling, still accepted */
 static const struct cmd_node show_vpp[] = {
     KW("info", "Show maglevd's connection to VPP", ACT(CMD_SHOW_VPP_INFO)),
     KW("lb", "Show VPP's load-balancer plugin",
        KIDS(KW("state", "Show the LB conf, VIPs and ASes as VPP has them",
-               ACT(CMD_SHOW_VPP_LB_STATE), .children = show_vpp_frontend))),
+               ACT(CMD_SHOW_VPP_LB_STATE), .children = show_vpp_frontend),
+            KW("counters", "Show VPP's per-VIP LB packet counters and their rates",
+               ACT(CMD_SHOW_VPP_LB_COUNTERS), .children = show_vpp_counters_frontend))),
     KW("lbstate", "Same as \"lb state\"", ACT(CMD_SHOW_VPP_LB_STATE), HIDDEN,
        .children = show_vpp_frontend),
     END,

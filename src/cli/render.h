@@ -90,6 +90,14 @@ void render_vpp_info(struct strbuf *sb, const struct render_opts *o, const Magle
 void render_vpp_lb_state(struct strbuf *sb, const struct render_opts *o,
                          const Maglev__VPPLBState *s);
 
+/* GetVPPLBCounters: a "stats ADDRESS STATUS" header (ok green, stale
+ * yellow) with the sampling time, interval and last error, then per VIP a
+ * "vip PREFIX PROTO:PORT frontend NAME index N" line and one line per
+ * counter: name, packets, rate ("-" while unknown). maglevc(1) documents
+ * the layout. */
+void render_vpp_lb_counters(struct strbuf *sb, const struct render_opts *o,
+                            const Maglev__VPPLBCounters *c);
+
 /* SyncVPPLBState (plan false) or PlanVPPLBState (plan true): a "sync:" or
  * "plan:" header, one line per operation (a failed one with its error in
  * red), a summary with the count and the duration. */

@@ -1,7 +1,8 @@
 /* render_vpp: the VPP views for people (see render.h): the connection
- * (show vpp info), VPP's LB state (show vpp lb state) and the operations of
- * a sync or a plan. Key-value text, one thing per line, so that an operator
- * can read it and a script can grep it; maglevc(1) documents the layout. */
+ * (show vpp info), VPP's LB state (show vpp lb state), VPP's LB counters
+ * (show vpp lb counters) and the operations of a sync or a plan. Key-value text, one thing per
+ * line, so that an operator can read it and a script can grep it; maglevc(1) documents the layout.
+ */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -288,4 +289,59 @@ void render_vpp_sync(struct strbuf *sb, const struct render_opts *o,
         strbuf_adds(sb, ", ");
     }
     strbuf_addf(sb, "in %s\n", d);
+}
+
+/* ---- show vpp lb counters ---- */
+
+static void add_counter(struct table *t, const char *name, uint64_t v, double rate, bool known)
+{
+    table_cell(t, TC_LABEL, name);
+    table_cellf(t, TC_NONE, "%" PRIu64, v);
+    if (known)
+        table_cellf(t, TC_NONE, "%.1f/s", rate);
+    else
+        table_cell(t, TC_NONE, "-");
+    table_endrow(t);
+}
+
+void render_vpp_lb_counters(struct strbuf *sb, const struct render_opts *o,
+                            const Maglev__VPPLBCounters *c)
+{
+    const size_t w = 11;
+    struct strbuf l = STRBUF_INIT;
+    table_sb_colored(sb, o->color, TC_LABEL, "stats");
+    strbuf_addf(sb, " %s ", or_dash(c->stats_address));
+    bool ok = strcmp(str(c->status), "ok") == 0;
+    table_sb_colored(sb, o->color, ok ? TC_GREEN : TC_YELLOW, or_dash(c->status));
+    strbuf_addc(sb, '\n');
+    add_time_age(&l, o, c->sampled_at_us, "never");
+    render_field(sb, o, 2, w, "sampled", strbuf_str(&l));
+    strbuf_free(&l);
+    render_fieldf(sb, o, 2, w, "interval", "%u ms", c->interval_ms);
+    if (c->error && *c->error)
+        render_field(sb, o, 2, w, "last error", c->error);
+    if (!c->n_vips)
+        strbuf_adds(sb, "\nno VIPs\n");
+    for (size_t i = 0; i < c->n_vips; i++) {
+        const Maglev__VPPLBVIPCounters *v = c->vips[i];
+        strbuf_addc(sb, '\n');
+        table_sb_colored(sb, o->color, TC_LABEL, "vip");
+        if (v->port)
+            strbuf_addf(sb, " %s %s:%u ", or_dash(v->prefix), or_dash(v->protocol), v->port);
+        else
+            strbuf_addf(sb, " %s any ", or_dash(v->prefix));
+        table_sb_colored(sb, o->color, TC_LABEL, "frontend");
+        strbuf_addf(sb, " %s ", v->frontend && *v->frontend ? v->frontend : "(not configured)");
+        table_sb_colored(sb, o->color, TC_LABEL, "index");
+        strbuf_addf(sb, " %u\n", v->index);
+        struct table t;
+        table_init(&t, 3, 2, o->color);
+        add_counter(&t, "existing-sessions", v->existing_sessions, v->existing_sessions_rate,
+                    v->rates_known);
+        add_counter(&t, "first-session", v->first_session, v->first_session_rate, v->rates_known);
+        add_counter(&t, "untracked", v->untracked, v->untracked_rate, v->rates_known);
+        add_counter(&t, "no-server", v->no_server, v->no_server_rate, v->rates_known);
+        table_render(&t, sb);
+        table_free(&t);
+    }
 }

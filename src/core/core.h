@@ -181,6 +181,29 @@ void core_reload_counts(const struct core *c, struct core_reload_counts *out);
  * backend_rt (probe_codes, transitions). */
 const struct checker_stats *core_health_stats(const struct core *c);
 
+/* ---- VPP LB counters (counters.c) ----
+ *
+ * The LB plugin's four per-VIP counters, read from VPP's stats segment
+ * every CORE_LBCTR_INTERVAL_MS while VPP is connected; see counters.c for
+ * when the VIP index map is read again and how errors are logged. */
+#define CORE_LBCTR_INTERVAL_MS 5000
+struct lbctr;
+struct core_lbctr_view {
+    bool enabled;     /* VPP integration on and a stats address set */
+    const char *path; /* the stats socket */
+    unsigned interval_ms;
+    bool have;                 /* a reading since VPP (re)connected */
+    bool stale;                /* the last read failed (error); values are older */
+    const char *error;         /* the reader's last error, "" = none */
+    int64_t sampled_us;        /* wall clock of the last successful reading */
+    const struct lbctr *table; /* vpp/lbctr.h; NULL when !enabled */
+};
+/* After core_vpp_start: reads VPP's stats socket at path every
+ * interval_ms (0 = CORE_LBCTR_INTERVAL_MS). path NULL or "", or no VPP
+ * integration: nothing (0). 0 or -ENOMEM. Stopped with the VPP sync. */
+int core_lbctr_start(struct core *c, const char *path, unsigned interval_ms);
+void core_lbctr(const struct core *c, struct core_lbctr_view *out);
+
 /* The LB state VPP should have: the effective weights; during the warm-up
  * the VIPs not yet released are marked held. For the VPP sync (and
  * tests). Returns 0. */

@@ -56,6 +56,10 @@ struct core {
     bool reloading;    /* transitions are not propagated */
     struct core_observer *observers;
     struct vpp_sync *vpp;
+    struct core_lbctr *lbctr; /* counters.c; NULL = none */
+    /* counters.c's stop, set by core_lbctr_start (so that programs built
+     * from core.c/vpp.c without counters.c link) */
+    void (*lbctr_stop)(struct core *c);
     struct core_reload_job *job;        /* a worker reading the config */
     struct core_reload_waiter *waiting; /* told when job is applied */
     struct core_reload_waiter *queued;  /* asked during job: the next one */

@@ -118,6 +118,8 @@ int core_vpp_start(struct core *c, const struct core_vpp_opts *o)
 
 void core_vpp_stop(struct core *c)
 {
+    if (c->lbctr_stop)
+        c->lbctr_stop(c); /* counters.c: cancels its job before the sync goes */
     vpp_sync_free(c->vpp);
     c->vpp = NULL;
 }

@@ -131,6 +131,7 @@ static int start_metrics(struct daemon *d)
     d->metrics = metrics_new(d->loop);
     metrics_add_daemon(d->metrics, d->core);
     metrics_add_vpp(d->metrics, d->core);
+    metrics_add_vpp_lb(d->metrics, d->core);
     metrics_add_api(d->metrics, d->api);
     char err[512];
     if (metrics_serve(d->metrics, l, err, sizeof(err)) < 0) {
@@ -147,8 +148,13 @@ static int start_vpp(struct daemon *d)
         log_info("vpp-disabled", LOG_STR("reason", "--vpp-api-addr is empty"));
         return 0;
     }
+    const char *stats = d->opts->vpp_stats_addr;
+    if (!stats || !*stats)
+        log_info("vpp-stats-disabled", LOG_STR("reason", "--vpp-stats-addr is empty"));
     struct core_vpp_opts o = { .api_path = d->opts->vpp_api_addr, .dry_run = d->opts->vpp_dry_run };
-    return core_vpp_start(d->core, &o);
+    if (core_vpp_start(d->core, &o) < 0)
+        return -1;
+    return core_lbctr_start(d->core, stats, d->opts->vpp_stats_interval_ms);
 }
 
 int daemon_run(const struct daemon_opts *opts)

@@ -12,6 +12,8 @@ struct daemon_opts {
     struct metrics_listeners *metrics; /* bound (metrics_listen); NULL = none; taken */
     const char *grpc_addr;             /* listener list; "" = no API */
     const char *vpp_api_addr;          /* "" = no VPP integration */
+    const char *vpp_stats_addr;        /* "" = no LB counters (none either without VPP) */
+    unsigned vpp_stats_interval_ms;    /* 0 = 5 s (tests) */
     bool vpp_dry_run;
     unsigned grpc_max_conns;    /* 0: what the descriptor budget allows, at most 1024 */
     unsigned grpc_handshake_ms; /* 0: 10 s */

@@ -16,14 +16,17 @@
 #include "daemon/daemon.h"
 #include "metrics/metrics.h"
 
-#define DEFAULT_GRPC_ADDR    "unix:/run/vpp-maglev/maglevd.sock"
-#define DEFAULT_VPP_API_ADDR "/run/vpp/api.sock"
-#define DEFAULT_METRICS_ADDR "127.0.0.1:9091"
+#define DEFAULT_GRPC_ADDR      "unix:/run/vpp-maglev/maglevd.sock"
+#define DEFAULT_VPP_API_ADDR   "/run/vpp/api.sock"
+#define DEFAULT_VPP_STATS_ADDR "/run/vpp/stats.sock"
+#define DEFAULT_METRICS_ADDR   "127.0.0.1:9091"
 
 struct options {
     const char *config;
     const char *grpc_addr;
     const char *vpp_api_addr;
+    const char *vpp_stats_addr;
+    unsigned vpp_stats_interval_ms; /* hidden test option; 0 = 5 s */
     const char *metrics_addr;
     bool metrics_default; /* neither --metrics-addr nor MAGLEV_METRICS_ADDR */
     const char *tls_cert, *tls_key, *tls_client_ca;
@@ -69,6 +72,9 @@ static void usage(FILE *f)
             "                         MAGLEV_GRPC_IDLE_TIMEOUT; default 5m)\n"
             "      --vpp-api-addr PATH  VPP's binary-API socket; \"\" = no VPP integration\n"
             "                         (env MAGLEV_VPP_API_ADDR; default %s)\n"
+            "      --vpp-stats-addr PATH  VPP's stats socket, for the LB plugin's per-VIP\n"
+            "                         counters (read every 5 s); \"\" = none (env\n"
+            "                         MAGLEV_VPP_STATS_ADDR; default %s)\n"
             "      --vpp-sync-dry-run log the VPP operations each sync would make, apply\n"
             "                         none (env MAGLEV_VPP_SYNC_DRY_RUN=1)\n"
             "      --metrics-addr LIST  Prometheus /metrics and /healthz: HOST:PORT,\n"
@@ -77,7 +83,8 @@ static void usage(FILE *f)
             "                         MAGLEV_METRICS_ADDR; default %s)\n"
             "  -V, --version          print version, commit and build date, then exit\n"
             "  -h, --help             this help\n",
-            CONFIG_DEFAULT_PATH, DEFAULT_GRPC_ADDR, DEFAULT_VPP_API_ADDR, DEFAULT_METRICS_ADDR);
+            CONFIG_DEFAULT_PATH, DEFAULT_GRPC_ADDR, DEFAULT_VPP_API_ADDR, DEFAULT_VPP_STATS_ADDR,
+            DEFAULT_METRICS_ADDR);
 }
 
 static const char *env_or(const char *name, const char *fallback)
@@ -180,6 +187,8 @@ static int parse_args(int argc, char **argv, struct options *o)
         OPT_IDLE,
         OPT_VPP_API,
         OPT_VPP_DRY,
+        OPT_VPP_STATS,
+        OPT_VPP_STATS_IV,
         OPT_METRICS
     };
     static const struct option longopts[] = {
@@ -199,6 +208,9 @@ static int parse_args(int argc, char **argv, struct options *o)
         { "grpc-idle-timeout", required_argument, NULL, OPT_IDLE },
         { "vpp-api-addr", required_argument, NULL, OPT_VPP_API },
         { "vpp-sync-dry-run", no_argument, NULL, OPT_VPP_DRY },
+        { "vpp-stats-addr", required_argument, NULL, OPT_VPP_STATS },
+        /* tests only, not in --help: the LB counters' interval (ms) */
+        { "test-vpp-stats-interval-ms", required_argument, NULL, OPT_VPP_STATS_IV },
         { "metrics-addr", required_argument, NULL, OPT_METRICS },
         { "version", no_argument, NULL, 'V' },
         { "help", no_argument, NULL, 'h' },
@@ -210,6 +222,8 @@ static int parse_args(int argc, char **argv, struct options *o)
     o->grpc_addr = getenv("MAGLEV_GRPC_ADDR") ? getenv("MAGLEV_GRPC_ADDR") : DEFAULT_GRPC_ADDR;
     o->vpp_api_addr =
         getenv("MAGLEV_VPP_API_ADDR") ? getenv("MAGLEV_VPP_API_ADDR") : DEFAULT_VPP_API_ADDR;
+    o->vpp_stats_addr =
+        getenv("MAGLEV_VPP_STATS_ADDR") ? getenv("MAGLEV_VPP_STATS_ADDR") : DEFAULT_VPP_STATS_ADDR;
     /* set but empty: no endpoint, like --metrics-addr "" */
     o->metrics_addr =
         getenv("MAGLEV_METRICS_ADDR") ? getenv("MAGLEV_METRICS_ADDR") : DEFAULT_METRICS_ADDR;
@@ -274,6 +288,14 @@ static int parse_args(int argc, char **argv, struct options *o)
         case OPT_VPP_DRY:
             o->vpp_dry_run = true;
             break;
+        case OPT_VPP_STATS:
+            o->vpp_stats_addr = optarg;
+            break;
+        case OPT_VPP_STATS_IV: {
+            unsigned long ms = strtoul(optarg, NULL, 10);
+            o->vpp_stats_interval_ms = ms >= 100 && ms <= 3600000 ? (unsigned)ms : 0;
+            break;
+        }
         case OPT_METRICS:
             o->metrics_addr = optarg;
             o->metrics_default = false;
@@ -373,6 +395,11 @@ int main(int argc, char **argv)
                 o.vpp_api_addr);
         return 2;
     }
+    if (strlen(o.vpp_stats_addr) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+        fprintf(stderr, "maglevd: --vpp-stats-addr \"%s\" is too long for a UNIX socket path\n",
+                o.vpp_stats_addr);
+        return 2;
+    }
     if (o.tls_cert) {
         char err[1024];
         struct api_tls_files f = { o.tls_cert, o.tls_key, o.tls_client_ca };
@@ -402,6 +429,8 @@ int main(int argc, char **argv)
                              .metrics = ml,
                              .grpc_addr = o.grpc_addr,
                              .vpp_api_addr = o.vpp_api_addr,
+                             .vpp_stats_addr = o.vpp_stats_addr,
+                             .vpp_stats_interval_ms = o.vpp_stats_interval_ms,
                              .vpp_dry_run = o.vpp_dry_run,
                              .grpc_max_conns = o.max_conns_n,
                              .grpc_handshake_ms = o.handshake_ms,

@@ -144,6 +144,10 @@ void metrics_set_epoch(struct metrics *m, uint64_t (*epoch)(void *ctx), void *ct
 void metrics_add_daemon(struct metrics *m, struct core *core);
 void metrics_add_vpp(struct metrics *m, struct core *core);
 void metrics_add_api(struct metrics *m, struct api *api);
+/* VPP's LB per-VIP counters from the stats segment (collect_lbctr.c):
+ * maglev_vpp_lb_vip_packets_total{frontend,counter},
+ * maglev_vpp_lb_counters_up. */
+void metrics_add_vpp_lb(struct metrics *m, struct core *core);
 
 /* Serves /metrics and /healthz on the listeners (taking them) from the
  * loop. 0, or -errno with err. */

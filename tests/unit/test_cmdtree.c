@@ -701,6 +701,9 @@ static void test_vpp_commands(void **state)
         { "show vpp info", CMD_SHOW_VPP_INFO, NULL, NULL, NULL, NULL },
         { "show vpp lb state", CMD_SHOW_VPP_LB_STATE, NULL, NULL, NULL, NULL },
         { "show vpp lb state web", CMD_SHOW_VPP_LB_STATE, "web", NULL, NULL, NULL },
+        { "show vpp lb counters", CMD_SHOW_VPP_LB_COUNTERS, NULL, NULL, NULL, NULL },
+        { "show vpp lb counters web", CMD_SHOW_VPP_LB_COUNTERS, "web", NULL, NULL, NULL },
+        { "sh v l c web", CMD_SHOW_VPP_LB_COUNTERS, "web", NULL, NULL, NULL },
         { "show vpp lbstate", CMD_SHOW_VPP_LB_STATE, NULL, NULL, NULL, NULL },
         { "show vpp lbstate web", CMD_SHOW_VPP_LB_STATE, "web", NULL, NULL, NULL },
         { "SHOW VPP LBSTATE Web", CMD_SHOW_VPP_LB_STATE, "Web", NULL, NULL, NULL },
@@ -737,7 +740,7 @@ static void test_vpp_commands(void **state)
     parse_err("show vpp lbstat web", "unknown word \"lbstat\"; expected one of: info, lb");
     parse_err("plan vpp lbstate", "unknown word \"lbstate\"; expected: lb"); /* no such alias */
     parse_err("show vpp", "incomplete command; expected one of: info, lb");
-    parse_err("show vpp lb", "incomplete command; expected: state");
+    parse_err("show vpp lb", "incomplete command; expected one of: state, counters");
     parse_err("sync vpp", "incomplete command; expected: lb");
     parse_err("sh v l", "ambiguous \"v\": version, vpp");     /* neither completes */
     parse_err("s v l s", "ambiguous \"s\": show, set, sync"); /* show and sync both do */
@@ -758,7 +761,7 @@ static void test_vpp_complete_and_help(void **state)
     comp("show vpp lb", &f, 1, "lb");
     comp("show vpp lbs", &f, 0, "=unknown word \"lbs\"; expected one of: info, lb");
     comp("show vpp lbstate", &f, 1, "lbstate"); /* typed in full: kept */
-    comp("show vpp lb ", &f, 1, "state");
+    comp("show vpp lb ", &f, 2, "state counters");
     comp("show vpp lb state ", &f, 3, "api web web-v6=NAME  Frontend name: only its VIP");
     assert_int_equal(f.kind, CMD_SLOT_FRONTEND);
     comp("show vpp lbstate w", &f, 2, "web web-v6=NAME  Frontend name: only its VIP");
@@ -778,7 +781,9 @@ static void test_vpp_complete_and_help(void **state)
     help("show vpp l", &f, 0, "  lb        Show VPP's load-balancer plugin\n");
     help("show vpp lbstate", &f, 0, "  lbstate   Same as \"lb state\"\n");
     help("show vpp lbs", &f, -1, "unknown word \"lbs\"; expected one of: info, lb\n");
-    help("show vpp lb ", &f, 0, "  state     Show the LB conf, VIPs and ASes as VPP has them\n");
+    help("show vpp lb ", &f, 0,
+         "  state     Show the LB conf, VIPs and ASes as VPP has them\n"
+         "  counters  Show VPP's per-VIP LB packet counters and their rates\n");
     help("show vpp lb state ", &f, 0,
          "  NAME      Frontend name: only its VIP\n"
          "  api\n"
