@@ -503,7 +503,7 @@ def test_complete_flag(lab):
     assert complete(lab, "show vpp ") == ["info", "lb"]
     assert complete(lab, "show vpp l") == ["lb"]
     assert complete(lab, "show vpp lbs") == []
-    assert complete(lab, "show vpp lb ") == ["state"]
+    assert complete(lab, "show vpp lb ") == ["state", "counters"]
     assert complete(lab, "show vpp lb state ") == ["web", "web6"]
     assert complete(lab, "sync vpp lb state w") == ["web", "web6"]
     assert complete(lab, "plan vpp lb state web6") == ["web6"]
