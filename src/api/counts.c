@@ -8,6 +8,7 @@
 
 #include "api/grpc_server_int.h"
 #include "api/server_setup.h"
+#include "common/grpc_code.h"
 #include "common/mem.h"
 
 void api_srv_counts_init(struct api_server *s)
@@ -33,26 +34,7 @@ void api_srv_count_call(struct api_server *s, const struct api_call *c)
 
 const char *api_status_name(grpc_status_code code)
 {
-    static const char *const names[API_STATUS_CODES] = {
-        "OK",
-        "CANCELLED",
-        "UNKNOWN",
-        "INVALID_ARGUMENT",
-        "DEADLINE_EXCEEDED",
-        "NOT_FOUND",
-        "ALREADY_EXISTS",
-        "PERMISSION_DENIED",
-        "RESOURCE_EXHAUSTED",
-        "FAILED_PRECONDITION",
-        "ABORTED",
-        "OUT_OF_RANGE",
-        "UNIMPLEMENTED",
-        "INTERNAL",
-        "UNAVAILABLE",
-        "DATA_LOSS",
-        "UNAUTHENTICATED",
-    };
-    return (unsigned)code < API_STATUS_CODES ? names[code] : "UNKNOWN";
+    return grpc_code_name((int)code);
 }
 
 void api_server_each_count(const struct api_server *s, api_count_fn fn, void *ctx)

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/grpc_code.h"
 #include "common/mem.h"
 #include "common/strbuf.h"
 #include "maglev.pb-c.h"
@@ -35,31 +36,9 @@ struct client {
     volatile sig_atomic_t *intr;
 };
 
-static const char *const code_names[] = {
-    "OK",
-    "CANCELLED",
-    "UNKNOWN",
-    "INVALID_ARGUMENT",
-    "DEADLINE_EXCEEDED",
-    "NOT_FOUND",
-    "ALREADY_EXISTS",
-    "PERMISSION_DENIED",
-    "RESOURCE_EXHAUSTED",
-    "FAILED_PRECONDITION",
-    "ABORTED",
-    "OUT_OF_RANGE",
-    "UNIMPLEMENTED",
-    "INTERNAL",
-    "UNAVAILABLE",
-    "DATA_LOSS",
-    "UNAUTHENTICATED",
-};
-
 const char *client_code_name(int code)
 {
-    if (code >= 0 && (size_t)code < sizeof(code_names) / sizeof(code_names[0]))
-        return code_names[code];
-    return "UNKNOWN";
+    return grpc_code_name(code);
 }
 
 static void set_status(struct client_status *st, int code, const char *msg)
