@@ -48,6 +48,8 @@
 #define SWEEP_MIN      16
 #define REFUSED_LOG_US (10 * 1000000LL)
 #define TRIM_MIN_PEAK  32
+#define LATE_TRIMS     5       /* after a crowd left, trims this many more times, */
+#define LATE_TRIM_US   1000000 /* 1, 2, 4, 8, 16 s after: gRPC frees some of it late */
 
 enum conn_state { C_PENDING, C_PARTIAL, C_LIVE };
 
@@ -91,6 +93,8 @@ struct api_accept {
     grpc_server *server;
     grpc_server_credentials *insecure;
     unsigned max_conns, n_conns, n_live, peak_live;
+    unsigned late_trims; /* trims still due after a crowd left */
+    int64_t late_trim_us;
     int64_t handshake_us, idle_us;
     struct acceptor *acc;
     size_t n_acc;
@@ -422,8 +426,17 @@ static void on_sweep(struct ev_loop *loop, ev_timer *w, int revents)
     if (a->peak_live >= TRIM_MIN_PEAK && a->n_live <= a->peak_live / 4) {
         malloc_trim(0); /* give back what a crowd of connections grew */
         a->peak_live = a->n_live;
+        /* and again later: gRPC's threads free the rest of a connection
+         * after it is closed, on a busy machine seconds later (what they
+         * free in the middle of the heap stays there until a trim) */
+        a->late_trims = LATE_TRIMS;
+        a->late_trim_us = now + LATE_TRIM_US;
+    } else if (a->late_trims && now >= a->late_trim_us) {
+        malloc_trim(0);
+        a->late_trims--;
+        a->late_trim_us = now + ((int64_t)LATE_TRIM_US << (LATE_TRIMS - a->late_trims));
     }
-    if (!a->live.head)
+    if (!a->live.head && !a->late_trims)
         ev_timer_stop(loop, w);
 }
 
