@@ -2,7 +2,7 @@
 BUILD   ?= build
 SOURCES  = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
-.PHONY: all build deps check test run demo-fail demo-heal pkg-deb fuzz bench bench-probes bench-vpp-sync bench-failover bench-reload bench-metrics bench-startup bench-api-flood fixstyle checkstyle clean vpp-binapi
+.PHONY: all build deps check test test-under-load run demo-fail demo-heal pkg-deb fuzz bench bench-probes bench-vpp-sync bench-failover bench-reload bench-metrics bench-startup bench-api-flood fixstyle checkstyle clean vpp-binapi
 
 all: build
 
@@ -21,6 +21,12 @@ check: build
 # ASan/UBSan build + unit and config tests, each fuzzer for a bounded time.
 test: deps
 	@tests/run-all.sh
+
+# The python suites (integration, api, vppsim) 5 times in a row while
+# stress-ng keeps every core busy (RUNS, HOGS): proof that no test depends
+# on an idle machine. Not part of make test (~30 minutes).
+test-under-load: build
+	@tests/run-under-load.sh
 
 # The main job: the demo lab (nginx backends in network namespaces) with
 # maglevd in the foreground probing them and programming vppsim; the demo

@@ -70,7 +70,7 @@ class Server:
             into.append(None)  # EOF
             self.cond.notify_all()
 
-    def wait_line(self, pattern, timeout=10.0, start=0):
+    def wait_line(self, pattern, timeout=30.0, start=0):
         """The first stdout line from index start matching pattern."""
         deadline = time.monotonic() + timeout
         with self.cond:
@@ -90,7 +90,7 @@ class Server:
         with self.cond:
             return sum(1 for line in self.lines if line is not None and re.search(pattern, line))
 
-    def stop(self, timeout=10.0):
+    def stop(self, timeout=60.0):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         rc = self.proc.wait(timeout=timeout)
@@ -433,7 +433,8 @@ def test_reflection_file_containing_service(channel, path):
     assert fd.name == "maglev.proto" and fd.package == "maglev"
     (svc,) = fd.service
     assert svc.name == "Maglev"
-    assert len(svc.method) == 19
+    want = [m.name for m in pb.DESCRIPTOR.services_by_name["Maglev"].methods]
+    assert len(want) >= 20 and [m.name for m in svc.method] == want
     methods = {m.name: m for m in svc.method}
     assert methods["WatchEvents"].server_streaming
     assert methods["GetVersion"].input_type == ".maglev.GetVersionRequest"
@@ -497,11 +498,11 @@ def test_reflection_cancelled_midway(env, channel):
 
 # ---- shutdown ----
 
-def open_streams(srv, target, n):
+def open_streams(srv, target, n, timeout=60):
     ch = grpc.insecure_channel(target)
     its = []
     for _ in range(n):
-        it = watch(ch)(pb.WatchEventsRequest(), timeout=60)
+        it = watch(ch)(pb.WatchEventsRequest(), timeout=timeout)
         for _ in range(5):
             next(it)
         its.append(it)
@@ -513,27 +514,29 @@ def test_sigterm_with_open_streams(tmp_path):
     port = free_port()
     srv = Server(f"unix:{sock},127.0.0.1:{port}")
     srv.wait_line("^ready$")
-    ch1, its1 = open_streams(srv, f"unix:{sock}", 3)
-    ch2, its2 = open_streams(srv, f"127.0.0.1:{port}", 2)
+    # streams that would last 10 minutes: a stop that waited for them
+    # instead of cancelling them would take that long
+    ch1, its1 = open_streams(srv, f"unix:{sock}", 3, timeout=600)
+    ch2, its2 = open_streams(srv, f"127.0.0.1:{port}", 2, timeout=600)
     # a reflection stream left open too
     refl_ev = threading.Event()
 
     def reqs():
         yield rpb.ServerReflectionRequest(list_services="")
-        refl_ev.wait(30)
+        refl_ev.wait(600)
 
     refl = ch1.stream_stream(REFLECTION_V1,
                              request_serializer=rpb.ServerReflectionRequest.SerializeToString,
                              response_deserializer=rpb.ServerReflectionResponse.FromString)(
-                                 reqs(), timeout=60)
+                                 reqs(), timeout=600)
     next(refl)
     assert srv.count("^watch ") == 5
     t0 = time.monotonic()
-    rc = srv.stop(timeout=10)
+    rc = srv.stop()
     elapsed = time.monotonic() - t0
     refl_ev.set()
     assert rc == 0, srv.stderr
-    assert elapsed < 5, elapsed
+    assert elapsed < 30, elapsed  # natively milliseconds; more on a busy machine
     assert srv.count("^cancel WatchEvents") == 5, srv.lines
     for it in its1 + its2:
         with pytest.raises(grpc.RpcError) as e:
@@ -552,7 +555,7 @@ def test_sigterm_idle_and_restart_same_path(tmp_path):
         srv.wait_line("^ready$")
         t0 = time.monotonic()
         assert srv.stop() == 0, srv.stderr
-        assert time.monotonic() - t0 < 5
+        assert time.monotonic() - t0 < 30  # natively milliseconds
 
 
 @pytest.mark.skipif(SANITIZED or not shutil.which("valgrind"), reason="valgrind unavailable")

@@ -41,6 +41,18 @@ MINIMAL_CONFIG = """maglev:
 """
 
 
+# Time bounds (seconds). CI shares two cores with other jobs at load
+# averages of 10-20 (tests/run-under-load.sh reproduces that): a process
+# may wait hundreds of milliseconds for a core, several times in a row.
+# WAIT bounds every wait for something that must happen: it costs nothing
+# when the thing happens, so it is generous. LOAD_SLACK is what a test
+# adds to a wall-clock duration it bounds from above (a lower bound needs
+# none: a timer never fires early); each such bound stays well below the
+# duration of the fault it is there to catch.
+WAIT = 30.0
+LOAD_SLACK = 5.0
+
+
 def sh(*args, check=True, **kw):
     return subprocess.run(list(args), check=check, capture_output=True, text=True, **kw)
 
@@ -189,7 +201,7 @@ class Lab:
         shutil.rmtree(self.dir, ignore_errors=True)
 
     @staticmethod
-    def wait_for(cond, what, timeout=10.0, interval=0.05):
+    def wait_for(cond, what, timeout=WAIT, interval=0.05):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if cond():
@@ -235,7 +247,7 @@ class Daemon:
             return [r for r in self.records
                     if r["msg"] == msg and all(r.get(k) == v for k, v in fields.items())]
 
-    def wait_for(self, msg, timeout=15.0, **fields):
+    def wait_for(self, msg, timeout=WAIT, **fields):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             found = self.find(msg, **fields)
@@ -252,7 +264,7 @@ class Daemon:
         t = self.find("backend-transition", backend=backend)
         return t[-1]["to"] if t else None
 
-    def wait_state(self, backend, state, timeout=15.0):
+    def wait_state(self, backend, state, timeout=WAIT):
         Lab.wait_for(lambda: self.state(backend) == state, f"{backend} {state}", timeout)
         return time.monotonic()
 
@@ -263,7 +275,7 @@ class Daemon:
         if self.p.poll() is None:
             self.p.send_signal(signal.SIGTERM)
             try:
-                self.p.wait(timeout=15)
+                self.p.wait(timeout=WAIT)
             except subprocess.TimeoutExpired:
                 self.p.kill()
                 self.p.wait()
@@ -273,7 +285,9 @@ class Daemon:
 
 def web_config(lab):
     """Three backends (http, http, tcp) behind one frontend with two pools:
-    the config the API and maglevc tests share."""
+    the config the API and maglevc tests share. The tests look at the last
+    probe's code (L7OK): a timeout as long as the interval keeps a busy
+    machine from failing one of these probes, which take a millisecond."""
     b = lab.backends
     return f"""maglev:
   healthchecker: {{netns: {lab.hub}, transition-history: 7}}
@@ -282,9 +296,9 @@ def web_config(lab):
       type: http
       interval: 1s
       fast-interval: 200ms
-      timeout: 500ms
+      timeout: 1s
       params: {{path: /healthz, host: lab.example, response-codes: [200, "300-399"]}}
-    tcp: {{type: tcp, port: 80, interval: 1s, fast-interval: 200ms, timeout: 500ms}}
+    tcp: {{type: tcp, port: 80, interval: 1s, fast-interval: 200ms, timeout: 1s}}
   backends:
     b1: {{address: {b[0].v4}, healthcheck: http}}
     b2: {{address: {b[1].v4}, healthcheck: http}}

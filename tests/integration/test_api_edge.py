@@ -49,7 +49,7 @@ def serving(daemon):
         f = ch.unary_unary("/maglev.Maglev/GetVersion",
                            request_serializer=pb.GetVersionRequest.SerializeToString,
                            response_deserializer=pb.VersionInfo.FromString)
-        Lab.wait_for(lambda: _try(f), "maglevd serving", timeout=15)
+        Lab.wait_for(lambda: _try(f), "maglevd serving")
         return f(pb.GetVersionRequest(), timeout=5)
     finally:
         ch.close()
@@ -57,7 +57,7 @@ def serving(daemon):
 
 def _try(f):
     try:
-        f(pb.GetVersionRequest(), timeout=1)
+        f(pb.GetVersionRequest(), timeout=5)
         return True
     except grpc.RpcError:
         return False
@@ -286,16 +286,16 @@ def test_vpp_connect_failed_warns_once_per_outage(tmp_path, config):
         d = start_maglevd(config, sim)
         outages = 3
         for i in range(outages):
-            d.wait_for("vpp-connect", timeout=15)
+            d.wait_for("vpp-connect")
             n = len(d.find("vpp-connect"))
             failed = len(d.find("vpp-connect-failed"))
             sim.call("handshake", mode="refuse")
             sim.call("cut")
             Lab.wait_for(lambda: len(d.find("vpp-connect-failed")) > failed,
-                         "a refused handshake", timeout=10)
+                         "a refused handshake")
             sim.call("restart", down=4.5)  # socket gone: ENOENT at the next try
             sim.call("handshake", mode="ok")
-            Lab.wait_for(lambda: len(d.find("vpp-connect")) > n, "reconnect", timeout=20)
+            Lab.wait_for(lambda: len(d.find("vpp-connect")) > n, "reconnect")
         failed = d.find("vpp-connect-failed")
         warns = [r for r in failed if r["level"] == "warn"]
         errors = {r["error"] for r in failed}

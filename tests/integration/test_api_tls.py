@@ -97,7 +97,7 @@ def get_version(addr, creds, **opts):
         f = ch.unary_unary("/maglev.Maglev/GetVersion",
                            request_serializer=pb.GetVersionRequest.SerializeToString,
                            response_deserializer=pb.VersionInfo.FromString)
-        return f(pb.GetVersionRequest(), timeout=5)
+        return f(pb.GetVersionRequest(), timeout=30)
     finally:
         ch.close()
 
@@ -131,7 +131,7 @@ def test_plaintext_client_is_refused(daemon):
                            request_serializer=pb.GetVersionRequest.SerializeToString,
                            response_deserializer=pb.VersionInfo.FromString)
         with pytest.raises(grpc.RpcError) as e:
-            f(pb.GetVersionRequest(), timeout=5)
+            f(pb.GetVersionRequest(), timeout=30)
         assert e.value.code() == grpc.StatusCode.UNAVAILABLE
     finally:
         ch.close()
@@ -243,7 +243,7 @@ def serves(addr):
         f = ch.unary_unary("/maglev.Maglev/GetVersion",
                            request_serializer=pb.GetVersionRequest.SerializeToString,
                            response_deserializer=pb.VersionInfo.FromString)
-        f(pb.GetVersionRequest(), timeout=1)
+        f(pb.GetVersionRequest(), timeout=5)
         return True
     except grpc.RpcError:
         return False
@@ -259,7 +259,7 @@ def test_plaintext_remote_warning(config, host, warned):
     try:
         port = d.grpc_addr.rsplit(":", 1)[1]
         local = {"0.0.0.0": "127.0.0.1", "[::]": "[::1]"}.get(host, host)
-        Lab.wait_for(lambda: serves(f"{local}:{port}"), "maglevd serving", timeout=15)
+        Lab.wait_for(lambda: serves(f"{local}:{port}"), "maglevd serving")
         recs = d.find("api-plaintext-remote")
         if warned:
             assert recs and recs[0]["level"] == "warn", d.records

@@ -25,7 +25,7 @@ import time
 import grpc
 import pytest
 
-from lab import Lab, is_root
+from lab import LOAD_SLACK, WAIT, Lab, is_root
 from vpplab import VPPSim, active_ases, mark, start_maglevd, wait_record
 
 sys.path.insert(0, os.environ.get("PROTO_PY_DIR", "build/proto"))
@@ -129,7 +129,7 @@ def weights_are(sim, want):
     return all(got.get(k) == w for k, w in want.items())
 
 
-def wait_weights(sim, want, what, timeout=15.0):
+def wait_weights(sim, want, what, timeout=WAIT):
     try:
         Lab.wait_for(lambda: weights_are(sim, want), what, timeout=timeout, interval=0.02)
     except AssertionError:
@@ -203,7 +203,7 @@ def copy_state(src, dst):
 # ---- maglevd ----
 
 
-def rpc(lab, method, req, resp_type, timeout=10, channel=None):
+def rpc(lab, method, req, resp_type, timeout=WAIT, channel=None):
     f = (channel or lab.channel).unary_unary(f"/maglev.Maglev/{method}",
                                              request_serializer=req.SerializeToString,
                                              response_deserializer=resp_type.FromString)
@@ -265,7 +265,7 @@ def log_time(rec):
     return secs + int(t[20:23]) / 1000.0
 
 
-def wait_sync(d, after=0, timeout=15.0, msg="vpp-lbsync-done", **fields):
+def wait_sync(d, after=0, timeout=WAIT, msg="vpp-lbsync-done", **fields):
     """wait_record for maglevd's sync records; on a time-out the message
     lists the sync, transition and frontend records since `after`."""
     try:
@@ -278,7 +278,7 @@ def wait_sync(d, after=0, timeout=15.0, msg="vpp-lbsync-done", **fields):
                              f"since then: {seen}") from None
 
 
-def lbsync_vip(d, after, frontend, trigger, timeout=15.0):
+def lbsync_vip(d, after, frontend, trigger, timeout=WAIT):
     """maglevd's targeted sync record of frontend after index `after`:
     (record, its index)."""
     rec, nxt = wait_sync(d, after, timeout, scope="vip", frontend=frontend, trigger=trigger)
@@ -310,7 +310,7 @@ class Watch:
         except grpc.RpcError:
             pass
 
-    def collect(self, cond, what, timeout=15.0):
+    def collect(self, cond, what, timeout=WAIT):
         """Events read until cond(events so far) holds."""
         got = []
         deadline = time.monotonic() + timeout
@@ -351,8 +351,8 @@ def lab():
         lab.sim = VPPSim(lab.dir)
         lab.cfg = lab.write_config(config(lab))
         new_daemon(lab)
-        Lab.wait_for(lambda: all_up(lab), "every backend up", timeout=20)
-        wait_weights(lab.sim, base_weights(lab), "the first weights in vppsim", timeout=20)
+        Lab.wait_for(lambda: all_up(lab), "every backend up")
+        wait_weights(lab.sim, base_weights(lab), "the first weights in vppsim")
         yield lab
         lab.channel.close()
         lab.daemon.stop()
@@ -383,8 +383,8 @@ def baseline(lab):
                 rpc(lab, "SetFrontendPoolBackendWeight",
                     pb.SetWeightRequest(frontend=fe, pool=pool, backend=be, weight=x.weight),
                     pb.Frontend)
-    Lab.wait_for(lambda: all_up(lab), "every backend up", timeout=20)
-    wait_weights(lab.sim, base_weights(lab), "the base weights", timeout=20)
+    Lab.wait_for(lambda: all_up(lab), "every backend up")
+    wait_weights(lab.sim, base_weights(lab), "the base weights")
     yield
 
 
@@ -399,7 +399,7 @@ def test_backend_down_sets_weight_0_with_flush_by_a_targeted_health_sync(lab):
     t0 = time.monotonic()
     b[0].stop_nginx()
     Lab.wait_for(lambda: sim_weights(sim)[WEB][b[0].v4] == 0, "b1's weight 0 in web",
-                 timeout=15, interval=0.01)
+                 interval=0.01)
     took = time.monotonic() - t0
 
     # the order: transition, then web's targeted sync (health), which sent the request
@@ -433,7 +433,12 @@ def test_backend_down_sets_weight_0_with_flush_by_a_targeted_health_sync(lab):
 
     # the bound: the issue's fall x fast-interval + timeout + 100 ms counts
     # from the first failed probe; from the nginx stop add up to one stable
-    # interval (+10% jitter) before that probe comes
+    # interval (+10% jitter) before that probe comes. Asserted with
+    # LOAD_SLACK on top (a loaded machine delays every step): what the
+    # assertions above establish (the transition, then a targeted health
+    # sync of one request, no dump) is the mechanism; the wall-clock bound
+    # catches a change that waits for something (the 1 h sync-interval, a
+    # stuck request), and the figures are printed
     issue_bound = FALL * FAST + TIMEOUT + 0.1
     bound = INTERVAL * 1.1 + (FALL - 1) * FAST * 1.1 + TIMEOUT + 0.1
     sync_s = log_time(done) - log_time(tr)
@@ -441,8 +446,8 @@ def test_backend_down_sets_weight_0_with_flush_by_a_targeted_health_sync(lab):
           f"(issue bound {issue_bound * 1000:.0f} ms from the first failure, "
           f"{bound * 1000:.0f} ms from the stop); transition -> vpp-lbsync-done "
           f"{sync_s * 1000:.0f} ms (duration-ms {done['duration-ms']})")
-    assert took < 3 * bound + 1, took
-    assert sync_s < 3 * 0.1 + 1, sync_s
+    assert took < bound + LOAD_SLACK, took
+    assert sync_s < 0.1 + LOAD_SLACK, sync_s
 
     # and back: weights only, no flush
     m, j = mark(d), jmark(sim)
@@ -537,10 +542,10 @@ def test_operator_actions(lab):
     m, j = mark(d), jmark(sim)
     action(lab, "Disable", "b2")
     for fe in ("web", "keep"):
-        done, _ = lbsync_vip(d, m, fe, "operator", timeout=5)
+        done, _ = lbsync_vip(d, m, fe, "operator")
         assert_only_weights(done, 1)
     wait_weights(sim, {WEB: {b[0].v4: 100, b[1].v4: 0, b[2].v4: 0},
-                       KEEP: {b[0].v4: 30, b[1].v4: 0}}, "b2 disabled", timeout=5)
+                       KEEP: {b[0].v4: 30, b[1].v4: 0}}, "b2 disabled")
     got = journal(sim, j)
     assert writes_other_than_set_weight(got) == []
     assert sorted(set_weights(got)) == sorted([(WEB[0], b[1].v4, 0, True),
@@ -560,10 +565,10 @@ def test_operator_actions(lab):
     m, j = mark(d), jmark(sim)
     action(lab, "Pause", "b1")
     for fe in ("web", "keep"):
-        done, _ = lbsync_vip(d, m, fe, "operator", timeout=5)
+        done, _ = lbsync_vip(d, m, fe, "operator")
         assert_only_weights(done, 1)
     wait_weights(sim, {WEB: {b[0].v4: 0, b[1].v4: 50, b[2].v4: 0},
-                       KEEP: {b[0].v4: 0, b[1].v4: 100}}, "b1 paused", timeout=5)
+                       KEEP: {b[0].v4: 0, b[1].v4: 100}}, "b1 paused")
     assert sorted(set_weights(journal(sim, j))) == sorted([(WEB[0], b[0].v4, 0, False),
                                                            (KEEP[0], b[0].v4, 0, False)])
     fe = pool_backends(get_frontend(lab, "web"))[("primary", "b1")]
@@ -582,8 +587,8 @@ def test_operator_actions(lab):
     m, j = mark(d), jmark(sim)
     flushes = sim_flushes(sim, WEB, b[2].v4)
     action(lab, "Disable", "b3")
-    wait_weights(sim, {SOLO: {b[2].v4: 0}}, "b3 disabled", timeout=5)
-    lbsync_vip(d, m, "web", "operator", timeout=5)
+    wait_weights(sim, {SOLO: {b[2].v4: 0}}, "b3 disabled")
+    lbsync_vip(d, m, "web", "operator")
     assert sorted(set_weights(journal(sim, j))) == sorted([(WEB[0], b[2].v4, 0, True),
                                                            (SOLO[0], b[2].v4, 0, True)])
     assert sim_flushes(sim, WEB, b[2].v4) == flushes + 1
@@ -607,11 +612,14 @@ def test_run_time_weight_is_in_vpp_at_once_with_one_request(lab):
              pb.SetWeightRequest(frontend="web", pool="primary", backend="b2", weight=77),
              pb.Frontend)
     assert pool_backends(fe)[("primary", "b2")].effective_weight == 77
-    wait_weights(sim, {WEB: {b[0].v4: 100, b[1].v4: 77, b[2].v4: 0}}, "b2 at 77", timeout=5)
+    wait_weights(sim, {WEB: {b[0].v4: 100, b[1].v4: 77, b[2].v4: 0}}, "b2 at 77")
     took = time.monotonic() - t0
     print(f"\nSetFrontendPoolBackendWeight -> vppsim: {took * 1000:.0f} ms")
-    assert took < 3 * 0.1 + 1
-    done, _ = lbsync_vip(d, m, "web", "weight", timeout=5)
+    # at once (no timer: the sync runs before the loop next waits), as the
+    # one lb_as_set_weight of trigger "weight" below shows; the bound only
+    # catches a wait (the 1 h sync-interval), with LOAD_SLACK for a busy CI
+    assert took < 0.1 + LOAD_SLACK
+    done, _ = lbsync_vip(d, m, "web", "weight")
     assert_only_weights(done, 1)
     time.sleep(0.2)
     got = journal(sim, j)
@@ -633,7 +641,7 @@ def test_run_time_weight_is_in_vpp_at_once_with_one_request(lab):
     for pool, be, w in (("primary", "b2", 50), ("fallback", "b3", 100)):
         rpc(lab, "SetFrontendPoolBackendWeight",
             pb.SetWeightRequest(frontend="web", pool=pool, backend=be, weight=w), pb.Frontend)
-    wait_weights(sim, base_weights(lab), "weights back", timeout=5)
+    wait_weights(sim, base_weights(lab), "weights back")
     assert set_weights(journal(sim, j)) == [(WEB[0], b[1].v4, 50, False)]
 
 
@@ -659,7 +667,7 @@ def test_get_frontend_vpp_status_applied_failed_and_cleared(lab):
     m, j = mark(lab.daemon), jmark(sim)
     rpc(lab, "SetFrontendPoolBackendWeight",
         pb.SetWeightRequest(frontend="web", pool="primary", backend="b2", weight=60), pb.Frontend)
-    done, _ = lbsync_vip(lab.daemon, m, "web", "weight", timeout=5)
+    done, _ = lbsync_vip(lab.daemon, m, "web", "weight")
     assert done["failed"] == 1, done
     got = journal(sim, j)
     assert [(e["name"], jas(e), e["retval"]) for e in got] == \
@@ -685,11 +693,11 @@ def test_get_frontend_vpp_status_applied_failed_and_cleared(lab):
     rpc(lab, "SetFrontendPoolBackendWeight",
         pb.SetWeightRequest(frontend="web", pool="primary", backend="b2", weight=55), pb.Frontend)
     Lab.wait_for(lambda: vpp_view(lab, "web")[("primary", "b2")][0] == "failed",
-                 "b2 failed again", timeout=5)
+                 "b2 failed again")
     rpc(lab, "SetFrontendPoolBackendWeight",
         pb.SetWeightRequest(frontend="web", pool="primary", backend="b2", weight=50), pb.Frontend)
     Lab.wait_for(lambda: vpp_view(lab, "web")[("primary", "b2")] == ("applied", 50, ""),
-                 "b2 applied after the next change", timeout=5)
+                 "b2 applied after the next change")
     assert sim_weights(sim)[WEB][b[1].v4] == 50
 
 
@@ -705,7 +713,7 @@ def test_watch_events_vpp_weight_and_frontend_events(lab):
         rpc(lab, "SetFrontendPoolBackendWeight",
             pb.SetWeightRequest(frontend="web", pool="primary", backend="b2", weight=40),
             pb.Frontend)
-        evs = w.collect(lambda got: got, "a vpp_weight event", timeout=5)
+        evs = w.collect(lambda got: got, "a vpp_weight event")
         assert [e.WhichOneof("kind") for e in evs] == ["vpp_weight"]
         v = evs[0].vpp_weight
         assert (v.frontend, v.backend, v.address, v.vip, v.op, v.old_weight, v.new_weight,
@@ -716,7 +724,7 @@ def test_watch_events_vpp_weight_and_frontend_events(lab):
         rpc(lab, "SetFrontendPoolBackendWeight",
             pb.SetWeightRequest(frontend="web", pool="primary", backend="b2", weight=50),
             pb.Frontend)
-        evs = w.collect(lambda got: got, "the event back to 50", timeout=5)
+        evs = w.collect(lambda got: got, "the event back to 50")
         v = evs[0].vpp_weight
         assert (v.backend, v.old_weight, v.new_weight, v.trigger) == ("b2", 40, 50, "weight")
         assert w.drain(0.3) == []  # one event per change
@@ -726,7 +734,7 @@ def test_watch_events_vpp_weight_and_frontend_events(lab):
     # operator actions: pause both primaries -> web on its fallback
     w = Watch(lab, vpp=True, frontend=True)
     try:
-        initial = w.collect(lambda got: len(got) >= 3, "the frontend snapshot", timeout=5)
+        initial = w.collect(lambda got: len(got) >= 3, "the frontend snapshot")
         assert {e.frontend.name for e in initial if e.frontend.initial} == \
             {"web", "keep", "solo"}
         w.drain(0.2)
@@ -738,7 +746,19 @@ def test_watch_events_vpp_weight_and_frontend_events(lab):
         def vw(got):
             return {(e.vpp_weight.frontend, e.vpp_weight.backend, e.vpp_weight.old_weight,
                      e.vpp_weight.new_weight) for e in got if e.WhichOneof("kind") == "vpp_weight"}
-        evs = w.collect(lambda got: vw(got) >= want, "the pause events", timeout=5)
+
+        def fe_last(got, name):
+            fes = [e.frontend for e in got
+                   if e.WhichOneof("kind") == "frontend" and e.frontend.name == name]
+            return fes[-1] if fes else None
+
+        def settled(got):
+            # every weight event, and the frontends' new states: web on its
+            # fallback, keep down (read until they came, not for a fixed time)
+            web, keep = fe_last(got, "web"), fe_last(got, "keep")
+            return (vw(got) >= want and web is not None and web.active_pool == "fallback"
+                    and keep is not None and keep.to_state == "down")
+        evs = w.collect(settled, "the pause events")
         evs += w.drain(0.3)
         vws = [e.vpp_weight for e in evs if e.WhichOneof("kind") == "vpp_weight"]
         assert len(vws) == len(want), vws
@@ -758,8 +778,13 @@ def test_watch_events_vpp_weight_and_frontend_events(lab):
 
 
 def test_transition_during_a_full_sync_converges(lab):
+    """A backend's transition while a full sync waits for VPP's AS dump.
+    The transition is an operator's (DisableBackend: at once, in the RPC),
+    not a health check's, whose detection takes 1-2 s and more on a busy
+    machine: the dump's reply is held back 2.5 s, which must stay below
+    maglevd's 5 s VPP request timeout, so the two would race."""
     d, sim, b = lab.daemon, lab.sim, lab.backends
-    sim.call("delay", seconds=4.0, names=["lb_as_v2_dump"])
+    sim.call("delay", seconds=2.5, names=["lb_as_v2_dump"])
     m = mark(d)
     sync = lab.channel.unary_unary(
         "/maglev.Maglev/SyncVPPLBState",
@@ -767,10 +792,10 @@ def test_transition_during_a_full_sync_converges(lab):
         response_deserializer=pb.VPPLBSyncResult.FromString)
     fut = sync.future(pb.SyncVPPLBStateRequest(), timeout=30)
     try:
-        wait_sync(d, msg="vpp-lbsync-start", after=m, timeout=5, scope="all", trigger="api")
-        wait_record(d, "vpp-api-send", after=m, timeout=5, name="lb_as_v2_dump")
-        b[0].stop_nginx()
-        _, i_tr = wait_record(d, "backend-transition", after=m, backend="b1", to="down")
+        wait_sync(d, msg="vpp-lbsync-start", after=m, scope="all", trigger="api")
+        wait_record(d, "vpp-api-send", after=m, name="lb_as_v2_dump")
+        action(lab, "Disable", "b1")
+        _, i_tr = wait_record(d, "backend-transition", after=m, backend="b1", to="disabled")
         running = not records(d, m, i_tr, "vpp-lbsync-done", scope="all")
         assert running, "the full sync ended before the transition: the test proves nothing"
         r = fut.result()
@@ -778,7 +803,7 @@ def test_transition_during_a_full_sync_converges(lab):
         sim.call("delay", seconds=0)
         want = {WEB: {b[0].v4: 0, b[1].v4: 50, b[2].v4: 0}, KEEP: {b[0].v4: 0, b[1].v4: 100},
                 SOLO: {b[2].v4: 100}}
-        wait_weights(sim, want, "b1 at 0 after the full sync", timeout=5)
+        wait_weights(sim, want, "b1 at 0 after the full sync")
         time.sleep(1.0)  # and it stays so (sync-interval is 1h: nothing else repairs it)
         assert weights_are(sim, want), sim_weights(sim)
         x = pool_backends(get_frontend(lab, "web"))[("primary", "b1")]
@@ -793,7 +818,7 @@ def test_transition_while_vpp_is_away_is_applied_at_reconnect(lab):
     m = mark(d)
     sim.call("handshake", mode="refuse")
     sim.call("cut")
-    wait_record(d, "vpp-disconnect", after=m, timeout=5)
+    wait_record(d, "vpp-disconnect", after=m)
     j = jmark(sim)
     b[1].stop_nginx()
     _, i_tr = wait_record(d, "backend-transition", after=m, backend="b2", to="down")
@@ -803,12 +828,12 @@ def test_transition_while_vpp_is_away_is_applied_at_reconnect(lab):
     assert sim_weights(sim)[WEB][b[1].v4] == 50 and journal(sim, j) == []
     m2 = mark(d)
     sim.call("handshake", mode="ok")
-    wait_record(d, "vpp-connect", after=m2, timeout=20)
+    wait_record(d, "vpp-connect", after=m2)
     done, _ = wait_sync(d, msg="vpp-lbsync-done", after=m2, scope="all", trigger="connect")
     assert done["failed"] == 0 and done["as-weight"] == 2, done
     wait_weights(sim, {WEB: {b[0].v4: 100, b[1].v4: 0, b[2].v4: 0},
                        KEEP: {b[0].v4: 30, b[1].v4: 0}, SOLO: {b[2].v4: 100}},
-                 "b2 at 0 after the reconnect", timeout=5)
+                 "b2 at 0 after the reconnect")
     assert sorted(set_weights(journal(sim, j))) == sorted([(WEB[0], b[1].v4, 0, True),
                                                            (KEEP[0], b[1].v4, 0, False)])
     assert vpp_view(lab, "web")[("primary", "b2")] == ("applied", 0, "")
@@ -828,7 +853,7 @@ def test_dry_run_logs_the_same_decisions_and_writes_nothing(lab):
     ch = grpc.insecure_channel(sock)
     try:
         d.wait_for("vpp-lbsync-planned", scope="all", trigger="connect")
-        Lab.wait_for(lambda: all_up(lab, ch), "the dry run's backends up", timeout=20)
+        Lab.wait_for(lambda: all_up(lab, ch), "the dry run's backends up")
         # VPP has what the dry run wants (copied from the module's vppsim)
         x = pool_backends(get_frontend(lab, "web", ch))[("primary", "b1")]
         assert (x.vpp_status, x.vpp_weight) == ("applied", 100), x
@@ -837,7 +862,7 @@ def test_dry_run_logs_the_same_decisions_and_writes_nothing(lab):
         b[0].stop_nginx()
         _, i_tr = wait_record(d, "backend-transition", after=m, backend="b1", to="down")
         evs = w.collect(lambda got: any(e.vpp_weight.frontend == "web" for e in got),
-                        "web's planned weight event", timeout=5)
+                        "web's planned weight event")
         w.close()
         v = next(e.vpp_weight for e in evs if e.vpp_weight.frontend == "web")
         assert (v.backend, v.new_weight, v.flush, v.trigger, v.dry_run) == \
@@ -928,7 +953,10 @@ def done_after(d, rec):
 
 def test_warmup_releases_each_vip_when_its_backends_are_known(lab):
     b = lab.backends
-    MIN, MAX = 1.0, 5.0
+    # MAX far beyond what b1's rise and an operator's action take (a couple
+    # of seconds, more on a busy machine): the releases before it are then
+    # certain, and which sync released each VIP is asserted below
+    MIN, MAX = 1.0, 15.0
     FAST_VIP, MID_VIP, SLOW_VIP = (("198.19.0.20/32", 6, 80), ("198.19.0.21/32", 6, 80),
                                    ("198.19.0.22/32", 6, 80))
     sim = VPPSim(lab.dir, name="warm")
@@ -939,14 +967,15 @@ def test_warmup_releases_each_vip_when_its_backends_are_known(lab):
     ch = grpc.insecure_channel(sock)
     try:
         # before min-delay nothing is written (when the test looks in time)
-        d.wait_for("vpp-connect", timeout=10)
+        d.wait_for("vpp-connect")
         early = journal(sim)
-        if time.monotonic() - t_popen < MIN:
+        fast_early = get_frontend(lab, "fast", ch)
+        if time.monotonic() - t_popen < MIN:  # both read before min-delay was over
             assert early == [], early
-            assert get_frontend(lab, "fast", ch).vpp_held
+            assert fast_early.vpp_held
         # fast: released once min-delay is over and b1 is up
         Lab.wait_for(lambda: FAST_VIP in sim.vips(), "the fast VIP", timeout=MAX)
-        wait_weights(sim, {FAST_VIP: {b[0].v4: 70}}, "fast's weights", timeout=5)
+        wait_weights(sim, {FAST_VIP: {b[0].v4: 70}}, "fast's weights")
         vips = sim.vips()
         assert MID_VIP not in vips and SLOW_VIP not in vips, vips.keys()
         f, m_, s_ = (get_frontend(lab, n, ch) for n in ("fast", "mid", "slow"))
@@ -956,18 +985,18 @@ def test_warmup_releases_each_vip_when_its_backends_are_known(lab):
         assert x.state == "unknown" and x.vpp_status == "pending", x
 
         # mid: released as soon as b2 leaves unknown (here: disabled by the operator)
-        assert time.monotonic() - t_popen < MAX - 1.5, "too late to test a release before max"
+        assert time.monotonic() - t_popen < MAX - 5, "too late to test a release before max"
         t_dis = time.time()
         rpc(lab, "DisableBackend", pb.BackendActionRequest(name="b2"), pb.Backend, channel=ch)
-        Lab.wait_for(lambda: MID_VIP in sim.vips(), "the mid VIP", timeout=3)
-        wait_weights(sim, {MID_VIP: {b[1].v4: 0}}, "mid's AS", timeout=5)
+        Lab.wait_for(lambda: MID_VIP in sim.vips(), "the mid VIP")
+        wait_weights(sim, {MID_VIP: {b[1].v4: 0}}, "mid's AS")
         assert SLOW_VIP not in sim.vips()
         assert not get_frontend(lab, "mid", ch).vpp_held
         assert get_frontend(lab, "slow", ch).vpp_held
 
         # slow: at max-delay, by the full sync; b3 unknown: weight 0
-        Lab.wait_for(lambda: SLOW_VIP in sim.vips(), "the slow VIP", timeout=MAX + 5)
-        wait_weights(sim, {SLOW_VIP: {b[2].v4: 0}}, "slow's AS", timeout=5)
+        Lab.wait_for(lambda: SLOW_VIP in sim.vips(), "the slow VIP", timeout=MAX + WAIT)
+        wait_weights(sim, {SLOW_VIP: {b[2].v4: 0}}, "slow's AS")
         assert not get_frontend(lab, "slow", ch).vpp_held
         assert pool_backends(get_frontend(lab, "slow", ch))[("p", "b3")].vpp_status == \
             "applied"
@@ -983,11 +1012,15 @@ def test_warmup_releases_each_vip_when_its_backends_are_known(lab):
               f"fast released {t_fast - t0:.3f} s (b1 up at {up - t0:.3f} s); mid "
               f"{t_mid - t0:.3f} s (b2 disabled at {t_dis - t0:.3f} s); slow "
               f"{t_slow - t0:.3f} s (max {MAX})")
+        # lower bounds: the warm-up counts from the event loop's creation,
+        # just before the first record (log times have ms precision); upper
+        # bounds catch a release left to the max-delay full sync (10 s later
+        # and more), with LOAD_SLACK for a busy machine
         assert t_first - t0 >= MIN - 0.05
         assert t_fast - t0 >= MIN - 0.05
-        assert t_fast - max(up, t0 + MIN) < 3 * 0.1 + 1
+        assert t_fast - max(up, t0 + MIN) < 0.1 + LOAD_SLACK
         assert t_fast < t_mid < t_slow
-        assert t_mid - t_dis < 3 * 0.1 + 1
+        assert t_mid - t_dis < 0.1 + LOAD_SLACK
         assert t_slow - t0 >= MAX - 0.05
         # which syncs wrote them: per VIP while warming up, a full sync at max
         dm, ds = done_after(d, adds[MID_VIP[0]]), done_after(d, adds[SLOW_VIP[0]])
@@ -1025,15 +1058,20 @@ def test_restart_with_warmup_adopts_the_vips_and_zeroes_nothing(lab):
     new_daemon(lab)
     d = lab.daemon
     try:
-        d.wait_for("vpp-connect", timeout=10)
+        d.wait_for("vpp-connect")
         fe = get_frontend(lab, "web")
         if time.monotonic() - t_start < MIN:
             assert fe.vpp_held, fe  # nothing is written before min-delay
             assert {x.vpp_status for x in fe.pools[0].backends} == {"pending"}
-        # every VIP released once its backends are known, well before max-delay
-        Lab.wait_for(lambda: not any(get_frontend(lab, n).vpp_held
-                                     for n in ("web", "keep", "solo")),
-                     "every VIP released", timeout=MAX)
+        # every VIP released once its backends are known, before max-delay
+        seen = []
+
+        def all_released():
+            if any(get_frontend(lab, n).vpp_held for n in ("web", "keep", "solo")):
+                return False
+            seen.append(mark(d))  # the records logged by then
+            return True
+        Lab.wait_for(all_released, "every VIP released", timeout=MAX + WAIT)
         released = time.monotonic() - t_start
         for n in ("web", "keep", "solo"):
             for k, x in pool_backends(get_frontend(lab, n)).items():
@@ -1041,9 +1079,12 @@ def test_restart_with_warmup_adopts_the_vips_and_zeroes_nothing(lab):
         assert weights_are(sim, want), sim_weights(sim)
         print(f"\nrestart: every VIP released {released:.2f} s after the start "
               f"(min {MIN} s, max {MAX} s)")
-        assert released < MAX - 1
+        # released by the warm-up, not by max-delay's full sync: that one's
+        # record came later (an order, not a wall-clock bound)
+        over, i_over = wait_record(d, "vpp-warmup-done", timeout=MAX + WAIT)
+        assert over["trigger"] == "startup-max-delay" and i_over > seen[0], (over, i_over, seen)
         # until max-delay's full sync, and after it
-        time.sleep(max(0.0, MAX + 1.0 - (time.monotonic() - t_start)))
+        wait_sync(d, after=i_over, scope="all", trigger="warmup")
         assert weights_are(sim, want), sim_weights(sim)
         got = journal(sim, j)
         healthy = {b[0].v4, b[1].v4, b[2].v4}

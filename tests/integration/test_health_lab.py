@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from lab import Daemon, Lab, is_root
+from lab import LOAD_SLACK, Daemon, Lab, is_root
 
 pytestmark = pytest.mark.skipif(not is_root(), reason="the lab needs root (namespaces)")
 
@@ -159,16 +159,29 @@ def test_stop_and_restart_nginx(lab):
     d = lab.daemon
     b2 = lab.backends[1]
     before = len(d.find("backend-transition", backend="b2"))
+    with d.lock:
+        m = len(d.records)
     t0 = time.monotonic()
     b2.stop_nginx()
-    t_down = d.wait_state("b2", "down", timeout=10)
-    # fall (2) x fast-interval (200ms) + timeout (500ms), plus the rest of the
-    # interval already running and scheduling slack
-    assert t_down - t0 < 1.0 * 1.1 + 2 * 0.2 * 1.1 + 0.5 + 0.5, t_down - t0
+    t_down = d.wait_state("b2", "down")
     t = last_transition(d, "b2")
     assert t["code"] == "L4CON" and t["detail"] == "connection refused"
+    # down on the fall-th (2nd) failed probe in a row, the cause whatever
+    # the load: the probes up to the transition end in a pass, then two
+    # failures, the last one the transition's
+    with d.lock:
+        recs = d.records[m:d.records.index(t) + 1]
+    probes = [(r["code"], r["state"]) for r in recs
+              if r["msg"] == "probe-result" and r["backend"] == "b2"]
+    assert [st for _, st in probes[-2:]] == ["up", "up"], probes
+    assert probes[-1][0] == "L4CON" and probes[-2][0] != "L7OK", probes
+    assert len(probes) == 2 or probes[-3] == ("L7OK", "up"), probes
+    # and in time: up to one interval (1 s, +10% jitter) for the first probe
+    # after the stop, fall (2) x fast-interval (200ms) + timeout (500ms);
+    # with LOAD_SLACK for a busy machine
+    assert t_down - t0 < 1.0 * 1.1 + 2 * 0.2 * 1.1 + 0.5 + LOAD_SLACK, t_down - t0
     b2.start_nginx()
-    d.wait_state("b2", "up", timeout=10)
+    d.wait_state("b2", "up")
     assert len(d.find("backend-transition", backend="b2")) == before + 2
     assert d.state("b1") == "up" and d.state("b3") == "up"
 
@@ -213,4 +226,8 @@ def test_reload_restarts_only_the_changed_backend(lab):
     times = [t for t in probe_times(b1) if t >= start - 1.5]
     gaps = [b - a for a, b in zip(times, times[1:])]
     assert len(times) >= 3, times
-    assert max(gaps) < 1.0 * 1.1 + 0.15, gaps
+    # no probe skipped across the reload: the gaps are one interval (0.9-1.1 s
+    # with the jitter); two would be 1.8 s at least. The bound between
+    # leaves a probe up to 0.7 s late (the arrival in nginx's log is what is
+    # measured, and a loaded machine delays it)
+    assert max(gaps) < 2 * 0.9 * 1.0, gaps

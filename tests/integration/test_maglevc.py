@@ -277,7 +277,7 @@ def test_watch_events_ends_on_sigint(lab):
     assert "backend  b1" in first
     time.sleep(0.3)
     p.send_signal(signal.SIGINT)
-    out, err = p.communicate(timeout=5)
+    out, err = p.communicate(timeout=30)
     assert p.returncode == 0, err
     assert err == ""
 
@@ -343,7 +343,7 @@ def test_bash_completion(lab):
 
 def pty_run(lab, *args, **extra):
     out = pexpect.run(MAGLEVC, args=["-s", lab.daemon.grpc_addr, *args], env=env(lab, **extra),
-                      encoding="utf-8", timeout=20, dimensions=(40, 200))
+                      encoding="utf-8", timeout=30, dimensions=(40, 200))
     return out.replace("\r\n", "\n")
 
 
@@ -366,14 +366,14 @@ def shell(lab, **extra):
     asked, so that the text can be matched."""
     extra.setdefault("NO_COLOR", "1")
     p = pexpect.spawn(MAGLEVC, ["-s", lab.daemon.grpc_addr], env=env(lab, **extra),
-                      encoding="utf-8", timeout=10, dimensions=(40, 160))
+                      encoding="utf-8", timeout=30, dimensions=(40, 160))
     p.expect(r"maglev> ")
     return p
 
 
 def test_shell_banner_and_quit(lab):
     p = pexpect.spawn(MAGLEVC, ["-s", lab.daemon.grpc_addr], env=env(lab), encoding="utf-8",
-                      timeout=10)
+                      timeout=30)
     p.expect(rf"maglevc {re.escape(VERSION)} \(\S+\), maglevd {re.escape(VERSION)} \(\S+\) "
              rf"at {re.escape(lab.daemon.grpc_addr)}")
     p.expect("maglev> ")

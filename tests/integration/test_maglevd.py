@@ -37,7 +37,7 @@ class Daemon:
                                   stderr=subprocess.PIPE, text=True, env=env())
         self.records = []
 
-    def wait_for(self, msg, timeout=10):
+    def wait_for(self, msg, timeout=30):
         deadline = time.monotonic() + timeout
         for r in self.records:
             if r["msg"] == msg:
@@ -54,7 +54,7 @@ class Daemon:
 
     def stop(self, sig=signal.SIGTERM):
         self.p.send_signal(sig)
-        rc = self.p.wait(timeout=10)
+        rc = self.p.wait(timeout=30)
         for line in self.p.stderr:
             self.records.append(json.loads(line))
         return rc
@@ -166,7 +166,7 @@ def test_invalid_config_refuses_to_start(tmp_path):
     cfg = tmp_path / "maglev.yaml"
     cfg.write_text("maglev: {}\n")
     p = subprocess.run([MAGLEVD, "--config", str(cfg)], capture_output=True, text=True,
-                       env=env(), timeout=10)
+                       env=env(), timeout=30)
     assert p.returncode == 1
     assert "ipv4-src-address is required" in p.stderr
     assert "msg=maglevd-stop" in p.stderr
@@ -182,7 +182,7 @@ def test_text_log_lines_parse(tmp_path):
     while "config-loaded" not in line:
         line = p.stderr.readline()
     p.send_signal(signal.SIGTERM)
-    p.wait(timeout=10)
+    p.wait(timeout=30)
     pairs = re.findall(r'(\w[\w.-]*)=("(?:[^"\\]|\\.)*"|[^ \n]*)', line)
     fields = {k: v for k, v in pairs}
     assert fields["msg"] == "config-loaded"

@@ -1,11 +1,12 @@
 """vppsim beside the nginx lab: start/stop it, read its state through its
 control socket, wait for maglevd's syncs."""
+import calendar
 import os
 import subprocess
 import sys
 import time
 
-from lab import Daemon, Lab
+from lab import WAIT, Daemon, Lab
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VPPSIM_DIR = os.path.join(ROOT, "tools", "vppsim")
@@ -29,7 +30,7 @@ class VPPSim:
              "--control", self.ctl_path, "--state-file", self.state_file, *args],
             stdout=self.log, stderr=subprocess.STDOUT)
         Lab.wait_for(lambda: os.path.exists(self.sock) and os.path.exists(self.ctl_path),
-                     "vppsim sockets", timeout=10)
+                     "vppsim sockets")
         self.ctl = Control(self.ctl_path)
 
     def call(self, cmd, **kw):
@@ -147,7 +148,7 @@ def start_maglevd(config, sim, *args, level="debug"):
     return Daemon(config, "--vpp-api-addr", sim.sock, *args, level=level)
 
 
-def wait_record(daemon, msg, after=0, timeout=15.0, **fields):
+def wait_record(daemon, msg, after=0, timeout=WAIT, **fields):
     """The first `msg` record (with fields) after index `after` of
     daemon.records; returns (record, index after it)."""
     deadline = time.monotonic() + timeout
@@ -164,9 +165,16 @@ def wait_record(daemon, msg, after=0, timeout=15.0, **fields):
                          f"last records: {daemon.records[-10:]}")
 
 
-def wait_synced(daemon, after=0, timeout=15.0, **fields):
+def wait_synced(daemon, after=0, timeout=WAIT, **fields):
     """The first vpp-lbsync-done record (with fields) after index `after`."""
     return wait_record(daemon, "vpp-lbsync-done", after, timeout, **fields)
+
+
+def log_time(rec):
+    """A record's time (the log's UTC wall clock, ms) as seconds since the epoch."""
+    t = rec["time"]  # 2026-12-04T14:58:05.020Z
+    secs = calendar.timegm(time.strptime(t[:19], "%Y-%m-%dT%H:%M:%S"))
+    return secs + int(t[20:23]) / 1000.0
 
 
 def mark(daemon):

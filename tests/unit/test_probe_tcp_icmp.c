@@ -483,7 +483,8 @@ static void test_tcp_source_not_local(void **state)
     start(f, &hc, "127.0.0.1", NULL, &b);
     run_until(f, 1, 5.);
     expect(&b, PC_SOCKERR, "bind to source 192.0.2.1: Cannot assign requested address");
-    assert_true(b.r.duration_us < 100000); /* at once, not at the timeout */
+    /* at once, not at the timeout (1 s): half of it leaves a busy machine room */
+    assert_true(b.r.duration_us < 500000);
     close(lfd);
 }
 
@@ -696,7 +697,7 @@ static void test_icmp_unreachable(void **state)
     expect(&b[0], PC_L4CON, "network unreachable");
     /* IPv6 finds no source address for ::1 */
     expect(&b[1], PC_SOCKERR, "send: Cannot assign requested address");
-    assert_true(b[0].r.duration_us < 100000);
+    assert_true(b[0].r.duration_us < 500000); /* at once, not at the timeout (1 s) */
     test_ns_free(&ns);
 }
 
