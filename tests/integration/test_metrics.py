@@ -5,54 +5,20 @@ server (/usr/bin/prometheus, on loopback, a free port, a temporary storage
 directory) scraping it every second and queried through its HTTP API."""
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import tempfile
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
 
 import pytest
 
 from lab import MAGLEVC, MAGLEVD, MINIMAL_CONFIG, WAIT, Lab, is_root
+from promlab import Prometheus, free_port, get, wait_until
 from vpplab import VPPSim, start_maglevd, wait_synced
 
 PROMTOOL = "/usr/bin/promtool"
-PROMETHEUS = "/usr/bin/prometheus"
 
 needs_root = pytest.mark.skipif(not is_root(), reason="the lab needs root (namespaces)")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def get(url, accept=None, method="GET", timeout=10):
-    """(status, headers, body) of an HTTP request; errors are answers too."""
-    req = urllib.request.Request(url, method=method)
-    if accept:
-        req.add_header("Accept", accept)
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, dict(r.headers), r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), e.read().decode()
-
-
-def wait_until(cond, what, timeout=WAIT, interval=0.2):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = cond()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"{what}: not within {timeout}s (last: {last!r})")
 
 
 def config(lab):
@@ -231,73 +197,21 @@ def test_openmetrics_and_http(lab):
 
 @needs_root
 def test_prometheus_scrapes_and_sees_b1_go_down(lab):
-    tmp = tempfile.mkdtemp(prefix="maglev-prom-")
-    port = free_port()
-    conf = os.path.join(tmp, "prometheus.yml")
-    with open(conf, "w") as f:
-        f.write(f"""global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-scrape_configs:
-  - job_name: maglevd
-    scrape_interval: 1s
-    scrape_timeout: 1s
-    static_configs:
-      - targets: ["127.0.0.1:{lab.port}"]
-""")
-    log = open(os.path.join(tmp, "prometheus.log"), "w")
-    prom = subprocess.Popen([PROMETHEUS, f"--config.file={conf}",
-                             f"--storage.tsdb.path={os.path.join(tmp, 'data')}",
-                             f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
-                            stdout=log, stderr=subprocess.STDOUT)
-    api = f"http://127.0.0.1:{port}"
-
-    def query(q):
-        status, _, body = get(api + "/api/v1/query?" + urllib.parse.urlencode({"query": q}))
-        assert status == 200, (status, body)
-        return json.loads(body)["data"]["result"]
-
-    def targets():
+    with Prometheus([f"127.0.0.1:{lab.port}"]) as prom:
         try:
-            return json.loads(get(api + "/api/v1/targets")[2])["data"]["activeTargets"]
-        except (OSError, ValueError, KeyError):
-            return "unreachable"
-
-    try:
-        wait_until(lambda: prom.poll() is None and _ready(api), "Prometheus ready",
-                   timeout=WAIT * 2)
-        up = 'maglev_backend_state{backend="b1",state="up"} == 1'
-        try:
-            wait_until(lambda: query(up), "Prometheus sees b1 up", timeout=WAIT * 2)
-        except AssertionError as e:
-            raise AssertionError(f"{e}; targets: {targets()}") from None
-        lab.backends[0].stop_nginx()
-        lab.daemon.wait_state("b1", "down")
-        down = 'maglev_backend_state{backend="b1",state="down"} == 1'
-        try:
-            wait_until(lambda: query(down), "Prometheus sees b1 down", timeout=WAIT * 2)
-        except AssertionError as e:
-            raise AssertionError(f"{e}; targets: {targets()}") from None
-        assert not query(up), "b1 both up and down"
-        # and the transition was counted
-        assert query('maglev_backend_transitions_total{backend="b1",from="up",to="down"} >= 1')
-    finally:
-        prom.terminate()
-        try:
-            prom.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            prom.kill()
-            prom.wait()
-        log.close()
-        shutil.rmtree(tmp, ignore_errors=True)
-        lab.backends[0].start_nginx()
-
-
-def _ready(api):
-    try:
-        return get(api + "/-/ready", timeout=2)[0] == 200
-    except OSError:
-        return False
+            prom.wait('maglev_backend_state{backend="b1",state="up"} == 1',
+                      "Prometheus sees b1 up")
+            lab.backends[0].stop_nginx()
+            lab.daemon.wait_state("b1", "down")
+            prom.wait('maglev_backend_state{backend="b1",state="down"} == 1',
+                      "Prometheus sees b1 down")
+            assert not prom.query('maglev_backend_state{backend="b1",state="up"} == 1'), \
+                "b1 both up and down"
+            # and the transition was counted
+            assert prom.query(
+                'maglev_backend_transitions_total{backend="b1",from="up",to="down"} >= 1')
+        finally:
+            lab.backends[0].start_nginx()
 
 
 def test_port_in_use_exits_2(tmp_path):
