@@ -48,8 +48,8 @@
 #define SWEEP_MIN      16
 #define REFUSED_LOG_US (10 * 1000000LL)
 #define TRIM_MIN_PEAK  32
-#define LATE_TRIMS     5       /* after a crowd left, trims this many more times, */
-#define LATE_TRIM_US   1000000 /* 1, 2, 4, 8, 16 s after: gRPC frees some of it late */
+#define LATE_TRIMS     7       /* after a crowd left, trims this many more times, */
+#define LATE_TRIM_US   1000000 /* 1, 2, 4 ... 64 s apart: gRPC frees some of it late */
 
 enum conn_state { C_PENDING, C_PARTIAL, C_LIVE };
 
