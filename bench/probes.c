@@ -71,6 +71,8 @@ struct opts {
     bool haproxy;
     bool keep;
     int stall_ms; /* block the prober once, a quarter into the window */
+    bool https;   /* --https: the https phases instead of the http ones */
+    int tls;      /* the phase: 0 http, 1 https resuming, 2 https full handshakes */
 };
 
 /* One phase's figures. Plain data: the maglevd phase sends it over a pipe. */
@@ -82,6 +84,7 @@ struct phase {
     double cpu_user_s, cpu_sys_s;
     double nginx_cpu_s;
     uint64_t nginx_reqs, nginx_200; /* from the access log, in the window */
+    uint64_t nginx_reused;          /* of which over a resumed TLS session */
     /* maglevd only */
     uint64_t probes, passes, started; /* the prober's own counts, in the window */
     size_t up;                        /* backends up at the end */
@@ -332,22 +335,26 @@ static void print_file_tail(const char *path)
     fclose(f);
 }
 
-/* Requests nginx logged with a time in [t0, t1): all, and those with 200. */
-static void count_log(double t0, double t1, uint64_t *all, uint64_t *ok)
+/* Requests nginx logged with a time in [t0, t1): all, those with 200, and
+ * those over a resumed TLS session. */
+static void count_log(double t0, double t1, struct phase *p)
 {
+    uint64_t *all = &p->nginx_reqs, *ok = &p->nginx_200;
     char path[300], line[128];
     snprintf(path, sizeof(path), "%s/access.log", tmpdir);
-    *all = *ok = 0;
+    *all = *ok = p->nginx_reused = 0;
     FILE *f = fopen(path, "r");
     if (!f)
         return;
     while (fgets(line, sizeof(line), f)) {
         double t;
         int status;
-        if (sscanf(line, "%lf %d", &t, &status) != 2 || t < t0 || t >= t1)
+        char reused = '.';
+        if (sscanf(line, "%lf %d %c", &t, &status, &reused) < 2 || t < t0 || t >= t1)
             continue;
         (*all)++;
         *ok += status == 200;
+        p->nginx_reused += reused == 'r';
     }
     fclose(f);
 }
@@ -357,7 +364,27 @@ static void count_log(double t0, double t1, uint64_t *all, uint64_t *ok)
 static void start_nginx(const struct opts *o)
 {
     char path[300], out[300];
-    struct strbuf sb = STRBUF_INIT;
+    struct strbuf sb = STRBUF_INIT, tls = STRBUF_INIT;
+    if (o->https) {
+        /* ECDSA P-256: nginx's signature per full handshake stays cheap, so
+         * nginx does not limit the rate; TLS 1.3 (tickets) as in Debian's
+         * nginx.conf (1.22 alone offers TLS 1.2 at most) */
+        char cmd[1024];
+        snprintf(cmd, sizeof(cmd),
+                 "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
+                 " -subj /CN=bench.example -days 2 -keyout %s/key.pem -out %s/cert.pem"
+                 " >/dev/null 2>&1",
+                 tmpdir, tmpdir);
+        if (system(cmd) != 0) {
+            fprintf(stderr, "bench_probes: openssl could not make a certificate\n");
+            exit(1);
+        }
+        strbuf_addf(&tls,
+                    "        ssl_certificate %s/cert.pem;\n"
+                    "        ssl_certificate_key %s/key.pem;\n"
+                    "        ssl_protocols TLSv1.2 TLSv1.3;\n",
+                    tmpdir, tmpdir);
+    }
     strbuf_addf(&sb,
                 "worker_processes %d;\n"
                 "worker_rlimit_nofile 1048576;\n"
@@ -366,7 +393,7 @@ static void start_nginx(const struct opts *o)
                 "daemon off;\n"
                 "events { worker_connections 65536; multi_accept on; }\n"
                 "http {\n"
-                "    log_format probe '$msec $status';\n"
+                "    log_format probe '$msec $status $ssl_session_reused';\n"
                 "    access_log %s/access.log probe buffer=256k flush=1s;\n"
                 "    client_body_temp_path %s/tmp;\n"
                 "    proxy_temp_path %s/tmp;\n"
@@ -375,12 +402,15 @@ static void start_nginx(const struct opts *o)
                 "    scgi_temp_path %s/tmp;\n"
                 "    keepalive_timeout 0;\n"
                 "    server {\n"
-                "        listen %d backlog=65535;\n"
+                "        listen %d backlog=65535%s;\n"
+                "%s"
                 "        location = /healthz { return 200 \"ok\\n\"; }\n"
                 "        location / { return 404; }\n"
                 "    }\n"
                 "}\n",
-                o->nginx_workers, tmpdir, tmpdir, tmpdir, tmpdir, tmpdir, tmpdir, tmpdir, o->port);
+                o->nginx_workers, tmpdir, tmpdir, tmpdir, tmpdir, tmpdir, tmpdir, tmpdir, o->port,
+                o->https ? " ssl" : "", tls.buf ? tls.buf : "");
+    strbuf_free(&tls);
     snprintf(path, sizeof(path), "%s/tmp", tmpdir);
     mkdir(path, 0700);
     snprintf(path, sizeof(path), "%s/nginx.conf", tmpdir);
@@ -408,16 +438,19 @@ static void start_nginx(const struct opts *o)
 
 /* ---- the maglevd phase (in a child process) ---- */
 
-static char *make_config(int n, int port)
+static char *make_config(int n, int port, int tls)
 {
     struct strbuf sb = STRBUF_INIT;
     char a[32];
     strbuf_addf(&sb,
                 "maglev:\n  healthchecks:\n"
-                "    h: {type: http, port: %d, interval: 1s, fast-interval: 1s,"
-                " down-interval: 1s, timeout: 1s, rise: 2, fall: 3, params: {path: /healthz}}\n"
+                "    h: {type: %s, port: %d, interval: 1s, fast-interval: 1s,"
+                " down-interval: 1s, timeout: 1s, rise: 2, fall: 3, params: {path: /healthz%s}}\n"
                 "  backends:\n",
-                port);
+                tls ? "https" : "http", port,
+                tls == 1   ? ", tls-insecure: true"
+                : tls == 2 ? ", tls-insecure: true, tls-resume: false"
+                           : "");
     for (int i = 0; i < n; i++) {
         backend_addr(i, a, sizeof(a));
         strbuf_addf(&sb, "    b%05d: {address: %s, healthcheck: h}\n", i, a);
@@ -427,9 +460,9 @@ static char *make_config(int n, int port)
     return strbuf_detach(&sb);
 }
 
-static struct maglev_config *load(int n, int port)
+static struct maglev_config *load(int n, int port, int tls)
 {
-    char *yaml = make_config(n, port);
+    char *yaml = make_config(n, port, tls);
     struct config_diags d = { 0 };
     struct maglev_config *cfg = NULL;
     if (config_load_buffer("bench-probes.yaml", yaml, strlen(yaml), &cfg, &d) < 0) {
@@ -489,9 +522,9 @@ static void sum_probes(const struct checker *ck, uint64_t *probes, uint64_t *pas
 
 /* Loads libcurl & co. and runs one probe, so that the RSS baseline holds
  * everything a checker of any size needs once. */
-static void warm_probe_env(int port)
+static void warm_probe_env(int port, int tls)
 {
-    struct maglev_config *cfg = load(1, port);
+    struct maglev_config *cfg = load(1, port, tls);
     struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
     struct checker *ck = checker_new(loop, cfg);
     for (int i = 0; i < 40 && checker_at(ck, 0)->probes == 0; i++)
@@ -504,9 +537,9 @@ static void warm_probe_env(int port)
 static void maglevd_phase(int n, const struct opts *o, struct phase *r)
 {
     log_setup(LOG_LEVEL_ERROR, LOG_FORMAT_TEXT, STDERR_FILENO);
-    warm_probe_env(o->port);
+    warm_probe_env(o->port, o->tls);
     r->rss_base_kb = vmrss_kb(0);
-    struct maglev_config *cfg = load(n, o->port);
+    struct maglev_config *cfg = load(n, o->port, o->tls);
     r->rss_cfg_kb = vmrss_kb(0);
     struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
 
@@ -640,8 +673,11 @@ static void run_haproxy(int n, const struct opts *o, struct phase *r)
                 "backend be\n"
                 "    option httpchk\n"
                 "    http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host localhost\n"
-                "    default-server check inter 1s fastinter 1s downinter 1s rise 2 fall 3\n",
-                tmpdir);
+                "    default-server check inter 1s fastinter 1s downinter 1s rise 2 fall 3%s\n",
+                tmpdir,
+                o->tls == 1   ? " check-ssl verify none"
+                : o->tls == 2 ? " check-ssl verify none no-ssl-reuse"
+                              : "");
     for (int i = 0; i < n; i++) {
         backend_addr(i, a, sizeof(a));
         strbuf_addf(&sb, "    server s%05d %s:%d\n", i, a, o->port);
@@ -855,18 +891,110 @@ static void print_summary(const struct row *rows, int n_rows, const struct opts 
     }
 }
 
+/* ---- https: resumed and full handshakes, beside HAProxy's check-ssl ---- */
+
+struct https_row {
+    int n;
+    struct phase p[4]; /* maglevd resuming, maglevd full, haproxy, haproxy no-ssl-reuse */
+};
+
+static const char *const https_names[4] = {
+    "maglevd (tls-resume)",
+    "maglevd tls-resume: false",
+    "haproxy check-ssl",
+    "haproxy check-ssl no-ssl-reuse",
+};
+
+static void print_https_row(const struct https_row *w)
+{
+    printf("\n== %d backends: https GET /healthz every 1s (ECDSA P-256, verify off),"
+           " %.0f s windows after %.0f s warm-up ==\n",
+           w->n, w->p[0].window_s, WARMUP_S);
+    printf("%-31s %9s %8s %7s %9s %7s %7s %8s %9s %8s\n", "", "probes/s", "resumed", "CPU %",
+           "us/probe", "user %", "sys %", "nginx %", "segs/conn", "RSS B/be");
+    for (int i = 0; i < 4; i++) {
+        const struct phase *p = &w->p[i];
+        if (!p->ok) {
+            printf("%-31s %s\n", https_names[i], p->err[0] ? p->err : "not run");
+            continue;
+        }
+        bool m = i < 2;
+        printf("%-31s %9.1f %7.1f%% %6.1f%% %9.1f", https_names[i], rate(p),
+               p->nginx_reqs ? 100. * (double)p->nginx_reused / (double)p->nginx_reqs : NAN,
+               100 * cpu_s(p) / p->window_s, us_per_probe(p));
+        if (m)
+            printf(" %6.1f%% %6.1f%%", 100 * p->cpu_user_s / p->window_s,
+                   100 * p->cpu_sys_s / p->window_s);
+        else
+            printf(" %7s %7s", "-", "-");
+        printf(" %7.1f%% %9.2f", 100 * p->nginx_cpu_s / p->window_s,
+               p->tcp_opens ? (double)p->tcp_segs / (double)p->tcp_opens : NAN);
+        if (m)
+            printf(" %8.0f", (double)(p->rss_kb - p->rss_base_kb) * 1024. / w->n);
+        printf("\n");
+        if (m && p->probes != p->passes)
+            printf("  %" PRIu64 " of %" PRIu64 " probes failed; %zu/%d up at the end\n",
+                   p->probes - p->passes, p->probes, p->up, w->n);
+    }
+    const struct phase *on = &w->p[0], *off = &w->p[1], *h = &w->p[2], *hf = &w->p[3];
+    if (on->ok && h->ok)
+        printf("%-4s HTTPS probe CPU at most HAProxy's (both resuming): %.1f vs %.1f us,"
+               " ratio %.2f\n",
+               us_per_probe(on) <= us_per_probe(h) ? "PASS" : "MISS", us_per_probe(on),
+               us_per_probe(h), us_per_probe(on) / us_per_probe(h));
+    if (off->ok && hf->ok)
+        printf("     full handshakes, maglevd vs haproxy no-ssl-reuse: %.1f vs %.1f us,"
+               " ratio %.2f\n",
+               us_per_probe(off), us_per_probe(hf), us_per_probe(off) / us_per_probe(hf));
+    if (on->ok && off->ok)
+        printf("     resumption saves maglevd %.1f us per probe (%.0f%%)\n",
+               us_per_probe(off) - us_per_probe(on),
+               100 * (1 - us_per_probe(on) / us_per_probe(off)));
+    fflush(stdout);
+}
+
+static void run_https(const struct opts *o)
+{
+    for (int i = 0; i < o->n_sizes; i++) {
+        struct https_row w = { .n = o->sizes[i] };
+        struct opts po = *o;
+        po.tls = 1;
+        run_maglevd(w.n, &po, &w.p[0]);
+        po.tls = 2;
+        run_maglevd(w.n, &po, &w.p[1]);
+        if (o->haproxy) {
+            po.tls = 1;
+            run_haproxy(w.n, &po, &w.p[2]);
+            po.tls = 2;
+            run_haproxy(w.n, &po, &w.p[3]);
+        }
+        usleep(1500000); /* nginx flushes its log buffer every second */
+        kill(nginx_pid, SIGUSR1);
+        usleep(300000);
+        for (int k = 0; k < 4; k++)
+            if (w.p[k].ok)
+                count_log(w.p[k].t0_real, w.p[k].t1_real, &w.p[k]);
+        print_https_row(&w);
+    }
+}
+
 /* ---- main ---- */
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: bench_probes [--seconds S] [--sizes N,N,...] [--port P]\n"
                "                    [--nginx-workers W] [--no-haproxy] [--keep] [--stall-ms MS]\n"
+               "                    [--https]\n"
                "  --seconds S        measured window per phase (default 60)\n"
                "  --sizes LIST       backend counts (default 1000,10000)\n"
                "  --port P           nginx port on 0.0.0.0 (default 8080)\n"
                "  --nginx-workers W  nginx worker processes (default 1)\n"
                "  --no-haproxy       skip the HAProxy baseline\n"
                "  --keep             keep the temporary directory (configs, logs)\n"
+               "  --https            https probes (ECDSA P-256 certificate, verify off):\n"
+               "                     maglevd resuming TLS sessions, maglevd with\n"
+               "                     tls-resume: false, haproxy check-ssl, and haproxy\n"
+               "                     check-ssl no-ssl-reuse (default sizes: 1000)\n"
                "  --stall-ms MS      robustness: stop each prober once for MS, a quarter\n"
                "                     into the window (maglevd: the loop blocks; haproxy:\n"
                "                     SIGSTOP), to see whether it recovers\n");
@@ -880,6 +1008,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
                         .port = 8080,
                         .nginx_workers = 1,
                         .haproxy = true };
+    bool sizes_set = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--seconds") == 0 && v) {
@@ -887,6 +1016,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
             i++;
         } else if (strcmp(a, "--sizes") == 0 && v) {
             o->n_sizes = 0;
+            sizes_set = true;
             for (const char *p = v; *p && o->n_sizes < MAX_SIZES;) {
                 o->sizes[o->n_sizes++] = atoi(p);
                 p += strcspn(p, ",");
@@ -902,6 +1032,8 @@ static void parse_opts(int argc, char **argv, struct opts *o)
         } else if (strcmp(a, "--stall-ms") == 0 && v) {
             o->stall_ms = atoi(v);
             i++;
+        } else if (strcmp(a, "--https") == 0) {
+            o->https = true;
         } else if (strcmp(a, "--no-haproxy") == 0) {
             o->haproxy = false;
         } else if (strcmp(a, "--keep") == 0) {
@@ -913,6 +1045,10 @@ static void parse_opts(int argc, char **argv, struct opts *o)
             usage(stderr);
             exit(2);
         }
+    }
+    if (o->https && !sizes_set) {
+        o->sizes[0] = 1000;
+        o->n_sizes = 1;
     }
     bool bad = o->seconds < 1 || o->port < 1 || o->port > 65535 || o->nginx_workers < 1 ||
                o->nginx_workers > MAX_WORKER || o->stall_ms < 0 || o->stall_ms > 60000;
@@ -969,6 +1105,10 @@ int main(int argc, char **argv)
         printf("each prober is stopped once for %d ms, %.0f s into its window\n", o.stall_ms,
                o.seconds / 4);
 
+    if (o.https) {
+        run_https(&o);
+        o.n_sizes = 0; /* no http rows */
+    }
     struct row rows[MAX_SIZES];
     memset(rows, 0, sizeof(rows));
     for (int i = 0; i < o.n_sizes; i++) {
@@ -980,16 +1120,17 @@ int main(int argc, char **argv)
         usleep(1500000); /* nginx flushes its log buffer every second */
         kill(nginx_pid, SIGUSR1);
         usleep(300000);
-        count_log(w->m.t0_real, w->m.t1_real, &w->m.nginx_reqs, &w->m.nginx_200);
+        count_log(w->m.t0_real, w->m.t1_real, &w->m);
         if (w->h.ok)
-            count_log(w->h.t0_real, w->h.t1_real, &w->h.nginx_reqs, &w->h.nginx_200);
+            count_log(w->h.t0_real, w->h.t1_real, &w->h);
         if (!w->m.ok) {
             fprintf(stderr, "maglevd phase failed: %s\n", w->m.err);
             continue;
         }
         print_row(w, &o);
     }
-    print_summary(rows, o.n_sizes, &o);
+    if (!o.https)
+        print_summary(rows, o.n_sizes, &o);
 
     stop_child(&nginx_pid, SIGQUIT);
     if (!o.keep) {

@@ -41,6 +41,8 @@ Maglev__Frontend *api_build_frontend(struct arena *a, const struct core *c, size
     m->state = (char *)lb_fe_state_name(v.result.state);
     m->active_pool = v.result.active_pool >= 0 ? fe->pools[v.result.active_pool].name : "";
     m->vpp_held = v.vpp_held;
+    m->panic_threshold = fe->panic_threshold;
+    m->panic = v.result.panic;
     m->n_pools = fe->n_pools;
     m->pools = ar_array(a, Maglev__Pool *, fe->n_pools);
     size_t slot = 0;
@@ -67,6 +69,7 @@ Maglev__Frontend *api_build_frontend(struct arena *a, const struct core *c, size
             bm->vpp_status = (char *)core_vpp_status_name(sv.vpp);
             bm->vpp_error = (char *)sv.vpp_error;
             bm->vpp_weight = sv.vpp_weight;
+            bm->held = sv.held;
         }
     }
     return m;
@@ -213,7 +216,7 @@ Maglev__Event *api_build_backend_event(struct arena *a, const struct backend_rt 
 
 Maglev__Event *api_build_frontend_event(struct arena *a, const struct frontend_conf *fe,
                                         enum fe_state from, enum fe_state to, int active_pool,
-                                        bool initial)
+                                        bool panic, bool initial)
 {
     Maglev__Event *e = ar_new(a, Maglev__Event);
     maglev__event__init(e);
@@ -226,6 +229,7 @@ Maglev__Event *api_build_frontend_event(struct arena *a, const struct frontend_c
     m->to_state = (char *)lb_fe_state_name(to);
     m->initial = initial;
     m->active_pool = active_pool >= 0 ? fe->pools[active_pool].name : "";
+    m->panic = panic;
     return e;
 }
 

@@ -20,7 +20,7 @@ Maglev__Event *api_build_backend_event(struct arena *a, const struct backend_rt 
                                        const struct health_transition *t, bool initial);
 Maglev__Event *api_build_frontend_event(struct arena *a, const struct frontend_conf *fe,
                                         enum fe_state from, enum fe_state to, int active_pool,
-                                        bool initial);
+                                        bool panic, bool initial);
 /* One AS change in VPP (WatchEvents vpp). */
 Maglev__Event *api_build_vpp_event(struct arena *a, const struct core_vpp_change *ch);
 

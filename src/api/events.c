@@ -237,11 +237,11 @@ static void on_backend(void *ctx, const struct backend_rt *b, const struct healt
 }
 
 static void on_frontend(void *ctx, const struct frontend_conf *fe, enum fe_state from,
-                        enum fe_state to, int active_pool)
+                        enum fe_state to, int active_pool, bool panic)
 {
     struct events *ev = ctx;
     struct arena a = ARENA_INIT;
-    Maglev__Event *e = api_build_frontend_event(&a, fe, from, to, active_pool, false);
+    Maglev__Event *e = api_build_frontend_event(&a, fe, from, to, active_pool, panic, false);
     for (struct sub *s = ev->subs, *sn; s; s = sn) {
         sn = s->next;
         if (s->frontend)
@@ -293,8 +293,8 @@ static bool snapshot(struct events *ev, struct sub *s)
             core_frontend(c, i, &v);
             struct lb_frontend_result r = v.result;
             struct arena a = ARENA_INIT;
-            bool ok = deliver(
-                s, api_build_frontend_event(&a, v.conf, r.state, r.state, r.active_pool, true));
+            bool ok = deliver(s, api_build_frontend_event(&a, v.conf, r.state, r.state,
+                                                          r.active_pool, r.panic, true));
             arena_free(&a);
             if (!ok)
                 return false;

@@ -51,6 +51,16 @@ static void get_version(struct api_call *call, const ProtobufCMessage *req, void
     m.start_time_us = core_start_us(api->core);
     m.pid = getpid();
     m.config_path = (char *)core_config_path(api->core);
+    struct checker_watch w;
+    char reasons[96];
+    core_health_watch(api->core, &w);
+    m.checker_status = w.reasons ? "degraded" : "ok";
+    m.checker_reasons = (char *)health_watch_reasons_text(w.reasons, reasons, sizeof(reasons));
+    m.checker_stale_backends = w.stale;
+    m.checker_probe_error_backends = w.probe_errors;
+    m.checker_window_probes = w.window_started;
+    m.checker_window_late = w.window_late;
+    m.checker_degraded_since_us = w.since_us;
     api_reply(call, (const ProtobufCMessage *)&m);
 }
 
@@ -228,6 +238,49 @@ static void set_weight(struct api_call *call, const ProtobufCMessage *req, void 
     REPLY(call, &a, api_build_frontend(&a, c, (size_t)(fe - core_config(c)->frontends)));
 }
 
+static Maglev__MassFailureGuard *build_guard(struct arena *a, const struct core *c)
+{
+    struct core_guard_view v;
+    core_guard(c, &v);
+    Maglev__MassFailureGuard *m = ar_new(a, Maglev__MassFailureGuard);
+    maglev__mass_failure_guard__init(m);
+    m->threshold_pct = v.pct;
+    m->window_us = v.window_us;
+    m->holding = v.holding;
+    m->since_us = v.since_us;
+    m->trip_downs = v.trip_downs;
+    m->downs_in_window = (uint32_t)v.downs_in_window;
+    m->total_backends = (uint32_t)v.total;
+    m->trips = v.trips;
+    m->held_backends = ar_array(a, char *, v.n_held ? v.n_held : 1);
+    for (size_t i = 0; i < v.total && m->n_held_backends < v.n_held; i++)
+        if (core_backend_held(c, i))
+            m->held_backends[m->n_held_backends++] = core_config(c)->backends[i].name;
+    return m;
+}
+
+static void get_guard(struct api_call *call, const ProtobufCMessage *req, void *ctx)
+{
+    (void)req;
+    struct arena a = ARENA_INIT;
+    REPLY(call, &a, build_guard(&a, ((struct api *)ctx)->core));
+}
+
+static void release_guard(struct api_call *call, const ProtobufCMessage *req, void *ctx)
+{
+    (void)req;
+    struct core *c = ((struct api *)ctx)->core;
+    if (core_guard_release(c) < 0) {
+        api_fail(call, GRPC_STATUS_FAILED_PRECONDITION,
+                 "the mass-failure guard is not holding; nothing to release");
+        return;
+    }
+    log_info("operator-action", LOG_STR("action", "mass-failure-release"),
+             LOG_STR("peer", api_call_peer(call)));
+    struct arena a = ARENA_INIT;
+    REPLY(call, &a, build_guard(&a, c));
+}
+
 static void check_config(struct api_call *call, const ProtobufCMessage *req, void *ctx)
 {
     (void)req;
@@ -300,6 +353,8 @@ const struct api_method api_methods[] = {
     { "EnableBackend", enable_backend, false },
     { "DisableBackend", disable_backend, false },
     { "SetFrontendPoolBackendWeight", set_weight, false },
+    { "GetMassFailureGuard", get_guard, false },
+    { "ReleaseMassFailureGuard", release_guard, false },
     { "CheckConfig", check_config, false },
     { "ReloadConfig", reload_config, false },
     { "GetVPPInfo", api_vpp_get_info, false },

@@ -338,6 +338,27 @@ static Maglev__VPPLBVIPCounters *build_counters(struct arena *a, const struct lb
     return m;
 }
 
+static void build_route(struct arena *a, Maglev__VPPLBVIPCounters *m, const struct lbctr_route *r)
+{
+    char why[256];
+    m->route_error = "not resolved yet";
+    if (!r)
+        return;
+    m->route_known = r->state == LBCTR_ROUTE_OK && r->have;
+    m->route_error = m->route_known ? ""
+                     : r->state == LBCTR_ROUTE_OK
+                         ? "not read yet"
+                         : arena_strdup(a, lbctr_route_why(r, why, sizeof(why)));
+    if (!m->route_known)
+        return;
+    m->route_stats_index = r->stats_index;
+    m->route_packets = r->packets;
+    m->route_bytes = r->bytes;
+    m->route_rates_known = r->rates_known;
+    m->route_packets_rate = r->packets_rate;
+    m->route_bytes_rate = r->bytes_rate;
+}
+
 void api_vpp_get_lb_counters(struct api_call *call, const ProtobufCMessage *req, void *ctx)
 {
     const Maglev__GetVPPLBCountersRequest *rq = (const void *)req;
@@ -382,8 +403,10 @@ void api_vpp_get_lb_counters(struct api_call *call, const ProtobufCMessage *req,
     m.vips = ar_array(&a, Maglev__VPPLBVIPCounters *, v.table->n ? v.table->n : 1);
     for (size_t i = 0; i < v.table->n; i++) {
         const struct lbctr_vip *x = &v.table->vip[i];
-        if (x->have && (!fe || lb_vip_key_cmp(&x->key, &key) == 0))
-            m.vips[m.n_vips++] = build_counters(&a, x);
+        if (x->have && (!fe || lb_vip_key_cmp(&x->key, &key) == 0)) {
+            m.vips[m.n_vips] = build_counters(&a, x);
+            build_route(&a, m.vips[m.n_vips++], lbctr_route_of(v.table, x));
+        }
     }
     api_reply(call, (const ProtobufCMessage *)&m);
     arena_free(&a);

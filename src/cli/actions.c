@@ -151,6 +151,7 @@ RENDER_ADAPTER(render_healthcheck, Maglev__HealthCheck)
 RENDER_ADAPTER(render_vpp_info, Maglev__VPPInfo)
 RENDER_ADAPTER(render_vpp_lb_state, Maglev__VPPLBState)
 RENDER_ADAPTER(render_vpp_lb_counters, Maglev__VPPLBCounters)
+RENDER_ADAPTER(render_mass_failure, Maglev__MassFailureGuard)
 #define RENDER(f) f##_any
 
 static const struct show_kind shows[] = {
@@ -170,6 +171,10 @@ static const struct show_kind shows[] = {
                                &maglev__health_check__descriptor, RENDER(render_healthcheck) },
     [CMD_SHOW_VPP_INFO] = { "GetVPPInfo", &maglev__get_vppinfo_request__descriptor,
                             &maglev__vppinfo__descriptor, RENDER(render_vpp_info) },
+    [CMD_SHOW_MASS_FAILURE] = { "GetMassFailureGuard",
+                                &maglev__get_mass_failure_guard_request__descriptor,
+                                &maglev__mass_failure_guard__descriptor,
+                                RENDER(render_mass_failure) },
 };
 
 static int show(struct session *s, int action, const char *name)
@@ -350,6 +355,19 @@ static int set_weight(struct session *s, const struct cmd_parsed *p)
     return EXIT_OK;
 }
 
+static int release_mass_failure(struct session *s)
+{
+    Maglev__ReleaseMassFailureGuardRequest req = MAGLEV__RELEASE_MASS_FAILURE_GUARD_REQUEST__INIT;
+    int rc;
+    ProtobufCMessage *resp =
+        call(s, "ReleaseMassFailureGuard", &req.base, &maglev__mass_failure_guard__descriptor, &rc);
+    if (!resp)
+        return rc;
+    output(s, resp, RENDER(render_mass_failure));
+    protobuf_c_message_free_unpacked(resp, NULL);
+    return EXIT_OK;
+}
+
 static int config(struct session *s, bool reload)
 {
     Maglev__CheckConfigRequest req = MAGLEV__CHECK_CONFIG_REQUEST__INIT; /* both empty */
@@ -453,7 +471,10 @@ int action_run(struct session *s, const struct cmd_parsed *p)
     case CMD_WATCH_EVENTS:
         return watch_events(s, p);
     case CMD_SHOW_VPP_INFO:
+    case CMD_SHOW_MASS_FAILURE:
         return show(s, p->action, NULL);
+    case CMD_SET_MASS_FAILURE_RELEASE:
+        return release_mass_failure(s);
     case CMD_SHOW_VPP_LB_STATE:
         return show_vpp_lb_state(s, p->arg[ARG_FRONTEND].str);
     case CMD_SHOW_VPP_LB_COUNTERS:

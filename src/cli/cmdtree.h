@@ -215,6 +215,8 @@ enum maglevc_action {
     CMD_SYNC_VPP_LB_STATE, /* also `sync vpp lbstate` (hidden alias) */
     CMD_PLAN_VPP_LB_STATE,
     CMD_SHOW_VPP_LB_COUNTERS,
+    CMD_SHOW_MASS_FAILURE,
+    CMD_SET_MASS_FAILURE_RELEASE,
     CMD_HELP,
     CMD_QUIT, /* `quit` and `exit` */
     CMD_ACTION_COUNT

@@ -76,6 +76,8 @@ static const struct cmd_node show[] = {
                  ACT(CMD_SHOW_HEALTHCHECK)))),
     KW("healthchecks", "Show all healthchecks", ACT(CMD_SHOW_HEALTHCHECKS)),
     KW("vpp", "Show VPP's connection and load-balancer state", .children = show_vpp),
+    KW("mass-failure", "Show the mass-failure guard: armed or holding, the backends held",
+       ACT(CMD_SHOW_MASS_FAILURE)),
     END,
 };
 
@@ -132,6 +134,9 @@ static const struct cmd_node set[] = {
     KW("frontend", "Change a frontend",
        KIDS(NAME(CMD_SLOT_FRONTEND, "NAME", "Frontend name", ARG(ARG_FRONTEND),
                  KIDS(KW("pool", "Change a pool of the frontend", .children = set_pool))))),
+    KW("mass-failure", "The mass-failure guard",
+       KIDS(KW("release", "Confirm the failure: end the hold, apply the backends' real states",
+               ACT(CMD_SET_MASS_FAILURE_RELEASE)))),
     END,
 };
 

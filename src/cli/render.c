@@ -50,6 +50,43 @@ static void add_empty_note(struct strbuf *sb, const char *what)
     strbuf_addf(sb, "no %s\n", what);
 }
 
+/* ---- the mass-failure guard ---- */
+
+void render_mass_failure(struct strbuf *sb, const struct render_opts *o,
+                         const Maglev__MassFailureGuard *g)
+{
+    const size_t w = 9;
+    if (!g->threshold_pct) {
+        render_field(sb, o, 0, w, "guard", "off (healthchecker.mass-failure is 0)");
+        return;
+    }
+    struct strbuf l = STRBUF_INIT;
+    if (g->holding)
+        table_sb_colored(&l, o->color, TC_RED, "HOLDING the last applied weights");
+    else
+        table_sb_colored(&l, o->color, TC_GREEN, "armed");
+    render_field(sb, o, 0, w, "guard", strbuf_str(&l));
+    strbuf_free(&l);
+    render_fieldf(
+        sb, o, 0, w, "rule", "more than %u%% of %u backends down within %.3gs (now %u down in it)",
+        g->threshold_pct, g->total_backends, (double)g->window_us / 1e6, g->downs_in_window);
+    if (g->holding) {
+        char when[64] = "-";
+        time_t t = (time_t)(g->since_us / 1000000);
+        struct tm tm;
+        if (g->since_us && localtime_r(&t, &tm))
+            strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+        render_fieldf(sb, o, 0, w, "since", "%s (%u down transitions in the window)", when,
+                      g->trip_downs);
+        struct strbuf names = STRBUF_INIT;
+        join(&names, g->held_backends, g->n_held_backends);
+        render_field(sb, o, 0, w, "held", strbuf_str(&names));
+        strbuf_free(&names);
+        render_field(sb, o, 0, w, "release", "set mass-failure release");
+    }
+    render_fieldf(sb, o, 0, w, "trips", "%" PRIu64, g->trips);
+}
+
 /* ---- version ---- */
 
 void render_version(struct strbuf *sb, const struct render_opts *o,
@@ -69,6 +106,18 @@ void render_version(struct strbuf *sb, const struct render_opts *o,
     render_age(age, sizeof(age), v->start_time_us, o->now_us);
     strbuf_addf(sb, "%*s  pid %d, started %s (%s)\n", (int)w, "", (int)v->pid, t, age);
     strbuf_addf(sb, "%*s  config %s\n", (int)w, "", or_dash(v->config_path));
+    strbuf_addf(sb, "%*s  checker %s", (int)w, "", or_dash(v->checker_status));
+    if (v->checker_reasons && *v->checker_reasons) {
+        render_time(t, sizeof(t), v->checker_degraded_since_us);
+        render_age(age, sizeof(age), v->checker_degraded_since_us, o->now_us);
+        strbuf_addf(sb, " (%s): %u stale, %u with probe errors, %llu of %llu starts late",
+                    v->checker_reasons, v->checker_stale_backends, v->checker_probe_error_backends,
+                    (unsigned long long)v->checker_window_late,
+                    (unsigned long long)v->checker_window_probes);
+        if (v->checker_degraded_since_us)
+            strbuf_addf(sb, ", since %s (%s)", t, age);
+    }
+    strbuf_addc(sb, '\n');
 }
 
 /* ---- frontends ---- */
@@ -128,7 +177,10 @@ void render_frontends(struct strbuf *sb, const struct render_opts *o,
         table_cell(&t, TC_NONE, or_dash(f->address));
         table_cellf(&t, TC_NONE, "%u", f->port);
         table_cell(&t, TC_NONE, or_dash(f->protocol));
-        table_cell(&t, table_state_color(f->state), or_dash(f->state));
+        if (f->panic)
+            table_cellf(&t, TC_RED, "%s (panic)", or_dash(f->state));
+        else
+            table_cell(&t, table_state_color(f->state), or_dash(f->state));
         table_cell(&t, TC_NONE, or_dash(f->active_pool));
         table_cellf(&t, TC_NONE, "%zu/%zu up", up, total);
         add_vpp_summary(&t, f);
@@ -187,6 +239,11 @@ void render_frontend(struct strbuf *sb, const struct render_opts *o, const Magle
     table_sb_colored(&l, o->color, TC_BOLD, str(f->name));
     strbuf_addc(&l, ' ');
     add_state(&l, o, f->state);
+    if (f->panic) {
+        strbuf_addc(&l, ' ');
+        table_sb_colored(&l, o->color, TC_RED,
+                         "PANIC (failing open: the active pool's backends serve as if up)");
+    }
     if (f->vpp_held) {
         strbuf_addc(&l, ' ');
         table_sb_colored(&l, o->color, TC_YELLOW,
@@ -203,6 +260,8 @@ void render_frontend(struct strbuf *sb, const struct render_opts *o, const Magle
         render_field(sb, o, 2, w, "description", f->description);
     strbuf_addf(&l, "src-ip-sticky %s, flush-on-down %s", f->src_ip_sticky ? "yes" : "no",
                 f->flush_on_down ? "yes" : "no");
+    if (f->panic_threshold)
+        strbuf_addf(&l, ", panic-threshold %u%%", f->panic_threshold);
     render_field(sb, o, 2, w, "options", strbuf_str(&l));
     strbuf_reset(&l);
     render_field(sb, o, 2, w, "active pool",
@@ -246,6 +305,8 @@ void render_frontend(struct strbuf *sb, const struct render_opts *o, const Magle
                 strbuf_adds(&l, "[flushed] ");
             if (pb->overridden)
                 strbuf_adds(&l, "[weight override] ");
+            if (pb->held)
+                strbuf_adds(&l, "[held by mass-failure guard] ");
             if (l.len)
                 l.buf[--l.len] = '\0';
             table_cell(&t, TC_YELLOW, strbuf_str(&l));

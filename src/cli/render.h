@@ -82,6 +82,9 @@ void render_event(struct strbuf *sb, const struct render_opts *o, const Maglev__
 /* GetVPPInfo: "vpp STATE" (connected green, incompatible red, others
  * yellow), then the connection's fields; "last error" only when set. */
 void render_vpp_info(struct strbuf *sb, const struct render_opts *o, const Maglev__VPPInfo *i);
+/* show mass-failure, set mass-failure release */
+void render_mass_failure(struct strbuf *sb, const struct render_opts *o,
+                         const Maglev__MassFailureGuard *g);
 
 /* GetVPPLBState: the "lb conf" block, then per VIP a "vip PREFIX PROTO:PORT
  * frontend NAME" line, its attributes, and one "address A weight W buckets
@@ -93,8 +96,9 @@ void render_vpp_lb_state(struct strbuf *sb, const struct render_opts *o,
 /* GetVPPLBCounters: a "stats ADDRESS STATUS" header (ok green, stale
  * yellow) with the sampling time, interval and last error, then per VIP a
  * "vip PREFIX PROTO:PORT frontend NAME index N" line and one line per
- * counter: name, packets, rate ("-" while unknown). maglevc(1) documents
- * the layout. */
+ * counter: name, packets, rate ("-" while unknown); then the prefix's
+ * route counters (route-packets, route-bytes, same columns) or "route
+ * unknown (WHY)". maglevc(1) documents the layout. */
 void render_vpp_lb_counters(struct strbuf *sb, const struct render_opts *o,
                             const Maglev__VPPLBCounters *c);
 

@@ -213,6 +213,8 @@ void render_event(struct strbuf *sb, const struct render_opts *o, const Maglev__
             strbuf_addf(sb, " (active pool %s)", f->active_pool);
         else
             strbuf_adds(sb, " (no active pool)");
+        if (f->panic)
+            table_sb_colored(sb, o->color, TC_RED, " PANIC");
         if (f->initial)
             strbuf_adds(sb, " (initial)");
         break;

@@ -341,6 +341,17 @@ void render_vpp_lb_counters(struct strbuf *sb, const struct render_opts *o,
         add_counter(&t, "first-session", v->first_session, v->first_session_rate, v->rates_known);
         add_counter(&t, "untracked", v->untracked, v->untracked_rate, v->rates_known);
         add_counter(&t, "no-server", v->no_server, v->no_server_rate, v->rates_known);
+        if (v->route_known) {
+            add_counter(&t, "route-packets", v->route_packets, v->route_packets_rate,
+                        v->route_rates_known);
+            add_counter(&t, "route-bytes", v->route_bytes, v->route_bytes_rate,
+                        v->route_rates_known);
+        } else {
+            table_cell(&t, TC_LABEL, "route");
+            table_cell(&t, TC_YELLOW, "unknown");
+            table_cellf(&t, TC_NONE, "(%s)", or_dash(v->route_error));
+            table_endrow(&t);
+        }
         table_render(&t, sb);
         table_free(&t);
     }

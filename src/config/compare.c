@@ -18,7 +18,7 @@ bool config_healthcheck_equal(const struct healthcheck_conf *a, const struct hea
         !str_eq(a->path, b->path) || !str_eq(a->host, b->host) ||
         !str_eq(a->response_regex, b->response_regex) ||
         !str_eq(a->tls_server_name, b->tls_server_name) || a->tls_insecure != b->tls_insecure ||
-        a->n_codes != b->n_codes)
+        a->tls_resume != b->tls_resume || a->n_codes != b->n_codes)
         return false;
     return a->n_codes == 0 || memcmp(a->codes, b->codes, a->n_codes * sizeof(*a->codes)) == 0;
 }

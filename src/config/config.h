@@ -56,6 +56,7 @@ struct healthcheck_conf {
     char *response_regex;  /* NULL = no body check */
     char *tls_server_name; /* NULL = none */
     bool tls_insecure;
+    bool tls_resume; /* resume TLS sessions (https); the loader's default is true */
     struct config_mark mark;
 };
 
@@ -92,6 +93,7 @@ struct frontend_conf {
     uint16_t port;             /* 0 = all ports */
     bool src_ip_sticky;
     bool flush_on_down;
+    uint8_t panic_threshold; /* %, 0 = no panic mode (lb.h) */
     struct pool_conf *pools; /* in priority order */
     size_t n_pools;
     struct config_mark mark, address_mark;
@@ -109,6 +111,8 @@ struct vpp_lb_conf {
 struct maglev_config {
     char *netns; /* healthchecker.netns; NULL = the daemon's own */
     uint32_t transition_history;
+    uint8_t mass_failure;        /* healthchecker.mass-failure, %; 0 = guard off */
+    int64_t mass_failure_window; /* 0 = the longest healthcheck interval */
     struct healthcheck_conf *healthchecks;
     size_t n_healthchecks;
     struct backend_conf *backends;

@@ -64,6 +64,10 @@ bool config_walk_node_int(struct pctx *c, const struct yt_node *n, const char *p
 /* Checks an object name (map key); reports a semantic error if invalid. */
 bool config_walk_name(struct pctx *c, const struct yt_node *key, const char *path,
                       const char *what);
+/* A percentage 0..100: "50%" or 50 (an integer); reports a malformed one
+ * (structure) or one above 100 (semantic). */
+const struct yt_node *config_walk_percent(struct pctx *c, const struct yt_node *map,
+                                          const char *path, const char *key, uint8_t *out);
 /* A value range check reported as "<key> <value> out of range lo..hi". */
 bool config_walk_range(struct pctx *c, enum config_stage st, const struct yt_node *n,
                        const char *path, const char *key, long long v, long long lo, long long hi);

@@ -82,6 +82,7 @@ static void dump_params(struct strbuf *sb, const struct healthcheck_conf *h)
     if (h->type == HC_HTTPS) {
         put_kv_str(sb, 8, "tls-server-name", h->tls_server_name);
         strbuf_addf(sb, "        tls-insecure: %s\n", h->tls_insecure ? "true" : "false");
+        strbuf_addf(sb, "        tls-resume: %s\n", h->tls_resume ? "true" : "false");
     }
 }
 
@@ -138,6 +139,8 @@ static void dump_frontends(struct strbuf *sb, const struct maglev_config *cfg)
         strbuf_addf(sb, "      port: %u\n", f->port);
         strbuf_addf(sb, "      src-ip-sticky: %s\n", f->src_ip_sticky ? "true" : "false");
         strbuf_addf(sb, "      flush-on-down: %s\n", f->flush_on_down ? "true" : "false");
+        if (f->panic_threshold) /* 0 (off) is left out, as before the key existed */
+            strbuf_addf(sb, "      panic-threshold: %u%%\n", f->panic_threshold);
         strbuf_adds(sb, "      pools:\n");
         for (size_t j = 0; j < f->n_pools; j++) {
             const struct pool_conf *p = &f->pools[j];
@@ -171,6 +174,10 @@ char *config_dump(const struct maglev_config *cfg)
     strbuf_adds(&sb, "maglev:\n  healthchecker:\n");
     put_kv_str(&sb, 4, "netns", cfg->netns);
     strbuf_addf(&sb, "    transition-history: %u\n", cfg->transition_history);
+    if (cfg->mass_failure) /* the guard's keys only when it is on */
+        strbuf_addf(&sb, "    mass-failure: %u%%\n", cfg->mass_failure);
+    if (cfg->mass_failure_window)
+        put_kv_dur(&sb, 4, "mass-failure-window", cfg->mass_failure_window);
     dump_healthchecks(&sb, cfg);
     dump_backends(&sb, cfg);
     dump_frontends(&sb, cfg);

@@ -11,13 +11,16 @@
 #define INTERVAL_MIN (100 * DURATION_MS)
 #define INTERVAL_MAX (24 * DURATION_H)
 
-static const char *const healthchecker_keys[] = { "netns", "transition-history", NULL };
+static const char *const healthchecker_keys[] = {
+    "netns", "transition-history", "mass-failure", "mass-failure-window", NULL,
+};
 static const char *const healthcheck_keys[] = {
     "type", "port", "interval",       "fast-interval", "down-interval", "timeout",
     "rise", "fall", "source-address", "netns",         "params",        NULL,
 };
 static const char *const params_keys[] = {
-    "path", "host", "response-codes", "response-regex", "tls-server-name", "tls-insecure", NULL,
+    "path",       "host", "response-codes", "response-regex", "tls-server-name", "tls-insecure",
+    "tls-resume", NULL,
 };
 
 static void check_netns(struct pctx *c, const struct yt_node *n, const char *path, const char *s)
@@ -50,6 +53,11 @@ void config_parse_healthchecker(struct pctx *c, const struct yt_node *n)
         c->cfg->transition_history = (uint32_t)v;
     if ((vn = config_walk_str(c, n, path, "netns", &c->cfg->netns)))
         check_netns(c, vn, path, c->cfg->netns);
+    config_walk_percent(c, n, path, "mass-failure", &c->cfg->mass_failure);
+    int64_t *w = &c->cfg->mass_failure_window;
+    if ((vn = config_walk_duration(c, n, path, "mass-failure-window", w)))
+        config_walk_duration_range(c, CONFIG_STAGE_SEMANTIC, vn, path, "mass-failure-window", *w,
+                                   INTERVAL_MIN, INTERVAL_MAX);
 }
 
 /* "200" or "200-299": digits only, one optional dash; false otherwise. */
@@ -188,6 +196,10 @@ static void parse_params(struct pctx *c, struct healthcheck_conf *hc, const stru
         hc->type == HC_HTTP)
         config_err(c, CONFIG_STAGE_SEMANTIC, v, path,
                    "tls-insecure only applies to https healthchecks; remove it");
+    hc->tls_resume = true;
+    if ((v = config_walk_bool(c, p, path, "tls-resume", &hc->tls_resume)) && hc->type == HC_HTTP)
+        config_err(c, CONFIG_STAGE_SEMANTIC, v, path,
+                   "tls-resume only applies to https healthchecks; remove it");
     if (web)
         parse_codes(c, hc, p, path);
 }

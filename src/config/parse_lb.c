@@ -7,7 +7,8 @@
 
 static const char *const backend_keys[] = { "address", "healthcheck", "enabled", NULL };
 static const char *const frontend_keys[] = {
-    "description", "address", "protocol", "port", "src-ip-sticky", "flush-on-down", "pools", NULL,
+    "description",   "address",         "protocol", "port", "src-ip-sticky",
+    "flush-on-down", "panic-threshold", "pools",    NULL,
 };
 static const char *const pool_keys[] = { "name", "backends", NULL };
 static const char *const pool_backend_keys[] = { "weight", NULL };
@@ -300,6 +301,7 @@ static void parse_frontend(struct pctx *c, struct frontend_conf *fe, const struc
     parse_proto_port(c, fe, fn, path);
     config_walk_bool(c, fn, path, "src-ip-sticky", &fe->src_ip_sticky);
     config_walk_bool(c, fn, path, "flush-on-down", &fe->flush_on_down);
+    config_walk_percent(c, fn, path, "panic-threshold", &fe->panic_threshold);
     parse_pools(c, fe, fn, key, path);
 }
 

@@ -342,6 +342,37 @@ bool config_walk_name(struct pctx *c, const struct yt_node *key, const char *pat
     return ok;
 }
 
+const struct yt_node *config_walk_percent(struct pctx *c, const struct yt_node *map,
+                                          const char *path, const char *key, uint8_t *out)
+{
+    const struct yt_node *v = scalar_of(c, map, path, key, "a percentage");
+    if (!v)
+        return NULL;
+    char digits[8] = "";
+    size_t n = strlen(v->value);
+    bool pct = n > 0 && v->value[n - 1] == '%';
+    if (pct)
+        n--;
+    if (n > 0 && n < sizeof(digits) && (pct || !v->quoted)) {
+        memcpy(digits, v->value, n);
+        digits[n] = '\0';
+    }
+    long long x;
+    if (!digits[0] || digits[0] == '+' || digits[0] == '-' || parse_ll(digits, &x) < 0) {
+        config_err(c, CONFIG_STAGE_STRUCTURE, v, path,
+                   "%s: expected a percentage from 0 to 100 such as 50%% (or 50), got \"%s\"", key,
+                   v->value);
+        return NULL;
+    }
+    if (x > 100) {
+        config_err(c, CONFIG_STAGE_SEMANTIC, v, path,
+                   "%s %lld%% out of range 0..100%%; use 0 to turn it off", key, x);
+        return NULL;
+    }
+    *out = (uint8_t)x;
+    return v;
+}
+
 bool config_walk_range(struct pctx *c, enum config_stage st, const struct yt_node *n,
                        const char *path, const char *key, long long v, long long lo, long long hi)
 {

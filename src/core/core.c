@@ -74,14 +74,30 @@ static void log_frontend(const struct frontend_conf *fe, const struct lb_fronten
                          : ""));
 }
 
+/* frontend-panic / frontend-panic-end, with the share that decided it */
+static void log_panic(const struct core *c, const struct frontend_conf *fe, bool panic)
+{
+    struct lb_share s = lb_frontend_share(fe, c->guard.view);
+    int pool = panic ? lb_panic_pool(fe, c->guard.view) : -1;
+    LOG_AT(panic ? LOG_LEVEL_WARN : LOG_LEVEL_INFO, panic ? "frontend-panic" : "frontend-panic-end",
+           LOG_STR("frontend", fe->name), LOG_UINT("threshold-pct", fe->panic_threshold),
+           LOG_UINT("up", s.up), LOG_UINT("counted", s.counted),
+           LOG_STR("pool", pool >= 0 ? fe->pools[pool].name : ""),
+           LOG_STR("action", panic ? "failing open: the pool's backends get their weights as if up"
+                                   : "weights follow health again"));
+}
+
 static void notify_frontend(struct core *c, size_t i, const struct lb_frontend_result *old)
 {
     const struct frontend_conf *fe = &c->cfg->frontends[i];
     const struct lb_frontend_result *r = &c->fe[i].res;
-    log_frontend(fe, old, r);
+    if (r->panic != old->panic)
+        log_panic(c, fe, r->panic);
+    if (r->state != old->state || r->active_pool != old->active_pool)
+        log_frontend(fe, old, r);
     for (struct core_observer *o = c->observers; o; o = o->next)
         if (o->frontend)
-            o->frontend(o->ctx, fe, old->state, r->state, r->active_pool);
+            o->frontend(o->ctx, fe, old->state, r->state, r->active_pool, r->panic);
 }
 
 static bool all_known(const struct core *c, const struct frontend_conf *fe)
@@ -110,7 +126,7 @@ static void refresh_frontend(struct core *c, size_t i, const char *trigger, int6
     struct core_fe *f = &c->fe[i];
     const struct frontend_conf *fe = &c->cfg->frontends[i];
     struct lb_frontend_result old = f->res;
-    struct lb_frontend_result r = lb_compute(fe, c->states, f->ov, c->scratch);
+    struct lb_frontend_result r = lb_compute_panic(fe, c->guard.view, f->ov, old.panic, c->scratch);
     bool changed = !weights_equal(c->scratch, f->w, f->n_slots);
     if (changed)
         memcpy(f->w, c->scratch, f->n_slots * sizeof(*f->w));
@@ -120,7 +136,7 @@ static void refresh_frontend(struct core *c, size_t i, const char *trigger, int6
     f->res = r;
     if ((changed || released) && trigger)
         core_vpp_changed(c, i, released && core_vpp_warming(c) ? "warmup" : trigger, cause_us);
-    if (r.state != old.state || r.active_pool != old.active_pool)
+    if (r.state != old.state || r.active_pool != old.active_pool || r.panic != old.panic)
         notify_frontend(c, i, &old);
 }
 
@@ -145,6 +161,7 @@ static void build_runtime(struct core *c, const struct maglev_config *old_cfg,
         if (b->cfg_index >= 0 && (size_t)b->cfg_index < cfg->n_backends)
             c->states[b->cfg_index] = b->sm.state;
     }
+    core_guard_build(c, old_cfg);
     index_free(&c->idx);
     index_build(&c->idx, cfg);
     size_t max = 1;
@@ -163,7 +180,7 @@ static void build_runtime(struct core *c, const struct maglev_config *old_cfg,
         f->ov = (int16_t *)(void *)(blk + n * (sizeof(*f->order) + sizeof(*f->w)));
         f->n_order = lb_vip_order(cfg, i, f->order);
         lb_overrides_fill(c->overrides, fe, f->ov);
-        f->res = (struct lb_frontend_result){ FE_UNKNOWN, -1 };
+        f->res = (struct lb_frontend_result){ FE_UNKNOWN, -1, false };
         const struct frontend_conf *was = old_cfg ? config_find_frontend(old_cfg, fe->name) : NULL;
         if (was) {
             f->res = old_fe[was - old_cfg->frontends].res;
@@ -199,8 +216,14 @@ static void on_transition(void *ctx, const struct backend_rt *b, const struct he
         return;
     size_t bi = (size_t)b->cfg_index;
     c->states[bi] = t->to;
+    if (core_guard_transition(c, bi, t, now))
+        core_refresh_backend(c, bi, c->cause, now);
+}
+
+void core_refresh_backend(struct core *c, size_t bi, const char *trigger, int64_t cause_us)
+{
     for (size_t k = c->idx.start[bi]; k < c->idx.start[bi + 1]; k++)
-        refresh_frontend(c, c->idx.fe[k], c->cause, now);
+        refresh_frontend(c, c->idx.fe[k], trigger, cause_us);
 }
 
 /* ---- lifecycle ---- */
@@ -248,6 +271,7 @@ void core_free(struct core *c)
     checker_free(c->checker);
     lb_overrides_free(c->overrides);
     fe_free(c);
+    core_guard_free(c);
     free(c->states);
     free(c->scratch);
     index_free(&c->idx);

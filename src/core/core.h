@@ -51,9 +51,9 @@ struct core_vpp_change {
 struct core_observer {
     /* a backend changed state (also called with t->to == BS_REMOVED) */
     void (*backend)(void *ctx, const struct backend_rt *b, const struct health_transition *t);
-    /* a frontend's state or active pool changed */
+    /* a frontend's state, active pool or panic changed */
     void (*frontend)(void *ctx, const struct frontend_conf *fe, enum fe_state from,
-                     enum fe_state to, int active_pool);
+                     enum fe_state to, int active_pool, bool panic);
     /* the config was replaced (after a successful reload) */
     void (*reloaded)(void *ctx);
     /* an AS change in VPP */
@@ -118,6 +118,34 @@ int core_disable(struct core *c, const char *backend);
 int core_set_weight(struct core *c, const char *fe, const char *pool, const char *be,
                     uint8_t weight, char *err, size_t errlen);
 
+/* ---- the mass-failure guard (guard.c) ----
+ *
+ * healthchecker.mass-failure: when more than that share of all backends
+ * goes down (up -> down, by health) within mass-failure-window, the
+ * checker is suspected: the weights are held as they were before those
+ * transitions (the backends are shown up to lb_compute; their real state
+ * stays visible) until the backends recover (those still held are no
+ * longer a mass failure, lb_mass_failure) or the operator releases the
+ * hold. While holding, every further health down is held too. */
+struct core_guard_view {
+    uint8_t pct;       /* 0 = off */
+    int64_t window_us; /* the window in use */
+    bool holding;
+    int64_t since_us;       /* wall clock of the trip, 0 when not holding */
+    uint32_t trip_downs;    /* down transitions in the window at the trip */
+    size_t downs_in_window; /* now */
+    size_t n_held;          /* backends held now */
+    size_t total;           /* backends in the config */
+    uint64_t trips;         /* since start */
+};
+void core_guard(const struct core *c, struct core_guard_view *out);
+/* Is backend i (config index) held by the guard? */
+bool core_backend_held(const struct core *c, size_t i);
+/* The operator confirms the failure: the held backends get their real
+ * state (trigger "operator"), the window starts afresh. 0, or -EALREADY
+ * when the guard is not holding. */
+int core_guard_release(struct core *c);
+
 /* ---- views (valid until the next change on the loop) ---- */
 
 struct ev_loop *core_loop(const struct core *c);
@@ -137,6 +165,7 @@ struct core_slot_view {
     const struct pool_backend_conf *pb;
     const struct backend_conf *backend;
     enum backend_state state;
+    bool held; /* the mass-failure guard shows it up (state is the real one) */
     struct lb_weight effective;
     int override; /* -1 = none */
     enum core_vpp_status vpp;
@@ -180,6 +209,9 @@ void core_reload_counts(const struct core *c, struct core_reload_counts *out);
  * (and scheduling lateness). Per-backend counters are in core_backend's
  * backend_rt (probe_codes, transitions). */
 const struct checker_stats *core_health_stats(const struct core *c);
+/* The health checker's watchdog: ok or degraded, and why (health.h,
+ * checker_watch_get). For GetVersion, systemd's STATUS= and metrics. */
+void core_health_watch(const struct core *c, struct checker_watch *out);
 
 /* ---- VPP LB counters (counters.c) ----
  *

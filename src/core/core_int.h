@@ -19,6 +19,22 @@ struct core_fe {
     bool released; /* warm-up: every backend has left unknown (sticky) */
 };
 
+/* The mass-failure guard (guard.c). view is what lb_compute sees: the
+ * backends' states, except that a held backend (gone down by health while
+ * the guard holds) is shown up. */
+struct core_guard {
+    enum backend_state *view; /* by config backend index */
+    bool *held;               /* by config backend index */
+    uint32_t *list;           /* the backends held, in order; may name released ones */
+    size_t n_list, cap;
+    size_t n_held; /* held now */
+    struct lb_window downs;
+    bool holding;
+    int64_t since_us; /* wall clock */
+    uint32_t trip_downs;
+    uint64_t trips;
+};
+
 /* An asynchronous reload (core_reload_start). */
 struct core_reload_waiter {
     core_reload_fn fn;
@@ -55,6 +71,7 @@ struct core {
     const char *cause; /* trigger of the transitions now: "health" or "operator" */
     bool reloading;    /* transitions are not propagated */
     struct core_observer *observers;
+    struct core_guard guard;
     struct vpp_sync *vpp;
     struct core_lbctr *lbctr; /* counters.c; NULL = none */
     /* counters.c's stop, set by core_lbctr_start (so that programs built
@@ -67,6 +84,18 @@ struct core {
     pthread_t reaper;                   /* freeing the config a reload replaced */
     bool reaping;
 };
+
+/* core.c: recomputes the frontends using backend bi */
+void core_refresh_backend(struct core *c, size_t bi, const char *trigger, int64_t cause_us);
+
+/* guard.c. core_guard_build: after c->states of a new c->cfg (old_cfg: the
+ * config replaced, NULL at start; the backends it held stay held by
+ * name). core_guard_transition: after c->states[bi] took t->to; true when
+ * the frontends using bi are to be recomputed. */
+void core_guard_build(struct core *c, const struct maglev_config *old_cfg);
+bool core_guard_transition(struct core *c, size_t bi, const struct health_transition *t,
+                           int64_t now_us);
+void core_guard_free(struct core *c);
 
 /* vpp.c */
 void core_vpp_stop(struct core *c);

@@ -68,6 +68,7 @@ void core_frontend_slot(const struct core *c, size_t i, size_t s, struct core_sl
     out->pb = &fe->pools[p].backends[k];
     out->backend = &c->cfg->backends[out->pb->backend_index];
     out->state = c->states[out->pb->backend_index];
+    out->held = c->guard.held[out->pb->backend_index];
     out->effective = c->fe[i].w[s];
     out->override = c->fe[i].ov[s];
     out->vpp = CORE_VPP_NONE;
@@ -116,4 +117,9 @@ void core_reload_counts(const struct core *c, struct core_reload_counts *out)
 const struct checker_stats *core_health_stats(const struct core *c)
 {
     return checker_get_stats(c->checker);
+}
+
+void core_health_watch(const struct core *c, struct checker_watch *out)
+{
+    checker_watch_get(c->checker, out);
 }

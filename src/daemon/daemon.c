@@ -102,7 +102,9 @@ static struct maglev_config *load(const char *path)
     return cfg;
 }
 
-/* systemd's STATUS= line: "backends up 3/4, VPP connected". */
+/* systemd's STATUS= line: "backends up 3/4, frontends 1, VPP connected,
+ * checker ok" ("checker degraded (probe-errors)" when the watchdog says
+ * so). */
 static void status_line(void *ctx, char *buf, size_t len)
 {
     const struct daemon *d = ctx;
@@ -111,11 +113,20 @@ static void status_line(void *ctx, char *buf, size_t len)
     for (size_t i = 0; i < cfg->n_backends; i++)
         up += core_backend_state(d->core, i) == BS_UP;
     const struct vpp_sync *s = core_vpp(d->core);
-    snprintf(buf, len, "backends up %zu/%zu, frontends %zu, VPP %s", up, cfg->n_backends,
-             cfg->n_frontends,
+    struct checker_watch w;
+    core_health_watch(d->core, &w);
+    char why[96], checker[112];
+    if (w.reasons)
+        snprintf(checker, sizeof(checker), "degraded (%s)",
+                 health_watch_reasons_text(w.reasons, why, sizeof(why)));
+    else
+        snprintf(checker, sizeof(checker), "ok");
+    snprintf(buf, len, "backends up %zu/%zu, frontends %zu, VPP %s, checker %s", up,
+             cfg->n_backends, cfg->n_frontends,
              !s                  ? "disabled"
              : vpp_sync_is_up(s) ? "connected"
-                                 : "not connected");
+                                 : "not connected",
+             checker);
 }
 
 /* The metrics endpoint on the loop (see metrics.h), when listeners were

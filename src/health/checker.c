@@ -9,31 +9,7 @@
 #include "common/duration.h"
 #include "common/log.h"
 #include "common/mem.h"
-#include "health/health.h"
-#include "health/probe_int.h"
-
-/* Shared, reference-counted healthcheck settings with the effective netns
- * resolved; a probe in flight holds a reference, so a reload never frees
- * settings under it. */
-struct hc_rt {
-    int refs;
-    struct healthcheck_conf conf;
-    struct hc_rt *next, *prev;
-};
-
-struct checker {
-    struct ev_loop *loop;
-    struct probe_env *env;
-    struct backend_rt **v; /* sorted by name */
-    size_t n;
-    struct hc_rt *hcs;
-    struct hc_rt **hc_memo; /* during a reload: by config healthcheck index */
-    size_t n_hc_memo;
-    uint32_t history;
-    checker_hook_fn hook;
-    void *hook_ctx;
-    struct checker_stats stats;
-};
+#include "health/checker_int.h"
 
 const double checker_duration_bounds[CHECKER_DURATION_BUCKETS] = {
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
@@ -86,6 +62,7 @@ static void hc_put(struct checker *ck, struct hc_rt *h)
 static void stop_worker(struct backend_rt *b)
 {
     ev_timer_stop(b->ck->loop, &b->timer);
+    watch_backend_stop(b);
     b->deferred = false;
     if (b->probe) {
         probe_cancel(b->probe);
@@ -93,6 +70,10 @@ static void stop_worker(struct backend_rt *b)
         hc_put(b->ck, b->probe_hc);
         b->probe_hc = NULL;
     }
+    /* a restarted worker (new settings, resumed, enabled) starts with a
+     * full TLS handshake: no session outlives the settings it was made with */
+    probe_tls_cache_free(b->tls);
+    b->tls = NULL;
 }
 
 static void schedule(struct backend_rt *b, int64_t delay_ns)
@@ -172,7 +153,11 @@ static void on_probe_done(void *ctx, const struct probe_result *r)
     hc_put(b->ck, used);
     if (!current || !health_sm_probing(&b->sm))
         return; /* settings changed meanwhile: the restart scheduled anew */
-    backend_apply(b, passed ? HE_PASS : HE_FAIL, r->code, r->detail);
+    watch_backend_result(b, r);
+    /* a local error says nothing about the backend: its state stays (and
+     * so do its weights in VPP); the watchdog reports the checker */
+    if (!probe_code_local(r->code))
+        backend_apply(b, passed ? HE_PASS : HE_FAIL, r->code, r->detail);
     if (!health_sm_probing(&b->sm))
         return;
     int64_t next = health_jitter(health_interval(&b->hc->conf, &b->sm), &b->rng);
@@ -180,8 +165,10 @@ static void on_probe_done(void *ctx, const struct probe_result *r)
     schedule(b, (int64_t)((at - ev_now(b->ck->loop)) * 1e9));
 }
 
-static void record_lateness(struct checker *ck, double late_s)
+static void record_lateness(struct backend_rt *b, double late_s)
 {
+    struct checker *ck = b->ck;
+    watch_probe_started(ck, late_s, health_interval(&b->hc->conf, &b->sm));
     long bucket = late_s <= 0 ? 0 : (long)(late_s * 1e5); /* 10 µs */
     if (bucket > CHECKER_LATENESS_BUCKETS)
         bucket = CHECKER_LATENESS_BUCKETS;
@@ -201,7 +188,7 @@ static bool defer_if_overloaded(struct backend_rt *b)
 {
     double late = ev_time() - b->planned;
     if (!b->deferred) {
-        record_lateness(b->ck, late);
+        record_lateness(b, late);
         if (late > STALL_LATE_S) {
             int64_t span =
                 b->hc->conf.fast_interval < DURATION_SEC ? b->hc->conf.fast_interval : DURATION_SEC;
@@ -233,6 +220,7 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
         .addr = b->address,
         .netns = b->hc->conf.netns,
         .backend = b->name,
+        .tls_cache = &b->tls,
     };
     b->probe_hc = b->hc;
     b->hc->refs++;
@@ -246,8 +234,10 @@ static void start_worker(struct backend_rt *b, int64_t delay)
         backend_apply(b, HE_STATIC, PC_NONE, "no healthcheck: up without probing");
         return;
     }
-    if (health_sm_probing(&b->sm))
+    if (health_sm_probing(&b->sm)) {
+        watch_backend_start(b);
         schedule(b, delay);
+    }
 }
 
 /* ---- backends ---- */
@@ -297,6 +287,7 @@ static struct backend_rt *backend_new(struct checker *ck, const struct maglev_co
     health_sm_init(&b->sm, b->hc ? b->hc->conf.rise : 1, b->hc ? b->hc->conf.fall : 1);
     ev_timer_init(&b->timer, on_timer, 0., 0.);
     b->timer.data = b;
+    watch_backend_init(b);
     return b;
 }
 
@@ -323,6 +314,7 @@ struct checker *checker_new(struct ev_loop *loop, const struct maglev_config *cf
     struct checker *ck = mem_calloc(1, sizeof(*ck));
     ck->loop = loop;
     ck->env = probe_env_new(loop);
+    watch_init(ck);
     ck->history = cfg->transition_history;
     ck->v = mem_calloc(cfg->n_backends, sizeof(*ck->v));
     for (size_t i = 0; i < cfg->n_backends; i++) {
@@ -341,6 +333,7 @@ void checker_free(struct checker *ck)
     for (size_t i = 0; i < ck->n; i++)
         backend_free(ck->v[i]);
     free(ck->v);
+    watch_free(ck);
     probe_env_free(ck->env);
     free(ck);
 }

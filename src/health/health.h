@@ -20,6 +20,7 @@
 struct checker;
 struct hc_rt;
 struct probe;
+struct probe_tls_cache;
 
 /* One backend as the engine runs it. Read-only outside src/health. */
 struct backend_rt {
@@ -41,13 +42,19 @@ struct backend_rt {
 
     /* engine-private */
     struct checker *ck;
-    struct probe *probe;    /* in flight */
-    struct hc_rt *probe_hc; /* the settings the probe in flight uses */
-    ev_timer timer;         /* next probe */
-    ev_tstamp planned;      /* when the next probe should start */
+    struct probe *probe;         /* in flight */
+    struct hc_rt *probe_hc;      /* the settings the probe in flight uses */
+    struct probe_tls_cache *tls; /* https: the TLS session to resume (probe.h) */
+    ev_timer timer;              /* next probe */
+    ev_tstamp planned;           /* when the next probe should start */
     uint64_t rng;
     bool fresh, kept; /* reload bookkeeping */
     bool deferred;    /* the current probe start was put off (overload) */
+    /* the watchdog (watch.c) */
+    ev_timer watch;   /* fires when the backend would turn stale */
+    int64_t fresh_us; /* monotonic: the last valid result, or the worker's start */
+    bool stale;       /* no valid result for health_stale_after */
+    bool probe_error; /* the last result was a local error (probe_code_local) */
 };
 
 /* The healthcheck a backend uses, with the effective netns resolved. */
@@ -76,6 +83,24 @@ struct checker_stats {
     uint64_t duration[CHECKER_HC_TYPES][CHECKER_DURATION_BUCKETS + 1];
     double duration_sum[CHECKER_HC_TYPES]; /* seconds */
 };
+
+/* The watchdog: is the checker itself healthy? Degraded while a probing
+ * backend is stale (health_stale_after), while a probing backend's last
+ * result was a local error (probe_code_local: the checker could not probe
+ * it), or while more than 1% of the probe starts in the last
+ * CHECKER_WATCH_WINDOW seconds were later than their interval (the p99 of
+ * lateness exceeds the interval). Kept by the workers' own events (O(1)
+ * per probe) and a tick every second that logs `checker-degraded` (ERROR,
+ * at most once a minute while it lasts) and `checker-recovered`. */
+#define CHECKER_WATCH_WINDOW 10 /* seconds */
+struct checker_watch {
+    unsigned reasons;                     /* HEALTH_WATCH_* (health/state.h); 0 = ok */
+    unsigned stale;                       /* backends stale */
+    unsigned probe_errors;                /* backends whose last result was a local error */
+    uint64_t window_started, window_late; /* probe starts in the window, late ones */
+    int64_t since_us; /* wall clock the tick saw it degrade (0: ok, or not yet) */
+};
+void checker_watch_get(const struct checker *ck, struct checker_watch *out);
 
 struct checker *checker_new(struct ev_loop *loop, const struct maglev_config *cfg);
 /* Cancels every probe and frees everything. */

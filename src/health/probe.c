@@ -70,11 +70,17 @@ struct probe *probe_start(struct probe_env *env, const struct probe_req *req, pr
     p->addr = req->addr;
     p->netns = mem_strdup(req->netns);
     p->backend = mem_strdup(req->backend ? req->backend : "?");
+    p->tls_cache = req->tls_cache;
     p->cb = cb;
     p->ctx = ctx;
     p->start_us = clock_mono_us();
     ev_now_update(env->loop); /* the timeout counts from now, not from the loop's last wake-up */
     ev_timer_init(&p->timer, on_timer, (double)req->hc->timeout / 1e9, 0.);
+    /* below the sockets' watchers: when the loop was stalled and wakes up
+     * with both the answer and the timeout due, the answer wins (libev
+     * calls a higher priority first); a stall is the checker's, and must
+     * not become the backend's timeout */
+    ev_set_priority(&p->timer, -1);
     p->timer.data = p;
     ev_timer_start(env->loop, &p->timer);
     env->live++;

@@ -18,11 +18,21 @@ struct ev_loop;
 struct probe_env;
 struct probe;
 
+struct probe_tls_cache; /* one backend's resumable TLS sessions (https) */
+
 struct probe_req {
     const struct healthcheck_conf *hc; /* must outlive the probe */
     struct ip_addr addr;               /* the backend */
     const char *netns;                 /* effective namespace; NULL = the daemon's */
     const char *backend;               /* name, for debug logs */
+    /* The backend's TLS session cache: an https probe with tls-resume
+     * creates it on first use, resumes the session kept there, and empties
+     * the slot (frees the cache) when its TLS handshake fails. Its owner
+     * frees it with probe_tls_cache_free() when the backend's worker stops
+     * (settings changed, paused, removed), with no probe of it in flight.
+     * One slot per backend: a session is never offered to another backend.
+     * NULL: no resumption. Must outlive the probe. */
+    struct probe_tls_cache **tls_cache;
 };
 
 typedef void (*probe_cb)(void *ctx, const struct probe_result *r);
@@ -38,5 +48,8 @@ struct probe *probe_start(struct probe_env *env, const struct probe_req *req, pr
                           void *ctx);
 /* Stops a probe in flight and releases it; no callback follows. */
 void probe_cancel(struct probe *p);
+/* Frees a backend's TLS session cache (NULL is fine). No probe may be
+ * using it. */
+void probe_tls_cache_free(struct probe_tls_cache *c);
 
 #endif

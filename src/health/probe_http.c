@@ -16,6 +16,22 @@
  * with tls-server-name, by that name with CURLOPT_CONNECT_TO pointing curl
  * at the address: SNI and certificate checks use the name.
  *
+ * TLS sessions (tls-resume, the default): each backend's worker owns a
+ * struct probe_tls_cache (probe.h), a libcurl share handle that shares SSL
+ * sessions only; every probe of the backend attaches it (CURLOPT_SHARE),
+ * so the session its last handshake got is offered again and the server
+ * may abbreviate the handshake. One share per backend, not one for all:
+ * libcurl keys its session cache by the URL's host, the CONNECT_TO target,
+ * port and TLS settings, but not by network namespace or source address,
+ * so two backends with the same address in two namespaces would get each
+ * other's sessions from a common cache (and a resumed session skips the
+ * certificate check). The checker frees the cache whenever the worker
+ * stops, so a session never outlives the settings it was made with; a
+ * probe whose handshake failed or timed out frees it too. Only the loop
+ * thread ever uses a share: it has no lock functions. tls-resume: false
+ * sets CURLOPT_SSL_SESSIONID_CACHE 0 and attaches no share: a full
+ * handshake every time.
+ *
  * Only as much of the body as the check needs is read: nothing without a
  * response-regex (the transfer stops at the first body byte, the status is
  * known by then), at most BODY_MAX bytes with one.
@@ -68,6 +84,7 @@ struct http_probe {
     bool keep_body;                /* a response-regex needs the body */
     char *body;
     size_t body_len, body_cap;
+    bool shared;      /* easy uses the backend's TLS session cache */
     bool stopped;     /* the write callback stopped the transfer on purpose */
     bool sockerr;     /* the open-socket callback failed, see err */
     curl_socket_t fd; /* the connection's socket while curl has it open */
@@ -237,6 +254,43 @@ void probe_http_env_free(struct probe_env *env)
     regex_cache_clear(&he->regexes);
     free(he);
     env->http = NULL;
+}
+
+/* ---- TLS sessions, per backend ------------------------------------------------ */
+
+struct probe_tls_cache {
+    CURLSH *share; /* CURL_LOCK_DATA_SSL_SESSION only; no lock functions */
+};
+
+void probe_tls_cache_free(struct probe_tls_cache *c)
+{
+    if (!c)
+        return;
+    /* fails (CURLSHE_IN_USE) only while an easy handle uses it, which the
+     * owner rules out: probes are released before their cache is freed */
+    curl_share_cleanup(c->share);
+    free(c);
+}
+
+/* The backend's share handle, created on first use; NULL when the probe
+ * has no slot or libcurl cannot make one (then: a full handshake). */
+static CURLSH *tls_share(struct probe *p)
+{
+    if (!p->tls_cache)
+        return NULL;
+    if (!*p->tls_cache) {
+        CURLSH *sh = curl_share_init();
+        if (!sh)
+            return NULL;
+        if (curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
+            curl_share_cleanup(sh);
+            return NULL;
+        }
+        struct probe_tls_cache *c = mem_calloc(1, sizeof(*c));
+        c->share = sh;
+        *p->tls_cache = c;
+    }
+    return (*p->tls_cache)->share;
 }
 
 /* ---- easy-handle callbacks ---------------------------------------------------- */
@@ -514,7 +568,11 @@ static void start(struct probe *p)
     if (hp->https) {
         SETOPT(c, CURLOPT_SSL_VERIFYPEER, hc->tls_insecure ? 0L : 1L);
         SETOPT(c, CURLOPT_SSL_VERIFYHOST, hc->tls_insecure ? 0L : 2L);
-        SETOPT(c, CURLOPT_SSL_SESSIONID_CACHE, 0L); /* a full handshake every time */
+        CURLSH *sh = hc->tls_resume ? tls_share(p) : NULL;
+        if (sh && curl_easy_setopt(c, CURLOPT_SHARE, sh) == CURLE_OK)
+            hp->shared = true;
+        else
+            SETOPT(c, CURLOPT_SSL_SESSIONID_CACHE, 0L); /* a full handshake every time */
     }
     if (hp->connect_to)
         SETOPT(c, CURLOPT_CONNECT_TO, hp->connect_to);
@@ -539,11 +597,19 @@ static void release(struct probe *p)
     struct http_probe *hp = p->impl;
     if (!hp)
         return;
+    /* a handshake that was attempted and did not complete (failed, timed
+     * out, cancelled) may have been spoiled by the session offered: the
+     * next probe starts from a full handshake */
+    bool drop = hp->shared && !tls_done(hp) && tcp_connected(p);
     if (hp->easy) {
         /* closes the connection: its ev_io goes with CURL_POLL_REMOVE */
         if (hp->added && p->env->http)
             curl_multi_remove_handle(p->env->http->multi, hp->easy);
         curl_easy_cleanup(hp->easy);
+    }
+    if (drop && p->tls_cache) { /* no easy handle uses the share now */
+        probe_tls_cache_free(*p->tls_cache);
+        *p->tls_cache = NULL;
     }
     curl_slist_free_all(hp->headers);
     curl_slist_free_all(hp->connect_to);

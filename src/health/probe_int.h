@@ -38,8 +38,9 @@ struct probe {
     const struct probe_ops *ops;
     const struct healthcheck_conf *hc;
     struct ip_addr addr;
-    char *netns;   /* NULL = the daemon's namespace */
-    char *backend; /* for debug logs */
+    char *netns;                        /* NULL = the daemon's namespace */
+    char *backend;                      /* for debug logs */
+    struct probe_tls_cache **tls_cache; /* the backend's slot, NULL = none (probe.h) */
     probe_cb cb;
     void *ctx;
     int64_t start_us; /* clock_mono_us() */

@@ -26,6 +26,11 @@ bool probe_code_passed(enum probe_code c)
     return c == PC_L4OK || c == PC_L6OK || c == PC_L7OK;
 }
 
+bool probe_code_local(enum probe_code c)
+{
+    return c == PC_SOCKERR;
+}
+
 void probe_result_set(struct probe_result *r, enum probe_code code, const char *fmt, ...)
 {
     r->code = code;

@@ -41,6 +41,11 @@ const char *probe_code_name(enum probe_code c); /* "L4OK", ... "disabled" */
 /* A passing result counts towards rise; anything else towards fall. */
 bool probe_code_passed(enum probe_code c);
 
+/* A local error (SOCKERR: namespace, socket, bind, local resources): the
+ * checker failed, not the backend; such a result does not move the state
+ * machine (see docs/healthchecks.md, "When the checker fails"). */
+bool probe_code_local(enum probe_code c);
+
 /* HTTP response check: status against response-codes, then the body
  * against response-regex (compiled by the caller, NULL = none). Fills r
  * with L7OK, L7STS or L7RSP and a detail. */

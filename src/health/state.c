@@ -1,5 +1,6 @@
 /* state.c: the pure health state machine, history and scheduling maths. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -134,6 +135,40 @@ int64_t health_interval(const struct healthcheck_conf *hc, const struct health_s
     if (sm->state == BS_DOWN && sm->counter == 0)
         return hc->down_interval;
     return hc->fast_interval;
+}
+
+int64_t health_stale_after(const struct healthcheck_conf *hc, const struct health_sm *sm)
+{
+    int64_t now = health_interval(hc, sm);
+    int64_t base = now > hc->interval ? now : hc->interval;
+    return HEALTH_STALE_FACTOR * base;
+}
+
+bool health_late_exceeds(uint64_t started, uint64_t late)
+{
+    return late > 0 && late * 100 > started;
+}
+
+unsigned health_watch_reasons(unsigned stale, unsigned probe_errors, uint64_t started,
+                              uint64_t late)
+{
+    return (stale ? HEALTH_WATCH_STALE : 0) | (probe_errors ? HEALTH_WATCH_PROBE_ERRORS : 0) |
+           (health_late_exceeds(started, late) ? HEALTH_WATCH_LATE : 0);
+}
+
+const char *health_watch_reasons_text(unsigned reasons, char *buf, size_t len)
+{
+    static const char *const names[] = { "stale-backends", "probe-errors", "late-probes" };
+    size_t at = 0;
+    if (len)
+        buf[0] = '\0';
+    for (unsigned i = 0; i < 3; i++) {
+        if (!(reasons & (1u << i)) || at >= len)
+            continue;
+        int n = snprintf(buf + at, len - at, "%s%s", at ? "," : "", names[i]);
+        at += n > 0 ? (size_t)n : 0;
+    }
+    return buf;
 }
 
 uint64_t health_rng_next(uint64_t *rng)

@@ -79,6 +79,29 @@ int64_t health_first_delay(int64_t interval, uint64_t *rng);
 uint64_t health_rng_next(uint64_t *rng);
 uint64_t health_rng_seed(const char *name, uint64_t salt);
 
+/* ---- the checker's watchdog rules ----
+ *
+ * A probing backend (unknown, up, down) is stale when its last valid probe
+ * result — or, before the first, the start of its worker — is older than
+ * health_stale_after: HEALTH_STALE_FACTOR x its interval, or x the interval
+ * in effect now (down-interval while fully down) when that is longer. Its
+ * probes are due every interval (+10% jitter) and end within a timeout of
+ * at most the interval, so a healthy checker stays below 2.1 x. ns. */
+#define HEALTH_STALE_FACTOR 3
+int64_t health_stale_after(const struct healthcheck_conf *hc, const struct health_sm *sm);
+/* The p99 of probe-start lateness (actual minus planned start) exceeds the
+ * interval when more than 1% of the starts counted (`late` of `started`)
+ * were later than their backend's interval. */
+bool health_late_exceeds(uint64_t started, uint64_t late);
+/* Why the checker is degraded (bits; 0 = ok). */
+#define HEALTH_WATCH_STALE        1u /* some backend is stale */
+#define HEALTH_WATCH_PROBE_ERRORS 2u /* some backend's last result was a local error */
+#define HEALTH_WATCH_LATE         4u /* probe starts late (health_late_exceeds) */
+unsigned health_watch_reasons(unsigned stale, unsigned probe_errors, uint64_t started,
+                              uint64_t late);
+/* "stale-backends,probe-errors,late-probes" (those set; "" for 0) into buf. */
+const char *health_watch_reasons_text(unsigned reasons, char *buf, size_t len);
+
 void health_history_init(struct health_history *h, size_t cap);
 void health_history_push(struct health_history *h, const struct health_transition *t);
 /* i = 0 is the oldest kept. */

@@ -9,7 +9,10 @@
  *   - disabled -> 0, always flushed;
  *   - unknown, paused -> 0, not flushed (drain);
  *   - the frontend is `unknown` while every backend is still unknown, `up`
- *     when some backend has a non-zero weight, `down` otherwise.
+ *     when some backend has a non-zero weight, `down` otherwise;
+ *   - panic (fail open, panic-threshold > 0; see lb_panic_next): the
+ *     backends of the panic pool that are not disabled or paused get their
+ *     weight as if up, unflushed; the panic pool is the active pool.
  * Pool backends are addressed by a flat index: pool by pool, in the order of
  * the config (backends sorted by name within a pool). */
 #ifndef MAGLEV_LB_LB_H
@@ -32,6 +35,7 @@ struct lb_weight {
 struct lb_frontend_result {
     enum fe_state state;
     int active_pool; /* -1 = none */
+    bool panic;      /* the frontend is in panic (fail open) */
 };
 
 const char *lb_fe_state_name(enum fe_state s);
@@ -47,6 +51,75 @@ size_t lb_slot(const struct frontend_conf *fe, size_t pool, size_t backend);
 struct lb_frontend_result lb_compute(const struct frontend_conf *fe,
                                      const enum backend_state *states, const int16_t *overrides,
                                      struct lb_weight *out);
+
+/* The same, continuing a frontend whose last result had panic was_panic
+ * (the hysteresis of lb_panic_next needs it). lb_compute is this with
+ * was_panic false. */
+struct lb_frontend_result lb_compute_panic(const struct frontend_conf *fe,
+                                           const enum backend_state *states,
+                                           const int16_t *overrides, bool was_panic,
+                                           struct lb_weight *out);
+
+/* ---- panic mode (fail open): the rules, pure ----
+ *
+ * A pool's share counts its backends in service whose health is known: up
+ * over up + down (disabled and paused backends are out of service on
+ * purpose, unknown ones are not known yet). The frontend's share is the
+ * best pool's (pools with nothing counted are skipped); it is in panic
+ * when even that pool is below the threshold, i.e. every pool is.
+ *
+ * Hysteresis: enter when share < threshold; leave when share >=
+ * threshold + LB_PANIC_MARGIN percentage points (capped at 100), or when
+ * no pool has a backend counted. A single backend flapping around the
+ * threshold does not flap the frontend. */
+#define LB_PANIC_MARGIN 10
+
+struct lb_share {
+    uint32_t up, counted; /* counted = up + down */
+};
+/* The best pool's share of frontend fe ({0, 0} when none counts). */
+struct lb_share lb_frontend_share(const struct frontend_conf *fe, const enum backend_state *states);
+/* Is the frontend in panic next, given whether it was, its threshold (%,
+ * 0 = never) and its share? */
+bool lb_panic_next(bool was, uint8_t threshold, struct lb_share share);
+/* The pool panic serves: the first with a backend neither disabled nor
+ * paused; -1 when none. */
+int lb_panic_pool(const struct frontend_conf *fe, const enum backend_state *states);
+
+/* ---- the mass-failure guard: the rules, pure (src/lb/guard.c) ----
+ *
+ * More than pct % of all backends going down (up -> down, by health)
+ * within one window — and at least LB_MASS_FAILURE_MIN of them — looks
+ * like a failing checker rather than failing backends: the core then
+ * holds the weights. The hold ends when the backends still held down are
+ * no longer a mass failure by the same rule (they recovered), or when the
+ * operator releases it. */
+#define LB_MASS_FAILURE_MIN 2
+
+/* downs transitions (or held backends) out of total: a mass failure? pct
+ * 0 = the guard is off. */
+bool lb_mass_failure(uint32_t downs, uint32_t total, uint8_t pct);
+
+/* A sliding window of down transitions: (time, backend) in time order; an
+ * amortised O(1) push and expiry. */
+struct lb_window_entry {
+    int64_t t_us;
+    uint32_t backend;
+};
+struct lb_window {
+    struct lb_window_entry *v; /* a ring */
+    size_t head, n, cap;
+    int64_t span_us;
+};
+void lb_window_init(struct lb_window *w, int64_t span_us);
+void lb_window_free(struct lb_window *w);
+void lb_window_clear(struct lb_window *w);
+/* Drops the entries older than now - span. */
+void lb_window_expire(struct lb_window *w, int64_t now_us);
+/* Expires, then adds; returns the count within the window. */
+size_t lb_window_push(struct lb_window *w, int64_t now_us, uint32_t backend);
+/* Entry k (0 = oldest) of n. */
+const struct lb_window_entry *lb_window_at(const struct lb_window *w, size_t k);
 
 /* Run-time weight overrides by names, kept across reloads while the
  * (frontend, pool, backend) still exists. */

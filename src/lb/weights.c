@@ -39,25 +39,76 @@ static enum backend_state state_of(const struct pool_backend_conf *pb,
     return pb->backend_index >= 0 ? states[pb->backend_index] : BS_UNKNOWN;
 }
 
-struct lb_frontend_result lb_compute(const struct frontend_conf *fe,
-                                     const enum backend_state *states, const int16_t *overrides,
-                                     struct lb_weight *out)
+struct lb_share lb_frontend_share(const struct frontend_conf *fe, const enum backend_state *states)
+{
+    struct lb_share best = { 0, 0 };
+    for (size_t p = 0; p < fe->n_pools; p++) {
+        struct lb_share s = { 0, 0 };
+        for (size_t b = 0; b < fe->pools[p].n_backends; b++) {
+            enum backend_state st = state_of(&fe->pools[p].backends[b], states);
+            s.up += st == BS_UP;
+            s.counted += st == BS_UP || st == BS_DOWN;
+        }
+        /* s.up / s.counted > best.up / best.counted, without division */
+        if (s.counted &&
+            (!best.counted || (uint64_t)s.up * best.counted > (uint64_t)best.up * s.counted))
+            best = s;
+    }
+    return best;
+}
+
+bool lb_panic_next(bool was, uint8_t threshold, struct lb_share share)
+{
+    if (!threshold || !share.counted)
+        return false;
+    uint64_t up = (uint64_t)share.up * 100;
+    if (!was)
+        return up < (uint64_t)threshold * share.counted;
+    unsigned leave = threshold + LB_PANIC_MARGIN > 100 ? 100 : threshold + LB_PANIC_MARGIN;
+    return up < (uint64_t)leave * share.counted;
+}
+
+static bool in_service(enum backend_state s)
+{
+    return s != BS_DISABLED && s != BS_PAUSED;
+}
+
+int lb_panic_pool(const struct frontend_conf *fe, const enum backend_state *states)
+{
+    for (size_t p = 0; p < fe->n_pools; p++)
+        for (size_t b = 0; b < fe->pools[p].n_backends; b++)
+            if (in_service(state_of(&fe->pools[p].backends[b], states)))
+                return (int)p;
+    return -1;
+}
+
+static int active_pool(const struct frontend_conf *fe, const enum backend_state *states)
+{
+    for (size_t p = 0; p < fe->n_pools; p++)
+        for (size_t b = 0; b < fe->pools[p].n_backends; b++)
+            if (state_of(&fe->pools[p].backends[b], states) == BS_UP)
+                return (int)p;
+    return -1;
+}
+
+struct lb_frontend_result lb_compute_panic(const struct frontend_conf *fe,
+                                           const enum backend_state *states,
+                                           const int16_t *overrides, bool was_panic,
+                                           struct lb_weight *out)
 {
     struct lb_frontend_result r = { .state = FE_UNKNOWN, .active_pool = -1 };
-    for (size_t p = 0; p < fe->n_pools && r.active_pool < 0; p++)
-        for (size_t b = 0; b < fe->pools[p].n_backends; b++)
-            if (state_of(&fe->pools[p].backends[b], states) == BS_UP) {
-                r.active_pool = (int)p;
-                break;
-            }
+    if (fe->panic_threshold)
+        r.panic = lb_panic_next(was_panic, fe->panic_threshold, lb_frontend_share(fe, states));
+    r.active_pool = r.panic ? lb_panic_pool(fe, states) : active_pool(fe, states);
     bool all_unknown = true, any_weight = false;
     size_t i = 0;
     for (size_t p = 0; p < fe->n_pools; p++) {
         for (size_t b = 0; b < fe->pools[p].n_backends; b++, i++) {
             const struct pool_backend_conf *pb = &fe->pools[p].backends[b];
             enum backend_state s = state_of(pb, states);
+            bool serves = s == BS_UP || (r.panic && in_service(s));
             struct lb_weight w = { 0, false };
-            if (s == BS_UP && (int)p == r.active_pool)
+            if (serves && (int)p == r.active_pool)
                 w.weight = overrides && overrides[i] >= 0 ? (uint8_t)overrides[i] : pb->weight;
             else if (s == BS_DOWN)
                 w.flush = fe->flush_on_down;
@@ -71,6 +122,13 @@ struct lb_frontend_result lb_compute(const struct frontend_conf *fe,
     if (!all_unknown)
         r.state = any_weight ? FE_UP : FE_DOWN;
     return r;
+}
+
+struct lb_frontend_result lb_compute(const struct frontend_conf *fe,
+                                     const enum backend_state *states, const int16_t *overrides,
+                                     struct lb_weight *out)
+{
+    return lb_compute_panic(fe, states, overrides, false, out);
 }
 
 struct override {

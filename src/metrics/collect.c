@@ -42,6 +42,31 @@ static void last_reload(void *ctx, struct mx_writer *w, size_t i)
     mx_sample_double(w, NULL, 0, (double)rc.last_success_us / 1e6);
 }
 
+/* the health checker's watchdog */
+static void checker_degraded(void *ctx, struct mx_writer *w, size_t i)
+{
+    (void)i;
+    struct checker_watch cw;
+    core_health_watch(ctx, &cw);
+    mx_sample_u64(w, NULL, 0, cw.reasons != 0);
+}
+
+static void checker_stale(void *ctx, struct mx_writer *w, size_t i)
+{
+    (void)i;
+    struct checker_watch cw;
+    core_health_watch(ctx, &cw);
+    mx_sample_u64(w, NULL, 0, cw.stale);
+}
+
+static void checker_probe_errors(void *ctx, struct mx_writer *w, size_t i)
+{
+    (void)i;
+    struct checker_watch cw;
+    core_health_watch(ctx, &cw);
+    mx_sample_u64(w, NULL, 0, cw.probe_errors);
+}
+
 static size_t n_backends(void *ctx)
 {
     return core_config(ctx)->n_backends;
@@ -180,6 +205,40 @@ static void frontend_active_pool(void *ctx, struct mx_writer *w, size_t i)
     }
 }
 
+static void frontend_panic(void *ctx, struct mx_writer *w, size_t i)
+{
+    struct core_frontend_view v;
+    core_frontend(ctx, i, &v);
+    mx_begin(w, NULL);
+    mx_label(w, "frontend", v.conf->name);
+    mx_end_u64(w, v.result.panic);
+}
+
+/* the mass-failure guard */
+static void mass_failure_holding(void *ctx, struct mx_writer *w, size_t i)
+{
+    (void)i;
+    struct core_guard_view g;
+    core_guard(ctx, &g);
+    mx_sample_u64(w, NULL, 0, g.holding);
+}
+
+static void mass_failure_held(void *ctx, struct mx_writer *w, size_t i)
+{
+    (void)i;
+    struct core_guard_view g;
+    core_guard(ctx, &g);
+    mx_sample_u64(w, NULL, 0, g.n_held);
+}
+
+static void mass_failure_trips(void *ctx, struct mx_writer *w, size_t i)
+{
+    (void)i;
+    struct core_guard_view g;
+    core_guard(ctx, &g);
+    mx_sample_u64(w, NULL, 0, g.trips);
+}
+
 /* configured (the config's, or the run-time override) or effective */
 static void weights(void *ctx, struct mx_writer *w, size_t i, bool effective)
 {
@@ -226,6 +285,24 @@ static const struct metrics_family daemon_families[] = {
       config_backends },
     { "maglev_config_frontends", MX_GAUGE, "Frontends in the running config.", NULL,
       config_frontends },
+    { "maglev_checker_degraded", MX_GAUGE,
+      "1 while the health checker's watchdog says degraded (a backend stale, a local probe "
+      "error, or probe starts later than their interval), else 0.",
+      NULL, checker_degraded },
+    { "maglev_checker_stale_backends", MX_GAUGE,
+      "Probing backends without a valid probe result for 3 intervals.", NULL, checker_stale },
+    { "maglev_checker_probe_error_backends", MX_GAUGE,
+      "Probing backends whose last probe result was a local error (SOCKERR): not probed.", NULL,
+      checker_probe_errors },
+    { "maglev_mass_failure_holding", MX_GAUGE,
+      "1 while the mass-failure guard holds the last applied weights (more than "
+      "healthchecker.mass-failure of the backends went down within the window), else 0.",
+      NULL, mass_failure_holding },
+    { "maglev_mass_failure_held_backends", MX_GAUGE,
+      "Backends down by health that the mass-failure guard keeps at their last weights.", NULL,
+      mass_failure_held },
+    { "maglev_mass_failure_trips", MX_COUNTER, "Times the mass-failure guard started holding.",
+      NULL, mass_failure_trips },
     { "maglev_backend_state", MX_GAUGE, "1 for the backend's health state, 0 for the others.",
       n_backends, backend_state },
     { "maglev_backend_enabled", MX_GAUGE,
@@ -251,6 +328,10 @@ static const struct metrics_family daemon_families[] = {
     { "maglev_frontend_active_pool", MX_GAUGE,
       "1 for the frontend's active pool (the first with a backend up), 0 for the others.",
       n_frontends, frontend_active_pool },
+    { "maglev_frontend_panic", MX_GAUGE,
+      "1 while the frontend is in panic (fail open: below panic-threshold of up backends in "
+      "every pool, the active pool's backends get their weights as if up), else 0.",
+      n_frontends, frontend_panic },
     { "maglev_frontend_backend_configured_weight", MX_GAUGE,
       "The backend's weight in the frontend's pool: the config's, or the run-time override.",
       n_frontends, configured_weight },

@@ -146,6 +146,8 @@ void metrics_add_vpp(struct metrics *m, struct core *core);
 void metrics_add_api(struct metrics *m, struct api *api);
 /* VPP's LB per-VIP counters from the stats segment (collect_lbctr.c):
  * maglev_vpp_lb_vip_packets_total{frontend,counter},
+ * maglev_vpp_vip_route_packets_total{frontend,prefix},
+ * maglev_vpp_vip_route_bytes_total{frontend,prefix},
  * maglev_vpp_lb_counters_up. */
 void metrics_add_vpp_lb(struct metrics *m, struct core *core);
 

@@ -439,3 +439,42 @@ int vpp_lb_apply(struct vpp_client *c, const struct lb_plan *plan, size_t window
     pump(a);
     return 0;
 }
+
+/* ---- FIB: a VIP prefix's route ---- */
+
+struct route_lookup {
+    vpp_route_cb cb;
+    void *ctx;
+};
+
+static void on_route(void *ctx, int err, const void *reply)
+{
+    struct route_lookup *l = ctx;
+    const struct vppmsg_ip_route_lookup_reply *r = reply;
+    if (err)
+        l->cb(l->ctx, err, 0, 0);
+    else
+        l->cb(l->ctx, 0, r->retval, r->retval == 0 ? r->route.stats_index : 0);
+    free(l);
+}
+
+int vpp_route_lookup(struct vpp_client *c, const struct ip_addr *addr, uint8_t plen,
+                     vpp_route_cb cb, void *ctx)
+{
+    struct route_lookup *l = malloc(sizeof(*l));
+    if (!l)
+        return -ENOMEM;
+    l->cb = cb;
+    l->ctx = ctx;
+    struct vppmsg_ip_route_lookup m;
+    vppmsg_ip_route_lookup_init(&m);
+    m.table_id = 0;
+    m.exact = 1;
+    addr_to_api(addr, &m.prefix.address);
+    m.prefix.len = plen;
+    int e = vpp_client_call(c, VPPMSG_IDX_IP_ROUTE_LOOKUP, &m, VPPMSG_IDX_IP_ROUTE_LOOKUP_REPLY,
+                            on_route, l);
+    if (e < 0)
+        free(l);
+    return e;
+}

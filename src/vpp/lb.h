@@ -43,4 +43,17 @@ typedef void (*vpp_lb_apply_cb)(void *ctx, const struct vpp_op_result *results, 
 int vpp_lb_apply(struct vpp_client *c, const struct lb_plan *plan, size_t window,
                  vpp_lb_apply_cb cb, void *ctx);
 
+/* ---- FIB: a VIP prefix's route (PROTOCOL.md 6) ----
+ *
+ * ip_route_lookup of prefix addr/plen in table 0, exact match: the FIB
+ * entry the LB plugin installs for a VIP prefix (one for all the VIPs of
+ * that prefix). cb gets err 0 with VPP's retval (0: found, stats_index its
+ * /net/route/to index; -6 VNET_API_ERROR_NO_SUCH_ENTRY: no such route), or
+ * a client error as vpp_reply_cb's (then retval 0). Returns 0 (cb will be
+ * called, from the loop), -ENOTCONN, -EPROTONOSUPPORT (this VPP has no
+ * ip_route_lookup), -EINVAL or -ENOMEM; cb is not called then. */
+typedef void (*vpp_route_cb)(void *ctx, int err, int retval, uint32_t stats_index);
+int vpp_route_lookup(struct vpp_client *c, const struct ip_addr *addr, uint8_t plen,
+                     vpp_route_cb cb, void *ctx);
+
 #endif

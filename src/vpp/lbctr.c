@@ -3,8 +3,11 @@
 #include "vpp/lbctr.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "vpp/lb.h"
 
 void lbctr_free(struct lbctr *t)
 {
@@ -13,8 +16,11 @@ void lbctr_free(struct lbctr *t)
     for (size_t i = 0; i < t->n; i++)
         free(t->vip[i].frontend);
     free(t->vip);
+    free(t->route);
     t->vip = NULL;
     t->n = 0;
+    t->route = NULL;
+    t->n_routes = 0;
 }
 
 bool lbctr_rate(uint64_t prev, uint64_t cur, double dt, double *rate)
@@ -37,6 +43,55 @@ static const struct lbctr_vip *find_index(const struct lbctr *t, uint32_t index)
     return t->n ? bsearch(&k, t->vip, t->n, sizeof(k), by_index) : NULL;
 }
 
+static int route_cmp(const struct ip_addr *a, uint8_t alen, const struct ip_addr *b, uint8_t blen)
+{
+    int c = ip_addr_cmp(a, b);
+    if (c)
+        return c;
+    return alen < blen ? -1 : alen > blen;
+}
+
+static int by_prefix(const void *a, const void *b)
+{
+    const struct lbctr_route *x = a, *y = b;
+    return route_cmp(&x->addr, x->plen, &y->addr, y->plen);
+}
+
+static struct lbctr_route *find_route(struct lbctr_route *r, size_t n, const struct lb_vip_key *k)
+{
+    struct lbctr_route key = { .addr = k->addr, .plen = k->plen };
+    return n ? bsearch(&key, r, n, sizeof(key), by_prefix) : NULL;
+}
+
+/* The distinct prefixes of v[0..n), sorted, each with the old route of
+ * that prefix if t had one; v[i].route set. NULL on ENOMEM. */
+static struct lbctr_route *build_routes(const struct lbctr *t, struct lbctr_vip *v, size_t n,
+                                        size_t *n_routes)
+{
+    struct lbctr_route *r = calloc(n ? n : 1, sizeof(*r));
+    if (!r)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        r[i].addr = v[i].key.addr;
+        r[i].plen = v[i].key.plen;
+    }
+    qsort(r, n, sizeof(*r), by_prefix);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (k == 0 || by_prefix(&r[k - 1], &r[i]) != 0)
+            r[k++] = r[i];
+    for (size_t i = 0; i < k; i++) {
+        struct lb_vip_key key = { .addr = r[i].addr, .plen = r[i].plen };
+        const struct lbctr_route *old = find_route(t->route, t->n_routes, &key);
+        if (old)
+            r[i] = *old;
+    }
+    for (size_t i = 0; i < n; i++)
+        v[i].route = (size_t)(find_route(r, k, &v[i].key) - r);
+    *n_routes = k;
+    return r;
+}
+
 int lbctr_set_map(struct lbctr *t, const struct lb_state *obs)
 {
     size_t n = 0;
@@ -51,12 +106,8 @@ int lbctr_set_map(struct lbctr *t, const struct lb_state *obs)
         if (!o->index)
             continue;
         v[k].frontend = strdup(o->name ? o->name : "");
-        if (!v[k].frontend) {
-            for (size_t j = 0; j < k; j++)
-                free(v[j].frontend);
-            free(v);
-            return -ENOMEM;
-        }
+        if (!v[k].frontend)
+            goto nomem;
         v[k].key = o->key;
         v[k].index = o->index;
         const struct lbctr_vip *old = find_index(t, o->index);
@@ -71,10 +122,21 @@ int lbctr_set_map(struct lbctr *t, const struct lb_state *obs)
         k++;
     }
     qsort(v, k, sizeof(*v), by_index);
+    size_t n_routes = 0;
+    struct lbctr_route *r = build_routes(t, v, k, &n_routes);
+    if (!r)
+        goto nomem;
     lbctr_free(t);
     t->vip = v;
     t->n = k;
+    t->route = r;
+    t->n_routes = n_routes;
     return 0;
+nomem:
+    for (size_t j = 0; j < k; j++)
+        free(v[j].frontend);
+    free(v);
+    return -ENOMEM;
 }
 
 size_t lbctr_update(struct lbctr *t, const struct vpp_lb_counters *c, int64_t mono_us,
@@ -109,6 +171,91 @@ size_t lbctr_update(struct lbctr *t, const struct vpp_lb_counters *c, int64_t mo
         v->wall_us = wall_us;
     }
     return resets;
+}
+
+void lbctr_route_resolved(struct lbctr *t, size_t i, enum lbctr_route_state state,
+                          uint32_t stats_index, int retval, int err)
+{
+    if (i >= t->n_routes)
+        return;
+    struct lbctr_route *r = &t->route[i];
+    if (state != LBCTR_ROUTE_OK || r->state != LBCTR_ROUTE_OK || r->stats_index != stats_index) {
+        r->have = r->rates_known = false;
+        r->packets = r->bytes = 0;
+        r->packets_rate = r->bytes_rate = 0;
+        r->mono_us = r->wall_us = 0;
+    }
+    r->state = state;
+    r->stats_index = state == LBCTR_ROUTE_OK ? stats_index : 0;
+    r->retval = state == LBCTR_ROUTE_FAILED ? retval : 0;
+    r->err = state == LBCTR_ROUTE_FAILED ? err : 0;
+}
+
+size_t lbctr_route_indexes(const struct lbctr *t, uint32_t *out)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < t->n_routes; i++)
+        if (t->route[i].state == LBCTR_ROUTE_OK)
+            out[k++] = t->route[i].stats_index;
+    return k;
+}
+
+size_t lbctr_update_routes(struct lbctr *t, const uint64_t *packets, const uint64_t *bytes,
+                           int64_t mono_us, int64_t wall_us)
+{
+    size_t resets = 0, k = 0;
+    for (size_t i = 0; i < t->n_routes; i++) {
+        struct lbctr_route *r = &t->route[i];
+        if (r->state != LBCTR_ROUTE_OK)
+            continue;
+        uint64_t p = packets[k], b = bytes[k];
+        k++;
+        double dt = (double)(mono_us - r->mono_us) / 1e6;
+        bool known = r->have;
+        if (r->have && (p < r->packets || b < r->bytes)) {
+            resets++;
+            known = false;
+        } else if (r->have && (!lbctr_rate(r->packets, p, dt, &r->packets_rate) ||
+                               !lbctr_rate(r->bytes, b, dt, &r->bytes_rate))) {
+            known = false;
+        }
+        if (!known)
+            r->packets_rate = r->bytes_rate = 0;
+        r->rates_known = known;
+        r->packets = p;
+        r->bytes = b;
+        r->have = true;
+        r->mono_us = mono_us;
+        r->wall_us = wall_us;
+    }
+    return resets;
+}
+
+const char *lbctr_route_why(const struct lbctr_route *r, char *buf, size_t len)
+{
+    char res[128];
+    switch (r->state) {
+    case LBCTR_ROUTE_OK:
+        if (len)
+            buf[0] = '\0';
+        break;
+    case LBCTR_ROUTE_PENDING:
+        snprintf(buf, len, "not resolved yet");
+        break;
+    case LBCTR_ROUTE_NONE:
+        snprintf(buf, len, "VPP has no route for this prefix (table 0)");
+        break;
+    case LBCTR_ROUTE_UNSUPPORTED:
+        snprintf(buf, len, "this VPP has no ip_route_lookup");
+        break;
+    case LBCTR_ROUTE_FAILED: {
+        struct vpp_op_result o = { .retval = r->retval, .err = r->err };
+        snprintf(buf, len, "ip_route_lookup failed: %s",
+                 vpp_op_result_format(&o, res, sizeof(res)));
+        break;
+    }
+    }
+    return buf;
 }
 
 const struct lbctr_vip *lbctr_find(const struct lbctr *t, const struct lb_vip_key *key)

@@ -68,7 +68,7 @@ error_log {dir}/error.log warn;
 daemon off;
 events {{ worker_connections 256; }}
 http {{
-    log_format probe '$remote_addr "$request" $status "$http_user_agent" host=$host sni=$ssl_server_name $msec';
+    log_format probe '$remote_addr "$request" $status "$http_user_agent" host=$host sni=$ssl_server_name tls-reused=$ssl_session_reused $msec';
     access_log {dir}/access.log probe;
     client_body_temp_path {dir}/tmp;
     proxy_temp_path {dir}/tmp;
@@ -82,6 +82,7 @@ http {{
         listen [{v6}]:443 ssl;
         ssl_certificate {cert};
         ssl_certificate_key {key};
+        ssl_protocols TLSv1.2 TLSv1.3;  # as Debian's nginx.conf; 1.22 alone: TLS 1.2 at most
         location = /healthz {{ return 200 "ok\\n"; }}
         location = /sick {{ return 503 "sick\\n"; }}
         location / {{ return 200 "{name}\\n"; }}

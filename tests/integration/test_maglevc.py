@@ -156,8 +156,9 @@ def test_json_every_show(lab):
     assert list(f["pools"][0]["backends"][0]) == ["name", "address", "weight",
                                                   "effective_weight", "state", "enabled",
                                                   "overridden", "flush", "vpp_status",
-                                                  "vpp_error", "vpp_weight"]
+                                                  "vpp_error", "vpp_weight", "held"]
     assert f["vpp_held"] is False
+    assert f["panic"] is False and f["panic_threshold"] == 0
     for p in f["pools"]:  # the VPP integration is disabled
         assert {(x["vpp_status"], x["vpp_error"], x["vpp_weight"]) for x in p["backends"]} == \
             {("", "", -1)}
@@ -294,7 +295,7 @@ def complete(lab, line, **kw):
 def test_complete_flag(lab):
     assert complete(lab, "sh") == ["show"]
     assert complete(lab, "show ") == ["version", "frontend", "frontends", "backend", "backends",
-                                      "healthcheck", "healthchecks", "vpp"]
+                                      "healthcheck", "healthchecks", "vpp", "mass-failure"]
     assert complete(lab, "show backend ") == ["b1", "b2", "b3"]
     assert complete(lab, "show healthcheck ") == ["http", "tcp"]
     assert complete(lab, "set frontend web pool ") == ["fallback", "primary"]

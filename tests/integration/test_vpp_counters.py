@@ -6,7 +6,12 @@ GetVPPLBCounters, `maglevc show vpp lb counters` and /metrics.
 
 No nginx lab: the backends have no healthcheck (never probed, always up),
 so nothing is sent anywhere; only vppsim's control socket moves the
-counters."""
+counters.
+
+Route counters: /net/route/to of each VIP prefix's FIB entry, whose
+stats_index maglevd gets with ip_route_lookup. web (tcp:80) and tls
+(tcp:443) share the prefix 198.19.0.10/32, so one FIB entry and one route
+counter."""
 import json
 import os
 import shutil
@@ -14,6 +19,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -21,6 +27,7 @@ import grpc
 import pytest
 
 from lab import MAGLEVC, WAIT, Daemon, Lab
+from promlab import Prometheus
 from vpplab import VPPSim, wait_synced
 
 sys.path.insert(0, os.environ.get("PROTO_PY_DIR", "build/proto"))
@@ -41,6 +48,13 @@ CONFIG = """maglev:
       pools:
         - name: primary
           backends: {b1: {}, b2: {}}
+    tls:
+      address: 198.19.0.10
+      protocol: tcp
+      port: 443
+      pools:
+        - name: primary
+          backends: {b1: {}}
     dns:
       address: 198.19.0.53
       protocol: udp
@@ -171,8 +185,8 @@ def test_counters_and_rates(lab):
     allv = counters(lab.channel)
     assert allv.status == "ok" and allv.error == "" and allv.stats_address == lab.stats
     assert allv.interval_ms == INTERVAL_MS
-    assert {x.frontend for x in allv.vips} == {"web", "dns"}
-    assert len({x.index for x in allv.vips}) == 2
+    assert {x.frontend for x in allv.vips} == {"web", "tls", "dns"}
+    assert len({x.index for x in allv.vips}) == 3
 
     # drops for lack of servers: a rate appears once two readings saw them move
     bump(lab, noserver=50)
@@ -218,7 +232,7 @@ def test_maglevc(lab):
     r = maglevc(lab.daemon.grpc_addr, "--complete", "show vpp lb ")
     assert r.returncode == 0 and "counters" in r.stdout.split(), r
     r = maglevc(lab.daemon.grpc_addr, "--complete", "show vpp lb counters ")
-    assert r.returncode == 0 and r.stdout.split() == ["dns", "web"], r
+    assert r.returncode == 0 and r.stdout.split() == ["dns", "tls", "web"], r
     r = maglevc(lab.daemon.grpc_addr, "--complete", "show vpp lb counters w")
     assert r.stdout.split() == ["web"], r
     # an unknown frontend: an error, non-zero exit
@@ -243,6 +257,128 @@ def test_metrics(lab):
     assert samples[f'{name}{{frontend="web",counter="no_server"}}'] == want["noserver"]
     assert samples[f'{name}{{frontend="web",counter="existing_sessions"}}'] == want["existing"]
     assert {k for k in samples if 'frontend="dns"' in k}, samples
+
+
+def vip_of(lab, frontend):
+    try:
+        r = counters(lab.channel, frontend)
+    except grpc.RpcError:
+        return None
+    return r.vips[0] if len(r.vips) == 1 else None
+
+
+def metric_samples(lab, name):
+    """{labels text: value} of one family in maglevd's /metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{lab.port}/metrics", timeout=10) as r:
+        text = r.read().decode()
+    assert f"# TYPE {name} counter" in text, text
+    out = {}
+    for line in text.splitlines():
+        if line.startswith(name + "{"):
+            labels, value = line.rsplit(" ", 1)
+            out[labels[len(name):]] = int(value)
+    return out
+
+
+def test_route_counters(lab):
+    """The prefix's /net/route/to counters next to the LB counters: in the
+    RPC (with the stats_index vppsim's ip_route_lookup gives), shared by
+    the VIPs of the prefix (web tcp:80 and tls tcp:443), with rates, in
+    maglevc and in /metrics."""
+    sim = lab.sim.call("counters-get", **WEB)
+    route = sim["route_index"]
+    tls = lab.sim.call("counters-get", prefix="198.19.0.10/32", protocol=6, port=443)
+    assert tls["route_index"] == route and tls["index"] != sim["index"]
+    dns = lab.sim.call("counters-get", prefix="198.19.0.53/32", protocol=17, port=53)
+    assert dns["route_index"] not in (None, route)
+    # a packet at the VIP, as VPP counts it: LB counter and route counter
+    bump(lab, first=10, packets=10, bytes=1500)
+    # traffic to the prefix only (e.g. to a port without VIP)
+    r = lab.sim.call("route-counters", prefix="198.19.0.10/32", packets=2, bytes=120)
+    want = (r["packets"], r["bytes"])
+    assert want[0] >= 12 and r["route_index"] == route
+    v = wait_web(lab, lambda v: v.route_known and (v.route_packets, v.route_bytes) == want,
+                 "web's route counters")
+    assert v.route_stats_index == route and v.route_error == ""
+    # tls shares them: same index, same values (don't add them up)
+    t = vip_of(lab, "tls")
+    assert t is not None and t.route_known and t.route_stats_index == route
+    assert (t.route_packets, t.route_bytes) == want
+    assert t.index != v.index
+    d = vip_of(lab, "dns")
+    assert d.route_known and d.route_stats_index == dns["route_index"]
+    assert (d.route_packets, d.route_bytes) == (dns["packets"], dns["bytes"])
+
+    # a rate once two readings saw the counters move
+    r = lab.sim.call("route-counters", prefix="198.19.0.10/32", packets=40, bytes=4000)
+    want = (r["packets"], r["bytes"])
+    v = wait_web(lab, lambda v: (v.route_packets, v.route_bytes) == want and
+                 v.route_rates_known and v.route_packets_rate > 0, "a route packets rate")
+    assert 0 < v.route_packets_rate <= 40 / 0.005, v
+    assert 0 < v.route_bytes_rate <= 4000 / 0.005, v
+    wait_web(lab, lambda v: v.route_rates_known and v.route_packets_rate == 0,
+             "route rates back to 0")
+
+    # maglevc: route-packets and route-bytes lines for both VIPs of the prefix
+    res = maglevc(lab.daemon.grpc_addr, "show", "vpp", "lb", "counters")
+    assert res.returncode == 0, res.stderr
+    blocks = {b.split("\n", 1)[0]: b for b in res.stdout.split("\n\n")}
+    for fe in ("web", "tls"):
+        [blk] = [b for k, b in blocks.items() if f" frontend {fe} " in k]
+        rows = {x.split()[0]: x.split()[1:] for x in blk.splitlines()[1:]}
+        assert rows["route-packets"][0] == str(want[0]), res.stdout
+        assert rows["route-bytes"][0] == str(want[1]), res.stdout
+        assert rows["route-packets"][1].endswith("/s"), res.stdout
+
+    # /metrics: one series per frontend, with the prefix
+    pk = metric_samples(lab, "maglev_vpp_vip_route_packets_total")
+    by = metric_samples(lab, "maglev_vpp_vip_route_bytes_total")
+    for fe in ("web", "tls"):
+        assert pk[f'{{frontend="{fe}",prefix="198.19.0.10/32"}}'] == want[0], pk
+        assert by[f'{{frontend="{fe}",prefix="198.19.0.10/32"}}'] == want[1], by
+    assert pk['{frontend="dns",prefix="198.19.0.53/32"}'] == dns["packets"], pk
+
+
+def test_route_unknown_without_ip_route_lookup(lab):
+    """A VPP without ip_route_lookup: the LB counters as before, the route
+    unknown (route_known false, the reason), maglevc says so, no route
+    series in /metrics."""
+    stats = os.path.join(lab.dir, "old-stats.sock")
+    sim = VPPSim(lab.dir, "--stats-socket", stats, "--missing", "ip_route_lookup", name="old")
+    port = free_port()
+    d = Daemon(write_config(os.path.join(lab.dir, "old")), "--vpp-api-addr", sim.sock,
+               "--vpp-stats-addr", stats, "--test-vpp-stats-interval-ms", str(INTERVAL_MS),
+               "--metrics-addr", f"127.0.0.1:{port}")
+    ch = grpc.insecure_channel(d.grpc_addr)
+    try:
+        wait_synced(d)
+        sim.call("counters", **WEB, first=3, packets=3, bytes=300)
+        last = []
+
+        def ok():
+            try:
+                r = counters(ch, "web")
+            except grpc.RpcError:
+                return False
+            last[:] = [r]
+            return len(r.vips) == 1 and r.vips[0].first_session >= 3 and \
+                r.vips[0].route_error == "this VPP has no ip_route_lookup"
+        Lab.wait_for(ok, "web's LB counters with an unknown route")
+        v = last[0].vips[0]
+        assert not v.route_known and v.route_packets == 0 and v.route_stats_index == 0
+        res = maglevc(d.grpc_addr, "show", "vpp", "lb", "counters", "web")
+        assert res.returncode == 0, res.stderr
+        line = [x for x in res.stdout.splitlines() if x.strip().startswith("route")]
+        assert len(line) == 1 and line[0].split()[1] == "unknown", res.stdout
+        assert "no ip_route_lookup" in line[0], res.stdout
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+            text = r.read().decode()
+        assert "maglev_vpp_lb_vip_packets_total{" in text
+        assert "maglev_vpp_vip_route_packets_total{" not in text
+    finally:
+        ch.close()
+        d.stop()
+        sim.stop()
 
 
 def other_daemon(lab, name, *args):
@@ -302,3 +438,31 @@ def test_stats_socket_missing(lab):
         assert len(d.find("vpp-stats-unavailable", level="warn")) == 1
     finally:
         d.stop()
+
+
+def test_prometheus_sees_a_vip_rate(lab):
+    """A real Prometheus scraping /metrics every second sees web's
+    first-session counter move as a rate while vppsim counts packets (20
+    every 0.2 s at most), none for dns, and the rate back at 0 once the
+    packets stop."""
+    series = 'maglev_vpp_lb_vip_packets_total{frontend="%s",counter="first_session"}'
+    with Prometheus([f"127.0.0.1:{lab.port}"]) as prom:
+        prom.wait(series % "web", "web's series in Prometheus")
+        stop = threading.Event()
+
+        def traffic():
+            while not stop.wait(0.2):
+                bump(lab, first=20)
+        t = threading.Thread(target=traffic, daemon=True)
+        t.start()
+        try:
+            r = prom.wait(f"rate({series % 'web'}[10s]) > 0", "a first_session rate for web")
+        finally:
+            stop.set()
+            t.join()
+        assert [x["metric"]["frontend"] for x in r] == ["web"]
+        # at most 100 packets/s were counted; maglevd's readings and the
+        # scrapes are not aligned, so a window may hold a little more
+        assert 0 < float(r[0]["value"][1]) <= 300, r
+        assert prom.query(f"rate({series % 'dns'}[10s]) > 0") == []
+        prom.wait(f"rate({series % 'web'}[10s]) == 0", "web's rate back at 0")

@@ -13,6 +13,8 @@
 #include "core_harness.h"
 #include "fake_probe.h"
 
+static void tls_fill(const struct probe_req *req);
+
 struct probe *fake_probes[256];
 int fake_n;
 int fake_started;
@@ -42,6 +44,7 @@ struct probe *probe_start(struct probe_env *env, const struct probe_req *req, pr
     env->live++;
     fake_probes[fake_n++] = p;
     fake_started++;
+    tls_fill(req);
     return p;
 }
 
@@ -96,4 +99,28 @@ void fake_drive(struct ev_loop *loop, const char *backend, enum probe_code code)
     if (i < 0)
         FAIL("no probe of backend %s started", backend);
     fake_complete(i, code);
+}
+
+/* TLS session caches: a probe of an https healthcheck with tls-resume
+ * fills its backend's slot with a token, as the real probe creates a share
+ * handle; the checker must free it whenever the worker stops. */
+struct probe_tls_cache {
+    int token;
+};
+int fake_tls_live;
+
+static void tls_fill(const struct probe_req *req)
+{
+    if (req->tls_cache && !*req->tls_cache && req->hc->type == HC_HTTPS && req->hc->tls_resume) {
+        *req->tls_cache = calloc(1, sizeof(**req->tls_cache));
+        fake_tls_live++;
+    }
+}
+
+void probe_tls_cache_free(struct probe_tls_cache *c)
+{
+    if (c) {
+        fake_tls_live--;
+        free(c);
+    }
 }

@@ -12,6 +12,9 @@ extern int fake_n;
 /* Probes started since the test reset it. */
 extern int fake_started;
 
+/* TLS session caches the probes made and the checker has not freed. */
+extern int fake_tls_live;
+
 /* Completes probe i (of fake_probes) with code. */
 void fake_complete(int i, enum probe_code code);
 /* The index of the probe of backend in flight, -1 if none. */

@@ -225,12 +225,86 @@ static void test_reload(void **state)
     config_free(c3);
 }
 
+/* Each backend's TLS session cache lives as long as its worker with the
+ * same settings: kept across probes and across a reload that leaves the
+ * backend alone, freed when its TLS settings change, on pause and when the
+ * backend is removed; none for tls-resume: false. */
+static const char *tls_cfg(const char *params_a)
+{
+    static char buf[1024];
+    snprintf(buf, sizeof(buf),
+             "maglev:\n  healthchecks:\n"
+             "    ta: {type: https, interval: 100ms, params: {%s}}\n"
+             "    full: {type: https, interval: 100ms, params: {tls-resume: false}}\n"
+             "  backends:\n"
+             "    a: {address: 192.0.2.10, healthcheck: ta}\n"
+             "    b: {address: 192.0.2.10, healthcheck: ta}\n"
+             "    f: {address: 192.0.2.11, healthcheck: full}\n" VPP,
+             params_a);
+    return buf;
+}
+
+static void test_tls_cache_lifetime(void **state)
+{
+    (void)state;
+    fake_tls_live = 0;
+    struct maglev_config *c1 = harness_load_buffer(tls_cfg("tls-insecure: true"));
+    struct checker *ck = checker_new(loop, c1);
+    run_until_probing(3);
+    /* one cache per backend, even for two on the same address and settings */
+    const struct backend_rt *a = checker_find(ck, "a"), *b = checker_find(ck, "b");
+    assert_non_null(a->tls);
+    assert_non_null(b->tls);
+    assert_ptr_not_equal(a->tls, b->tls);
+    assert_null(checker_find(ck, "f")->tls); /* tls-resume: false */
+    assert_int_equal(fake_tls_live, 2);
+    struct probe_tls_cache *a_tls = a->tls;
+    for (int i = 0; i < 3; i++)
+        fake_complete(0, PC_L7OK);
+    run_until_probing(3);
+    assert_ptr_equal(a->tls, a_tls); /* kept from probe to probe */
+
+    /* a's settings the same: kept; b's TLS settings changed: freed */
+    struct maglev_config *c3 = harness_load_buffer(
+        "maglev:\n  healthchecks:\n"
+        "    ta: {type: https, interval: 100ms, params: {tls-insecure: true}}\n"
+        "    tb: {type: https, interval: 100ms, params: {tls-insecure: false}}\n"
+        "    full: {type: https, interval: 100ms, params: {tls-resume: false}}\n"
+        "  backends:\n"
+        "    a: {address: 192.0.2.10, healthcheck: ta}\n"
+        "    b: {address: 192.0.2.10, healthcheck: tb}\n"
+        "    f: {address: 192.0.2.11, healthcheck: full}\n" VPP);
+    struct checker_reload_stats st;
+    checker_reload(ck, c3, &st);
+    config_free(c1);
+    assert_int_equal(st.unchanged, 2);
+    assert_int_equal(st.changed, 1);
+    assert_ptr_equal(checker_find(ck, "a")->tls, a_tls);
+    assert_null(checker_find(ck, "b")->tls);
+    assert_int_equal(fake_tls_live, 1);
+    /* paused: freed; removed: freed */
+    assert_int_equal(checker_pause(ck, "a"), 0);
+    assert_null(checker_find(ck, "a")->tls);
+    assert_int_equal(fake_tls_live, 0);
+    assert_int_equal(checker_resume(ck, "a"), 0);
+    run_until_probing(3);
+    assert_int_equal(fake_tls_live, 2);
+    struct maglev_config *c4 = harness_load_buffer(tls_cfg("tls-insecure: true"));
+    checker_reload(ck, c4, &st); /* b back to ta: changed again */
+    config_free(c3);
+    assert_int_equal(fake_tls_live, 1);
+    checker_free(ck);
+    assert_int_equal(fake_tls_live, 0);
+    config_free(c4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_probe_drives_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_operator_actions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reload, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tls_cache_lifetime, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -134,6 +134,7 @@ static void test_full_values(void **state)
     h = config_find_healthcheck(c, "sec");
     assert_int_equal(h->port, 443);
     assert_true(h->tls_insecure);
+    assert_true(h->tls_resume); /* the default */
     h = config_find_healthcheck(c, "ping");
     assert_int_equal(h->port, 0);
     assert_int_equal(h->fast_interval, 500 * DURATION_MS);

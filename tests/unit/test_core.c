@@ -148,6 +148,7 @@ struct fe_event {
     char name[32];
     enum fe_state from, to;
     int pool;
+    bool panic;
 };
 
 static struct fe_event fe_events[256];
@@ -156,7 +157,7 @@ static size_t n_be_events;
 static size_t n_reloaded;
 
 static void obs_frontend(void *ctx, const struct frontend_conf *fe, enum fe_state from,
-                         enum fe_state to, int active_pool)
+                         enum fe_state to, int active_pool, bool panic)
 {
     (void)ctx;
     if (n_fe_events < 256) {
@@ -165,6 +166,7 @@ static void obs_frontend(void *ctx, const struct frontend_conf *fe, enum fe_stat
         e->from = from;
         e->to = to;
         e->pool = active_pool;
+        e->panic = panic;
     }
 }
 

@@ -313,6 +313,50 @@ static void test_http_response(void **state)
     pcre2_code_free(re);
 }
 
+/* The watchdog's rules: when a backend is stale, when lateness degrades
+ * the checker, which results are the checker's own failure. */
+static void test_watch_rules(void **state)
+{
+    (void)state;
+    struct healthcheck_conf hc = { .interval = 2 * DURATION_SEC,
+                                   .fast_interval = 500 * DURATION_MS,
+                                   .down_interval = 10 * DURATION_SEC };
+    struct health_sm sm;
+    health_sm_init(&sm, 2, 3);
+    /* unknown probes fast, but its first probe is spread over interval */
+    assert_int_equal(health_stale_after(&hc, &sm), 6 * DURATION_SEC);
+    step(&sm, HE_PASS);
+    assert_int_equal(health_stale_after(&hc, &sm), 6 * DURATION_SEC); /* fully up */
+    step(&sm, HE_FAIL);
+    step(&sm, HE_FAIL);
+    step(&sm, HE_FAIL);
+    assert_int_equal(sm.state, BS_DOWN);
+    assert_int_equal(health_stale_after(&hc, &sm), 30 * DURATION_SEC); /* the longer down */
+    /* p99 of lateness over the interval: more than 1% of starts late */
+    assert_false(health_late_exceeds(0, 0));
+    assert_false(health_late_exceeds(1000, 10)); /* exactly 1%: the p99 is on time */
+    assert_true(health_late_exceeds(1000, 11));
+    assert_true(health_late_exceeds(30, 1)); /* few starts: one late one is over 1% */
+    assert_false(health_late_exceeds(100000, 0));
+    /* reasons */
+    char buf[96];
+    assert_int_equal(health_watch_reasons(0, 0, 1000, 10), 0);
+    assert_string_equal(health_watch_reasons_text(0, buf, sizeof(buf)), "");
+    unsigned r = health_watch_reasons(2, 0, 1000, 11);
+    assert_int_equal(r, HEALTH_WATCH_STALE | HEALTH_WATCH_LATE);
+    assert_string_equal(health_watch_reasons_text(r, buf, sizeof(buf)),
+                        "stale-backends,late-probes");
+    r = health_watch_reasons(0, 1, 0, 0);
+    assert_int_equal(r, HEALTH_WATCH_PROBE_ERRORS);
+    assert_string_equal(health_watch_reasons_text(r, buf, sizeof(buf)), "probe-errors");
+    assert_string_equal(health_watch_reasons_text(7, buf, 8), "stale-b"); /* truncated, ended */
+    /* local errors: the checker's, not the backend's */
+    assert_true(probe_code_local(PC_SOCKERR));
+    for (int c = 0; c < PC__COUNT; c++)
+        if (c != PC_SOCKERR)
+            assert_false(probe_code_local((enum probe_code)c));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -321,7 +365,7 @@ int main(void)
         cmocka_unit_test(test_disable_enable), cmocka_unit_test(test_restart_static_remove),
         cmocka_unit_test(test_intervals),      cmocka_unit_test(test_jitter_bounds),
         cmocka_unit_test(test_history),        cmocka_unit_test(test_codes),
-        cmocka_unit_test(test_http_response),
+        cmocka_unit_test(test_http_response),  cmocka_unit_test(test_watch_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -387,7 +387,7 @@ static uint16_t closed_port(void)
 
 static char tls_dir[64];
 static pid_t nginx_pid = -1;
-static uint16_t tls_port;
+static uint16_t tls_port, tls12_port;
 
 static bool port_open(uint16_t port)
 {
@@ -414,6 +414,7 @@ static bool nginx_start(void)
     if (system(cmd) != 0)
         return false;
     tls_port = closed_port();
+    tls12_port = closed_port();
     snprintf(path, sizeof(path), "%s/nginx.conf", tls_dir);
     FILE *f = fopen(path, "w");
     if (!f)
@@ -422,18 +423,28 @@ static bool nginx_start(void)
             "daemon off;\nmaster_process off;\nworker_processes 1;\npid %1$s/nginx.pid;\n"
             "error_log %1$s/error.log warn;\nevents { worker_connections 256; }\n"
             "http {\n"
-            "  log_format probe '$ssl_server_name|$host|$http_user_agent|$request';\n"
+            "  log_format probe "
+            "'$ssl_server_name|$host|$http_user_agent|$request|$ssl_session_reused';\n"
             "  access_log %1$s/access.log probe;\n"
             "  client_body_temp_path %1$s/t1; proxy_temp_path %1$s/t2;\n"
             "  fastcgi_temp_path %1$s/t3; uwsgi_temp_path %1$s/t4; scgi_temp_path %1$s/t5;\n"
             "  server {\n"
             "    listen 127.0.0.1:%2$u ssl;\n"
             "    ssl_certificate %1$s/cert.pem; ssl_certificate_key %1$s/key.pem;\n"
+            /* nginx 1.22 offers TLS 1.2 at most by default, and without a
+             * session cache resumes no TLS 1.2 session: TLS 1.3 tickets */
+            "    ssl_protocols TLSv1.2 TLSv1.3;\n"
             "    location / { return 200 \"tls ok\\n\"; }\n"
             "    location = /503 { return 503 \"down\\n\"; }\n"
             "  }\n"
+            "  server {\n" /* TLS 1.2, sessions by id from nginx's cache */
+            "    listen 127.0.0.1:%3$u ssl;\n"
+            "    ssl_certificate %1$s/cert.pem; ssl_certificate_key %1$s/key.pem;\n"
+            "    ssl_protocols TLSv1.2; ssl_session_cache shared:t12:1m;\n"
+            "    location / { return 200 \"tls ok\\n\"; }\n"
+            "  }\n"
             "}\n",
-            tls_dir, tls_port);
+            tls_dir, tls_port, tls12_port);
     fclose(f);
     nginx_pid = fork();
     if (nginx_pid < 0)
@@ -449,7 +460,7 @@ static bool nginx_start(void)
         _exit(127);
     }
     for (int i = 0; i < 500; i++) {
-        if (port_open(tls_port))
+        if (port_open(tls_port) && port_open(tls12_port))
             return true;
         if (waitpid(nginx_pid, NULL, WNOHANG) == nginx_pid) {
             nginx_pid = -1;
@@ -1035,6 +1046,135 @@ static void test_https_sequential(void **state)
     assert_loop_idle();
 }
 
+/* ---- tests: TLS session resumption ------------------------------------------------ */
+
+/* A probe of 127.0.0.1 with the backend's TLS session slot. */
+static struct probe_result run_probe_tls(const struct healthcheck_conf *hc,
+                                         struct probe_tls_cache **slot)
+{
+    struct outcome o = { 0 };
+    struct probe_req req = { .hc = hc, .backend = "b1", .tls_cache = slot };
+    assert_int_equal(ip_addr_parse("127.0.0.1", &req.addr), 0);
+    in_start = true;
+    assert_non_null(probe_start(env, &req, on_result, &o));
+    in_start = false;
+    assert_true(run_until(outcome_done, &o, TIMEOUT_S));
+    run_for(0.001);
+    assert_int_equal(o.calls, 1);
+    return o.r;
+}
+
+/* What nginx says of the handshake that carried the request for path:
+ * 'r' resumed, '.' full ($ssl_session_reused). */
+static char handshake_of(const char *path)
+{
+    char line[1024];
+    if (!nginx_log_line(path, line, sizeof(line)))
+        fail_msg("no request for %s in nginx's log", path);
+    const char *bar = strrchr(line, '|');
+    assert_non_null(bar);
+    return bar[1];
+}
+
+/* One probe to path with slot; returns nginx's 'r' or '.' for it. */
+static char tls_probe(struct healthcheck_conf *hc, struct probe_tls_cache **slot, const char *path)
+{
+    hc->path = (char *)path;
+    assert_result(run_probe_tls(hc, slot), PC_L7OK, "HTTP 200");
+    return handshake_of(path);
+}
+
+static void test_https_resume(void **state)
+{
+    (void)state;
+    if (!have_nginx)
+        skip();
+    struct healthcheck_conf hc = make_hc(HC_HTTPS, tls_port, "/");
+    hc.tls_insecure = true;
+    hc.tls_resume = true;
+    hc.tls_server_name = "test.example";
+    struct probe_tls_cache *a = NULL, *b = NULL, *c = NULL;
+    /* the first handshake is full, every later one resumed */
+    assert_int_equal(tls_probe(&hc, &a, "/resume-a0"), '.');
+    assert_non_null(a);
+    struct probe_tls_cache *a0 = a;
+    char path[32];
+    for (int i = 1; i <= 4; i++) {
+        snprintf(path, sizeof(path), "/resume-a%d", i);
+        assert_int_equal(tls_probe(&hc, &a, path), 'r');
+    }
+    assert_ptr_equal(a, a0);
+    /* another backend, same address, port and name: a's session is never
+     * offered to it */
+    assert_int_equal(tls_probe(&hc, &b, "/resume-b0"), '.');
+    assert_int_equal(tls_probe(&hc, &b, "/resume-b1"), 'r');
+    assert_ptr_not_equal(a, b);
+    /* the bare address (no SNI) resumes as well */
+    struct healthcheck_conf hc_addr = hc;
+    hc_addr.tls_server_name = NULL;
+    assert_int_equal(tls_probe(&hc_addr, &c, "/resume-c0"), '.');
+    assert_int_equal(tls_probe(&hc_addr, &c, "/resume-c1"), 'r');
+    /* TLS 1.2: the session id nginx keeps */
+    struct healthcheck_conf hc12 = hc;
+    hc12.port = tls12_port;
+    struct probe_tls_cache *d = NULL;
+    assert_int_equal(tls_probe(&hc12, &d, "/resume-d0"), '.');
+    assert_int_equal(tls_probe(&hc12, &d, "/resume-d1"), 'r');
+    assert_int_equal(tls_probe(&hc12, &d, "/resume-d2"), 'r');
+    probe_tls_cache_free(d);
+    /* an HTTP failure after the handshake keeps the session */
+    hc.path = "/503?resume";
+    assert_result(run_probe_tls(&hc, &a), PC_L7STS, "HTTP 503");
+    assert_ptr_equal(a, a0);
+    assert_int_equal(handshake_of("/503?resume"), 'r');
+    /* a failed handshake drops it: the next probe is a full handshake */
+    struct healthcheck_conf bad = hc;
+    bad.port = srv_http.port; /* plain HTTP: "wrong version number" */
+    assert_code(run_probe_tls(&bad, &a), PC_L6RSP);
+    assert_null(a);
+    assert_int_equal(tls_probe(&hc, &a, "/resume-a5"), '.');
+    assert_int_equal(tls_probe(&hc, &a, "/resume-a6"), 'r');
+    /* so does a handshake that timed out */
+    bad.port = srv_quiet.port;
+    bad.timeout = 300 * DURATION_MS;
+    assert_code(run_probe_tls(&bad, &b), PC_L6TOUT);
+    assert_null(b);
+    /* a connection refused attempted no handshake: the session stays */
+    bad.port = closed_port();
+    assert_code(run_probe_tls(&bad, &c), PC_L4CON);
+    assert_non_null(c);
+    assert_int_equal(tls_probe(&hc_addr, &c, "/resume-c2"), 'r');
+    probe_tls_cache_free(a);
+    probe_tls_cache_free(c);
+    probe_tls_cache_free(NULL);
+    assert_loop_idle();
+}
+
+static void test_https_no_resume(void **state)
+{
+    (void)state;
+    if (!have_nginx)
+        skip();
+    struct healthcheck_conf hc = make_hc(HC_HTTPS, tls_port, "/");
+    hc.tls_insecure = true;
+    hc.tls_resume = false;
+    hc.tls_server_name = "test.example";
+    struct probe_tls_cache *slot = NULL;
+    char path[32];
+    for (int i = 0; i < 4; i++) {
+        snprintf(path, sizeof(path), "/full-%d", i);
+        assert_int_equal(tls_probe(&hc, &slot, path), '.');
+    }
+    assert_null(slot); /* no cache made */
+    /* nor without a slot, resumption on */
+    hc.tls_resume = true;
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof(path), "/noslot-%d", i);
+        assert_int_equal(tls_probe(&hc, NULL, path), '.');
+    }
+    assert_loop_idle();
+}
+
 /* ---- tests: lifecycle ------------------------------------------------------------- */
 
 static void test_cancel(void **state)
@@ -1311,6 +1451,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_https_wrong_protocol, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tls_handshake_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_https_sequential, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_https_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_https_no_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_from_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sequential, setup, teardown),

@@ -791,7 +791,29 @@ static void test_json_fields(void **state)
                         "{\"client\":{\"version\":\"0.1.0\",\"commit\":\"abc\",\"build_date\":"
                         "\"2025-01-01T00:00:00Z\"},\"server\":{\"version\":\"0.1.0\",\"commit\":"
                         "\"\",\"build_date\":\"\",\"start_time_us\":0,\"pid\":42,"
-                        "\"config_path\":\"\"}}");
+                        "\"config_path\":\"\",\"checker_status\":\"\",\"checker_reasons\":"
+                        "\"\",\"checker_stale_backends\":0,\"checker_probe_error_backends\":0,"
+                        "\"checker_window_probes\":0,\"checker_window_late\":0,"
+                        "\"checker_degraded_since_us\":0}}");
+    /* the text: the checker's watchdog, ok or degraded and why */
+    struct render_opts o = { .now_us = T0 };
+    struct client_version cv = { "0.1.0", "abc", "2025-01-01T00:00:00Z" };
+    v.checker_status = "ok";
+    strbuf_reset(&sb);
+    render_version(&sb, &o, &cv, &v);
+    assert_non_null(strstr(strbuf_str(&sb), "\n         config -\n         checker ok\n"));
+    v.checker_status = "degraded";
+    v.checker_reasons = "stale-backends,probe-errors";
+    v.checker_stale_backends = 2;
+    v.checker_probe_error_backends = 3;
+    v.checker_window_probes = 300;
+    v.checker_window_late = 1;
+    v.checker_degraded_since_us = T0 - 90 * 1000000LL;
+    strbuf_reset(&sb);
+    render_version(&sb, &o, &cv, &v);
+    assert_non_null(strstr(strbuf_str(&sb),
+                           "checker degraded (stale-backends,probe-errors): 2 stale, 3 with probe "
+                           "errors, 1 of 300 starts late, since "));
     strbuf_free(&sb);
 }
 
@@ -986,6 +1008,68 @@ static void test_vpp_lb_state(void **state)
     strbuf_free(&sb);
 }
 
+/* show vpp lb counters: the LB counters, then the prefix's route counters
+ * in the same columns, or "route unknown (WHY)" */
+static void test_vpp_lb_counters(void **state)
+{
+    (void)state;
+    Maglev__VPPLBVIPCounters web = MAGLEV__VPPLBVIPCOUNTERS__INIT;
+    web.frontend = "web";
+    web.prefix = "198.19.0.10/32";
+    web.protocol = "tcp";
+    web.port = 80;
+    web.index = 1;
+    web.existing_sessions = 120394;
+    web.no_server = 55;
+    web.rates_known = true;
+    web.existing_sessions_rate = 812.44;
+    web.route_known = true;
+    web.route_stats_index = 1000;
+    web.route_packets = 125461;
+    web.route_bytes = 9803112;
+    web.route_rates_known = true;
+    web.route_packets_rate = 846.2;
+    web.route_bytes_rate = 66102.5;
+    Maglev__VPPLBVIPCounters dns = MAGLEV__VPPLBVIPCOUNTERS__INIT;
+    dns.frontend = "dns";
+    dns.prefix = "198.19.0.53/32";
+    dns.protocol = "udp";
+    dns.port = 53;
+    dns.index = 2;
+    dns.route_error = "this VPP has no ip_route_lookup";
+    Maglev__VPPLBVIPCounters *vips[] = { &web, &dns };
+    Maglev__VPPLBCounters c = MAGLEV__VPPLBCOUNTERS__INIT;
+    c.stats_address = "/run/vpp/stats.sock";
+    c.status = "ok";
+    c.interval_ms = 5000;
+    c.n_vips = 2;
+    c.vips = vips;
+    struct render_opts o = { .color = false, .now_us = T0 };
+    struct strbuf sb = STRBUF_INIT;
+    render_vpp_lb_counters(&sb, &o, &c);
+    const char *out = strbuf_str(&sb);
+    assert_non_null(strstr(out, "vip 198.19.0.10/32 tcp:80 frontend web index 1\n"
+                                "  existing-sessions  120394   812.4/s\n"
+                                "  first-session      0        0.0/s\n"
+                                "  untracked          0        0.0/s\n"
+                                "  no-server          55       0.0/s\n"
+                                "  route-packets      125461   846.2/s\n"
+                                "  route-bytes        9803112  66102.5/s\n"));
+    assert_non_null(strstr(out,
+                           "vip 198.19.0.53/32 udp:53 frontend dns index 2\n"
+                           "  existing-sessions  0        -\n"
+                           "  first-session      0        -\n"
+                           "  untracked          0        -\n"
+                           "  no-server          0        -\n"
+                           "  route              unknown  (this VPP has no ip_route_lookup)\n"));
+    /* route rates unknown: "-" */
+    web.route_rates_known = false;
+    strbuf_reset(&sb);
+    render_vpp_lb_counters(&sb, &o, &c);
+    assert_non_null(strstr(strbuf_str(&sb), "  route-bytes        9803112  -\n"));
+    strbuf_free(&sb);
+}
+
 static Maglev__VPPLBOp vpp_op(const char *op, const char *vip, const char *addr,
                               const char *frontend, const char *reason)
 {
@@ -1126,6 +1210,7 @@ int main(void)
         cmocka_unit_test(test_json_fields),
         cmocka_unit_test(test_vpp_info),
         cmocka_unit_test(test_vpp_lb_state),
+        cmocka_unit_test(test_vpp_lb_counters),
         cmocka_unit_test(test_vpp_sync),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

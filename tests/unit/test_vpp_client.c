@@ -17,7 +17,9 @@
 
 #include <cmocka.h>
 
+#include "common/ipaddr.h"
 #include "vpp/client.h"
+#include "vpp/lb.h"
 #include "vpp/msgtable.h"
 #include "vpp/wire.h"
 
@@ -568,6 +570,86 @@ static void test_silent_vpp_times_out_handshake(void **state)
     close(f->fd);
 }
 
+/* ---- vpp_route_lookup: the request's bytes (LAYOUTS.md), the reply's ---- */
+
+struct route_res {
+    int calls, err, retval;
+    uint32_t stats_index;
+};
+
+static void on_route(void *ctx, int err, int retval, uint32_t stats_index)
+{
+    struct route_res *r = ctx;
+    r->calls++;
+    r->err = err;
+    r->retval = retval;
+    r->stats_index = stats_index;
+}
+
+/* ip_route_lookup_reply, by hand: retval, table 0, stats_index, a zero
+ * prefix, n_paths 0 (37 bytes) */
+static void send_route_reply(struct fake *f, uint32_t ctx, int32_t retval, uint32_t idx)
+{
+    uint8_t b[VPP_WIRE_HDR_LEN + 37] = { 0 }, *m = b + VPP_WIRE_HDR_LEN;
+    uint16_t id = table_id(VPPMSG_IDX_IP_ROUTE_LOOKUP_REPLY);
+    uint32_t v[3] = { ctx, (uint32_t)retval, 0 };
+    m[0] = (uint8_t)(id >> 8);
+    m[1] = (uint8_t)id;
+    for (int k = 0; k < 3; k++)
+        for (int j = 0; j < 4; j++)
+            m[2 + 4 * k + j] = (uint8_t)(v[k] >> (24 - 8 * j));
+    for (int j = 0; j < 4; j++)
+        m[14 + j] = (uint8_t)(idx >> (24 - 8 * j));
+    vpp_wire_hdr_encode(b, 37);
+    srv_send_raw(f, b, sizeof(b));
+}
+
+static void test_route_lookup(void **state)
+{
+    struct fake *f = *state;
+    srv_handshake(f, -1, -1, true);
+    struct ip_addr a4, a6;
+    assert_int_equal(ip_addr_parse("198.19.0.10", &a4), 0);
+    assert_int_equal(ip_addr_parse("2001:db8::10", &a6), 0);
+    struct route_res r4 = { 0 }, r6 = { 0 };
+    assert_int_equal(vpp_route_lookup(f->c, &a4, 32, on_route, &r4), 0);
+    assert_int_equal(vpp_route_lookup(f->c, &a6, 128, on_route, &r6), 0);
+    assert_int_equal(r4.calls, 0); /* never from the call itself */
+    uint8_t body[512];
+    uint32_t c4, c6;
+    assert_int_equal(srv_recv(f, body, sizeof(body), &c4), VPPMSG_IDX_IP_ROUTE_LOOKUP);
+    static const uint8_t want4[] = { 0, 0, 0, 0, 1, 0, 198, 19, 0, 10 }; /* table, exact, af, ip4 */
+    assert_memory_equal(body + 10, want4, sizeof(want4));
+    assert_int_equal(body[32], 32); /* prefix.len, after the 16-byte union */
+    assert_int_equal(srv_recv(f, body, sizeof(body), &c6), VPPMSG_IDX_IP_ROUTE_LOOKUP);
+    assert_int_equal(body[14], 1);
+    assert_int_equal(body[15], 1); /* IPv6 */
+    assert_memory_equal(body + 16, a6.u.bytes, 16);
+    assert_int_equal(body[32], 128);
+    send_route_reply(f, c4, 0, 1007);
+    send_route_reply(f, c6, -6, 0); /* no such route */
+    SPIN_UNTIL(f, r6.calls == 1);
+    assert_int_equal(r4.calls, 1);
+    assert_int_equal(r4.err, 0);
+    assert_int_equal(r4.retval, 0);
+    assert_int_equal(r4.stats_index, 1007);
+    assert_int_equal(r6.err, 0);
+    assert_int_equal(r6.retval, -6);
+    assert_int_equal(r6.stats_index, 0);
+}
+
+static void test_route_lookup_unsupported(void **state)
+{
+    struct fake *f = *state;
+    srv_handshake(f, VPPMSG_IDX_IP_ROUTE_LOOKUP, -1, true); /* optional: still connects */
+    assert_int_equal(vpp_client_info(f->c)->state, VPP_STATE_CONNECTED);
+    struct ip_addr a;
+    assert_int_equal(ip_addr_parse("198.19.0.10", &a), 0);
+    struct route_res r = { 0 };
+    assert_int_equal(vpp_route_lookup(f->c, &a, 32, on_route, &r), -EPROTONOSUPPORT);
+    assert_int_equal(r.calls, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -583,6 +665,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_incompatible_table_sends_nothing_else, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_silent_vpp_times_out_handshake, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_route_lookup, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_route_lookup_unsupported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unanswered_liveness_ping_disconnects, setup_ping,
                                         teardown),
     };

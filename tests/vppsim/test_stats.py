@@ -235,11 +235,76 @@ def test_route_to_at_the_lookup_stats_index(ss):
     seg.close()
 
 
+def lookup(c, pfx, table=0, exact=1):
+    """ip_route_lookup -> (retval, table_id, stats_index, reply prefix
+    bytes (18), n_paths)."""
+    if "ip_route_lookup" not in c.ids:
+        c.ids["ip_route_lookup"] = c.table["ip_route_lookup_710d6471"]
+        c.ids["ip_route_lookup_reply"] = \
+            c.table["ip_route_lookup_reply_5d8febcb"]
+    a, ln = pfx.split("/")
+    rv, body = c.call("ip_route_lookup", struct.pack(">IB", table, exact)
+                      + addr(a) + bytes([int(ln)]))
+    tid, sidx = struct.unpack_from(">II", body, 10)
+    return rv, tid, sidx, bytes(body[18:36]), body[36]
+
+
+def test_route_lookup_follows_the_vip_prefixes(ss):
+    """One FIB entry per VIP prefix (table 0), made with its first VIP,
+    shared by the per-port VIPs of the prefix, gone when its last VIP is
+    deleted (not at GC); stats_index stable meanwhile; a new route's
+    /net/route/to slot starts at 0; freed indexes are reused."""
+    c = Client(ss.sock)
+    seg = ss.seg()
+    assert lookup(c, "198.19.5.1/32") == (-6, 0, 0, bytes(18), 0)
+    vip(ss, "198.19.5.1/32", port=80)
+    rv, tid, web, pfx, npaths = lookup(c, "198.19.5.1/32")
+    assert (rv, tid, npaths) == (0, 0, 0) and web >= 1000
+    assert pfx == addr("198.19.5.1") + bytes([32])
+    tls = vip(ss, "198.19.5.1/32", port=443)    # the same prefix: same entry
+    assert lookup(c, "198.19.5.1/32")[2] == web
+    r = ss.call("route-counters", prefix="198.19.5.1/32", packets=3,
+                bytes=300)
+    assert (r["route_index"], r["packets"], r["bytes"]) == (web, 3, 300)
+    ss.call("route-counters", prefix="198.19.5.1/32", packets=1, bytes=50,
+            thread=1)
+    for port in (80, 443):                      # every VIP of it sees it
+        g = ss.call("counters-get", prefix="198.19.5.1/32", protocol=6,
+                    port=port)
+        assert (g["route_index"], g["packets"], g["bytes"]) == (web, 4, 350)
+    assert seg.total("/net/route/to", web, 2) == (4, 350)
+    # exact match only, host bits masked, other tables have nothing
+    assert lookup(c, "198.19.5.0/24")[0] == -6
+    assert lookup(c, "198.19.5.1/32", table=1)[0] == -6
+    vip(ss, "2001:db8::5/128", port=0, proto=255)
+    rv, _, six, pfx, _ = lookup(c, "2001:db8::5/128")
+    assert rv == 0 and six not in (web,) and pfx[0] == 1 and pfx[17] == 128
+    # one port VIP deleted: the entry stays, same index, counters kept
+    assert ss.call("vip-del", prefix="198.19.5.1/32", protocol=6,
+                   port=80)["retval"] == 0
+    assert lookup(c, "198.19.5.1/32")[2] == web
+    assert seg.total("/net/route/to", web, 2) == (4, 350)
+    # the last one: the route goes at once (the VIP lingers until GC)
+    assert ss.call("vip-del", prefix="198.19.5.1/32", protocol=6,
+                   port=443)["retval"] == 0
+    assert lookup(c, "198.19.5.1/32") == (-6, 0, 0, bytes(18), 0)
+    with pytest.raises(RuntimeError, match="no route"):
+        ss.call("route-counters", prefix="198.19.5.1/32", packets=1)
+    g = ss.call("counters-get", index=tls)      # deleted, not collected
+    assert g["deleted"] and g["route_index"] is None
+    assert (g["packets"], g["bytes"]) == (0, 0)
+    # another prefix gets the freed index, its counter zeroed
+    vip(ss, "198.19.5.2/32", port=80)
+    assert lookup(c, "198.19.5.2/32")[2] == web
+    assert seg.total("/net/route/to", web, 2) == (0, 0)
+    seg.close()
+
+
 def test_growth_reuse_and_busy(ss):
     seg = ss.seg()
     first = vip(ss, "198.19.1.0/32")
-    ss.call("counters", prefix="198.19.1.0/32", protocol=6, port=80,
-            first=42, packets=1, bytes=2)
+    route = ss.call("counters", prefix="198.19.1.0/32", protocol=6, port=80,
+                    first=42, packets=1, bytes=2)["route_index"]
     data_before = seg.find("first session packet")[1]
     tv_before = seg.per_thread("first session packet", 1)
     for i in range(1, 40):                 # vectors reallocated, epoch bumps
@@ -248,7 +313,7 @@ def test_growth_reuse_and_busy(ss):
     rows = seg.per_thread("first session packet", 1)
     assert all(len(r) >= 40 for r in rows) and len(tv_before[0]) < 40
     assert seg.lb(first)["first"] == 42    # kept across the realloc
-    assert seg.total("/net/route/to", 1000 + first, 2) == (1, 2)
+    assert seg.total("/net/route/to", route, 2) == (1, 2)
     # delete, collect, add again: the index is reused and zeroed
     assert ss.call("vip-del", prefix="198.19.1.0/32", protocol=6,
                    port=80)["retval"] == 0
@@ -256,7 +321,10 @@ def test_growth_reuse_and_busy(ss):
     again = vip(ss, "198.19.2.0/32")
     assert again == first
     assert seg.lb(again) == dict.fromkeys(KEYS, 0)
-    assert seg.total("/net/route/to", 1000 + again, 2) == (0, 0)
+    # the freed load-balance index went to the new route, zeroed
+    r = ss.call("counters-get", prefix="198.19.2.0/32", protocol=6, port=80)
+    assert r["route_index"] == route
+    assert seg.total("/net/route/to", route, 2) == (0, 0)
     # a VPP stuck mid-update, a stopped heartbeat
     ep = seg.header()["epoch"]
     assert ss.call("stats-fault", busy=True)["busy"] is True

@@ -302,7 +302,10 @@ class Commands:
         index = int(index)
         if not 0 <= index < 1 << 24:
             raise CommandError("index is 0..2^24-1")
-        return index, sm.ROUTE_BASE + index, self.lb.vips.get(index)
+        v = self.lb.vips.get(index)
+        route = None if v is None or v.deleted else \
+            self.srv.route_index(v.ip46, v.plen46)
+        return index, route, v
 
     def _stats_view(self, index, route, v):
         seg = self.srv.seg
@@ -341,6 +344,28 @@ class Commands:
                 raise CommandError("no /net/route/to entry for this VIP")
             seg.add(sm.ROUTE_TO, thread, route, *rt)
         return self._stats_view(index, route, v)
+
+    def c_route_counters(self, prefix, packets=0, bytes=0,  # noqa: A002
+                         thread=0):
+        """Traffic to a prefix: add to /net/route/to at the stats_index of
+        the FIB entry the LB plugin installed for it (shared by every VIP
+        of the prefix). Reply: prefix, route_index, packets, bytes."""
+        ip46, plen = parse_prefix(prefix)
+        route = self.srv.route_index(ip46, plen)
+        seg = self.srv.seg
+        if route is None:
+            raise CommandError("no route for %s (no VIP on that prefix)"
+                               % prefix)
+        thread = int(thread)
+        if not 0 <= thread < seg.threads:
+            raise CommandError("thread is 0..%d" % (seg.threads - 1))
+        rt = [int(packets), int(bytes)]
+        if min(rt) < 0:
+            raise CommandError("increments are >= 0")
+        seg.add(sm.ROUTE_TO, thread, route, *rt)
+        p, b = seg.total(sm.ROUTE_TO, route)
+        return {"prefix": prefix, "route_index": route, "packets": p,
+                "bytes": b}
 
     def c_counters_get(self, prefix=None, protocol=255, port=0, index=None):
         """One VIP's totals, or (without arguments) every VIP in the pool."""

@@ -4,6 +4,15 @@ Written from the implementer's notes only.  Everything the data path does
 (flows, sticky tables) is absent: reference counts are always 0, so garbage
 collection only looks at the age of a removal.  The per-VIP counters live
 in the stats segment (stats.py); on_vip_added tells it about a new VIP.
+
+The FIB entries the plugin installs (PROTOCOL.md 6, 8.6): one per VIP
+prefix in table 0, made with the prefix's first VIP and removed when its
+last VIP is deleted (at the delete, not at GC), shared by all the VIPs of
+the prefix (per-port VIPs).  Its stats_index is the entry's load-balance
+index, from VPP's load-balance pool: the lowest free one, the first
+ROUTE_BASE taken by the routes VPP has anyway (interfaces, defaults).
+on_route_added tells the stats segment about a new one (its
+/net/route/to slot is zeroed, as load_balance_create does).
 """
 import heapq
 import time
@@ -28,6 +37,7 @@ DEFAULT_STICKY_BUCKETS = 1024
 DEFAULT_FLOW_TIMEOUT = 40
 DEFAULT_IP4_SRC = b"\xff" * 4
 DEFAULT_IP6_SRC = b"\xff" * 16
+ROUTE_BASE = 1000        # the first load-balance index a VIP route gets
 
 
 class Fatal(Exception):
@@ -181,9 +191,11 @@ class VIP:
 
 
 class LB:
-    def __init__(self, gc_period=60.0, gc_min_age=10.0, on_vip_added=None):
+    def __init__(self, gc_period=60.0, gc_min_age=10.0, on_vip_added=None,
+                 on_route_added=None):
         self.t0 = time.monotonic()
         self.on_vip_added = on_vip_added   # (VIP) -> None: the stats segment
+        self.on_route_added = on_route_added   # (stats_index) -> None
         self.ip4_src = DEFAULT_IP4_SRC
         self.ip6_src = DEFAULT_IP6_SRC
         self.sticky_buckets = DEFAULT_STICKY_BUCKETS
@@ -191,6 +203,9 @@ class LB:
         self.vips = {}           # index -> VIP (incl. deleted, not collected)
         self.by_key = {}         # key -> active VIP
         self.by_prefix = {}      # (ip46, plen46) -> [active VIPs]
+        self.routes = {}         # (ip46, plen46) -> FIB entry's stats_index
+        self.free_lbi = []       # heap of freed load-balance indices
+        self.next_lbi = ROUTE_BASE
         self.free_idx = []       # heap of freed VIP pool indices
         self.next_idx = 1        # pool index 0 is VPP's placeholder VIP
         self.next_dpo = 17
@@ -280,7 +295,24 @@ class LB:
         self.by_prefix.setdefault((ip46, plen46), []).append(v)
         if self.on_vip_added:
             self.on_vip_added(v)
+        if (ip46, plen46) not in self.routes:
+            self._add_route((ip46, plen46))
         return OK
+
+    def _add_route(self, pfx):
+        if self.free_lbi:
+            lbi = heapq.heappop(self.free_lbi)
+        else:
+            lbi = self.next_lbi
+            self.next_lbi += 1
+        self.routes[pfx] = lbi
+        if self.on_route_added:
+            self.on_route_added(lbi)
+
+    def route(self, ip46, plen46):
+        """ip_route_lookup, table 0, exact: the stats_index of the FIB entry
+        of this prefix (host bits masked), None if there is none."""
+        return self.routes.get((mask46(ip46, plen46), plen46))
 
     def _unindex(self, v):
         del self.by_key[v.key()]
@@ -288,6 +320,8 @@ class LB:
         same.remove(v)
         if not same:
             del self.by_prefix[(v.ip46, v.plen46)]
+            heapq.heappush(self.free_lbi,
+                           self.routes.pop((v.ip46, v.plen46)))
 
     def del_vip(self, key):
         """Deleted at once even with ASes; they are marked removed without

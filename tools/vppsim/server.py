@@ -22,7 +22,7 @@ from control import Commands
 from journal import LB_WRITES
 from wire import (HDR, HDR_LEN, MAX_DATA_LEN, MAX_ID, REQ_SIZE, Layout,
                   MsgTable, addr_to_ip46, cstr, frame, fstr, ip46_str,
-                  ip46_to_addr)
+                  ip46_to_addr, mask46)
 
 SOCKCLNT_CREATE_REPLY = 16       # fixed memclnt id (PROTOCOL.md 1.3)
 STATE_MIN_INTERVAL = 0.05        # at most one state file write per 50 ms
@@ -86,7 +86,8 @@ class Server:
         self.table = MsgTable(self.layout, self.missing, self.bad_crc)
         self.gc_period = gc_period
         self.gc_min_age = gc_min_age
-        self.lb = lbm.LB(gc_period, gc_min_age, self.vip_added)
+        self.lb = lbm.LB(gc_period, gc_min_age, self.vip_added,
+                         self.route_added)
         self.state_file = state_file
         self.on_fatal = on_fatal
         self.verbose = verbose
@@ -316,14 +317,18 @@ class Server:
             print("vppsim: %s: no counters for VIP %d" % (e, v.index),
                   file=sys.stderr, flush=True)
 
+    def route_added(self, stats_index):
+        try:
+            self.seg.route_added(stats_index)
+        except sm.SegmentFull as e:
+            print("vppsim: %s: no route counter at %d" % (e, stats_index),
+                  file=sys.stderr, flush=True)
+
     def route_index(self, ip46, plen46):
-        """The FIB entry of a VIP prefix: its stats_index (load-balance
-        index) is 1000 + the lowest index of the VIPs on it; None if
-        there is no VIP on that prefix."""
-        vips = self.lb.by_prefix.get((lbm.mask46(ip46, plen46), plen46))
-        if not vips:
-            return None
-        return sm.ROUTE_BASE + min(v.index for v in vips)
+        """The stats_index (load-balance index) of the FIB entry the LB
+        plugin installed for this VIP prefix, None if there is none (no
+        active VIP on it)."""
+        return self.lb.route(ip46, plen46)
 
     def serve(self):
         self.start_api()
@@ -412,7 +417,8 @@ class Server:
         # a new segment; clients' mappings of the old one stay, frozen
         self.seg.close()
         self.seg = sm.Segment(self.stats_size, self.stats_threads)
-        self.lb = lbm.LB(self.gc_period, self.gc_min_age, self.vip_added)
+        self.lb = lbm.LB(self.gc_period, self.gc_min_age, self.vip_added,
+                         self.route_added)
         self.regs.clear()
         self.next_reg = 1
         self.generation += 1
@@ -785,16 +791,25 @@ class Server:
         return -1, "unknown input `%s'\n" % cmd
 
     def m_ip_route_lookup(self, dest, cidx, ctx, body):
+        """PROTOCOL.md 6: the only routes modelled are the FIB entries the
+        LB plugin installs for VIP prefixes, in table 0; `exact` is taken
+        as 1.  Found: retval 0, the entry's table, stats_index and prefix
+        (host bits masked), n_paths 0 (the LB's entries forward to its own
+        DPO, no path).  Another table or no entry: -6
+        (VNET_API_ERROR_NO_SUCH_ENTRY) and the route all zero, as VPP
+        builds the reply zeroed."""
+        table_id = struct.unpack_from(">I", body, 10)[0]
         is4, ip46 = addr_to_ip46(body[15], body[16:32])
-        plen = body[32] + (96 if is4 else 0)
-        idx = self.route_index(ip46, plen)
-        if idx is not None:
-            self.reply(dest, "ip_route_lookup_reply", ctx, 0,
-                       struct.pack(">II", 0, idx)
-                       + body[15:33] + b"\0")
+        plen = min(128, body[32] + (96 if is4 else 0))
+        idx = self.route_index(ip46, plen) if table_id == 0 else None
+        if idx is None:
+            self.reply(dest, "ip_route_lookup_reply", ctx, -6, bytes(27))
             return
-        self.reply(dest, "ip_route_lookup_reply", ctx, -6,
-                   bytes(8) + body[15:33] + b"\0")
+        masked = mask46(ip46, plen)
+        un = masked[12:] + bytes(12) if is4 else masked
+        self.reply(dest, "ip_route_lookup_reply", ctx, 0,
+                   struct.pack(">IIB", 0, idx, 0 if is4 else 1) + un
+                   + bytes([plen - 96 if is4 else plen, 0]))
 
     # --- LB ----------------------------------------------------------------
     @staticmethod

@@ -42,7 +42,7 @@ ROUTE_TO = "/net/route/to"
 LB_COUNTERS = ["packet from existing sessions", "first session packet",
                "untracked packet", "no server configured"]
 LB_KEYS = ["existing", "first", "untracked", "noserver"]   # control names
-ROUTE_BASE = 1000            # stats_index of VIP i is ROUTE_BASE + i
+ROUTE_BASE = 1000            # /net/route/to's length to start with
 DEFAULT_SIZE = 32 << 20      # VPP's default `statseg { size }`
 DEFAULT_BASE = 0x7f1c40000000
 CACHE_LINE = 64
@@ -266,20 +266,24 @@ class Segment:
     # --- what the LB plugin and the FIB do ---------------------------------
     def vip_added(self, index):
         """lb_vip_add: the four counters validated up to the VIP's index
-        (created with the first VIP) and its slot zeroed; its FIB entry's
-        /net/route/to slot likewise."""
-        if (self.counter_len(ROUTE_TO) <= ROUTE_BASE + index
-                or any(self.counter_len(n) <= index for n in LB_COUNTERS)):
+        (created with the first VIP) and its slot zeroed."""
+        if any(self.counter_len(n) <= index for n in LB_COUNTERS):
             with self.update():          # only when something is (re)allocated
                 for name in LB_COUNTERS:
                     if name not in self.counters:
                         self.add_counter(name, 1, index + 1)
                     else:
                         self.grow_counter(name, index + 1)
-                self.grow_counter(ROUTE_TO, ROUTE_BASE + index + 1)
         for name in LB_COUNTERS:
             self.zero(name, index)
-        self.zero(ROUTE_TO, ROUTE_BASE + index)
+
+    def route_added(self, stats_index):
+        """A new FIB entry (load_balance_create): /net/route/to validated up
+        to its load-balance index, that slot zeroed."""
+        if self.counter_len(ROUTE_TO) <= stats_index:
+            with self.update():
+                self.grow_counter(ROUTE_TO, stats_index + 1)
+        self.zero(ROUTE_TO, stats_index)
 
     def lb_totals(self, index):
         """{existing, first, untracked, noserver} of VIP index."""
