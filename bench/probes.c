@@ -21,7 +21,7 @@
  *     CPU µs per probe, with the ratio maglevd / haproxy;
  *   - maglevd RSS per backend: VmRSS at the end of the window minus VmRSS
  *     before the config was loaded (after a 1-backend checker already ran
- *     one probe, so libcurl & co. are loaded and initialised), over N;
+ *     one probe, so OpenSSL & co. are loaded and initialised), over N;
  *   - maglevd scheduling lateness (actual minus planned probe start),
  *     p50/p99/p99.9 of the window, from checker_get_stats().
  * Targets (from the issue) are printed with PASS/MISS, for information:
@@ -520,7 +520,7 @@ static void sum_probes(const struct checker *ck, uint64_t *probes, uint64_t *pas
     }
 }
 
-/* Loads libcurl & co. and runs one probe, so that the RSS baseline holds
+/* Loads OpenSSL & co. and runs one probe, so that the RSS baseline holds
  * everything a checker of any size needs once. */
 static void warm_probe_env(int port, int tls)
 {

@@ -24,7 +24,6 @@ void probe_env_free(struct probe_env *env)
 {
     if (!env)
         return;
-    probe_http_env_free(env);
     probe_icmp_env_free(env);
     netns_release();
     free(env);
@@ -53,9 +52,8 @@ static const struct probe_ops *ops_for(enum hc_type t)
     case HC_ICMP:
         return &probe_icmp_ops;
     case HC_HTTP:
-        return &probe_http_native_ops;
     case HC_HTTPS:
-        return &probe_http_ops;
+        return &probe_http_native_ops;
     }
     abort(); /* the config loader admits no other type */
 }

@@ -18,27 +18,29 @@ struct ev_loop;
 struct probe_env;
 struct probe;
 
-struct probe_tls_cache; /* one backend's resumable TLS sessions (https) */
+struct probe_tls_cache; /* one backend's TLS context reference and session (https) */
 
 struct probe_req {
     const struct healthcheck_conf *hc; /* must outlive the probe */
     struct ip_addr addr;               /* the backend */
     const char *netns;                 /* effective namespace; NULL = the daemon's */
     const char *backend;               /* name, for debug logs */
-    /* The backend's TLS session cache: an https probe with tls-resume
-     * creates it on first use, resumes the session kept there, and empties
-     * the slot (frees the cache) when its TLS handshake fails. Its owner
-     * frees it with probe_tls_cache_free() when the backend's worker stops
-     * (settings changed, paused, removed), with no probe of it in flight.
-     * One slot per backend: a session is never offered to another backend.
-     * NULL: no resumption. Must outlive the probe. */
+    /* The backend's TLS slot: an https probe creates it on first use; it
+     * holds the backend's reference to the shared OpenSSL context of its
+     * TLS settings and, with tls-resume, the last session the server gave,
+     * offered on the next handshake and dropped when a handshake fails or
+     * times out. Its owner frees it with probe_tls_cache_free() when the
+     * backend's worker stops (settings changed, paused, removed), with no
+     * probe of it in flight. One slot per backend: a session is never
+     * offered to another backend. NULL: no resumption. Must outlive the
+     * probe. */
     struct probe_tls_cache **tls_cache;
 };
 
 typedef void (*probe_cb)(void *ctx, const struct probe_result *r);
 
-/* The shared machinery: loop, libcurl multi handle, ICMP sockets by
- * (family, namespace), the User-Agent. */
+/* The shared machinery: loop, ICMP sockets by (family, namespace), the
+ * User-Agent. */
 struct probe_env *probe_env_new(struct ev_loop *loop);
 /* Cancels nothing: all probes must be cancelled or finished first. */
 void probe_env_free(struct probe_env *env);

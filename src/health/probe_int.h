@@ -9,13 +9,11 @@
 
 #include "health/probe.h"
 
-struct http_env; /* probe_http.c */
 struct icmp_env; /* probe_icmp.c */
 
 struct probe_env {
     struct ev_loop *loop;
     char user_agent[160];
-    struct http_env *http;
     struct icmp_env *icmp;
     unsigned long live; /* probes started and not yet finished or cancelled */
 };
@@ -74,11 +72,9 @@ socklen_t probe_sockaddr(const struct ip_addr *addr, uint16_t port, struct socka
 /* The probe types. */
 extern const struct probe_ops probe_tcp_ops;
 extern const struct probe_ops probe_icmp_ops;
-extern const struct probe_ops probe_http_ops;        /* https, via libcurl */
-extern const struct probe_ops probe_http_native_ops; /* plain http, our own client */
+extern const struct probe_ops probe_http_native_ops; /* http and https, our own client */
 
 /* Per-type shared state, created lazily and freed with the env. */
-void probe_http_env_free(struct probe_env *env);
 void probe_icmp_env_free(struct probe_env *env);
 
 #endif

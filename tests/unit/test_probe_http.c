@@ -1,4 +1,4 @@
-/* Unit tests for src/health/probe_http.c: real probes on a real libev loop
+/* Unit tests for src/health/probe_http_native.c (http, https): real probes on a real libev loop
  * against servers on loopback.
  *
  * The plain HTTP servers run inside this process on the same loop (their
@@ -30,6 +30,7 @@
 #include "common/duration.h"
 #include "common/log.h"
 #include "health/probe_int.h"
+#include "health/tls_client.h"
 
 #define BIG_SIZE  (10 * 1024 * 1024)
 #define BODY_OK   "hello world\nstatus: green\n"
@@ -1131,21 +1132,23 @@ static void test_https_resume(void **state)
     struct healthcheck_conf bad = hc;
     bad.port = srv_http.port; /* plain HTTP: "wrong version number" */
     assert_code(run_probe_tls(&bad, &a), PC_L6RSP);
-    assert_null(a);
+    assert_false(probe_tls_cache_has_session(a));
     assert_int_equal(tls_probe(&hc, &a, "/resume-a5"), '.');
     assert_int_equal(tls_probe(&hc, &a, "/resume-a6"), 'r');
     /* so does a handshake that timed out */
     bad.port = srv_quiet.port;
     bad.timeout = 300 * DURATION_MS;
     assert_code(run_probe_tls(&bad, &b), PC_L6TOUT);
-    assert_null(b);
+    assert_false(probe_tls_cache_has_session(b));
     /* a connection refused attempted no handshake: the session stays */
     bad.port = closed_port();
     assert_code(run_probe_tls(&bad, &c), PC_L4CON);
-    assert_non_null(c);
+    assert_true(probe_tls_cache_has_session(c));
     assert_int_equal(tls_probe(&hc_addr, &c, "/resume-c2"), 'r');
     probe_tls_cache_free(a);
+    probe_tls_cache_free(b);
     probe_tls_cache_free(c);
+    assert_int_equal(tls_ctx_count(), 0);
     probe_tls_cache_free(NULL);
     assert_loop_idle();
 }
@@ -1165,7 +1168,10 @@ static void test_https_no_resume(void **state)
         snprintf(path, sizeof(path), "/full-%d", i);
         assert_int_equal(tls_probe(&hc, &slot, path), '.');
     }
-    assert_null(slot); /* no cache made */
+    /* the slot keeps the shared context, never a session */
+    assert_non_null(slot);
+    assert_false(probe_tls_cache_has_session(slot));
+    probe_tls_cache_free(slot);
     /* nor without a slot, resumption on */
     hc.tls_resume = true;
     for (int i = 0; i < 2; i++) {
@@ -1184,7 +1190,7 @@ static void test_cancel(void **state)
     struct healthcheck_conf hc_tls = make_hc(HC_HTTPS, srv_quiet.port, "/ok");
     struct healthcheck_conf hc_ok = make_hc(HC_HTTP, srv_http.port, "/ok");
     hc_tls.tls_insecure = true;
-    /* warm up: curl and OpenSSL may keep files open once initialised (an
+    /* warm up: OpenSSL may keep files open once initialised (an
      * https probe: http does not use them), and so does netns.c (its own
      * namespace, once a probe names one: http opens its socket at start) */
     assert_result(run_probe(&hc_ok, "127.0.0.1"), PC_L7OK, "HTTP 200");
@@ -1397,34 +1403,57 @@ static void test_regex_cache(void **state)
         }
 }
 
-static void test_env_free(void **state)
+/* One SSL_CTX per set of TLS settings, shared by the backends using it and
+ * freed with the last of their slots. */
+static void test_tls_contexts(void **state)
 {
     (void)state;
-    /* an env that never ran an http probe, and one that did */
-    struct probe_env *e = probe_env_new(loop);
-    assert_non_null(e);
-    probe_http_env_free(e);
-    probe_http_env_free(e);
-    probe_env_free(e);
-    /* env->http is libcurl's, for https only (without nginx: https
-     * against the plain server, which fails the handshake) */
-    struct healthcheck_conf hc = make_hc(HC_HTTPS, have_nginx ? tls_port : srv_http.port, "/ok");
+    if (!have_nginx)
+        skip();
+    assert_int_equal(tls_ctx_count(), 0);
+    struct healthcheck_conf hc = make_hc(HC_HTTPS, tls_port, "/ctx");
     hc.tls_insecure = true;
-    hc.response_regex = "tls ok";
-    enum probe_code want = have_nginx ? PC_L7OK : PC_L6RSP;
-    assert_code(run_probe(&hc, "127.0.0.1"), want);
-    assert_non_null(env->http);
-    probe_http_env_free(env);
-    assert_null(env->http);
-    /* created again on demand */
-    assert_code(run_probe(&hc, "127.0.0.1"), want);
-    assert_non_null(env->http);
-    /* plain http does without it */
-    probe_http_env_free(env);
-    hc = make_hc(HC_HTTP, srv_http.port, "/ok");
-    hc.response_regex = "green";
+    hc.tls_resume = true;
+    /* a probe without a slot holds its context only while it runs */
     assert_result(run_probe(&hc, "127.0.0.1"), PC_L7OK, "HTTP 200");
-    assert_null(env->http);
+    assert_int_equal(tls_ctx_count(), 0);
+    struct probe_tls_cache *a = NULL, *b = NULL, *c = NULL;
+    assert_result(run_probe_tls(&hc, &a), PC_L7OK, "HTTP 200");
+    assert_result(run_probe_tls(&hc, &b), PC_L7OK, "HTTP 200");
+    assert_int_equal(tls_ctx_count(), 1); /* a and b share it */
+    struct healthcheck_conf verify = hc;
+    verify.tls_insecure = false;
+    assert_code(run_probe_tls(&verify, &c), PC_L6RSP);
+    assert_int_equal(tls_ctx_count(), 2);
+    assert_false(probe_tls_cache_has_session(c));
+    probe_tls_cache_free(a);
+    assert_int_equal(tls_ctx_count(), 2);
+    probe_tls_cache_free(b); /* the last insecure user */
+    assert_int_equal(tls_ctx_count(), 1);
+    /* a slot moved to other settings (a test; the checker makes a new
+     * worker) lets go of the old context */
+    assert_result(run_probe_tls(&hc, &c), PC_L7OK, "HTTP 200");
+    assert_int_equal(tls_ctx_count(), 1);
+    assert_true(probe_tls_cache_has_session(c));
+    probe_tls_cache_free(c);
+    assert_int_equal(tls_ctx_count(), 0);
+}
+
+static void test_https_regex(void **state)
+{
+    (void)state;
+    if (!have_nginx)
+        skip();
+    struct healthcheck_conf hc = make_hc(HC_HTTPS, tls_port, "/rx");
+    hc.tls_insecure = true;
+    hc.response_regex = "^tls ok";
+    assert_result(run_probe(&hc, "127.0.0.1"), PC_L7OK, "HTTP 200");
+    hc.response_regex = "sick";
+    assert_result(run_probe(&hc, "127.0.0.1"), PC_L7RSP, "HTTP 200, regex did not match");
+    hc.path = "/503";
+    assert_result(run_probe(&hc, "127.0.0.1"), PC_L7STS, "HTTP 503");
+    hc.response_regex = "(";
+    assert_code(run_probe(&hc, "127.0.0.1"), PC_L7RSP);
 }
 
 int main(void)
@@ -1458,7 +1487,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sequential, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_regex_cache, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_env_free, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tls_contexts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_https_regex, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
