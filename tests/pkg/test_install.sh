@@ -123,6 +123,7 @@ mode_is() { # mode_is PATH MODE OWNER:GROUP
 }
 check "/usr/sbin/maglevd 755 root" mode_is /usr/sbin/maglevd 755 root:root
 check "/usr/bin/maglevc 755 root" mode_is /usr/bin/maglevc 755 root:root
+check "/usr/bin/maglevt 755 root" mode_is /usr/bin/maglevt 755 root:root
 check "/lib/systemd/system/maglevd.service 644" \
     mode_is /lib/systemd/system/maglevd.service 644 root:root
 check "/etc/default/maglev 644" mode_is /etc/default/maglev 644 root:root
@@ -142,7 +143,7 @@ done
 check "/etc/default/maglev names every MAGLEV_* variable of maglevd --help" sh -c \
     "for v in \$(maglevd --help 2>&1 | grep -o 'MAGLEV_[A-Z_]*' | sort -u); do
          grep -q \"^#\$v=\" /etc/default/maglev || { echo missing \$v; exit 1; }; done"
-for m in man8/maglevd.8.gz man1/maglevc.1.gz; do
+for m in man8/maglevd.8.gz man1/maglevc.1.gz man1/maglevt.1.gz; do
     check "/usr/share/man/$m" mode_is "/usr/share/man/$m" 644 root:root
 done
 if [ -f docs/maglev.yaml.5 ]; then
@@ -151,6 +152,7 @@ if [ -f docs/maglev.yaml.5 ]; then
 fi
 check "man -w maglevd" man -w maglevd
 check "man -w maglevc" man -w maglevc
+check "man -w maglevt" man -w maglevt
 check "bash completion for maglevc" test -f /usr/share/bash-completion/completions/maglevc
 for d in copyright changelog.gz README.md.gz config-guide.md.gz install.md.gz examples/maglev.yaml; do
     check "/usr/share/doc/vpp-maglev/$d" test -f "/usr/share/doc/vpp-maglev/$d"
@@ -203,8 +205,10 @@ check "maglevd --check as user maglevd (it can read its config)" \
     runuser -u maglevd -- /usr/sbin/maglevd --check --config /etc/maglev/maglev.yaml
 check "maglevd --version: $version" sh -c "maglevd --version | grep -q '^maglevd $version (commit $commit'"
 check "maglevc --version: $version" sh -c "maglevc --version | grep -q '^maglevc $version '"
-check "ldd: every library of maglevd and maglevc resolves" \
-    sh -c "! ldd /usr/sbin/maglevd /usr/bin/maglevc | grep 'not found'"
+check "maglevt --version: $version" sh -c "maglevt --version | grep -q '^maglevt $version '"
+check "maglevt without a target: usage error, exit 2" sh -c "maglevt; [ \$? = 2 ]"
+check "ldd: every library of maglevd, maglevc and maglevt resolves" \
+    sh -c "! ldd /usr/sbin/maglevd /usr/bin/maglevc /usr/bin/maglevt | grep 'not found'"
 
 # Smoke run of the installed daemon as user maglevd: a loopback backend
 # without healthcheck, no VPP, the API on a socket in $tmp; maglevc reads it.
@@ -279,7 +283,7 @@ echo "=== purge"
 check "dpkg --purge vpp-maglev" dpkg --purge vpp-maglev
 check "not installed, no config-files left" \
     sh -c "! dpkg-query -W -f='\${db:Status-Status}' vpp-maglev 2>/dev/null | grep -qv '^not-installed\$'"
-for p in /usr/sbin/maglevd /usr/bin/maglevc /lib/systemd/system/maglevd.service /etc/default/maglev \
+for p in /usr/sbin/maglevd /usr/bin/maglevc /usr/bin/maglevt /lib/systemd/system/maglevd.service /etc/default/maglev \
     /etc/maglev /var/lib/maglevd /usr/share/doc/vpp-maglev /etc/systemd/system/multi-user.target.wants/maglevd.service; do
     check "gone: $p" sh -c "! [ -e '$p' ] && ! [ -L '$p' ]"
 done
