@@ -5,7 +5,11 @@
  * MHD_USE_INTERNAL_POLLING_THREAD): its epoll descriptor is watched by an
  * ev_io, MHD_run() is called when it is readable and when the ev_timer
  * set from MHD_get_timeout() fires. MHD calls on_request from MHD_run, so
- * on the loop thread: the collectors read the daemon's state directly. */
+ * on the loop thread: the collectors read the daemon's state directly.
+ * Other paths go to the route another module set (the dashboard); the
+ * daemons allow suspend/resume; a route that resumes a connection calls
+ * metrics_wake, which runs MHD at the next loop iteration (MHD's ITC does
+ * not wake its epoll descriptor in this mode). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ev.h>
@@ -276,8 +280,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed: use GET\n");
     if (!strcmp(url, "/healthz"))
         return healthz(m, conn);
-    if (strcmp(url, "/metrics"))
-        return reply_text(conn, MHD_HTTP_NOT_FOUND, "not found: try /metrics or /healthz\n");
+    if (strcmp(url, "/metrics")) {
+        int r =
+            m->route.handle ? m->route.handle(m->route.ctx, conn, url, method) : METRICS_ROUTE_NONE;
+        if (r != METRICS_ROUTE_NONE)
+            return (enum MHD_Result)r;
+        return reply_text(conn, MHD_HTTP_NOT_FOUND,
+                          m->route.handle ? "not found: try /, /metrics or /healthz\n"
+                                          : "not found: try /metrics or /healthz\n");
+    }
     bool om = mx_accepts_openmetrics(
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT));
     struct metrics_scrape *sc = mem_calloc(1, sizeof(*sc));
@@ -350,10 +361,11 @@ static int serve_one(struct metrics *m, struct listener *li, char *err, size_t e
     struct metrics_server *s = &m->srv[m->n_srv];
     s->m = m;
     snprintf(s->name, sizeof(s->name), "%s", li->name);
-    s->d = MHD_start_daemon(
-        MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, m, MHD_OPTION_LISTEN_SOCKET,
-        li->fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNS, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)CONN_TIMEOUT_S, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+    s->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, 0, NULL,
+                            NULL, on_request, m, MHD_OPTION_LISTEN_SOCKET, li->fd,
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNS,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S,
+                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
     if (!s->d) {
         snprintf(err, errlen, "\"%s\": libmicrohttpd could not start", li->name);
         return -EIO;
@@ -385,10 +397,27 @@ int metrics_serve(struct metrics *m, struct metrics_listeners *l, char *err, siz
     return rc;
 }
 
+void metrics_set_route(struct metrics *m, const struct metrics_route *r)
+{
+    m->route = *r;
+}
+
+void metrics_wake(struct metrics *m)
+{
+    for (size_t i = 0; i < m->n_srv; i++) {
+        struct metrics_server *s = &m->srv[i];
+        ev_timer_stop(m->loop, &s->timer);
+        ev_timer_set(&s->timer, 0., 0.);
+        ev_timer_start(m->loop, &s->timer);
+    }
+}
+
 void metrics_stop(struct metrics *m)
 {
     if (!m)
         return;
+    if (m->route.stop) /* resumes what it suspended: MHD_stop_daemon needs that */
+        m->route.stop(m->route.ctx);
     if (ev_is_active(&m->heartbeat)) {
         ev_ref(m->loop);
         ev_timer_stop(m->loop, &m->heartbeat);

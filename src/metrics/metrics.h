@@ -18,7 +18,9 @@
  * Served: GET (and HEAD) /metrics — 0.0.4, or OpenMetrics when the
  * scraper's Accept asks for application/openmetrics-text — and /healthz
  * (200 "ok" while the loop turns: a 1 s heartbeat timer fired within the
- * last 5 s; 503 otherwise). Other paths 404, other methods 405. */
+ * last 5 s; 503 otherwise). Other paths go to the route set with
+ * metrics_set_route (the dashboard, src/dashboard), else 404; other
+ * methods 405. */
 #ifndef MAGLEV_METRICS_METRICS_H
 #define MAGLEV_METRICS_METRICS_H
 
@@ -150,6 +152,26 @@ void metrics_add_api(struct metrics *m, struct api *api);
  * maglev_vpp_vip_route_bytes_total{frontend,prefix},
  * maglev_vpp_lb_counters_up. */
 void metrics_add_vpp_lb(struct metrics *m, struct core *core);
+
+/* Another module's pages on the same listeners (src/dashboard): handle is
+ * called on the loop for a GET or HEAD of any path but /metrics and
+ * /healthz, with libmicrohttpd's connection; it queues a response and
+ * returns its MHD_Result (MHD_YES/MHD_NO), or METRICS_ROUTE_NONE for the
+ * endpoint's 404. The listeners allow suspended connections (server-sent
+ * events wait suspended); stop is called before they close, to resume
+ * every connection the route suspended. Set before metrics_serve. */
+struct MHD_Connection;
+#define METRICS_ROUTE_NONE (-1)
+struct metrics_route {
+    int (*handle)(void *ctx, struct MHD_Connection *conn, const char *url, const char *method);
+    void (*stop)(void *ctx);
+    void *ctx;
+};
+void metrics_set_route(struct metrics *m, const struct metrics_route *r);
+/* Runs libmicrohttpd at the loop's next iteration (a route resumed a
+ * connection: MHD takes resumed connections back in MHD_run, and with no
+ * thread of its own nothing else would call it before network activity). */
+void metrics_wake(struct metrics *m);
 
 /* Serves /metrics and /healthz on the listeners (taking them) from the
  * loop. 0, or -errno with err. */

@@ -35,9 +35,10 @@ struct metrics {
     ev_tstamp beat; /* ev_time() of the last heartbeat */
     double last_render_s, last_slice_s;
     uint64_t scrapes;
-    double loop_s;   /* loop time in MHD_run (rendering included) */
-    bool slice_ok;   /* this MHD_run may still render a slice */
-    bool want_slice; /* a scrape waits for the next MHD_run to render */
+    double loop_s;              /* loop time in MHD_run (rendering included) */
+    bool slice_ok;              /* this MHD_run may still render a slice */
+    bool want_slice;            /* a scrape waits for the next MHD_run to render */
+    struct metrics_route route; /* handle NULL: none (metrics_set_route) */
 };
 
 /* A scrape: the families rendered in order, item by item, into w; the
