@@ -20,6 +20,14 @@ While it runs, in another terminal:
 and in a third one `make demo-fail BACKEND=nginx2` (nginx2 goes down, VPP's
 weight for it in web4 goes 50 -> 0), then `make demo-heal BACKEND=nginx2`.
 
+vppsim runs with its nftables mirror (`--nft-netns HUB`): the VIPs are real
+in the hub namespace (a nat rule per VIP hashes each new connection into a
+1,024-bucket map built as VPP builds its new-flow table), so traffic to
+them shows the failover from the outside:
+
+    ip netns exec HUB curl -s http://198.19.0.10/
+    ip netns exec HUB build/src/tester/maglevt --header X-Backend http://198.19.0.10/
+
 fail stops the backend's nginx (SIGTERM, nginx's fast shutdown); heal starts
 it again exactly as the lab first did. Every backend checked over HTTP, HTTPS
 or TCP on that nginx goes down and comes back (nginx1 and nginx1-v6 share
@@ -243,6 +251,7 @@ def write_state(path, lab, cfg, vpp_sock, maglevd_pid):
         "api": grpc_addr(),
         "config": cfg,
         "vppsim": vpp_sock,
+        "nft": {"netns": lab.hub, "table": "vppsim"},
         "backends": {},
     }
     member = memberships(cfg)
@@ -332,8 +341,12 @@ def vpp_changes(st, names, up):
 def watch_hint(st):
     maglevc = os.path.relpath(os.environ.get("MAGLEVC") or
                               os.path.join(HERE, "..", "build", "src", "cli", "maglevc"))
-    return (f"watch: {maglevc} --server {st['api']} watch events   "
+    hint = (f"watch: {maglevc} --server {st['api']} watch events   "
             f"(and `show vpp lb state`, `show frontends`)")
+    if st.get("nft"):
+        hint += (f"; the traffic: ip netns exec {st['hub']} {maglevt_path(maglevc)} "
+                 f"--header X-Backend http://198.19.0.10/")
+    return hint
 
 
 def cmd_fail(name):
@@ -429,9 +442,30 @@ def vpp_has_weights(state_file, lab):
                for vip, names in want.items() for n in names)
 
 
-def print_hints(sock, maglevc):
+def maglevt_path(maglevc):
+    """maglevt beside maglevc (build/src/tester/maglevt), or MAGLEVT."""
+    return os.environ.get("MAGLEVT") or os.path.join(
+        os.path.dirname(os.path.dirname(maglevc)), "tester", "maglevt")
+
+
+def traffic_hint(hub, maglevc, indent="    "):
+    """How to watch the VIPs answer from the hub namespace."""
+    mt = maglevt_path(maglevc)
+    return (f"{indent}ip netns exec {hub} sh -c 'while sleep 0.2; do curl -s -m 1 "
+            f"http://198.19.0.10/; done'\n"
+            f"{indent}ip netns exec {hub} {mt} --header X-Backend http://198.19.0.10/\n"
+            f"{indent}ip netns exec {hub} curl -sk https://[2001:db8:ffff::10]/   "
+            f"# web6: src-ip-sticky, one client sticks to one backend")
+
+
+def print_hints(sock, maglevc, hub=None):
     e = env_prefix()
     mc = f"{maglevc} --server {sock}"
+    traffic = "" if hub is None else f"""demo: watch a failover from the outside: the VIPs are real in the hub namespace
+      (vppsim mirrors VPP's new-flow tables into nftables there: `ip netns exec {hub} nft list table inet vppsim`);
+      nginx answers with its lab name (b1 = nginx1, b2 = nginx2, b3 = nginx3):
+{traffic_hint(hub, maglevc)}
+"""
     print(f"""
 demo: ready: maglevd serves {sock} and VPP (vppsim) has the weights.
 demo: in another terminal, watch what happens:
@@ -442,7 +476,7 @@ demo: look at VPP's state (maglevc without a command is the maglev> shell):
 demo: fail a backend, then heal it (from a third terminal, as root):
     {e}make demo-fail BACKEND=nginx2   # stops nginx2's nginx: down, VPP weight 50 -> 0 in web4
     {e}make demo-heal BACKEND=nginx2   # starts it again: up, VPP weight 0 -> 50
-demo: backends: {', '.join(BACKENDS)}; Ctrl-C stops the demo and removes the lab
+{traffic}demo: backends: {', '.join(BACKENDS)}; Ctrl-C stops the demo and removes the lab
 """, flush=True)
 
 
@@ -528,7 +562,8 @@ def run(maglevd_args):
         # this script (and the lab's nginx), which stops them in order.
         sim = subprocess.Popen(["/usr/bin/python3", os.path.join(HERE, "vppsim", "vppsim.py"),
                                 "--socket", vpp_sock, "--control",
-                                os.path.join(lab.dir, "vpp-ctl.sock"), "--state-file", vpp_state],
+                                os.path.join(lab.dir, "vpp-ctl.sock"), "--state-file", vpp_state,
+                                "--nft-netns", lab.hub],
                                start_new_session=True)
         say(f"lab up: hub netns {lab.hub}, backends "
             + ", ".join(f"{b.ns} ({b.v4}, {b.v6})" for b in lab.backends))
@@ -543,7 +578,7 @@ def run(maglevd_args):
         deadline = time.monotonic() + 30
         while p.poll() is None:
             if not hinted and (vpp_has_weights(vpp_state, lab) or time.monotonic() > deadline):
-                print_hints(sock, maglevc)
+                print_hints(sock, maglevc, lab.hub)
                 hinted = True
             for b in lab.backends:  # reap an nginx that `fail` stopped
                 if b.proc is not None:

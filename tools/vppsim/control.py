@@ -212,6 +212,11 @@ class Commands:
         self.srv.journal.clear()
         return {"cleared": n, "last": self.srv.jseq}
 
+    def c_nft(self):
+        """The nftables mirror (--nft-netns): what it applied, whether it is
+        in step with the LB state (`synced`), errors."""
+        return {"nft": self.srv.nft_status()}
+
     def c_clients(self):
         regs = sorted(self.srv.regs.items())
         return {"clients": sorted(c.name for _, c in regs),

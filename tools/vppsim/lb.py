@@ -85,6 +85,93 @@ def maglev_counts(M, ases):
     return out, 0
 
 
+
+# --- the new-flow table itself (for the nftables mirror, nft.py) ----------
+# Facts from VPP's src/plugins/lb/lb.c (lb_vip_update_new_flow_table,
+# lb_pseudorand_compare) and src/vppinfra/xxhash.h (clib_xxhash), commit
+# b575ec2c56d; the code here is written from those facts, not copied.
+
+_U64 = (1 << 64) - 1
+_XXP1 = 11400714785074694791
+_XXP2 = 14029467366897019727
+_XXP3 = 1609587929392839161
+_XXP4 = 9650029242287828579
+_XXP5 = 2870177450012600261
+
+
+def _rotl64(x, r):
+    return ((x << r) | (x >> (64 - r))) & _U64
+
+
+def clib_xxhash(key):
+    """vppinfra's one-word xxHash64 variant (a single 8-byte lane, no
+    length mixing beyond the constant 8), on a u64 -> u64."""
+    k = _rotl64(key * _XXP2 & _U64, 31) * _XXP1 & _U64
+    h = (0x9e3779b97f4a7c13 + _XXP5 + 8) & _U64
+    h = (_rotl64(h ^ k, 27) * _XXP1 + _XXP4) & _U64
+    h = (h ^ (h >> 33)) * _XXP2 & _U64
+    h = (h ^ (h >> 29)) * _XXP3 & _U64
+    return h ^ (h >> 32)
+
+
+def maglev_permutation(ip46, replica, M):
+    """(offset, skip) of one (AS, replica) entry in a table of M (a power
+    of two) buckets: the seed hashes the XOR of the two halves of the
+    16-byte ip46 form, each read as a little-endian u64 (VPP's as_u64[0]
+    and as_u64[1] on x86-64), XORed with the replica number.  The low 32
+    bits of the seed, made odd, are the skip; the high 32 bits the first
+    bucket; both masked to the table."""
+    lo = int.from_bytes(ip46[:8], "little")
+    hi = int.from_bytes(ip46[8:], "little")
+    seed = clib_xxhash(lo ^ hi ^ replica)
+    mask = M - 1
+    return (seed >> 32) & mask, ((seed & 0xffffffff) | 1) & mask
+
+
+def new_flow_table(M, ases):
+    """ases: list of (ip46 bytes, weight) -> list of M entries, each the
+    position in `ases` of the AS that bucket sends new flows to, or -1
+    (VPP's AS 0, "no server configured": dropped).
+
+    As lb_vip_update_new_flow_table: one entry per (AS with w > 0,
+    replica r < w), sorted by (r, ip46 bytes); then round-robin over that
+    list, each visit walking its entry's permutation (offset, +skip, mod M)
+    from where it stopped last time to the next free bucket and claiming
+    it, until all M are claimed.  Only the first M entries of the sorted
+    list can ever be visited (the round-robin stops after M claims), so
+    the list is cut there."""
+    table = [-1] * M
+    live = [(a, w, i) for i, (a, w) in enumerate(ases) if w > 0]
+    if not live or M <= 0:
+        return table
+    entries = []
+    top = max(w for _, w, _ in live)
+    byaddr = sorted(live)
+    for r in range(top):
+        for a, w, i in byaddr:
+            if w > r:
+                entries.append((a, r, i))
+        if len(entries) >= M:
+            break
+    del entries[M:]
+    mask = M - 1
+    walk = []                    # [next bucket, skip, AS position]
+    for a, r, i in entries:
+        off, skip = maglev_permutation(a, r, M)
+        walk.append([off, skip, i])
+    left = M
+    while True:
+        for e in walk:
+            b, skip = e[0], e[1]
+            while table[b] != -1:
+                b = (b + skip) & mask
+            table[b] = e[2]
+            e[0] = (b + skip) & mask
+            left -= 1
+            if left == 0:
+                return table
+
+
 class AS:
     def __init__(self, ip46, weight, dpo):
         self.ip46 = ip46

@@ -17,6 +17,7 @@ import sys
 import time
 
 import lb as lbm
+import nft as nftm
 import stats as sm
 from control import Commands
 from journal import LB_WRITES
@@ -26,6 +27,7 @@ from wire import (HDR, HDR_LEN, MAX_DATA_LEN, MAX_ID, REQ_SIZE, Layout,
 
 SOCKCLNT_CREATE_REPLY = 16       # fixed memclnt id (PROTOCOL.md 1.3)
 STATE_MIN_INTERVAL = 0.05        # at most one state file write per 50 ms
+NFT_MIN_INTERVAL = 0.05          # at most one nft mirror update per 50 ms
 ID_STRIDE = 64                   # --id-base without --seed: shift per restart
 RECV_CHUNK = 1 << 18
 JOURNAL_MAX = 1000000            # entries kept by the journal (the newest)
@@ -63,7 +65,8 @@ class Server:
                  state_file=None, on_fatal="exit", gc_period=60.0,
                  gc_min_age=10.0, verbose=False, journal_max=JOURNAL_MAX,
                  stats_socket=None, stats_threads=2,
-                 stats_size=sm.DEFAULT_SIZE, stats_interval=1.0):
+                 stats_size=sm.DEFAULT_SIZE, stats_interval=1.0,
+                 nft_netns=None, nft_table=nftm.TABLE):
         self.path = path
         self.stats_path = stats_socket
         self.stats_threads = stats_threads
@@ -125,6 +128,11 @@ class Server:
         self.write_at = None     # a state-file write is scheduled
         self.next_write_ok = 0.0
         self.commands = Commands(self)
+        # the nftables mirror (nft.py): None without --nft-netns
+        self.nft = (nftm.Mirror(nft_netns, nft_table, log=self.warn)
+                    if nft_netns else None)
+        self.nft_at = None       # a mirror update is scheduled
+        self.nft_next_ok = 0.0
         self.handlers = {n[2:]: getattr(self, n) for n in dir(self)
                          if n.startswith("m_")}
 
@@ -143,6 +151,10 @@ class Server:
                 pass
         self.sel.register(r, selectors.EVENT_READ, drain)
         return w.fileno()
+
+    @staticmethod
+    def warn(*a):
+        print("vppsim:", *a, file=sys.stderr, flush=True)
 
     def log(self, *a):
         if self.verbose:
@@ -213,6 +225,34 @@ class Server:
         if self.state_file and self.write_at is None:
             self.write_at = max(time.monotonic(), self.next_write_ok)
             self.add_timer(self.write_at, self.write_state)
+        if self.nft is not None and self.nft_at is None:
+            self.nft_at = max(time.monotonic(), self.nft_next_ok)
+            self.add_timer(self.nft_at, self.nft_sync)
+
+    # --- the nftables mirror (nft.py) ----------------------------------------
+    def start_nft(self):
+        """The mirror's empty table, synchronously (RuntimeError if nft
+        cannot run there), and its worker thread."""
+        if self.nft is not None:
+            self.nft.start()
+            print("vppsim: nft mirror: table inet %s in netns %s"
+                  % (self.nft.table, self.nft.netns), flush=True)
+
+    def nft_sync(self):
+        """Hand the worker a snapshot of the mirrored VIPs (cheap: it
+        builds the tables and runs nft in its own thread)."""
+        self.nft_at = None
+        self.nft_next_ok = time.monotonic() + NFT_MIN_INTERVAL
+        self.nft.submit(*nftm.snapshot(self.lb))
+
+    def nft_status(self):
+        if self.nft is None:
+            return {"enabled": False}
+        st = self.nft.status()
+        st["enabled"] = True
+        st["synced"] = (self.nft_at is None and not st["busy"]
+                        and st["applied"] == st["submitted"])
+        return st
 
     def write_state(self):
         self.write_at = None
@@ -368,6 +408,8 @@ class Server:
             self.unlink(self.control_path)
         self.write_state()
         self.seg.close()
+        if self.nft is not None:
+            self.nft.stop()
 
     # --- API connections ---------------------------------------------------
     def accept_api(self, ev):

@@ -68,6 +68,13 @@ def main(argv=None):
     p.add_argument("--stats-interval", type=float, default=1.0,
                    help="seconds between /sys/heartbeat increments "
                         "(default 1; VPP's is 10)")
+    p.add_argument("--nft-netns", metavar="NS",
+                   help="mirror the LB state into nftables in network "
+                        "namespace NS: a real dataplane for the tcp per-port "
+                        "VIPs (see README.md, the nftables mirror)")
+    p.add_argument("--nft-table", default="vppsim",
+                   help="the mirror's nftables table (family inet; default "
+                        "vppsim)")
     p.add_argument("-v", "--verbose", action="store_true")
     a = p.parse_args(argv)
     missing = [m for m in a.missing.split(",") if m]
@@ -89,8 +96,10 @@ def main(argv=None):
                      stats_socket=a.stats_socket,
                      stats_threads=a.stats_threads,
                      stats_size=a.stats_size,
-                     stats_interval=a.stats_interval)
-    except ValueError as e:
+                     stats_interval=a.stats_interval,
+                     nft_netns=a.nft_netns, nft_table=a.nft_table)
+        srv.start_nft()
+    except (ValueError, RuntimeError) as e:
         p.error(str(e))
 
     def stop(*_):
