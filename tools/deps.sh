@@ -6,11 +6,12 @@ set -eu
 PKGS="
   build-essential pkg-config meson ninja-build git
   clang libclang-rt-14-dev clang-format
-  libyaml-dev libpcre2-dev libcmocka-dev libev-dev libcurl4-openssl-dev libmicrohttpd-dev
+  libyaml-dev libpcre2-dev libcmocka-dev libev-dev libssl-dev libcurl4-openssl-dev libmicrohttpd-dev
   libgrpc-dev libabsl-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libedit-dev libsystemd-dev
   python3 python3-pytest python3-grpcio python3-protobuf python3-pexpect
-  nginx iproute2 openssl procps valgrind haproxy stress-ng prometheus
+  nginx iproute2 nftables openssl procps valgrind haproxy stress-ng prometheus
   python3-yaml groff-base
+  chromium chromium-driver python3-selenium
   debhelper dpkg-dev lintian man-db systemd
 "
 missing=""

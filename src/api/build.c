@@ -21,6 +21,7 @@ Maglev__Transition *api_build_transition(struct arena *a, const struct health_tr
     m->to_state = (char *)health_state_name(t->to);
     m->code = (char *)probe_code_name(t->code);
     m->detail = arena_strdup(a, t->detail);
+    m->reason = (char *)(t->reason ? t->reason : "");
     return m;
 }
 
@@ -70,6 +71,8 @@ Maglev__Frontend *api_build_frontend(struct arena *a, const struct core *c, size
             bm->vpp_error = (char *)sv.vpp_error;
             bm->vpp_weight = sv.vpp_weight;
             bm->held = sv.held;
+            bm->ramping = sv.ramping;
+            bm->ramp_pct = sv.ramp_pct;
         }
     }
     return m;
@@ -100,6 +103,13 @@ Maglev__Backend *api_build_backend(struct arena *a, const struct core *c, size_t
         m->history = ar_array(a, Maglev__Transition *, b->history.len);
         for (size_t h = 0; h < b->history.len; h++)
             m->history[h] = api_build_transition(a, health_history_at(&b->history, h));
+        m->probe_state = (char *)health_state_name(b->psm.state);
+        m->damping = b->damp_conf.on;
+        m->damping_penalty = checker_damping_penalty(b);
+        m->damping_suppressed = b->damp.suppressed;
+        m->damping_reuse_in_ms = (checker_damping_reuse_in_us(b) + 999) / 1000;
+        m->damping_suppressed_since_us = b->damp.suppressed ? b->damp_since_us : 0;
+        m->damping_suppressions = b->damp.suppressions;
     } else {
         m->state = "unknown";
         m->last_code = "none";
@@ -110,6 +120,13 @@ Maglev__Backend *api_build_backend(struct arena *a, const struct core *c, size_t
     m->frontends = ar_array(a, char *, n);
     for (size_t k = 0; k < n; k++)
         m->frontends[k] = core_config(c)->frontends[fes[k]].name;
+    struct core_ramp_view rv;
+    core_backend_ramp(c, i, &rv);
+    m->slow_start_ms = rv.slow_start_us / 1000;
+    m->ramping = rv.ramping;
+    m->ramp_started_us = rv.started_us;
+    m->ramp_ends_us = rv.ends_us;
+    m->ramp_pct = rv.pct;
     return m;
 }
 
@@ -146,6 +163,16 @@ Maglev__HealthCheck *api_build_healthcheck(struct arena *a, const struct core *c
     m->response_regex = h->response_regex ? h->response_regex : "";
     m->tls_server_name = h->tls_server_name ? h->tls_server_name : "";
     m->tls_insecure = h->tls_insecure;
+    m->tls_resume = h->type == HC_HTTPS && h->tls_resume; /* the loader defaults it for all */
+    m->slow_start_ms = ms(h->slow_start);
+    if (h->damping.on) {
+        m->damping = true;
+        m->damping_half_life_ms = ms(h->damping.half_life);
+        m->damping_penalty = h->damping.penalty;
+        m->damping_suppress = h->damping.suppress;
+        m->damping_reuse = h->damping.reuse;
+        m->damping_max_suppress_ms = ms(h->damping.max_suppress);
+    }
     char **users = ar_array(a, char *, cfg->n_backends);
     size_t n = 0;
     for (size_t b = 0; b < cfg->n_backends; b++)

@@ -209,6 +209,31 @@ static void disable_backend(struct api_call *call, const ProtobufCMessage *req, 
     backend_action(call, req, ctx, core_disable, "disable");
 }
 
+static void clear_backend_damping(struct api_call *call, const ProtobufCMessage *req, void *ctx)
+{
+    const Maglev__BackendActionRequest *r = (const void *)req;
+    struct core *c = ((struct api *)ctx)->core;
+    long i = find_backend(call, c, r->name);
+    if (i < 0)
+        return;
+    int rc = core_damping_clear(c, r->name);
+    if (rc == -EOPNOTSUPP) {
+        api_fail(call, GRPC_STATUS_FAILED_PRECONDITION,
+                 "backend \"%s\" has no damping: its healthcheck has no damping: setting", r->name);
+        return;
+    }
+    if (rc < 0) {
+        char shown[API_NAME_BUF];
+        api_fail(call, GRPC_STATUS_NOT_FOUND, "backend \"%s\" not found",
+                 api_name_shown(r->name, shown));
+        return;
+    }
+    log_info("operator-action", LOG_STR("action", "damping-clear"), LOG_STR("backend", r->name),
+             LOG_STR("peer", api_call_peer(call)));
+    struct arena a = ARENA_INIT;
+    REPLY(call, &a, api_build_backend(&a, c, (size_t)i));
+}
+
 static void set_weight(struct api_call *call, const ProtobufCMessage *req, void *ctx)
 {
     const Maglev__SetWeightRequest *r = (const void *)req;
@@ -352,6 +377,7 @@ const struct api_method api_methods[] = {
     { "ResumeBackend", resume_backend, false },
     { "EnableBackend", enable_backend, false },
     { "DisableBackend", disable_backend, false },
+    { "ClearBackendDamping", clear_backend_damping, false },
     { "SetFrontendPoolBackendWeight", set_weight, false },
     { "GetMassFailureGuard", get_guard, false },
     { "ReleaseMassFailureGuard", release_guard, false },

@@ -306,12 +306,14 @@ static int set_backend(struct session *s, int action, const char *name)
         [CMD_SET_BACKEND_RESUME] = "ResumeBackend",
         [CMD_SET_BACKEND_ENABLE] = "EnableBackend",
         [CMD_SET_BACKEND_DISABLE] = "DisableBackend",
+        [CMD_SET_BACKEND_DAMPING_CLEAR] = "ClearBackendDamping",
     };
     static const char *const done[] = {
         [CMD_SET_BACKEND_PAUSE] = "paused",
         [CMD_SET_BACKEND_RESUME] = "resumed",
         [CMD_SET_BACKEND_ENABLE] = "enabled",
         [CMD_SET_BACKEND_DISABLE] = "disabled",
+        [CMD_SET_BACKEND_DAMPING_CLEAR] = "damping cleared",
     };
     Maglev__BackendActionRequest req = MAGLEV__BACKEND_ACTION_REQUEST__INIT;
     req.name = (char *)name;
@@ -461,6 +463,7 @@ int action_run(struct session *s, const struct cmd_parsed *p)
     case CMD_SET_BACKEND_RESUME:
     case CMD_SET_BACKEND_ENABLE:
     case CMD_SET_BACKEND_DISABLE:
+    case CMD_SET_BACKEND_DAMPING_CLEAR:
         return set_backend(s, p->action, p->arg[ARG_BACKEND].str);
     case CMD_SET_FRONTEND_WEIGHT:
         return set_weight(s, p);

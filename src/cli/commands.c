@@ -106,6 +106,9 @@ static const struct cmd_node set_backend_ops[] = {
     KW("resume", "Resume health checking", ACT(CMD_SET_BACKEND_RESUME)),
     KW("enable", "Put the backend back in service", ACT(CMD_SET_BACKEND_ENABLE)),
     KW("disable", "Take the backend out of service", ACT(CMD_SET_BACKEND_DISABLE)),
+    KW("damping", "Flap damping of the backend",
+       KIDS(KW("clear", "Penalty to 0 and end a suppression (up at once if its probes pass)",
+               ACT(CMD_SET_BACKEND_DAMPING_CLEAR)))),
     END,
 };
 

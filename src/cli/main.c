@@ -70,7 +70,7 @@ static void usage(FILE *f)
             "\n"
             "Commands: show version | frontends | frontend NAME | backends | backend NAME |\n"
             "          healthchecks | healthcheck NAME;\n"
-            "          set backend NAME pause|resume|enable|disable;\n"
+            "          set backend NAME pause|resume|enable|disable|damping clear;\n"
             "          set frontend NAME pool POOL backend NAME weight 0-100;\n"
             "          show vpp info | lb state [NAME];\n"
             "          sync vpp lb state [NAME]; plan vpp lb state [NAME];\n"

@@ -307,6 +307,8 @@ void render_frontend(struct strbuf *sb, const struct render_opts *o, const Magle
                 strbuf_adds(&l, "[weight override] ");
             if (pb->held)
                 strbuf_adds(&l, "[held by mass-failure guard] ");
+            if (pb->ramping)
+                strbuf_addf(&l, "[ramp %u%%] ", pb->ramp_pct);
             if (l.len)
                 l.buf[--l.len] = '\0';
             table_cell(&t, TC_YELLOW, strbuf_str(&l));
@@ -357,6 +359,10 @@ void render_backends(struct strbuf *sb, const struct render_opts *o,
         add_state(&l, o, b->state);
         if (!b->enabled && strcmp(str(b->state), "disabled") != 0)
             table_sb_colored(&l, o->color, TC_YELLOW, " [disabled]");
+        if (b->ramping)
+            strbuf_addf(&l, " [ramp %u%%]", b->ramp_pct);
+        if (b->damping_suppressed)
+            table_sb_colored(&l, o->color, TC_YELLOW, " [suppressed]");
         table_cell(&t, TC_NONE, strbuf_str(&l));
         strbuf_reset(&l);
         table_cell(&t, TC_NONE, or_dash(b->healthcheck));
@@ -422,6 +428,32 @@ void render_backend(struct strbuf *sb, const struct render_opts *o, const Maglev
     join(&l, b->frontends, b->n_frontends);
     render_field(sb, o, 2, w, "frontends", strbuf_str(&l));
     strbuf_reset(&l);
+    if (b->slow_start_ms) {
+        render_duration(t3, sizeof(t3), b->slow_start_ms * 1000);
+        render_field(sb, o, 2, w, "slow start", t3);
+    } else {
+        render_field(sb, o, 2, w, "slow start", "off");
+    }
+    if (b->ramping) {
+        render_time(t1, sizeof(t1), b->ramp_started_us);
+        render_time(t2, sizeof(t2), b->ramp_ends_us);
+        render_fieldf(sb, o, 2, w, "ramp", "%u%% of the weight, since %s, full at %s", b->ramp_pct,
+                      t1, t2);
+    }
+    if (!b->damping) {
+        render_field(sb, o, 2, w, "damping", "off");
+    } else if (b->damping_suppressed) {
+        render_duration(t3, sizeof(t3), b->damping_reuse_in_ms * 1000);
+        render_time(t1, sizeof(t1), b->damping_suppressed_since_us);
+        render_fieldf(sb, o, 2, w, "damping",
+                      "penalty %.0f, SUPPRESSED since %s, reuse in %s (%" PRIu64 " suppressions)",
+                      b->damping_penalty, t1, t3, b->damping_suppressions);
+        render_field(sb, o, 2, w, "probes say", or_dash(b->probe_state));
+    } else {
+        render_fieldf(sb, o, 2, w, "damping",
+                      "penalty %.0f, not suppressed (%" PRIu64 " suppressions)", b->damping_penalty,
+                      b->damping_suppressions);
+    }
 
     if (!b->n_history) {
         render_field(sb, o, 2, w, "history", "none");
@@ -432,7 +464,7 @@ void render_backend(struct strbuf *sb, const struct render_opts *o, const Maglev
     table_sb_colored(sb, o->color, TC_LABEL, "history");
     strbuf_addc(sb, '\n');
     struct table t;
-    table_init(&t, 6, 4, o->color);
+    table_init(&t, 7, 4, o->color);
     for (size_t i = 0; i < b->n_history; i++) {
         const Maglev__Transition *tr = b->history[i];
         render_time(t1, sizeof(t1), tr->time_us);
@@ -441,6 +473,7 @@ void render_backend(struct strbuf *sb, const struct render_opts *o, const Maglev
         table_cell(&t, TC_NONE, ARROW);
         table_cell(&t, table_state_color(tr->to_state), or_dash(tr->to_state));
         table_cell(&t, TC_NONE, str(tr->code));
+        table_cell(&t, TC_NONE, or_dash(tr->reason));
         table_cell(&t, TC_NONE, str(tr->detail));
         table_endrow(&t);
     }
@@ -535,6 +568,22 @@ void render_healthcheck(struct strbuf *sb, const struct render_opts *o,
     }
     if (h->tls_insecure)
         render_field(sb, o, 2, w, "tls insecure", "yes");
+    if (h->type && strcmp(h->type, "https") == 0)
+        render_field(sb, o, 2, w, "tls resume", h->tls_resume ? "yes" : "no");
+    if (h->slow_start_ms) {
+        render_duration(d, sizeof(d), h->slow_start_ms * 1000);
+        render_field(sb, o, 2, w, "slow start", d);
+    }
+    if (h->damping) {
+        char d2[32];
+        render_duration(d, sizeof(d), h->damping_half_life_ms * 1000);
+        render_duration(d2, sizeof(d2), h->damping_max_suppress_ms * 1000);
+        render_fieldf(sb, o, 2, w, "damping",
+                      "half-life %s, penalty %u, suppress %u, reuse %u, max-suppress %s", d,
+                      h->damping_penalty, h->damping_suppress, h->damping_reuse, d2);
+    } else {
+        render_field(sb, o, 2, w, "damping", "off");
+    }
     join(&l, h->backends, h->n_backends);
     render_field(sb, o, 2, w, "backends", strbuf_str(&l));
     strbuf_free(&l);

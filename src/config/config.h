@@ -39,6 +39,23 @@ struct code_range {
     uint16_t lo, hi; /* inclusive, 100..599 */
 };
 
+/* Flap damping of a healthcheck's backends (healthchecks.NAME.damping,
+ * RFC 2439's scheme): a penalty per down transition that halves every
+ * half_life; suppressed above `suppress` until it decays to `reuse`, the
+ * penalty capped so that takes at most max_suppress. on = false: off. */
+struct damping_conf {
+    bool on;
+    int64_t half_life, max_suppress; /* ns */
+    uint32_t penalty, suppress, reuse;
+};
+#define CONFIG_DAMPING_HALF_LIFE     (60LL * 1000 * 1000 * 1000)
+#define CONFIG_DAMPING_PENALTY       1000
+#define CONFIG_DAMPING_SUPPRESS      2000
+#define CONFIG_DAMPING_REUSE         750
+#define CONFIG_DAMPING_HALF_LIFE_MIN (1000LL * 1000 * 1000)
+#define CONFIG_DAMPING_TIME_MAX      (24 * 3600LL * 1000 * 1000 * 1000)
+#define CONFIG_DAMPING_VALUE_MAX     1000000
+
 struct healthcheck_conf {
     char *name;
     enum hc_type type;
@@ -57,6 +74,11 @@ struct healthcheck_conf {
     char *tls_server_name; /* NULL = none */
     bool tls_insecure;
     bool tls_resume; /* resume TLS sessions (https); the loader's default is true */
+    /* slow start of the backends using it (ns, 0 = off); not a probe
+     * setting: config_healthcheck_equal ignores it, so changing it never
+     * restarts probing */
+    int64_t slow_start;
+    struct damping_conf damping; /* a healthcheck setting: part of config_healthcheck_equal */
     struct config_mark mark;
 };
 
@@ -66,6 +88,8 @@ struct backend_conf {
     char *healthcheck; /* NULL = not probed */
     int hc_index;      /* index into healthchecks, -1 when none */
     bool enabled;
+    int64_t slow_start;  /* ns, 0 = off; used only when slow_start_set */
+    bool slow_start_set; /* the backend's own slow-start: wins over its healthcheck's */
     struct config_mark mark, address_mark, healthcheck_mark;
 };
 
@@ -170,11 +194,20 @@ const struct healthcheck_conf *config_find_healthcheck(const struct maglev_confi
 const struct backend_conf *config_find_backend(const struct maglev_config *cfg, const char *name);
 const struct frontend_conf *config_find_frontend(const struct maglev_config *cfg, const char *name);
 
-/* For reloads: probe settings equal (names and marks ignored); a deep
+/* For reloads: probe and damping settings equal (names and marks
+ * ignored); damping settings alone equal (both off counts as equal); a deep
  * copy the caller owns; releasing a copy's contents. */
 bool config_healthcheck_equal(const struct healthcheck_conf *a, const struct healthcheck_conf *b);
+bool config_damping_equal(const struct damping_conf *a, const struct damping_conf *b);
 void config_healthcheck_copy(struct healthcheck_conf *dst, const struct healthcheck_conf *src);
 void config_healthcheck_clear(struct healthcheck_conf *h);
+
+/* Slow start (backends.NAME.slow-start, else its healthcheck's; ns, 0 =
+ * off) of backend b of cfg: the backend's key wins, even when 0. */
+int64_t config_backend_slow_start(const struct maglev_config *cfg, const struct backend_conf *b);
+/* Bounds of a slow-start other than 0: a step is at least a second. */
+#define CONFIG_SLOW_START_MIN (1000LL * 1000 * 1000)
+#define CONFIG_SLOW_START_MAX (3600LL * 1000 * 1000 * 1000)
 
 const char *config_hc_type_name(enum hc_type t);
 const char *config_fe_protocol_name(enum fe_protocol p);

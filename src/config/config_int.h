@@ -75,6 +75,10 @@ bool config_walk_range(struct pctx *c, enum config_stage st, const struct yt_nod
 bool config_walk_duration_range(struct pctx *c, enum config_stage st, const struct yt_node *n,
                                 const char *path, const char *key, int64_t v, int64_t lo,
                                 int64_t hi);
+/* slow-start of map (a backend or a healthcheck): 0 (off) or a duration
+ * in CONFIG_SLOW_START_MIN..MAX; reports one outside. Its node or NULL. */
+const struct yt_node *config_walk_slow_start(struct pctx *c, const struct yt_node *map,
+                                             const char *path, int64_t *out);
 /* Strings that go on the wire: no control characters or spaces. */
 bool config_walk_token(struct pctx *c, const struct yt_node *n, const char *path, const char *key,
                        const char *s, bool allow_space);

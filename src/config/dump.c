@@ -103,6 +103,16 @@ static void dump_healthchecks(struct strbuf *sb, const struct maglev_config *cfg
         strbuf_addf(sb, "      rise: %u\n      fall: %u\n", h->rise, h->fall);
         put_kv_ip(sb, 6, "source-address", &h->source_address);
         put_kv_str(sb, 6, "netns", h->netns);
+        if (h->slow_start) /* 0 (off) is left out, as before the key existed */
+            put_kv_dur(sb, 6, "slow-start", h->slow_start);
+        if (h->damping.on) { /* off is left out, as before the key existed */
+            const struct damping_conf *d = &h->damping;
+            strbuf_adds(sb, "      damping:\n");
+            put_kv_dur(sb, 8, "half-life", d->half_life);
+            strbuf_addf(sb, "        penalty: %u\n        suppress: %u\n        reuse: %u\n",
+                        d->penalty, d->suppress, d->reuse);
+            put_kv_dur(sb, 8, "max-suppress", d->max_suppress);
+        }
         if (h->type == HC_HTTP || h->type == HC_HTTPS)
             dump_params(sb, h);
     }
@@ -122,6 +132,8 @@ static void dump_backends(struct strbuf *sb, const struct maglev_config *cfg)
             strbuf_addc(sb, '\n');
         }
         strbuf_addf(sb, "      enabled: %s\n", b->enabled ? "true" : "false");
+        if (b->slow_start_set) /* an explicit 0 overrides the healthcheck's */
+            put_kv_dur(sb, 6, "slow-start", b->slow_start);
     }
 }
 

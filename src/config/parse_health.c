@@ -15,8 +15,11 @@ static const char *const healthchecker_keys[] = {
     "netns", "transition-history", "mass-failure", "mass-failure-window", NULL,
 };
 static const char *const healthcheck_keys[] = {
-    "type", "port", "interval",       "fast-interval", "down-interval", "timeout",
-    "rise", "fall", "source-address", "netns",         "params",        NULL,
+    "type", "port",           "interval", "fast-interval", "down-interval", "timeout", "rise",
+    "fall", "source-address", "netns",    "params",        "slow-start",    "damping", NULL,
+};
+static const char *const damping_keys[] = {
+    "half-life", "penalty", "suppress", "reuse", "max-suppress", NULL,
 };
 static const char *const params_keys[] = {
     "path",       "host", "response-codes", "response-regex", "tls-server-name", "tls-insecure",
@@ -204,6 +207,113 @@ static void parse_params(struct pctx *c, struct healthcheck_conf *hc, const stru
         parse_codes(c, hc, p, path);
 }
 
+static void damping_value(struct pctx *c, const struct yt_node *dn, const char *path,
+                          const char *key, uint32_t *out)
+{
+    long long v;
+    const struct yt_node *n = config_walk_int(c, dn, path, key, &v);
+    if (n &&
+        config_walk_range(c, CONFIG_STAGE_SEMANTIC, n, path, key, v, 1, CONFIG_DAMPING_VALUE_MAX))
+        *out = (uint32_t)v;
+}
+
+/* 2^x for 0 <= x < 64 without libm: whole doublings, then the series of
+ * e^(f ln 2) for the fraction (converges fast for f < 1). */
+static double pow2(double x)
+{
+    double r = 1;
+    for (; x >= 1; x -= 1)
+        r *= 2;
+    double term = 1, sum = 1;
+    for (int k = 1; k < 20; k++) {
+        term *= x * 0.69314718055994530942 / k;
+        sum += term;
+    }
+    return r * sum;
+}
+
+/* The relations between the damping values; dn: the mapping, to point at. */
+static void check_damping(struct pctx *c, const struct damping_conf *d, const struct yt_node *dn,
+                          const char *path, const struct yt_node *max_n)
+{
+    char a[DURATION_BUFSZ], b[DURATION_BUFSZ];
+    const struct yt_node *rn = yt_map_get(dn, "reuse");
+    if (d->reuse >= d->suppress) {
+        config_err(c, CONFIG_STAGE_SEMANTIC, rn ? rn : dn, path,
+                   "reuse %u is not below suppress %u; a suppressed backend is reused when its "
+                   "penalty decays below reuse, so lower reuse or raise suppress",
+                   d->reuse, d->suppress);
+        return;
+    }
+    if (d->max_suppress < d->half_life) {
+        config_err(c, CONFIG_STAGE_SEMANTIC, max_n ? max_n : dn, path,
+                   "max-suppress %s is shorter than half-life %s; raise max-suppress (default "
+                   "4 x half-life) or lower half-life",
+                   duration_format(d->max_suppress, a, sizeof(a)),
+                   duration_format(d->half_life, b, sizeof(b)));
+        return;
+    }
+    /* the penalty's ceiling, reuse x 2^(max-suppress/half-life), must lie
+     * above suppress, or no backend could ever be suppressed */
+    double ratio = (double)d->max_suppress / (double)d->half_life;
+    if (ratio < 64 && (double)d->reuse * pow2(ratio) <= (double)d->suppress)
+        config_err(c, CONFIG_STAGE_SEMANTIC, max_n ? max_n : dn, path,
+                   "max-suppress %s caps the penalty at %.0f (reuse x 2^(max-suppress/half-life)), "
+                   "not above suppress %u, so no backend could be suppressed; raise max-suppress "
+                   "or lower suppress",
+                   duration_format(d->max_suppress, a, sizeof(a)), (double)d->reuse * pow2(ratio),
+                   d->suppress);
+}
+
+/* damping: absent, null or false = off; true or a mapping = on, the keys
+ * not given at their defaults. */
+static void parse_damping(struct pctx *c, struct healthcheck_conf *hc, const struct yt_node *hn,
+                          const char *hpath)
+{
+    struct damping_conf *d = &hc->damping;
+    const struct yt_node *dn = yt_map_get(hn, "damping");
+    if (!dn || (dn->kind == YT_SCALAR && dn->is_null))
+        return;
+    if (dn->kind == YT_SCALAR) {
+        bool on = false;
+        if (!config_walk_bool(c, hn, hpath, "damping", &on) || !on)
+            return;
+    }
+    char path[PATH_MAX_LEN];
+    config_path_fmt(path, "%s.damping", hpath);
+    *d = (struct damping_conf){ true,
+                                CONFIG_DAMPING_HALF_LIFE,
+                                0,
+                                CONFIG_DAMPING_PENALTY,
+                                CONFIG_DAMPING_SUPPRESS,
+                                CONFIG_DAMPING_REUSE };
+    d->max_suppress = 4 * d->half_life;
+    if (dn->kind == YT_SCALAR ||
+        !config_walk_map(c, dn, path, "the damping settings (or true)", damping_keys))
+        return; /* true: the defaults, which are consistent */
+    const struct yt_node *v, *max_n;
+    bool times_ok = true; /* a bad one is reported once, not again by the relations */
+    if ((v = config_walk_duration(c, dn, path, "half-life", &d->half_life)) &&
+        !config_walk_duration_range(c, CONFIG_STAGE_SEMANTIC, v, path, "half-life", d->half_life,
+                                    CONFIG_DAMPING_HALF_LIFE_MIN, CONFIG_DAMPING_TIME_MAX)) {
+        d->half_life = CONFIG_DAMPING_HALF_LIFE;
+        times_ok = false;
+    }
+    d->max_suppress = 4 * d->half_life;
+    if ((max_n = config_walk_duration(c, dn, path, "max-suppress", &d->max_suppress)) &&
+        !config_walk_duration_range(c, CONFIG_STAGE_SEMANTIC, max_n, path, "max-suppress",
+                                    d->max_suppress, CONFIG_DAMPING_HALF_LIFE_MIN,
+                                    CONFIG_DAMPING_TIME_MAX)) {
+        d->max_suppress = 4 * d->half_life;
+        times_ok = false;
+    }
+    damping_value(c, dn, path, "penalty", &d->penalty);
+    damping_value(c, dn, path, "suppress", &d->suppress);
+    damping_value(c, dn, path, "reuse", &d->reuse);
+    if (times_ok)
+        check_damping(c, d, dn, path, max_n);
+}
+
 /* Returns whether the type is known (type-dependent checks need it). */
 static bool parse_type_port(struct pctx *c, struct healthcheck_conf *hc, const struct yt_node *hn,
                             const char *path)
@@ -314,6 +424,8 @@ static void parse_healthcheck(struct pctx *c, struct healthcheck_conf *hc,
         hc->source_mark = config_mark_of(v);
     if ((v = config_walk_str(c, hn, path, "netns", &hc->netns)))
         check_netns(c, v, path, hc->netns);
+    config_walk_slow_start(c, hn, path, &hc->slow_start);
+    parse_damping(c, hc, hn, path);
     parse_params(c, hc, hn, path, type_ok);
 }
 

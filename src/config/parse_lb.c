@@ -5,7 +5,8 @@
 
 #include "config/config_int.h"
 
-static const char *const backend_keys[] = { "address", "healthcheck", "enabled", NULL };
+static const char *const backend_keys[] = { "address", "healthcheck", "enabled", "slow-start",
+                                            NULL };
 static const char *const frontend_keys[] = {
     "description",   "address",         "protocol", "port", "src-ip-sticky",
     "flush-on-down", "panic-threshold", "pools",    NULL,
@@ -48,6 +49,7 @@ static void parse_backend(struct pctx *c, struct backend_conf *b, const struct y
     const struct yt_node *an = parse_address(c, key, bn, path, &b->address, &b->address_mark,
                                              "the backend's IPv4 or IPv6 address");
     config_walk_bool(c, bn, path, "enabled", &b->enabled);
+    b->slow_start_set = config_walk_slow_start(c, bn, path, &b->slow_start) != NULL;
     const struct yt_node *hn = config_walk_str(c, bn, path, "healthcheck", &b->healthcheck);
     if (!hn)
         return;

@@ -400,6 +400,32 @@ bool config_walk_duration_range(struct pctx *c, enum config_stage st, const stru
     return true;
 }
 
+const struct yt_node *config_walk_slow_start(struct pctx *c, const struct yt_node *map,
+                                             const char *path, int64_t *out)
+{
+    int64_t v = 0;
+    const struct yt_node *n = config_walk_duration(c, map, path, "slow-start", &v);
+    if (!n)
+        return NULL;
+    char a[DURATION_BUFSZ];
+    if (v < 0 || (v > 0 && v < CONFIG_SLOW_START_MIN)) {
+        /* a ramp steps at most once a second: below that there is no ramp */
+        config_err(c, CONFIG_STAGE_SEMANTIC, n, path,
+                   "slow-start %s is below the minimum 1s (the weight steps at most once a "
+                   "second); use at least 1s, or 0 to turn slow start off",
+                   duration_format(v, a, sizeof(a)));
+        return NULL;
+    }
+    if (v > CONFIG_SLOW_START_MAX) {
+        config_err(c, CONFIG_STAGE_SEMANTIC, n, path,
+                   "slow-start %s is above the maximum 1h; use a shorter ramp",
+                   duration_format(v, a, sizeof(a)));
+        return NULL;
+    }
+    *out = v;
+    return n;
+}
+
 bool config_walk_nonempty(struct pctx *c, const struct yt_node *n, const char *path,
                           const char *key)
 {

@@ -126,7 +126,9 @@ static void refresh_frontend(struct core *c, size_t i, const char *trigger, int6
     struct core_fe *f = &c->fe[i];
     const struct frontend_conf *fe = &c->cfg->frontends[i];
     struct lb_frontend_result old = f->res;
-    struct lb_frontend_result r = lb_compute_panic(fe, c->guard.view, f->ov, old.panic, c->scratch);
+    struct lb_ramps rb;
+    struct lb_frontend_result r =
+        lb_compute_ramp(fe, c->guard.view, f->ov, old.panic, core_ss_ramps(c, i, &rb), c->scratch);
     bool changed = !weights_equal(c->scratch, f->w, f->n_slots);
     if (changed)
         memcpy(f->w, c->scratch, f->n_slots * sizeof(*f->w));
@@ -142,8 +144,10 @@ static void refresh_frontend(struct core *c, size_t i, const char *trigger, int6
 
 static void fe_free(struct core *c)
 {
-    for (size_t i = 0; c->fe && i < c->cfg->n_frontends; i++)
+    for (size_t i = 0; c->fe && i < c->cfg->n_frontends; i++) {
         free(c->fe[i].order); /* with w and ov */
+        free(c->fe[i].ss_exempt);
+    }
     free(c->fe);
     c->fe = NULL;
 }
@@ -191,6 +195,7 @@ static void build_runtime(struct core *c, const struct maglev_config *old_cfg,
     }
     free(c->scratch);
     c->scratch = mem_calloc(max, sizeof(*c->scratch));
+    core_ss_build(c, old_cfg, old_fe);
 }
 
 /* Every frontend recomputed (start, reload: the full sync that follows
@@ -216,8 +221,10 @@ static void on_transition(void *ctx, const struct backend_rt *b, const struct he
         return;
     size_t bi = (size_t)b->cfg_index;
     c->states[bi] = t->to;
+    core_ss_transition(c, bi, t, now);
     if (core_guard_transition(c, bi, t, now))
         core_refresh_backend(c, bi, c->cause, now);
+    core_ss_settled(c, bi, t);
 }
 
 void core_refresh_backend(struct core *c, size_t bi, const char *trigger, int64_t cause_us)
@@ -270,6 +277,7 @@ void core_free(struct core *c)
     checker_set_hook(c->checker, NULL, NULL);
     checker_free(c->checker);
     lb_overrides_free(c->overrides);
+    core_ss_free(c);
     fe_free(c);
     core_guard_free(c);
     free(c->states);
@@ -314,8 +322,10 @@ struct reap_job {
 
 static void reap_now(struct reap_job *r)
 {
-    for (size_t i = 0; i < r->cfg->n_frontends; i++)
+    for (size_t i = 0; i < r->cfg->n_frontends; i++) {
         free(r->fe[i].order); /* with w and ov */
+        free(r->fe[i].ss_exempt);
+    }
     free(r->fe);
     config_free(r->cfg);
     free(r);
@@ -542,6 +552,11 @@ int core_enable(struct core *c, const char *backend)
 int core_disable(struct core *c, const char *backend)
 {
     return operator_act(c, checker_disable, backend);
+}
+
+int core_damping_clear(struct core *c, const char *backend)
+{
+    return operator_act(c, checker_damping_clear, backend);
 }
 
 int core_set_weight(struct core *c, const char *fe, const char *pool, const char *be,

@@ -113,6 +113,9 @@ int core_pause(struct core *c, const char *backend);
 int core_resume(struct core *c, const char *backend);
 int core_enable(struct core *c, const char *backend);
 int core_disable(struct core *c, const char *backend);
+/* Flap damping: penalty 0, any suppression ended (checker_damping_clear);
+ * also -EOPNOTSUPP when its healthcheck has no damping. */
+int core_damping_clear(struct core *c, const char *backend);
 /* Run-time weight. 0; -ENOENT with err naming what is missing. Reaches
  * VPP with trigger "weight". */
 int core_set_weight(struct core *c, const char *fe, const char *pool, const char *be,
@@ -171,6 +174,8 @@ struct core_slot_view {
     enum core_vpp_status vpp;
     int vpp_weight;        /* VPP's weight as maglevd knows it, -1 unknown */
     const char *vpp_error; /* "" unless failed */
+    bool ramping;          /* slow start limits its weight here now */
+    uint8_t ramp_pct;      /* the ramp's share of the full weight, 100 when not ramping */
 };
 
 struct core_frontend_view {
@@ -195,6 +200,28 @@ const struct backend_rt *core_backend(const struct core *c, size_t i);
 enum backend_state core_backend_state(const struct core *c, size_t i);
 /* The frontends (config indexes, ascending, each once) using backend i. */
 const uint32_t *core_backend_frontends(const struct core *c, size_t i, size_t *n);
+
+/* ---- slow start (slowstart.c) ----
+ *
+ * slow-start (backends.NAME, else its healthcheck's): a backend coming
+ * back into service — up from down, or up after an enable or a resume —
+ * ramps its weight over the duration (lb.h: the steps), one ev_timer per
+ * ramping backend; each step recomputes only the frontends using it, as a
+ * transition does, and reaches VPP with trigger "slow-start". Not at
+ * start-up (the first up of every backend; the VPP warm-up covers it),
+ * not in a frontend that had nothing serving or was in panic when the
+ * ramp began, not for a backend the mass-failure guard holds. It ends
+ * when the backend leaves up, at its end, or when a reload turns it off;
+ * a reload keeps a ramp going with the new duration. */
+struct core_ramp_view {
+    int64_t slow_start_us; /* the backend's effective setting, 0 = off */
+    bool ramping;
+    int64_t started_us, ends_us; /* wall clock; 0 when not ramping */
+    uint8_t pct;                 /* share of the full weight now, 100 when not ramping */
+};
+void core_backend_ramp(const struct core *c, size_t i, struct core_ramp_view *out);
+/* Backends ramping now. */
+size_t core_ramping(const struct core *c);
 
 /* ---- metrics (views of counters; loop thread) ---- */
 

@@ -17,6 +17,29 @@ struct core_fe {
     uint32_t *order; /* the slots that are ASes, by address (lb_vip_order) */
     size_t n_order;
     bool released; /* warm-up: every backend has left unknown (sticky) */
+    /* slow start (slowstart.c): the ramping backends (config indexes)
+     * whose ramp does not apply here: the frontend had nothing serving
+     * (or was in panic) when the ramp began */
+    uint32_t *ss_exempt;
+    size_t n_ss_exempt, ss_exempt_cap;
+};
+
+/* Slow start (slowstart.c): one ramp, with its own timer, per backend
+ * ramping. */
+struct core_ramp {
+    ev_timer timer;
+    struct core *c;
+    size_t bi;             /* config backend index (updated by a reload) */
+    int64_t start_us;      /* monotonic */
+    int64_t start_wall_us; /* for the API */
+    int64_t dur_us;
+};
+
+struct core_slowstart {
+    struct core_ramp **ramp; /* by config backend index; NULL = not ramping */
+    struct lb_ramp *lb;      /* by config backend index: what lb_compute_ramp sees */
+    bool *armed;             /* by config backend index: its next up ramps */
+    size_t n_ramping;
 };
 
 /* The mass-failure guard (guard.c). view is what lb_compute sees: the
@@ -72,6 +95,7 @@ struct core {
     bool reloading;    /* transitions are not propagated */
     struct core_observer *observers;
     struct core_guard guard;
+    struct core_slowstart ss;
     struct vpp_sync *vpp;
     struct core_lbctr *lbctr; /* counters.c; NULL = none */
     /* counters.c's stop, set by core_lbctr_start (so that programs built
@@ -96,6 +120,21 @@ void core_guard_build(struct core *c, const struct maglev_config *old_cfg);
 bool core_guard_transition(struct core *c, size_t bi, const struct health_transition *t,
                            int64_t now_us);
 void core_guard_free(struct core *c);
+
+/* slowstart.c. core_ss_build: after build_runtime's frontends (old_cfg,
+ * old_fe: what a reload replaced, NULL at start; ramps and exemptions
+ * follow their backends by name, with the new duration).
+ * core_ss_transition: after c->states[bi] took t->to, before the guard
+ * and the refresh (it reads the hold and the frontends as they were);
+ * core_ss_settled: after them. core_ss_ramps: lb_compute_ramp's view for
+ * frontend i, NULL when nothing ramps. */
+void core_ss_build(struct core *c, const struct maglev_config *old_cfg,
+                   const struct core_fe *old_fe);
+void core_ss_transition(struct core *c, size_t bi, const struct health_transition *t,
+                        int64_t now_us);
+void core_ss_settled(struct core *c, size_t bi, const struct health_transition *t);
+const struct lb_ramps *core_ss_ramps(const struct core *c, size_t i, struct lb_ramps *buf);
+void core_ss_free(struct core *c);
 
 /* vpp.c */
 void core_vpp_stop(struct core *c);

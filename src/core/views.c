@@ -71,6 +71,10 @@ void core_frontend_slot(const struct core *c, size_t i, size_t s, struct core_sl
     out->held = c->guard.held[out->pb->backend_index];
     out->effective = c->fe[i].w[s];
     out->override = c->fe[i].ov[s];
+    struct lb_ramps rb;
+    const struct lb_ramps *rs = core_ss_ramps(c, i, &rb);
+    out->ramping = !c->fe[i].res.panic && lb_ramp_applies(rs, out->pb->backend_index);
+    out->ramp_pct = out->ramping ? lb_slow_start_pct(rs->by_backend[out->pb->backend_index]) : 100;
     out->vpp = CORE_VPP_NONE;
     out->vpp_weight = -1;
     out->vpp_error = "";

@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "core/core.h"
 #include "daemon/daemon.h"
+#include "dashboard/dashboard.h"
 #include "daemon/fdbudget.h"
 #include "daemon/notify.h"
 #include "health/state.h"
@@ -46,7 +47,8 @@ struct daemon {
     struct core *core;
     struct api *api;
     struct metrics *metrics;
-    bool metrics_taken; /* opts->metrics handed to the endpoint */
+    struct dashboard *dashboard; /* on the metrics listeners; NULL = none */
+    bool metrics_taken;          /* opts->metrics handed to the endpoint */
     ev_signal sighup, sigterm, sigint;
     int exit_code;
     bool stopping;
@@ -144,6 +146,11 @@ static int start_metrics(struct daemon *d)
     metrics_add_vpp(d->metrics, d->core);
     metrics_add_vpp_lb(d->metrics, d->core);
     metrics_add_api(d->metrics, d->api);
+    if (d->opts->dashboard) {
+        d->dashboard = dashboard_new(d->core, d->metrics);
+        log_info("dashboard-enabled", LOG_STR("page", "/"), LOG_STR("events", "/events"),
+                 LOG_STR("api", "/api/state"));
+    }
     char err[512];
     if (metrics_serve(d->metrics, l, err, sizeof(err)) < 0) {
         log_error("metrics-error", LOG_STR("error", err));
@@ -222,7 +229,8 @@ int daemon_run(const struct daemon_opts *opts)
     }
     if (!d.metrics_taken)
         metrics_listeners_free(opts->metrics);
-    metrics_stop(d.metrics); /* before what its collectors read */
+    metrics_stop(d.metrics);     /* before what its collectors read */
+    dashboard_free(d.dashboard); /* after the listeners that serve it */
     api_stop(d.api);
     core_free(d.core); /* stops the VPP sync first */
 out:

@@ -10,6 +10,7 @@ struct metrics_listeners;
 struct daemon_opts {
     const char *config;
     struct metrics_listeners *metrics; /* bound (metrics_listen); NULL = none; taken */
+    bool dashboard;                    /* serve the dashboard on those listeners too */
     const char *grpc_addr;             /* listener list; "" = no API */
     const char *vpp_api_addr;          /* "" = no VPP integration */
     const char *vpp_stats_addr;        /* "" = no LB counters (none either without VPP) */

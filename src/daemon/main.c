@@ -14,6 +14,7 @@
 #include "common/version.h"
 #include "config/config.h"
 #include "daemon/daemon.h"
+#include "dashboard/dashboard.h"
 #include "metrics/metrics.h"
 
 #define DEFAULT_GRPC_ADDR      "unix:/run/vpp-maglev/maglevd.sock"
@@ -29,6 +30,7 @@ struct options {
     unsigned vpp_stats_interval_ms; /* hidden test option; 0 = 5 s */
     const char *metrics_addr;
     bool metrics_default; /* neither --metrics-addr nor MAGLEV_METRICS_ADDR */
+    bool dashboard;       /* serve the dashboard on the metrics listeners */
     const char *tls_cert, *tls_key, *tls_client_ca;
     const char *socket_group, *socket_mode;
     const char *max_conns, *handshake, *idle;
@@ -80,7 +82,10 @@ static void usage(FILE *f)
             "      --metrics-addr LIST  Prometheus /metrics and /healthz: HOST:PORT,\n"
             "                         comma-separated ([::1]:9091 for IPv6; :9091 = every\n"
             "                         address, unauthenticated); \"\" = none (env\n"
-            "                         MAGLEV_METRICS_ADDR; default %s)\n"
+            "                         MAGLEV_METRICS_ADDR; default %s); also serves the\n"
+            "                         read-only web dashboard at / (docs/dashboard.md)\n"
+            "      --no-dashboard     serve only /metrics and /healthz there, no dashboard\n"
+            "                         (env MAGLEV_DASHBOARD=0)\n"
             "  -V, --version          print version, commit and build date, then exit\n"
             "  -h, --help             this help\n",
             CONFIG_DEFAULT_PATH, DEFAULT_GRPC_ADDR, DEFAULT_VPP_API_ADDR, DEFAULT_VPP_STATS_ADDR,
@@ -189,7 +194,8 @@ static int parse_args(int argc, char **argv, struct options *o)
         OPT_VPP_DRY,
         OPT_VPP_STATS,
         OPT_VPP_STATS_IV,
-        OPT_METRICS
+        OPT_METRICS,
+        OPT_NO_DASHBOARD
     };
     static const struct option longopts[] = {
         { "config", required_argument, NULL, 'c' },
@@ -212,6 +218,7 @@ static int parse_args(int argc, char **argv, struct options *o)
         /* tests only, not in --help: the LB counters' interval (ms) */
         { "test-vpp-stats-interval-ms", required_argument, NULL, OPT_VPP_STATS_IV },
         { "metrics-addr", required_argument, NULL, OPT_METRICS },
+        { "no-dashboard", no_argument, NULL, OPT_NO_DASHBOARD },
         { "version", no_argument, NULL, 'V' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -228,6 +235,7 @@ static int parse_args(int argc, char **argv, struct options *o)
     o->metrics_addr =
         getenv("MAGLEV_METRICS_ADDR") ? getenv("MAGLEV_METRICS_ADDR") : DEFAULT_METRICS_ADDR;
     o->metrics_default = !getenv("MAGLEV_METRICS_ADDR");
+    o->dashboard = strcmp(env_or("MAGLEV_DASHBOARD", "1"), "0") != 0;
     o->tls_cert = env_or("MAGLEV_GRPC_TLS_CERT", NULL);
     o->tls_key = env_or("MAGLEV_GRPC_TLS_KEY", NULL);
     o->tls_client_ca = env_or("MAGLEV_GRPC_TLS_CLIENT_CA", NULL);
@@ -299,6 +307,9 @@ static int parse_args(int argc, char **argv, struct options *o)
         case OPT_METRICS:
             o->metrics_addr = optarg;
             o->metrics_default = false;
+            break;
+        case OPT_NO_DASHBOARD:
+            o->dashboard = false;
             break;
         case 'V':
             printf("maglevd %s (commit %s, built %s)\n", version_string(), version_commit(),
@@ -425,8 +436,27 @@ int main(int argc, char **argv)
         api_tls_unload();
         return 2;
     }
+    /* The dashboard shows every backend's address and state to whoever
+     * reaches the listener: on a non-loopback address only when the
+     * operator gave that address (--metrics-addr, MAGLEV_METRICS_ADDR),
+     * never by a default. */
+    bool dash = o.dashboard && ml;
+    if (dash && !dashboard_addrs_loopback(o.metrics_addr)) {
+        if (o.metrics_default) {
+            log_warn("dashboard-disabled", LOG_STR("addr", o.metrics_addr),
+                     LOG_STR("reason", "not a loopback address, and not given explicitly"),
+                     LOG_STR("fix", "give --metrics-addr to serve it there"));
+            dash = false;
+        } else {
+            log_warn("dashboard-exposed", LOG_STR("addr", o.metrics_addr),
+                     LOG_STR("fix", "the dashboard has no authentication: put it behind a "
+                                    "reverse proxy that has (docs/dashboard.md), or give "
+                                    "--no-dashboard"));
+        }
+    }
     struct daemon_opts d = { .config = o.config,
                              .metrics = ml,
+                             .dashboard = dash,
                              .grpc_addr = o.grpc_addr,
                              .vpp_api_addr = o.vpp_api_addr,
                              .vpp_stats_addr = o.vpp_stats_addr,

@@ -86,33 +86,51 @@ static void schedule(struct backend_rt *b, int64_t delay_ns)
     ev_timer_start(loop, &b->timer);
 }
 
-/* THE transition function: every probe result and every operator or config
- * action passes here. Owns the counter (via the state machine), the
- * history, the transition log line and the hook. Returns what
- * health_sm_step returned. */
-static int backend_apply(struct backend_rt *b, enum health_event ev, enum probe_code code,
-                         const char *detail)
+void checker_publish(struct backend_rt *b, enum backend_state from, enum probe_code code,
+                     const char *detail, const char *reason)
 {
-    enum backend_state from;
-    int rc = health_sm_step(&b->sm, ev, &from);
-    if (rc != 1)
-        return rc;
     struct health_transition t = {
         .time_us = clock_wall_us(),
         .from = from,
         .to = b->sm.state,
         .code = code,
+        .reason = reason,
     };
     snprintf(t.detail, sizeof(t.detail), "%s", detail ? detail : "");
     health_history_push(&b->history, &t);
     b->transitions[from][t.to]++;
     log_info("backend-transition", LOG_STR("backend", b->name),
              LOG_STR("from", health_state_name(t.from)), LOG_STR("to", health_state_name(t.to)),
-             LOG_STR("code", probe_code_name(code)), LOG_STR("detail", t.detail));
+             LOG_STR("code", probe_code_name(code)), LOG_STR("detail", t.detail),
+             LOG_STR("reason", reason));
     if (!health_sm_probing(&b->sm))
         stop_worker(b);
     if (b->ck->hook)
         b->ck->hook(b->ck->hook_ctx, b, &t);
+}
+
+/* THE transition function: every probe result and every operator or config
+ * action passes here. Owns the counter (via the state machine), flap
+ * damping (probe results step the probes' machine, which the published
+ * one follows unless a suppression holds it down), the history, the
+ * transition log line and the hook. Returns what health_sm_step returned
+ * for the published state. */
+static int backend_apply(struct backend_rt *b, enum health_event ev, enum probe_code code,
+                         const char *detail, const char *reason)
+{
+    enum backend_state from;
+    int rc;
+    if (ev == HE_PASS || ev == HE_FAIL) {
+        rc = checker_damping_step(b, ev, &from, &reason);
+    } else {
+        /* operator and config events act on both machines alike */
+        rc = health_sm_step(&b->sm, ev, &from);
+        if (rc >= 0)
+            b->psm = b->sm;
+    }
+    if (rc != 1)
+        return rc;
+    checker_publish(b, from, code, detail, reason);
     return rc;
 }
 
@@ -157,10 +175,11 @@ static void on_probe_done(void *ctx, const struct probe_result *r)
     /* a local error says nothing about the backend: its state stays (and
      * so do its weights in VPP); the watchdog reports the checker */
     if (!probe_code_local(r->code))
-        backend_apply(b, passed ? HE_PASS : HE_FAIL, r->code, r->detail);
+        backend_apply(b, passed ? HE_PASS : HE_FAIL, r->code, r->detail, "probe");
     if (!health_sm_probing(&b->sm))
         return;
-    int64_t next = health_jitter(health_interval(&b->hc->conf, &b->sm), &b->rng);
+    /* the probes' own machine sets their pace, also while held down */
+    int64_t next = health_jitter(health_interval(&b->hc->conf, &b->psm), &b->rng);
     double at = b->planned + (double)next / 1e9;
     schedule(b, (int64_t)((at - ev_now(b->ck->loop)) * 1e9));
 }
@@ -168,7 +187,7 @@ static void on_probe_done(void *ctx, const struct probe_result *r)
 static void record_lateness(struct backend_rt *b, double late_s)
 {
     struct checker *ck = b->ck;
-    watch_probe_started(ck, late_s, health_interval(&b->hc->conf, &b->sm));
+    watch_probe_started(ck, late_s, health_interval(&b->hc->conf, &b->psm));
     long bucket = late_s <= 0 ? 0 : (long)(late_s * 1e5); /* 10 µs */
     if (bucket > CHECKER_LATENESS_BUCKETS)
         bucket = CHECKER_LATENESS_BUCKETS;
@@ -231,7 +250,7 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 static void start_worker(struct backend_rt *b, int64_t delay)
 {
     if (!b->hc) {
-        backend_apply(b, HE_STATIC, PC_NONE, "no healthcheck: up without probing");
+        backend_apply(b, HE_STATIC, PC_NONE, "no healthcheck: up without probing", "config");
         return;
     }
     if (health_sm_probing(&b->sm)) {
@@ -285,6 +304,7 @@ static struct backend_rt *backend_new(struct checker *ck, const struct maglev_co
     b->conf_enabled = bc->enabled;
     b->rng = health_rng_seed(bc->name, (uint64_t)clock_wall_us());
     health_sm_init(&b->sm, b->hc ? b->hc->conf.rise : 1, b->hc ? b->hc->conf.fall : 1);
+    checker_damping_init(b);
     ev_timer_init(&b->timer, on_timer, 0., 0.);
     b->timer.data = b;
     watch_backend_init(b);
@@ -294,7 +314,7 @@ static struct backend_rt *backend_new(struct checker *ck, const struct maglev_co
 static void backend_start(struct backend_rt *b)
 {
     if (!b->conf_enabled) {
-        backend_apply(b, HE_DISABLE, PC_DISABLED, "disabled in config");
+        backend_apply(b, HE_DISABLE, PC_DISABLED, "disabled in config", "config");
         return;
     }
     start_worker(b, b->hc ? health_first_delay(b->hc->conf.interval, &b->rng) : 0);
@@ -303,6 +323,7 @@ static void backend_start(struct backend_rt *b)
 static void backend_free(struct backend_rt *b)
 {
     stop_worker(b);
+    checker_damping_free(b);
     hc_put(b->ck, b->hc);
     health_history_free(&b->history);
     free(b->name);
@@ -346,6 +367,16 @@ void checker_set_hook(struct checker *ck, checker_hook_fn fn, void *ctx)
 
 /* ---- reload ---- */
 
+/* The new settings differ from the old only in damping: probing goes on. */
+static bool damping_only_change(const struct hc_rt *now, const struct hc_rt *was)
+{
+    if (!now || !was)
+        return false;
+    struct healthcheck_conf view = now->conf;
+    view.damping = was->conf.damping;
+    return config_healthcheck_equal(&view, &was->conf);
+}
+
 static void reload_existing(struct checker *ck, struct backend_rt *b,
                             const struct maglev_config *cfg, const struct backend_conf *bc,
                             struct checker_reload_stats *st)
@@ -356,25 +387,35 @@ static void reload_existing(struct checker *ck, struct backend_rt *b,
     if (hc == b->hc && ip_addr_equal(&b->address, &bc->address)) {
         hc_put(ck, hc); /* the reference hc_for took */
         st->unchanged++;
+    } else if (ip_addr_equal(&b->address, &bc->address) && damping_only_change(hc, b->hc)) {
+        /* the state stays; the worker moves to the new settings (a probe
+         * in flight holds the old ones: cancelled, the next one soon) */
+        st->changed++;
+        stop_worker(b);
+        hc_put(ck, b->hc);
+        b->hc = hc;
+        if (health_sm_probing(&b->sm))
+            start_worker(b, health_first_delay(hc->conf.fast_interval, &b->rng));
     } else {
         st->changed++;
         stop_worker(b);
         hc_put(ck, b->hc);
         b->hc = hc;
         b->address = bc->address;
-        b->sm.rise = hc ? hc->conf.rise : 1;
-        b->sm.fall = hc ? hc->conf.fall : 1;
-        backend_apply(b, HE_RESTART, PC_ENABLED, "config changed");
+        b->sm.rise = b->psm.rise = hc ? hc->conf.rise : 1;
+        b->sm.fall = b->psm.fall = hc ? hc->conf.fall : 1;
+        backend_apply(b, HE_RESTART, PC_ENABLED, "config changed", "config");
         if (health_sm_probing(&b->sm))
             start_worker(b, hc ? health_first_delay(hc->conf.fast_interval, &b->rng) : 0);
     }
+    checker_damping_reconf(b, hc ? &hc->conf.damping : NULL);
     if (bc->enabled != b->conf_enabled) { /* the config's change wins over the run-time flag */
         b->conf_enabled = bc->enabled;
         if (bc->enabled) {
-            if (backend_apply(b, HE_ENABLE, PC_ENABLED, "enabled in config") == 1)
+            if (backend_apply(b, HE_ENABLE, PC_ENABLED, "enabled in config", "config") == 1)
                 start_worker(b, 0);
         } else {
-            backend_apply(b, HE_DISABLE, PC_DISABLED, "disabled in config");
+            backend_apply(b, HE_DISABLE, PC_DISABLED, "disabled in config", "config");
         }
     }
 }
@@ -420,7 +461,7 @@ void checker_reload(struct checker *ck, const struct maglev_config *cfg,
         if (b->kept)
             continue;
         st->removed++;
-        backend_apply(b, HE_REMOVE, PC_REMOVED, "removed from config");
+        backend_apply(b, HE_REMOVE, PC_REMOVED, "removed from config", "config");
         backend_free(b);
     }
     free(ck->v);
@@ -442,11 +483,22 @@ static int act(struct checker *ck, const char *name, enum health_event ev, enum 
     struct backend_rt *b = find(ck, name);
     if (!b)
         return -ENOENT;
-    int rc = backend_apply(b, ev, code, detail);
+    int rc = backend_apply(b, ev, code, detail, "operator");
     if (rc < 0)
         return rc;
     if (rc == 1 && b->sm.state == BS_UNKNOWN)
         start_worker(b, 0); /* a fresh worker: probe at once */
+    return 0;
+}
+
+int checker_damping_clear(struct checker *ck, const char *backend)
+{
+    struct backend_rt *b = find(ck, backend);
+    if (!b)
+        return -ENOENT;
+    if (!b->damp_conf.on)
+        return -EOPNOTSUPP;
+    checker_damping_release(b, "damping-clear", "damping cleared by operator");
     return 0;
 }
 

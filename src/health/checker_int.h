@@ -50,6 +50,29 @@ struct checker {
     struct checker_watchdog wd;
 };
 
+/* checker.c: publishes a transition of the published state (b->sm, already
+ * stepped from `from`): history, counters, the backend-transition line,
+ * the worker stopped when not probing, the hook. */
+void checker_publish(struct backend_rt *b, enum backend_state from, enum probe_code code,
+                     const char *detail, const char *reason);
+
+/* checker_damping.c: flap damping around the transition function */
+void checker_damping_init(struct backend_rt *b);
+void checker_damping_free(struct backend_rt *b);
+/* A probe event: steps the probes' machine (psm), counts a flap, derives
+ * the published state (held down while suppressed). Returns like
+ * health_sm_step for the published state; *reason is set when damping
+ * decided the transition. */
+int checker_damping_step(struct backend_rt *b, enum health_event ev, enum backend_state *from,
+                         const char **reason);
+/* A reload: the backend's healthcheck damping is now d (NULL: none).
+ * Unchanged keeps the penalty; off releases at once; changed values keep
+ * the penalty under the new rules. */
+void checker_damping_reconf(struct backend_rt *b, const struct damping_conf *d);
+/* Penalty 0 and the suppression ended now (operator, or damping turned
+ * off); publishes the probes' state when it differs. */
+void checker_damping_release(struct backend_rt *b, const char *reason, const char *detail);
+
 /* watch.c */
 void watch_init(struct checker *ck);
 void watch_free(struct checker *ck);

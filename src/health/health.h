@@ -14,6 +14,7 @@
 
 #include "common/ipaddr.h"
 #include "config/config.h"
+#include "health/damping.h"
 #include "health/result.h"
 #include "health/state.h"
 
@@ -55,6 +56,14 @@ struct backend_rt {
     int64_t fresh_us; /* monotonic: the last valid result, or the worker's start */
     bool stale;       /* no valid result for health_stale_after */
     bool probe_error; /* the last result was a local error (probe_code_local) */
+    /* flap damping (checker_damping.c): sm above is what is published (the
+     * state the core and VPP see), psm what the probes say; they differ
+     * only while a suppression holds the backend down */
+    struct health_sm psm;
+    struct damping_conf damp_conf; /* its healthcheck's; on = false: off */
+    struct damping_state damp;     /* monotonic µs */
+    int64_t damp_since_us;         /* wall clock: the suppression's start, 0 = none */
+    ev_timer damp_timer;           /* fires at the reuse time while suppressed */
 };
 
 /* The healthcheck a backend uses, with the effective netns resolved. */
@@ -120,6 +129,15 @@ int checker_pause(struct checker *ck, const char *backend);
 int checker_resume(struct checker *ck, const char *backend);
 int checker_disable(struct checker *ck, const char *backend);
 int checker_enable(struct checker *ck, const char *backend);
+
+/* Flap damping: penalty 0 and the suppression ended at once (if the
+ * probes say up the backend goes up). 0, -ENOENT (no such backend),
+ * -EOPNOTSUPP (its healthcheck has no damping). */
+int checker_damping_clear(struct checker *ck, const char *backend);
+/* The penalty now, decayed (0 when damping is off); the time until reuse
+ * (0 when not suppressed). */
+double checker_damping_penalty(const struct backend_rt *b);
+int64_t checker_damping_reuse_in_us(const struct backend_rt *b);
 
 size_t checker_count(const struct checker *ck);
 const struct backend_rt *checker_at(const struct checker *ck, size_t i); /* sorted by name */

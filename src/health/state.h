@@ -46,6 +46,9 @@ struct health_transition {
     enum backend_state from, to;
     enum probe_code code;
     char detail[PROBE_DETAIL_MAX];
+    /* why: "probe", "operator", "config", "damping-suppressed",
+     * "damping-reuse", "damping-clear" (a static string) */
+    const char *reason;
 };
 
 /* The last `cap` transitions, oldest first. */

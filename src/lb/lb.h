@@ -121,6 +121,58 @@ size_t lb_window_push(struct lb_window *w, int64_t now_us, uint32_t backend);
 /* Entry k (0 = oldest) of n. */
 const struct lb_window_entry *lb_window_at(const struct lb_window *w, size_t k);
 
+/* ---- slow start: the ramp, pure (src/lb/slowstart.c) ----
+ *
+ * A backend that comes back into service (up from down, enabled, resumed)
+ * with slow-start d ramps its weight w instead of taking it at once: every
+ * step = max(LB_SLOW_START_STEP_MIN_US, d / LB_SLOW_START_STEPS) it gets
+ * w x done / total (rounded), never less than the floor max(1,
+ * LB_SLOW_START_FLOOR_PCT % of w) and never more than w; w from d on.
+ * total = d / step whole steps (1..LB_SLOW_START_STEPS): step k < total
+ * takes effect at k x step, the last at d, so steps are at least a step —
+ * at least a second — apart. w == 0 stays 0. On a Maglev table a weight
+ * change moves the lookup buckets of new flows only; flows VPP already
+ * tracks (sticky) stay on their backend, so each step shifts a slice of
+ * new connections, not existing ones. */
+#define LB_SLOW_START_STEPS       10
+#define LB_SLOW_START_STEP_MIN_US 1000000
+#define LB_SLOW_START_FLOOR_PCT   5
+
+/* A ramp's progress: total 0 = not ramping; done == total = over. */
+struct lb_ramp {
+    uint16_t done, total;
+};
+int64_t lb_slow_start_step_us(int64_t d_us);
+uint16_t lb_slow_start_steps(int64_t d_us);
+/* When step k (1..total) takes effect, from the ramp's start. */
+int64_t lb_slow_start_at_us(uint16_t k, int64_t d_us);
+/* The progress after e of d. */
+struct lb_ramp lb_slow_start_ramp(int64_t e_us, int64_t d_us);
+/* The weight of configured weight w at progress r. */
+uint8_t lb_slow_start_weight(uint8_t w, struct lb_ramp r);
+/* The same after e of d: the ramp as one pure function. */
+uint8_t lb_slow_start_weight_at(uint8_t w, int64_t e_us, int64_t d_us);
+/* The share of the full weight now, 0..100 (the weight of a w of 100). */
+uint8_t lb_slow_start_pct(struct lb_ramp r);
+
+/* What lb_compute_ramp sees: the ramps by config backend index (NULL =
+ * none) and, per frontend, the backends whose ramp does not apply there
+ * (the frontend had nothing serving when it began: nothing to protect). */
+struct lb_ramps {
+    const struct lb_ramp *by_backend;
+    const uint32_t *exempt;
+    size_t n_exempt;
+};
+/* Does a ramp limit backend_index's weight in this frontend? */
+bool lb_ramp_applies(const struct lb_ramps *rs, int backend_index);
+/* lb_compute_panic with ramps (may be NULL): a serving backend whose ramp
+ * applies gets lb_slow_start_weight of its weight (override included),
+ * except while the frontend is in panic (failing open: full weights). */
+struct lb_frontend_result lb_compute_ramp(const struct frontend_conf *fe,
+                                          const enum backend_state *states,
+                                          const int16_t *overrides, bool was_panic,
+                                          const struct lb_ramps *ramps, struct lb_weight *out);
+
 /* Run-time weight overrides by names, kept across reloads while the
  * (frontend, pool, backend) still exists. */
 struct lb_overrides;

@@ -91,10 +91,10 @@ static int active_pool(const struct frontend_conf *fe, const enum backend_state 
     return -1;
 }
 
-struct lb_frontend_result lb_compute_panic(const struct frontend_conf *fe,
-                                           const enum backend_state *states,
-                                           const int16_t *overrides, bool was_panic,
-                                           struct lb_weight *out)
+struct lb_frontend_result lb_compute_ramp(const struct frontend_conf *fe,
+                                          const enum backend_state *states,
+                                          const int16_t *overrides, bool was_panic,
+                                          const struct lb_ramps *ramps, struct lb_weight *out)
 {
     struct lb_frontend_result r = { .state = FE_UNKNOWN, .active_pool = -1 };
     if (fe->panic_threshold)
@@ -108,9 +108,11 @@ struct lb_frontend_result lb_compute_panic(const struct frontend_conf *fe,
             enum backend_state s = state_of(pb, states);
             bool serves = s == BS_UP || (r.panic && in_service(s));
             struct lb_weight w = { 0, false };
-            if (serves && (int)p == r.active_pool)
+            if (serves && (int)p == r.active_pool) {
                 w.weight = overrides && overrides[i] >= 0 ? (uint8_t)overrides[i] : pb->weight;
-            else if (s == BS_DOWN)
+                if (!r.panic && lb_ramp_applies(ramps, pb->backend_index))
+                    w.weight = lb_slow_start_weight(w.weight, ramps->by_backend[pb->backend_index]);
+            } else if (s == BS_DOWN)
                 w.flush = fe->flush_on_down;
             else if (s == BS_DISABLED)
                 w.flush = true;
@@ -122,6 +124,14 @@ struct lb_frontend_result lb_compute_panic(const struct frontend_conf *fe,
     if (!all_unknown)
         r.state = any_weight ? FE_UP : FE_DOWN;
     return r;
+}
+
+struct lb_frontend_result lb_compute_panic(const struct frontend_conf *fe,
+                                           const enum backend_state *states,
+                                           const int16_t *overrides, bool was_panic,
+                                           struct lb_weight *out)
+{
+    return lb_compute_ramp(fe, states, overrides, was_panic, NULL, out);
 }
 
 struct lb_frontend_result lb_compute(const struct frontend_conf *fe,

@@ -124,6 +124,15 @@ static void backend_paused(void *ctx, struct mx_writer *w, size_t i)
     mx_end_u64(w, core_backend_state(ctx, i) == BS_PAUSED);
 }
 
+static void backend_slow_start(void *ctx, struct mx_writer *w, size_t i)
+{
+    struct core_ramp_view rv;
+    core_backend_ramp(ctx, i, &rv);
+    mx_begin(w, NULL);
+    mx_label(w, "backend", backend_name(ctx, i));
+    mx_end_u64(w, rv.pct);
+}
+
 static void backend_probes(void *ctx, struct mx_writer *w, size_t i)
 {
     const struct backend_rt *b = core_backend(ctx, i);
@@ -162,6 +171,38 @@ static void backend_last_probe(void *ctx, struct mx_writer *w, size_t i)
     mx_begin(w, NULL);
     mx_label(w, "backend", backend_name(ctx, i));
     mx_end_double(w, age > 0 ? (double)age / 1e6 : 0.);
+}
+
+/* Flap damping: only the backends whose healthcheck has damping. */
+static const struct backend_rt *damped(void *ctx, struct mx_writer *w, size_t i)
+{
+    const struct backend_rt *b = core_backend(ctx, i);
+    if (!b || !b->damp_conf.on)
+        return NULL;
+    mx_begin(w, NULL);
+    mx_label(w, "backend", backend_name(ctx, i));
+    return b;
+}
+
+static void backend_damping_penalty(void *ctx, struct mx_writer *w, size_t i)
+{
+    const struct backend_rt *b = damped(ctx, w, i);
+    if (b)
+        mx_end_double(w, checker_damping_penalty(b));
+}
+
+static void backend_damping_suppressed(void *ctx, struct mx_writer *w, size_t i)
+{
+    const struct backend_rt *b = damped(ctx, w, i);
+    if (b)
+        mx_end_u64(w, b->damp.suppressed);
+}
+
+static void backend_damping_suppressions(void *ctx, struct mx_writer *w, size_t i)
+{
+    const struct backend_rt *b = damped(ctx, w, i);
+    if (b)
+        mx_end_u64(w, b->damp.suppressions);
 }
 
 static size_t n_hc_types(void *ctx)
@@ -310,6 +351,10 @@ static const struct metrics_family daemon_families[] = {
       backend_enabled },
     { "maglev_backend_paused", MX_GAUGE, "1 while the operator has paused the backend's probes.",
       n_backends, backend_paused },
+    { "maglev_backend_slow_start_pct", MX_GAUGE,
+      "Slow start: the share (0..100) of its full weight the backend's ramp gives it now; 100 "
+      "when not ramping.",
+      n_backends, backend_slow_start },
     { "maglev_backend_probes", MX_COUNTER,
       "Probe results by result code (L4OK, L7STS, ...); codes not seen yet are absent.", n_backends,
       backend_probes },
@@ -319,6 +364,16 @@ static const struct metrics_family daemon_families[] = {
     { "maglev_backend_last_probe_age_seconds", MX_GAUGE,
       "Seconds since the backend's last probe result; absent before the first.", n_backends,
       backend_last_probe },
+    { "maglev_backend_damping_penalty", MX_GAUGE,
+      "Flap damping: the backend's penalty now (decayed); absent when its healthcheck has no "
+      "damping.",
+      n_backends, backend_damping_penalty },
+    { "maglev_backend_damping_suppressed", MX_GAUGE,
+      "Flap damping: 1 while a suppression holds the backend down; absent without damping.",
+      n_backends, backend_damping_suppressed },
+    { "maglev_backend_damping_suppressions", MX_COUNTER,
+      "Flap damping: suppressions started; absent without damping.", n_backends,
+      backend_damping_suppressions },
     { "maglev_probe_duration_seconds", MX_HISTOGRAM,
       "Probe durations (start to result) by healthcheck type.", n_hc_types, probe_duration },
     { "maglev_frontend_state", MX_GAUGE,

@@ -393,6 +393,7 @@ maglev:
       type: http
       {PROBE_KEY}: 1
       params: {{ {PROBE_KEY}: 1 }}
+      damping: {{ {PROBE_KEY}: 1 }}
   backends:
     probe-be: {{ address: 192.0.2.10, {PROBE_KEY}: 1 }}
   frontends:

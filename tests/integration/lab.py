@@ -83,6 +83,7 @@ http {{
         ssl_certificate {cert};
         ssl_certificate_key {key};
         ssl_protocols TLSv1.2 TLSv1.3;  # as Debian's nginx.conf; 1.22 alone: TLS 1.2 at most
+        add_header X-Backend {name} always;  # who answered, for maglevt
         location = /healthz {{ return 200 "ok\\n"; }}
         location = /sick {{ return 503 "sick\\n"; }}
         location / {{ return 200 "{name}\\n"; }}

@@ -89,7 +89,7 @@ def test_show_backend_with_history(lab):
     assert re.search(r"^  probes +\d+ \(\d+ passed\)$", out, re.M)
     assert re.search(r"^  frontends +web$", out, re.M)
     hist = out.split("  history\n")[1].splitlines()
-    assert re.match(rf"^    {TIME}  unknown  {ARROW}  up +L7OK +HTTP 200$", hist[0]), hist
+    assert re.match(rf"^    {TIME}  unknown  {ARROW}  up +L7OK +probe +HTTP 200$", hist[0]), hist
 
 
 def test_show_frontend_hierarchy(lab):
@@ -129,12 +129,16 @@ def test_json_show_backends(lab):
     assert [b["name"] for b in doc["backends"]] == ["b1", "b2", "b3"]
     fields = ["name", "address", "healthcheck", "state", "enabled", "counter", "rise", "fall",
               "last_code", "last_detail", "last_probe_time_us", "last_probe_duration_us",
-              "probes", "probes_passed", "history", "frontends"]
+              "probes", "probes_passed", "history", "frontends",
+              "damping", "damping_penalty", "damping_suppressed", "damping_reuse_in_ms",
+              "damping_suppressed_since_us", "probe_state", "damping_suppressions",
+              "slow_start_ms", "ramping", "ramp_started_us", "ramp_ends_us", "ramp_pct"]
     for b in doc["backends"]:
         assert list(b) == fields
         assert b["state"] == "up" and b["enabled"] is True
         assert isinstance(b["last_probe_time_us"], int) and b["last_probe_time_us"] > 0
-        assert list(b["history"][0]) == ["time_us", "from_state", "to_state", "code", "detail"]
+        assert list(b["history"][0]) == ["time_us", "from_state", "to_state", "code", "detail",
+                                             "reason"]
     assert doc["backends"][0]["history"][0]["to_state"] == "up"
 
 
@@ -150,13 +154,16 @@ def test_json_every_show(lab):
     v = json.loads(run(lab, "--json", "show", "version").stdout)
     assert v["client"]["version"] == VERSION and v["server"]["version"] == VERSION
     assert v["server"]["pid"] == lab.daemon.p.pid
+    h = json.loads(run(lab, "-j", "show", "healthcheck", "http").stdout)
+    assert h["tls_insecure"] is False and h["tls_resume"] is False  # https only
     f = json.loads(run(lab, "-j", "show", "frontend", "web").stdout)
     assert f["active_pool"] == "primary"
     assert [p["name"] for p in f["pools"]] == ["primary", "fallback"]
     assert list(f["pools"][0]["backends"][0]) == ["name", "address", "weight",
                                                   "effective_weight", "state", "enabled",
                                                   "overridden", "flush", "vpp_status",
-                                                  "vpp_error", "vpp_weight", "held"]
+                                                  "vpp_error", "vpp_weight", "held",
+                                                  "ramping", "ramp_pct"]
     assert f["vpp_held"] is False
     assert f["panic"] is False and f["panic_threshold"] == 0
     for p in f["pools"]:  # the VPP integration is disabled
@@ -300,7 +307,9 @@ def test_complete_flag(lab):
     assert complete(lab, "show healthcheck ") == ["http", "tcp"]
     assert complete(lab, "set frontend web pool ") == ["fallback", "primary"]
     assert complete(lab, "set frontend web pool fallback backend ") == ["b3"]
-    assert complete(lab, "set backend b1 ") == ["pause", "resume", "enable", "disable"]
+    assert complete(lab, "set backend b1 ") == ["pause", "resume", "enable", "disable",
+                                                "damping"]
+    assert complete(lab, "set backend b1 damping ") == ["clear"]
     assert complete(lab, "watch events ") == ["num", "log", "backend", "frontend", "vpp"]
     assert complete(lab, "watch events vpp num 3 ") == ["log", "backend", "frontend"]
     # no server: keywords still complete, names do not

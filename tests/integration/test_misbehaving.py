@@ -60,8 +60,8 @@ def median(xs):
 
 # the healthy backends of config A, on the lab's nginx: one per probe type,
 # so that the baseline already holds what every type sets up once and keeps
-# (ICMP sockets; the libcurl multi handle with its wake-up socketpair, which
-# an https probe needs even where http probes do without libcurl; OpenSSL)
+# (ICMP sockets; OpenSSL, initialised by the first https probe, and its
+# shared TLS context)
 OK_BACKENDS = {"ok-http": "L7OK", "ok-https": "L7OK", "ok-tcp": "L4OK", "ok-icmp": "L4OK"}
 
 

@@ -264,13 +264,13 @@ static void test_errors(void **state)
     parse_err("show x", "unknown word \"x\"; expected one of: version, frontend, frontends, "
                         "backend, backends, healthcheck, healthchecks, vpp, mass-failure");
     parse_err("set backend b1 explode",
-              "unknown word \"explode\"; expected one of: pause, resume, enable, disable");
+              "unknown word \"explode\"; expected one of: pause, resume, enable, disable, damping");
     parse_err("watch x", "unknown word \"x\"; expected: events");
     parse_err("quit now", "unexpected word \"now\"; expected end of command");
     parse_err("show", "incomplete command; expected one of: version, frontend, frontends, "
                       "backend, backends, healthcheck, healthchecks, vpp, mass-failure");
     parse_err("set backend b1", "incomplete command; expected one of: pause, resume, enable, "
-                                "disable");
+                                "disable, damping");
     parse_err("set frontend web pool", "incomplete command; expected: POOL");
     parse_err("show backend \"\"", "NAME cannot be empty");
     parse_err("\"\"", "unknown word \"\"; expected one of: show, set, sync, plan, config, "

@@ -1,6 +1,6 @@
 /* Unit tests for the pure parts of the probes, no sockets: ICMP packets
- * and the sequence-number table (icmp_packet.c), the classification of
- * finished http(s) transfers (http_classify.c) and the regex cache.
+ * and the sequence-number table (icmp_packet.c), the wording of http(s)
+ * results (http_classify.c) and the regex cache.
  *
  * The parser tests hand every packet over in a heap buffer of exactly its
  * length, so that an ASan build catches any read beyond it. */
@@ -474,32 +474,7 @@ static void test_seq_table_wrap(void **state)
     }
 }
 
-/* ---- http classification ---------------------------------------------------- */
-
-static struct code_range codes_default[] = { { 200, 399 } };
-static struct healthcheck_conf g_hc;
-static struct ip_addr g_addr;
-
-static struct http_facts facts(CURLcode rc)
-{
-    memset(&g_hc, 0, sizeof(g_hc));
-    g_hc.name = "hc";
-    g_hc.type = HC_HTTP;
-    g_hc.timeout = 2 * DURATION_SEC;
-    g_hc.codes = codes_default;
-    g_hc.n_codes = 1;
-    g_addr = addr("192.0.2.1");
-    struct http_facts f = { .hc = &g_hc, .addr = &g_addr, .rc = rc, .errbuf = "" };
-    return f;
-}
-
-static struct probe_result classify(const struct http_facts *f)
-{
-    struct probe_result r;
-    memset(&r, 0, sizeof(r));
-    http_classify(f, &r);
-    return r;
-}
+/* ---- http(s) result wording ------------------------------------------------- */
 
 #define assert_result(r, c, d)                                                                     \
     do {                                                                                           \
@@ -508,58 +483,17 @@ static struct probe_result classify(const struct http_facts *f)
         assert_string_equal(r_.detail, (d));                                                       \
     } while (0)
 
-static void test_http_connect(void **state)
-{
-    (void)state;
-    struct http_facts f = facts(CURLE_COULDNT_CONNECT);
-    f.os_errno = ECONNREFUSED;
-    assert_result(classify(&f), PC_L4CON, "connection refused");
-    f.os_errno = EHOSTUNREACH;
-    assert_result(classify(&f), PC_L4CON, "host unreachable");
-    f.os_errno = ENETUNREACH;
-    assert_result(classify(&f), PC_L4CON, "network unreachable");
-    f.os_errno = ETIMEDOUT;
-    assert_result(classify(&f), PC_L4TOUT, "connection timed out");
-    f.os_errno = 0;
-    f.errbuf = "Failed to connect to 192.0.2.1 port 80 after 3 ms: Couldn't connect to server\n";
-    assert_result(classify(&f), PC_L4CON,
-                  "Failed to connect to 192.0.2.1 port 80 after 3 ms: Couldn't connect to server");
-    f.errbuf = "";
-    char want[HTTP_DETAIL_MAX];
-    http_detail_clean(want, curl_easy_strerror(CURLE_COULDNT_CONNECT));
-    assert_result(classify(&f), PC_L4CON, want);
-
-    /* the socket callback's failure wins over anything curl says */
-    f = facts(CURLE_OK);
-    f.sockerr = true;
-    f.sock_err = "netns blue: No such file or directory";
-    f.status = 200;
-    assert_false(http_response_needed(&f));
-    assert_result(classify(&f), PC_SOCKERR, "netns blue: No such file or directory");
-    f = facts(CURLE_OUT_OF_MEMORY);
-    assert_result(classify(&f), PC_SOCKERR, "out of memory");
-}
-
 static void test_http_timeouts(void **state)
 {
     (void)state;
-    struct http_facts f = facts(CURLE_OPERATION_TIMEDOUT);
-    f.errbuf = "Operation timed out after 2001 milliseconds with 0 bytes received";
-    assert_result(classify(&f), PC_L4TOUT, "no connection within 2s");
-    f.tcp_connected = true;
-    assert_result(classify(&f), PC_L7TOUT, "no complete response within 2s");
-    f.https = true;
-    assert_result(classify(&f), PC_L6TOUT, "TLS handshake not finished within 2s");
-    f.tls_done = true;
-    assert_result(classify(&f), PC_L7TOUT, "no complete response within 2s");
-    f.tcp_connected = false; /* as the probe's own timer sees it before the connect */
-    f.tls_done = false;
-    assert_result(classify(&f), PC_L4TOUT, "no connection within 2s");
-
     struct probe_result r;
+    http_timeout_result(2 * DURATION_SEC, false, false, false, &r);
+    assert_result(r, PC_L4TOUT, "no connection within 2s");
+    http_timeout_result(2 * DURATION_SEC, false, true, false, &r);
+    assert_result(r, PC_L7TOUT, "no complete response within 2s");
     http_timeout_result(1500 * DURATION_MS, true, true, false, &r);
     assert_result(r, PC_L6TOUT, "TLS handshake not finished within 1.5s");
-    http_timeout_result(250 * DURATION_MS, false, true, false, &r);
+    http_timeout_result(250 * DURATION_MS, true, true, true, &r);
     assert_result(r, PC_L7TOUT, "no complete response within 250ms");
     http_timeout_result(DURATION_SEC, true, false, true, &r);
     assert_result(r, PC_L4TOUT, "no connection within 1s");
@@ -568,129 +502,35 @@ static void test_http_timeouts(void **state)
 static void test_http_tls(void **state)
 {
     (void)state;
-    static const CURLcode tls[] = { CURLE_SSL_CONNECT_ERROR,  CURLE_PEER_FAILED_VERIFICATION,
-                                    CURLE_SSL_CERTPROBLEM,    CURLE_SSL_CIPHER,
-                                    CURLE_SSL_CACERT_BADFILE, CURLE_USE_SSL_FAILED };
-    for (size_t i = 0; i < sizeof(tls) / sizeof(tls[0]); i++)
-        assert_true(http_is_tls_error(tls[i]));
-    assert_false(http_is_tls_error(CURLE_OK));
-    assert_false(http_is_tls_error(CURLE_COULDNT_CONNECT));
-    assert_false(http_is_tls_error(CURLE_GOT_NOTHING));
-    assert_false(http_is_tls_error(CURLE_RECV_ERROR));
-
-    struct http_facts f = facts(CURLE_PEER_FAILED_VERIFICATION);
-    f.https = f.tcp_connected = true;
-    f.errbuf = "SSL certificate problem: self-signed certificate";
-    assert_result(classify(&f), PC_L6RSP, "certificate verify failed: self-signed certificate");
-    f.rc = CURLE_SSL_CONNECT_ERROR; /* the text says it is the certificate */
-    f.errbuf = "SSL certificate problem: unable to get local issuer certificate.\n";
-    assert_result(classify(&f), PC_L6RSP,
-                  "certificate verify failed: unable to get local issuer certificate");
-    f.errbuf = "OpenSSL/3.0.11: error:0A00010B:SSL routines::wrong version number";
-    assert_result(classify(&f), PC_L6RSP, "TLS handshake failed: wrong version number");
-    f.errbuf = "error:1408F10B:SSL routines:ssl3_get_record:wrong version number";
-    assert_result(classify(&f), PC_L6RSP, "TLS handshake failed: wrong version number");
-    f.errbuf = "OpenSSL SSL_connect: SSL_ERROR_SYSCALL in connection to 127.0.0.1:1 ";
-    assert_result(classify(&f), PC_L6RSP, "TLS handshake failed: connection closed");
-    f.rc = CURLE_PEER_FAILED_VERIFICATION;
-    f.errbuf = "SSL: no alternative certificate subject name matches target host name 'x'";
-    assert_result(classify(&f), PC_L6RSP, "certificate does not match 192.0.2.1");
-    g_hc.tls_server_name = "www.example.com";
-    assert_result(classify(&f), PC_L6RSP, "certificate does not match www.example.com");
-    g_hc.tls_server_name = NULL;
-    f.rc = CURLE_SSL_CIPHER;
-    f.errbuf = "";
-    char d[HTTP_DETAIL_MAX + CURL_ERROR_SIZE], want[HTTP_DETAIL_MAX];
-    snprintf(d, sizeof(d), "TLS error: %s", curl_easy_strerror(CURLE_SSL_CIPHER));
-    http_detail_clean(want, d);
-    assert_result(classify(&f), PC_L6RSP, want);
+    struct ip_addr a = addr("192.0.2.1");
+    struct probe_result r;
+    http_tls_result(HTTP_TLS_VERIFY, "self-signed certificate", NULL, &a, &r);
+    assert_result(r, PC_L6RSP, "certificate verify failed: self-signed certificate");
+    http_tls_result(HTTP_TLS_VERIFY, "unable to get local issuer certificate.\n", NULL, &a, &r);
+    assert_result(r, PC_L6RSP, "certificate verify failed: unable to get local issuer certificate");
+    http_tls_result(HTTP_TLS_NAME, "hostname mismatch", NULL, &a, &r);
+    assert_result(r, PC_L6RSP, "certificate does not match 192.0.2.1");
+    http_tls_result(HTTP_TLS_NAME, "hostname mismatch", "www.example.com", &a, &r);
+    assert_result(r, PC_L6RSP, "certificate does not match www.example.com");
+    http_tls_result(HTTP_TLS_PROTOCOL, "wrong version number", NULL, &a, &r);
+    assert_result(r, PC_L6RSP, "TLS handshake failed: wrong version number");
+    http_tls_result(HTTP_TLS_PROTOCOL, NULL, NULL, &a, &r);
+    assert_result(r, PC_L6RSP, "TLS error");
+    http_tls_result(HTTP_TLS_CLOSED, NULL, NULL, &a, &r);
+    assert_result(r, PC_L6RSP, "TLS handshake failed: connection closed");
+    http_tls_result(HTTP_TLS_SOCKET, strerror(ECONNRESET), NULL, &a, &r);
+    char want[HTTP_DETAIL_MAX];
+    snprintf(want, sizeof(want), "TLS handshake failed: %s", strerror(ECONNRESET));
+    assert_result(r, PC_L6RSP, want);
 
     /* a long message is cut, and never ends in a space or dot */
-    char longmsg[CURL_ERROR_SIZE];
+    char longmsg[300];
     memset(longmsg, 'x', sizeof(longmsg) - 1);
     longmsg[sizeof(longmsg) - 1] = '\0';
-    memcpy(longmsg, "SSL certificate problem: ", 25);
-    f.errbuf = longmsg;
-    struct probe_result r = classify(&f);
+    http_tls_result(HTTP_TLS_VERIFY, longmsg, NULL, &a, &r);
     assert_int_equal(r.code, PC_L6RSP);
     assert_int_equal(strlen(r.detail), HTTP_DETAIL_MAX - 1);
     assert_true(strncmp(r.detail, "certificate verify failed: xxx", 30) == 0);
-}
-
-static void test_http_responses(void **state)
-{
-    (void)state;
-    struct http_facts f = facts(CURLE_GOT_NOTHING);
-    f.tcp_connected = true;
-    assert_result(classify(&f), PC_L7RSP, "empty response");
-    f.rc = CURLE_WEIRD_SERVER_REPLY;
-    assert_result(classify(&f), PC_L7RSP, "invalid HTTP response");
-    f.rc = CURLE_UNSUPPORTED_PROTOCOL;
-    assert_result(classify(&f), PC_L7RSP, "invalid HTTP response");
-    f.rc = CURLE_PARTIAL_FILE;
-    assert_result(classify(&f), PC_L7RSP, "incomplete response");
-    f.rc = CURLE_RECV_ERROR;
-    assert_result(classify(&f), PC_L7RSP, "receive error: connection closed");
-    f.os_errno = ECONNRESET;
-    char want[HTTP_DETAIL_MAX];
-    snprintf(want, sizeof(want), "receive error: %s", strerror(ECONNRESET));
-    assert_result(classify(&f), PC_L7RSP, want);
-    f.rc = CURLE_SEND_ERROR;
-    snprintf(want, sizeof(want), "send error: %s", strerror(ECONNRESET));
-    assert_result(classify(&f), PC_L7RSP, want);
-    /* anything else: L7 once connected, L4 before */
-    f = facts(CURLE_TOO_MANY_REDIRECTS);
-    f.errbuf = "odd\r\nthing.";
-    assert_result(classify(&f), PC_L4CON, "odd  thing");
-    f.tcp_connected = true;
-    assert_result(classify(&f), PC_L7RSP, "odd  thing");
-    f = facts(CURLE_WRITE_ERROR); /* not stopped by us */
-    f.tcp_connected = true;
-    assert_false(http_response_needed(&f));
-    http_detail_clean(want, curl_easy_strerror(CURLE_WRITE_ERROR));
-    assert_result(classify(&f), PC_L7RSP, want);
-
-    /* complete responses: the status and body checks */
-    f = facts(CURLE_OK);
-    f.tcp_connected = true;
-    assert_true(http_response_needed(&f));
-    f.status = 200;
-    assert_result(classify(&f), PC_L7OK, "HTTP 200");
-    f.status = 503;
-    assert_result(classify(&f), PC_L7STS, "HTTP 503");
-    f.status = 0;
-    assert_result(classify(&f), PC_L7RSP, "invalid HTTP response");
-
-    int rc;
-    PCRE2_SIZE off;
-    pcre2_code *rx = pcre2_compile((PCRE2_SPTR) "status: (green|yellow)", PCRE2_ZERO_TERMINATED, 0,
-                                   &rc, &off, NULL);
-    assert_non_null(rx);
-    g_hc.response_regex = "status: (green|yellow)";
-    f.regex = rx;
-    f.status = 200;
-    f.body = "ok\nstatus: green\n";
-    f.body_len = strlen(f.body);
-    assert_result(classify(&f), PC_L7OK, "HTTP 200");
-    f.body = "status: red";
-    f.body_len = strlen(f.body);
-    assert_result(classify(&f), PC_L7RSP, "HTTP 200, regex did not match");
-    /* the write callback stopped at the body limit: still a response */
-    f.rc = CURLE_WRITE_ERROR;
-    f.stopped = true;
-    f.body = "status: yellow";
-    f.body_len = strlen(f.body);
-    assert_true(http_response_needed(&f));
-    assert_result(classify(&f), PC_L7OK, "HTTP 200");
-    f.status = 404;
-    assert_result(classify(&f), PC_L7STS, "HTTP 404");
-    pcre2_code_free(rx);
-    /* the regex did not compile (or memory ran out) */
-    f.regex = NULL;
-    f.status = 200;
-    f.regex_err = "response-regex: missing closing parenthesis at offset 8";
-    assert_result(classify(&f), PC_L7RSP,
-                  "response-regex: missing closing parenthesis at offset 8");
 }
 
 static void test_detail_clean(void **state)
@@ -765,9 +605,8 @@ int main(void)
         cmocka_unit_test(test_checksum),       cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_parse_errors),   cmocka_unit_test(test_truncated_and_garbled),
         cmocka_unit_test(test_error_texts),    cmocka_unit_test(test_seq_table),
-        cmocka_unit_test(test_seq_table_wrap), cmocka_unit_test(test_http_connect),
-        cmocka_unit_test(test_http_timeouts),  cmocka_unit_test(test_http_tls),
-        cmocka_unit_test(test_http_responses), cmocka_unit_test(test_detail_clean),
+        cmocka_unit_test(test_seq_table_wrap), cmocka_unit_test(test_http_timeouts),
+        cmocka_unit_test(test_http_tls),       cmocka_unit_test(test_detail_clean),
         cmocka_unit_test(test_regex_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

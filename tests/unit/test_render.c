@@ -473,10 +473,12 @@ static void test_backend_details(void **state)
                         "  last probe   2023-11-14 22:13:19.723 (0.4s ago), took 1s\n"
                         "  probes       12 (10 passed)\n"
                         "  frontends    web4, web6\n"
+                        "  slow start   off\n"
+                        "  damping      off\n"
                         "  history\n"
-                        "    2023-11-14 22:12:20.123  unknown  \xe2\x86\x92  up    L7OK    "
+                        "    2023-11-14 22:12:20.123  unknown  \xe2\x86\x92  up    L7OK    -  "
                         "HTTP 200\n"
-                        "    2023-11-14 22:13:15.123  up       \xe2\x86\x92  down  L4TOUT  "
+                        "    2023-11-14 22:13:15.123  up       \xe2\x86\x92  down  L4TOUT  -  "
                         "no connection within 1s\n");
 
     Maglev__Backend *bv[] = { &b };
@@ -734,21 +736,26 @@ static void test_json_fields(void **state)
 
     struct strbuf sb = STRBUF_INIT;
     json_message(&sb, &b.base, false, 0);
-    assert_string_equal(strbuf_str(&sb),
-                        "{\"name\":\"b1\",\"address\":\"\",\"healthcheck\":\"\",\"state\":\"down\","
-                        "\"enabled\":true,\"counter\":0,\"rise\":0,\"fall\":0,\"last_code\":\"\","
-                        "\"last_detail\":\"\",\"last_probe_time_us\":1700000000123456,"
-                        "\"last_probe_duration_us\":0,\"probes\":18446744073709551615,"
-                        "\"probes_passed\":0,\"history\":[{\"time_us\":1700000000123456,"
-                        "\"from_state\":\"up\",\"to_state\":\"down\",\"code\":\"L7STS\","
-                        "\"detail\":\"said \\\"no\\\"\"}],\"frontends\":[\"web\"]}");
+    assert_string_equal(
+        strbuf_str(&sb),
+        "{\"name\":\"b1\",\"address\":\"\",\"healthcheck\":\"\",\"state\":\"down\","
+        "\"enabled\":true,\"counter\":0,\"rise\":0,\"fall\":0,\"last_code\":\"\","
+        "\"last_detail\":\"\",\"last_probe_time_us\":1700000000123456,"
+        "\"last_probe_duration_us\":0,\"probes\":18446744073709551615,"
+        "\"probes_passed\":0,\"history\":[{\"time_us\":1700000000123456,"
+        "\"from_state\":\"up\",\"to_state\":\"down\",\"code\":\"L7STS\","
+        "\"detail\":\"said \\\"no\\\"\",\"reason\":\"\"}],\"frontends\":[\"web\"],"
+        "\"damping\":false,\"damping_penalty\":0,\"damping_suppressed\":false,"
+        "\"damping_reuse_in_ms\":0,\"damping_suppressed_since_us\":0,"
+        "\"probe_state\":\"\",\"damping_suppressions\":0,\"slow_start_ms\":0,"
+        "\"ramping\":false,\"ramp_started_us\":0,\"ramp_ends_us\":0,\"ramp_pct\":0}");
 
     /* pretty: same content, two-blank indent, scalars of arrays on one line */
     strbuf_reset(&sb);
     b.n_history = 0;
     json_message(&sb, &b.base, true, 0);
     assert_non_null(strstr(strbuf_str(&sb), "{\n  \"name\": \"b1\",\n  \"address\": \"\",\n"));
-    assert_non_null(strstr(strbuf_str(&sb), "  \"history\": [],\n  \"frontends\": [\"web\"]\n}"));
+    assert_non_null(strstr(strbuf_str(&sb), "  \"history\": [],\n  \"frontends\": [\"web\"],\n"));
 
     /* a oneof: only the member set; a map as an object */
     Maglev__LogEvent__FieldsEntry f1 = MAGLEV__LOG_EVENT__FIELDS_ENTRY__INIT;
