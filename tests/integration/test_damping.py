@@ -188,3 +188,35 @@ def test_operator_clear_ends_a_suppression(lab, run):
     # b2's healthcheck has damping too; a backend without it is refused
     err = maglevc(d, "set", "backend", "nosuch", "damping", "clear")
     assert err.returncode != 0
+
+
+def reload(ch, lab, text):
+    lab.write_config(text)
+    r = rpc(ch, "ReloadConfig", pb.ReloadConfigRequest(), pb.ConfigResult)
+    assert r.ok, r.errors
+    return r
+
+
+def test_reload_keeps_a_suppression_until_damping_is_turned_off(lab, run):
+    sim, d, ch = run(config(lab, "{half-life: 1m, penalty: 3000}"))
+    b1 = lab.backends[0].v4
+    _, i_sup = flap_until_suppressed(lab, d, flaps=1)
+    wait_weight(sim, b1, 0, "b1 at 0 while suppressed")
+    Lab.wait_for(lambda: backend(ch).probe_state == "up", "b1's probes say up")
+    before = backend(ch).damping_penalty
+    # a reload changing only the reuse threshold: the penalty and the
+    # suppression carry over (the penalty is far above both thresholds)
+    reload(ch, lab, config(lab, "{half-life: 1m, penalty: 3000, reuse: 500}"))
+    hc = rpc(ch, "GetHealthCheck", pb.GetHealthCheckRequest(name="tcp"), pb.HealthCheck)
+    assert hc.damping_reuse == 500, hc
+    b = backend(ch)
+    assert b.damping_suppressed and b.state == "down", b
+    assert 500 < b.damping_penalty <= before, (before, b.damping_penalty)
+    assert sim_weights(sim).get(b1) == 0, "a reload released a suppressed backend"
+    # damping turned off: the suppression ends at once, with its reason
+    reload(ch, lab, config(lab, "false"))
+    up, _ = wait_record(d, "backend-transition", after=i_sup, backend="b1", to="up")
+    assert up["reason"] == "damping-clear", up
+    wait_weight(sim, b1, 100, "b1 back at 100 once damping is off")
+    b = backend(ch)
+    assert not b.damping and not b.damping_suppressed and b.damping_penalty == 0, b
