@@ -148,6 +148,8 @@ static int start_metrics(struct daemon *d)
     metrics_add_api(d->metrics, d->api);
     if (d->opts->dashboard) {
         d->dashboard = dashboard_new(d->core, d->metrics);
+        if (d->opts->dashboard_queue_msgs)
+            dashboard_set_queue_msgs(d->dashboard, d->opts->dashboard_queue_msgs);
         log_info("dashboard-enabled", LOG_STR("page", "/"), LOG_STR("events", "/events"),
                  LOG_STR("api", "/api/state"));
     }

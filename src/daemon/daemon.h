@@ -15,6 +15,7 @@ struct daemon_opts {
     const char *vpp_api_addr;          /* "" = no VPP integration */
     const char *vpp_stats_addr;        /* "" = no LB counters (none either without VPP) */
     unsigned vpp_stats_interval_ms;    /* 0 = 5 s (tests) */
+    unsigned dashboard_queue_msgs;     /* 0 = the dashboard's own (tests) */
     bool vpp_dry_run;
     unsigned grpc_max_conns;    /* 0: what the descriptor budget allows, at most 1024 */
     unsigned grpc_handshake_ms; /* 0: 10 s */

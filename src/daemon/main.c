@@ -28,6 +28,7 @@ struct options {
     const char *vpp_api_addr;
     const char *vpp_stats_addr;
     unsigned vpp_stats_interval_ms; /* hidden test option; 0 = 5 s */
+    unsigned dashboard_queue_msgs;  /* hidden test option; 0 = the dashboard's */
     const char *metrics_addr;
     bool metrics_default; /* neither --metrics-addr nor MAGLEV_METRICS_ADDR */
     bool dashboard;       /* serve the dashboard on the metrics listeners */
@@ -194,6 +195,7 @@ static int parse_args(int argc, char **argv, struct options *o)
         OPT_VPP_DRY,
         OPT_VPP_STATS,
         OPT_VPP_STATS_IV,
+        OPT_DASH_QUEUE,
         OPT_METRICS,
         OPT_NO_DASHBOARD
     };
@@ -217,6 +219,7 @@ static int parse_args(int argc, char **argv, struct options *o)
         { "vpp-stats-addr", required_argument, NULL, OPT_VPP_STATS },
         /* tests only, not in --help: the LB counters' interval (ms) */
         { "test-vpp-stats-interval-ms", required_argument, NULL, OPT_VPP_STATS_IV },
+        { "test-dashboard-queue-msgs", required_argument, NULL, OPT_DASH_QUEUE },
         { "metrics-addr", required_argument, NULL, OPT_METRICS },
         { "no-dashboard", no_argument, NULL, OPT_NO_DASHBOARD },
         { "version", no_argument, NULL, 'V' },
@@ -302,6 +305,11 @@ static int parse_args(int argc, char **argv, struct options *o)
         case OPT_VPP_STATS_IV: {
             unsigned long ms = strtoul(optarg, NULL, 10);
             o->vpp_stats_interval_ms = ms >= 100 && ms <= 3600000 ? (unsigned)ms : 0;
+            break;
+        }
+        case OPT_DASH_QUEUE: {
+            unsigned long n = strtoul(optarg, NULL, 10);
+            o->dashboard_queue_msgs = n >= 2 && n <= 512 ? (unsigned)n : 0;
             break;
         }
         case OPT_METRICS:
@@ -461,6 +469,7 @@ int main(int argc, char **argv)
                              .vpp_api_addr = o.vpp_api_addr,
                              .vpp_stats_addr = o.vpp_stats_addr,
                              .vpp_stats_interval_ms = o.vpp_stats_interval_ms,
+                             .dashboard_queue_msgs = o.dashboard_queue_msgs,
                              .vpp_dry_run = o.vpp_dry_run,
                              .grpc_max_conns = o.max_conns_n,
                              .grpc_handshake_ms = o.handshake_ms,

@@ -59,6 +59,7 @@ struct dashboard {
     struct dash_client *clients;
     size_t n_clients;
     unsigned long dropped;
+    size_t queue_msgs; /* DASH_QUEUE_MSGS, or a test's */
     bool stopping;
     /* changes not sent yet (config indexes) */
     size_t n_fe, n_be;

@@ -378,6 +378,7 @@ struct dashboard *dashboard_new(struct core *core, struct metrics *m)
     d->core = core;
     d->metrics = m;
     d->loop = core_loop(core);
+    d->queue_msgs = DASH_QUEUE_MSGS;
     ev_timer_init(&d->flush, on_flush, DASH_COALESCE_S, 0.);
     d->flush.data = d;
     ev_timer_init(&d->tick, on_tick, DASH_TICK_S, DASH_TICK_S);
@@ -416,4 +417,10 @@ size_t dashboard_clients(const struct dashboard *d)
 unsigned long dashboard_dropped(const struct dashboard *d)
 {
     return d ? d->dropped : 0;
+}
+
+void dashboard_set_queue_msgs(struct dashboard *d, size_t n)
+{
+    if (d && n >= 2 && n <= DASH_QUEUE_MSGS)
+        d->queue_msgs = n;
 }

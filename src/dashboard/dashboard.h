@@ -34,6 +34,8 @@ void dashboard_free(struct dashboard *d);
 
 /* Event streams connected now; clients closed for being too slow. */
 size_t dashboard_clients(const struct dashboard *d);
+/* Tests: the messages an event stream may have queued (2..512). */
+void dashboard_set_queue_msgs(struct dashboard *d, size_t n);
 unsigned long dashboard_dropped(const struct dashboard *d);
 
 /* Whether every address of a --metrics-addr list ("HOST:PORT,...") is a

@@ -74,7 +74,7 @@ static void push(struct dash_client *c, struct dash_msg *m)
     if (c->dead)
         return;
     /* the first message always fits: a snapshot may be large */
-    if (c->n && (c->n >= DASH_QUEUE_MSGS || c->bytes + m->len > DASH_QUEUE_BYTES)) {
+    if (c->n && (c->n >= c->d->queue_msgs || c->bytes + m->len > DASH_QUEUE_BYTES)) {
         c->dead = true;
         c->d->dropped++;
         log_warn("dashboard-client-dropped", LOG_STR("peer", c->peer),
