@@ -177,6 +177,29 @@ def vpp_weights(env, frontend):
     return {a["address"]: a["weight"] for a in doc["vips"][0]["ases"] if a["active"]}
 
 
+def vip_answers(st, n=40):
+    """n GETs to web4's VIP from the hub, each on a new connection (a new
+    source port: a new flow for the table vppsim mirrors into nftables):
+    the backends that answered, by name, and how many requests failed."""
+    script = f"for i in $(seq {n}); do curl -s -m 3 http://198.19.0.10/ || echo FAILED; done"
+    r = subprocess.run(["ip", "netns", "exec", st["hub"], "sh", "-c", script],
+                       capture_output=True, text=True, timeout=n * 4 + 30)
+    words = r.stdout.split()
+    return {w: words.count(w) for w in set(words) if w != "FAILED"}, words.count("FAILED")
+
+
+def wait_answers(st, pred, what):
+    last = []
+
+    def ok():
+        last[:] = [vip_answers(st)]
+        return pred(*last[0])
+    try:
+        Lab.wait_for(ok, what, timeout=WAIT, interval=0.2)
+    except AssertionError:
+        raise AssertionError(f"{what}: the VIP answered {last}") from None
+
+
 def wait_weights(env, frontend, want, what):
     last = {}
 
@@ -402,6 +425,9 @@ def test_fail_then_heal_nginx2_shows_in_vpp(demo):
     wait_weights(env, "web4", base4, "VPP to have web4's weights")
     wait_weights(env, "web6", base6, "VPP to have web6's weights")
 
+    # the VIP answers, through the hub's nftables (vppsim's mirror of VPP)
+    wait_answers(st, lambda a, failed: not failed and set(a) == {"b1", "b2"},
+                 "b1 and b2 answering at the VIP")
     w = Watch(env)
     try:
         # the watch is live once it sent its first snapshot (nginx2 included)
@@ -429,6 +455,9 @@ def test_fail_then_heal_nginx2_shows_in_vpp(demo):
         wait_weights(env, "web4", dict(base4, **{b["nginx2"]: 0}), "nginx2 at 0 in VPP")
         assert vpp_weights(env, "web6") == base6
         assert ctl(env, "show", "backend", "nginx1")["state"] == "up"
+        # no new connection reaches nginx2, and none fails
+        wait_answers(st, lambda a, failed: not failed and set(a) == {"b1"},
+                     "only b1 answering at the VIP")
         # the demo's terminal shows it too (maglevd's log)
         demo["t"].wait_for(r"msg=backend-transition backend=nginx2 from=up to=down ")
 
@@ -449,6 +478,8 @@ def test_fail_then_heal_nginx2_shows_in_vpp(demo):
         assert up < back, w.snapshot()[mark:]
         wait_weights(env, "web4", base4, "nginx2 back at 50 in VPP")
         assert vpp_weights(env, "web6") == base6
+        wait_answers(st, lambda a, failed: not failed and set(a) == {"b1", "b2"},
+                     "b2 answering at the VIP again")
 
         r = demo_cmd(env, "heal", "nginx2")
         assert r.returncode == 0 and "nothing to do" in r.stdout, (r.stdout, r.stderr)
