@@ -83,7 +83,10 @@ trap 'exit 1' INT TERM HUP
 # must bring it back to what it was). /run and /tmp are left out: tests of
 # other suites use /run/vpp-maglev.
 snapshot() {
+    # /var/cache/man is man-db's: cat pages formatted while the package was
+    # installed are its cache, which its own cron job expires
     find /etc /usr /lib /var/lib /var/cache /var/log \( -path /var/lib/dpkg/info -prune \) -o \
+        \( -path /var/cache/man -prune \) -o \
         \( -name '*maglev*' -print \) 2>/dev/null | sort
 }
 snapshot > "$tmp/before"
