@@ -11,7 +11,7 @@ PKGS="
   python3 python3-pytest python3-grpcio python3-protobuf python3-pexpect
   nginx iproute2 nftables openssl procps valgrind haproxy stress-ng prometheus
   python3-yaml groff-base
-  chromium chromium-driver python3-selenium firefox-esr python3-websocket
+  chromium chromium-driver python3-selenium firefox-esr python3-websocket python3-xxhash
   debhelper dpkg-dev lintian man-db systemd
 "
 missing=""
