@@ -560,9 +560,11 @@ def test_rss_flood_after_flood(tdir, daemons):
     pinned (glibc chunks of objects freed late, among live ones; not
     threads: their number does not change), which a later flood's trims
     give back: it does not add up. So, over three floods: the issue's bar
-    (within 20 % of before) after at least one and after the last one or
-    the one before it, and never more than 50 % over before after any (a
-    leak of 2 KiB per connection would put the third 9 MiB over)."""
+    (within 20 % of before) after the last one or the one before it (a
+    leak of 1.2 KiB per connection would put the second and the third
+    over), and never more than 12 MiB over before after any (the most
+    left pinned for a while under load is 9 MiB; at load 14 one in five
+    runs left 9.1 MiB, 52 % of an RSS of 17 MiB)."""
     d, tcp, base = start_for_flood(tdir, daemons)
     pid = d.p.pid
     before = vmrss_kib(pid)
@@ -587,7 +589,7 @@ def test_rss_flood_after_flood(tdir, daemons):
     assert min(peaks) > before + 8192, "the floods were real"
     within = [a <= before * 1.2 for a in afters]
     assert any(within[1:]), (before, peaks, afters)
-    assert max(afters) <= before * 1.5, (before, peaks, afters)
+    assert max(afters) <= before + 12 * 1024, (before, peaks, afters)
     assert "maglevd" in serves(tcp).stdout
 
 
