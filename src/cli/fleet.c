@@ -77,8 +77,8 @@ static void fill_cell(const struct fleet_lb *lb, const Maglev__Frontend *f, stru
         if (!str_eq(vip->frontend, f->name))
             continue;
         c->len = vip->flow_table_length;
-        c->table = fleet_vip_fingerprint(vip, &c->fingerprint) == 0 ? FLEET_TABLE_OK
-                                                                     : FLEET_TABLE_UNKNOWN;
+        c->table =
+            fleet_vip_fingerprint(vip, &c->fingerprint) == 0 ? FLEET_TABLE_OK : FLEET_TABLE_UNKNOWN;
         break;
     }
 }

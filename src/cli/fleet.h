@@ -44,8 +44,8 @@ enum fleet_table {
 struct fleet_cell {
     bool present; /* the LB has the frontend */
     enum fleet_table table;
-    uint64_t fingerprint; /* lb_mg_fingerprint of VPP's table */
-    uint32_t len;         /* flow_table_length */
+    uint64_t fingerprint;  /* lb_mg_fingerprint of VPP's table */
+    uint32_t len;          /* flow_table_length */
     uint32_t total_weight; /* sum of the effective weights */
 };
 

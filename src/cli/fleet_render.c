@@ -60,8 +60,7 @@ static void diff_phrase(struct strbuf *sb, const struct fleet_report *r,
             strbuf_addf(sb, " %s on ", or_empty(v->state)[0] ? v->state : "?");
             const char *sep = "";
             for (size_t j = i; j < r->n_lbs; j++) {
-                if (d->lb[j].present &&
-                    strcmp(or_empty(d->lb[j].state), or_empty(v->state)) == 0) {
+                if (d->lb[j].present && strcmp(or_empty(d->lb[j].state), or_empty(v->state)) == 0) {
                     strbuf_addf(sb, "%slb%zu", sep, j + 1);
                     sep = ", ";
                 }
@@ -203,8 +202,7 @@ static void render_frontend_rows(struct table *t, const struct fleet_report *r,
             if (!v->present)
                 table_cell(t, TC_NONE, r->lbs[i].error ? "?" : "-");
             else
-                table_cellf(t, table_state_color(v->state), "%s %u", or_empty(v->state),
-                            v->weight);
+                table_cellf(t, table_state_color(v->state), "%s %u", or_empty(v->state), v->weight);
         }
         table_endrow(t);
     }

@@ -79,10 +79,9 @@ static void fixture(struct lb_fixture *f, const char *hash, const char *const st
 
 static struct fleet_lb lb_of(const struct lb_fixture *f, const char *server)
 {
-    return (struct fleet_lb){ .server = server,
-                              .version = &f->version,
-                              .frontends = &f->fes,
-                              .vpp = &f->vpp };
+    return (struct fleet_lb){
+        .server = server, .version = &f->version, .frontends = &f->fes, .vpp = &f->vpp
+    };
 }
 
 static const char *const all_up[3] = { "up", "up", "up" };
@@ -290,12 +289,9 @@ static void test_fingerprint(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_identical_agree),
-        cmocka_unit_test(test_health_disagreement),
-        cmocka_unit_test(test_table_only),
-        cmocka_unit_test(test_config_and_reachability),
-        cmocka_unit_test(test_missing),
-        cmocka_unit_test(test_fingerprint),
+        cmocka_unit_test(test_identical_agree), cmocka_unit_test(test_health_disagreement),
+        cmocka_unit_test(test_table_only),      cmocka_unit_test(test_config_and_reachability),
+        cmocka_unit_test(test_missing),         cmocka_unit_test(test_fingerprint),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
