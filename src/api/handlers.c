@@ -51,6 +51,7 @@ static void get_version(struct api_call *call, const ProtobufCMessage *req, void
     m.start_time_us = core_start_us(api->core);
     m.pid = getpid();
     m.config_path = (char *)core_config_path(api->core);
+    m.config_hash = (char *)core_config_hash(api->core);
     struct checker_watch w;
     char reasons[96];
     core_health_watch(api->core, &w);

@@ -486,6 +486,8 @@ int action_run(struct session *s, const struct cmd_parsed *p)
         return vpp_sync(s, p->arg[ARG_FRONTEND].str, false);
     case CMD_PLAN_VPP_LB_STATE:
         return vpp_sync(s, p->arg[ARG_FRONTEND].str, true);
+    case CMD_SHOW_FLEET:
+        return action_show_fleet(s);
     case CMD_HELP:
         help(s);
         return EXIT_OK;

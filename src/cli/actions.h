@@ -36,6 +36,13 @@ struct session {
     FILE *out, *err;                    /* stdout, stderr */
     volatile sig_atomic_t *interrupted; /* set by SIGINT; cleared by the caller */
     struct names_cache names;
+    /* Every --server (maglevc --server A --server B ...), in order, and a
+     * client for each (opened by main; clients[i] talks to servers[i]).
+     * With one, client/addr are clients[0]/servers[0]. */
+    const char *const *servers;
+    struct client **clients;
+    size_t n_servers;
+    bool keep_going; /* --continue: an action goes on after a server failed */
 };
 
 /* Exit statuses of maglevc. */
@@ -62,6 +69,20 @@ Maglev__VersionInfo *action_server_version(struct session *s, struct client_stat
  * or "cannot reach maglevd at ADDR: ..." and the like. */
 void action_status_message(const struct session *s, const struct client_status *st, char *buf,
                            size_t len);
+
+/* ---- actions_fleet.c ---- */
+
+/* show fleet: every server's version, frontends and VPP LB state,
+ * compared (cli/fleet.h). EXIT_OK when all agree, EXIT_SERVER when they
+ * do not or a server did not answer. */
+int action_show_fleet(struct session *s);
+
+/* A command on each of several servers, in order, under a header per
+ * server (with --json: one array of {server, exit, result, error}).
+ * Changes (set ..., sync, config reload) stop at the first server that
+ * fails unless keep_going; reading commands run on all. watch events is
+ * refused (EXIT_USAGE). Returns the worst exit status. */
+int action_run_servers(struct session *s, const struct cmd_parsed *p);
 
 /* ---- names.c ---- */
 

@@ -218,6 +218,7 @@ enum maglevc_action {
     CMD_SHOW_VPP_LB_COUNTERS,
     CMD_SHOW_MASS_FAILURE,
     CMD_SET_MASS_FAILURE_RELEASE,
+    CMD_SHOW_FLEET, /* the view across every --server */
     CMD_HELP,
     CMD_QUIT, /* `quit` and `exit` */
     CMD_ACTION_COUNT

@@ -78,6 +78,8 @@ static const struct cmd_node show[] = {
     KW("vpp", "Show VPP's connection and load-balancer state", .children = show_vpp),
     KW("mass-failure", "Show the mass-failure guard: armed or holding, the backends held",
        ACT(CMD_SHOW_MASS_FAILURE)),
+    KW("fleet", "Compare the load balancers given by --server: config, weights, Maglev tables",
+       ACT(CMD_SHOW_FLEET)),
     END,
 };
 

@@ -1,14 +1,18 @@
 /* maglevc: the operator's shell and one-shot CLI for maglevd.
  *
- *   maglevc [--server ADDR] [--tls-ca FILE --tls-cert FILE --tls-key FILE
+ *   maglevc [--server ADDR]... [--servers-file FILE] [--continue] [--tls-ca FILE --tls-cert FILE
+ * --tls-key FILE
  *           [--tls-server-name NAME]] [--color auto|always|never] [--json]
  *           [COMMAND...]
  *
  * With a command: runs it once; exit 0 ok, 1 server error (or an answer
  * reporting a failure: config check, a sync op VPP refused), 2 usage error.
  * Without: the interactive shell (or, with stdin not a terminal, one command
- * per line). --complete LINE (hidden) prints the completions of LINE one per
- * line, for the bash completion script. */
+ * per line). With several servers (--server repeated, $MAGLEV_SERVERS,
+ * --servers-file): `show fleet` compares them, other commands run on each
+ * in turn (actions_fleet.c); no shell. --complete LINE (hidden) prints the completions of LINE one
+ * per line, for the bash completion script. */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +22,7 @@
 
 #include "cli/actions.h"
 #include "cli/client.h"
+#include "cli/cmdtree.h"
 #include "cli/shell.h"
 #include "common/version.h"
 
@@ -26,7 +31,9 @@
 enum color_mode { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
 
 struct opts {
-    const char *server;
+    struct strlist servers; /* --server, --servers-file, $MAGLEV_SERVERS or the default */
+    bool servers_given;     /* by --server or --servers-file */
+    bool keep_going;        /* --continue */
     struct client_tls tls;
     enum color_mode color;
     bool json;
@@ -49,36 +56,42 @@ static void on_sigint(int sig)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: maglevc [OPTIONS] [COMMAND...]\n"
-            "\n"
-            "The shell of maglevd: without a command, an interactive shell (TAB completes,\n"
-            "\"?\" lists what may come next); with one, runs it and exits.\n"
-            "\n"
-            "  -s, --server ADDR   maglevd's API: unix:PATH or HOST:PORT (default $MAGLEV_SERVER,\n"
-            "                      else " DEFAULT_SERVER ")\n"
-            "      --tls-ca FILE   TLS to a HOST:PORT server: the CA that signs its certificate\n"
-            "                      (PEM; $MAGLEV_TLS_CA; default: the system's roots)\n"
-            "      --tls-cert FILE this client's certificate (PEM; $MAGLEV_TLS_CERT)\n"
-            "      --tls-key FILE  its private key (PEM; $MAGLEV_TLS_KEY)\n"
-            "      --tls-server-name NAME  the name in the server's certificate when it is\n"
-            "                      not the HOST of --server ($MAGLEV_TLS_SERVER_NAME)\n"
-            "      --color WHEN    auto (a terminal, unless NO_COLOR is set), always or never\n"
-            "  -j, --json          print results as JSON (field names as in maglev.proto)\n"
-            "  -h, --help          this help\n"
-            "  -V, --version       maglevc's version\n"
-            "\n"
-            "Commands: show version | frontends | frontend NAME | backends | backend NAME |\n"
-            "          healthchecks | healthcheck NAME;\n"
-            "          set backend NAME pause|resume|enable|disable|damping clear;\n"
-            "          set frontend NAME pool POOL backend NAME weight 0-100;\n"
-            "          show vpp info | lb state [NAME];\n"
-            "          sync vpp lb state [NAME]; plan vpp lb state [NAME];\n"
-            "          config check | reload; watch events [num N] [log [level L]] [backend]\n"
-            "          [frontend]; help. A unique prefix of a word is enough (sh ba).\n"
-            "\n"
-            "Exit status: 0 ok, 1 the server failed or said no (also a failed config check\n"
-            "or a sync with an operation VPP refused), 2 usage error.\n");
+    fprintf(
+        f, "usage: maglevc [OPTIONS] [COMMAND...]\n"
+           "\n"
+           "The shell of maglevd: without a command, an interactive shell (TAB completes,\n"
+           "\"?\" lists what may come next); with one, runs it and exits.\n"
+           "\n"
+           "  -s, --server ADDR   maglevd's API: unix:PATH or HOST:PORT (default $MAGLEV_SERVERS,\n"
+           "                      else $MAGLEV_SERVER, else " DEFAULT_SERVER ");\n"
+           "                      repeat it for a fleet of load balancers: show fleet compares\n"
+           "                      them, other commands run on each in turn\n"
+           "      --servers-file FILE  servers one per line (# starts a comment)\n"
+           "      --continue      with several servers, a change (set, sync, config reload)\n"
+           "                      goes on after a server failed (default: stop there)\n"
+           "      --tls-ca FILE   TLS to a HOST:PORT server: the CA that signs its certificate\n"
+           "                      (PEM; $MAGLEV_TLS_CA; default: the system's roots)\n"
+           "      --tls-cert FILE this client's certificate (PEM; $MAGLEV_TLS_CERT)\n"
+           "      --tls-key FILE  its private key (PEM; $MAGLEV_TLS_KEY)\n"
+           "      --tls-server-name NAME  the name in the server's certificate when it is\n"
+           "                      not the HOST of --server ($MAGLEV_TLS_SERVER_NAME)\n"
+           "      --color WHEN    auto (a terminal, unless NO_COLOR is set), always or never\n"
+           "  -j, --json          print results as JSON (field names as in maglev.proto)\n"
+           "  -h, --help          this help\n"
+           "  -V, --version       maglevc's version\n"
+           "\n"
+           "Commands: show version | frontends | frontend NAME | backends | backend NAME |\n"
+           "          healthchecks | healthcheck NAME;\n"
+           "          set backend NAME pause|resume|enable|disable|damping clear;\n"
+           "          set frontend NAME pool POOL backend NAME weight 0-100;\n"
+           "          show vpp info | lb state [NAME]; show fleet;\n"
+           "          sync vpp lb state [NAME]; plan vpp lb state [NAME];\n"
+           "          config check | reload; watch events [num N] [log [level L]] [backend]\n"
+           "          [frontend]; help. A unique prefix of a word is enough (sh ba).\n"
+           "\n"
+           "Exit status: 0 ok, 1 the server failed or said no (also a failed config check\n"
+           "or a sync with an operation VPP refused; with several servers, any of them;\n"
+           "show fleet: the load balancers disagree or one is unreachable), 2 usage error.\n");
 }
 
 static const char *env_or_null(const char *name)
@@ -87,11 +100,69 @@ static const char *env_or_null(const char *name)
     return v && *v ? v : NULL;
 }
 
+/* Appends the servers of a comma-separated list (blanks around each
+ * ignored, empty items skipped). */
+static void add_server_list(struct strlist *sl, const char *list)
+{
+    while (*list) {
+        size_t n = strcspn(list, ",");
+        const char *b = list, *e = list + n;
+        while (b < e && (*b == ' ' || *b == '\t'))
+            b++;
+        while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
+            e--;
+        if (e > b)
+            cmd_strlist_addn(sl, b, (size_t)(e - b));
+        list += n + (list[n] == ',');
+    }
+}
+
+/* --servers-file: one server per line; blanks around it, empty lines and
+ * everything from a # on are ignored. */
+static int add_server_file(struct strlist *sl, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "maglevc: --servers-file %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    size_t before = sl->n;
+    while (getline(&line, &cap, f) >= 0) {
+        line[strcspn(line, "#\r\n")] = '\0';
+        char *b = line + strspn(line, " \t");
+        size_t n = strlen(b);
+        while (n > 0 && (b[n - 1] == ' ' || b[n - 1] == '\t'))
+            n--;
+        if (n > 0)
+            cmd_strlist_addn(sl, b, n);
+    }
+    free(line);
+    fclose(f);
+    if (sl->n == before) {
+        fprintf(stderr, "maglevc: --servers-file %s: no server in it\n", path);
+        return -1;
+    }
+    return 0;
+}
+
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-    enum { OPT_COLOR = 256, OPT_COMPLETE, OPT_TLS_CA, OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_NAME };
+    enum {
+        OPT_COLOR = 256,
+        OPT_COMPLETE,
+        OPT_TLS_CA,
+        OPT_TLS_CERT,
+        OPT_TLS_KEY,
+        OPT_TLS_NAME,
+        OPT_SERVERS_FILE,
+        OPT_CONTINUE
+    };
     static const struct option longopts[] = {
         { "server", required_argument, NULL, 's' },
+        { "servers-file", required_argument, NULL, OPT_SERVERS_FILE },
+        { "continue", no_argument, NULL, OPT_CONTINUE },
         { "color", required_argument, NULL, OPT_COLOR },
         { "colour", required_argument, NULL, OPT_COLOR },
         { "json", no_argument, NULL, 'j' },
@@ -104,8 +175,6 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
     };
-    const char *env = getenv("MAGLEV_SERVER");
-    o->server = env && *env ? env : DEFAULT_SERVER;
     o->tls.ca = env_or_null("MAGLEV_TLS_CA");
     o->tls.cert = env_or_null("MAGLEV_TLS_CERT");
     o->tls.key = env_or_null("MAGLEV_TLS_KEY");
@@ -114,7 +183,16 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     while ((c = getopt_long(argc, argv, "s:jhV", longopts, NULL)) != -1) {
         switch (c) {
         case 's':
-            o->server = optarg;
+            cmd_strlist_add(&o->servers, optarg);
+            o->servers_given = true;
+            break;
+        case OPT_SERVERS_FILE:
+            if (add_server_file(&o->servers, optarg) < 0)
+                return -1;
+            o->servers_given = true;
+            break;
+        case OPT_CONTINUE:
+            o->keep_going = true;
             break;
         case 'j':
             o->json = true;
@@ -159,6 +237,15 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             return -1;
         }
     }
+    if (!o->servers_given) {
+        const char *list = env_or_null("MAGLEV_SERVERS");
+        if (list)
+            add_server_list(&o->servers, list);
+        if (o->servers.n == 0) {
+            const char *one = env_or_null("MAGLEV_SERVER");
+            cmd_strlist_add(&o->servers, one ? one : DEFAULT_SERVER);
+        }
+    }
     return 0;
 }
 
@@ -182,54 +269,95 @@ static int complete(struct session *s, const char *line)
     return EXIT_OK;
 }
 
+/* Opens a client per server (all of them, for --complete only the first);
+ * -1 after printing the error. */
+static int open_clients(struct session *s, const struct opts *o, bool first_only)
+{
+    size_t n = first_only ? 1 : o->servers.n;
+    s->clients = calloc(n, sizeof(*s->clients));
+    if (!s->clients)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        char err[256];
+        if (client_open(o->servers.v[i], &o->tls, &s->clients[i], err, sizeof(err)) < 0) {
+            if (!first_only) /* --complete: keywords only, quietly */
+                action_error(s, err);
+            return -1;
+        }
+        client_set_interrupt(s->clients[i], &interrupted);
+        client_set_timeout(s->clients[i], ACTION_TIMEOUT_MS);
+        s->n_servers = i + 1;
+    }
+    s->client = s->clients[0];
+    s->addr = o->servers.v[0];
+    return 0;
+}
+
+static void close_clients(struct session *s)
+{
+    for (size_t i = 0; i < s->n_servers; i++)
+        client_close(s->clients[i]);
+    free(s->clients);
+}
+
 int main(int argc, char **argv)
 {
     struct opts o = { 0 };
-    if (parse_opts(argc, argv, &o) < 0)
+    if (parse_opts(argc, argv, &o) < 0) {
+        cmd_strlist_free(&o.servers);
         return EXIT_USAGE;
+    }
 
     struct session s = {
-        .addr = o.server,
+        .addr = o.servers.v[0],
         .color = !o.json && use_color(o.color, STDOUT_FILENO),
         .err_color = use_color(o.color, STDERR_FILENO),
         .json = o.json,
         .out = stdout,
         .err = stderr,
         .interrupted = &interrupted,
+        .servers = (const char *const *)o.servers.v,
+        .keep_going = o.keep_going,
     };
+    bool several = o.servers.n > 1;
 
     /* A command line that does not parse needs no server. */
     struct cmd_parsed p = { 0 };
     int words = argc - optind;
+    int rc = EXIT_USAGE;
     if (!o.complete && words > 0) {
         char err[512];
         if (cmd_parse(&cli_commands, words, argv + optind, &p, err, sizeof(err)) < 0) {
             action_error(&s, err);
-            return EXIT_USAGE;
+            goto out;
         }
-        if (p.action == CMD_QUIT)
-            return EXIT_OK;
-        if (p.action == CMD_HELP)
-            return action_run(&s, &p);
+        if (p.action == CMD_QUIT || p.action == CMD_HELP) {
+            rc = p.action == CMD_HELP ? action_run(&s, &p) : EXIT_OK;
+            goto out;
+        }
+    } else if (!o.complete && several) {
+        action_error(&s, "the shell talks to one maglevd: give one --server, or a command to "
+                         "run on each");
+        goto out;
     }
 
     struct sigaction sa = { .sa_handler = on_sigint }; /* no SA_RESTART: reads see EINTR */
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
 
-    char err[256];
-    if (client_open(o.server, &o.tls, &s.client, err, sizeof(err)) < 0) {
-        if (o.complete)
-            return complete(&s, o.complete); /* keywords only */
-        action_error(&s, err);
-        return EXIT_USAGE;
+    if (open_clients(&s, &o, o.complete != NULL) < 0) {
+        if (o.complete) {
+            s.client = NULL;
+            rc = complete(&s, o.complete); /* keywords only */
+        }
+        close_clients(&s);
+        goto out;
     }
-    client_set_interrupt(s.client, &interrupted);
-    client_set_timeout(s.client, ACTION_TIMEOUT_MS);
 
-    int rc;
     if (o.complete)
         rc = complete(&s, o.complete);
+    else if (words > 0 && several)
+        rc = action_run_servers(&s, &p);
     else if (words > 0)
         rc = action_run(&s, &p);
     else if (isatty(STDIN_FILENO))
@@ -238,6 +366,8 @@ int main(int argc, char **argv)
         rc = shell_batch(&s, stdin);
 
     cli_names_free(&s.names);
-    client_close(s.client);
+    close_clients(&s);
+out:
+    cmd_strlist_free(&o.servers);
     return rc;
 }

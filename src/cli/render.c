@@ -105,7 +105,10 @@ void render_version(struct strbuf *sb, const struct render_opts *o,
     render_time(t, sizeof(t), v->start_time_us);
     render_age(age, sizeof(age), v->start_time_us, o->now_us);
     strbuf_addf(sb, "%*s  pid %d, started %s (%s)\n", (int)w, "", (int)v->pid, t, age);
-    strbuf_addf(sb, "%*s  config %s\n", (int)w, "", or_dash(v->config_path));
+    strbuf_addf(sb, "%*s  config %s", (int)w, "", or_dash(v->config_path));
+    if (v->config_hash && *v->config_hash)
+        strbuf_addf(sb, " (sha256 %.12s)", v->config_hash);
+    strbuf_addc(sb, '\n');
     strbuf_addf(sb, "%*s  checker %s", (int)w, "", or_dash(v->checker_status));
     if (v->checker_reasons && *v->checker_reasons) {
         render_time(t, sizeof(t), v->checker_degraded_since_us);

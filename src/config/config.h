@@ -186,6 +186,11 @@ void config_diags_free(struct config_diags *diags);
 /* Canonical YAML: every default filled in, stable order; loads again to
  * the same config. free() the result. */
 char *config_dump(const struct maglev_config *cfg);
+/* The config's identity: SHA-256 of config_dump() in lower-case hex, so
+ * comments, key order, spelling of defaults and the like play no role, any
+ * real difference does. "" if libcrypto cannot compute it. */
+#define CONFIG_HASH_HEX 65 /* 64 hex digits and the NUL */
+void config_hash_hex(const struct maglev_config *cfg, char out[CONFIG_HASH_HEX]);
 /* One-line summary: "3 healthchecks, 6 backends, 2 frontends, 4 pools". */
 char *config_summary(const struct maglev_config *cfg);
 

@@ -246,6 +246,7 @@ struct core *core_new(struct ev_loop *loop, const char *config_path, struct magl
     c->config_path = mem_strdup(config_path);
     c->loop = loop;
     c->cfg = cfg;
+    config_hash_hex(cfg, c->config_hash);
     c->start_us = clock_wall_us();
     c->reloads.last_success_us = c->start_us; /* the config loaded at start */
     c->cause = "health";
@@ -392,6 +393,7 @@ static int reload_apply(struct core *c, int rc, struct maglev_config *next, stru
     checker_reload(c->checker, next, st);
     c->reloading = false;
     c->cfg = next;
+    config_hash_hex(next, c->config_hash);
     size_t dropped = lb_overrides_prune(c->overrides, next);
     c->fe = NULL;
     build_runtime(c, old, old_fe);

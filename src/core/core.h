@@ -154,6 +154,8 @@ int core_guard_release(struct core *c);
 struct ev_loop *core_loop(const struct core *c);
 const struct maglev_config *core_config(const struct core *c);
 const char *core_config_path(const struct core *c);
+/* SHA-256 (hex) of the loaded config's canonical dump (config_hash_hex). */
+const char *core_config_hash(const struct core *c);
 int64_t core_start_us(const struct core *c); /* wall clock */
 
 enum core_vpp_status {

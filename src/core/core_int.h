@@ -83,6 +83,7 @@ struct core {
     struct ev_loop *loop;
     char *config_path;
     struct maglev_config *cfg;
+    char config_hash[CONFIG_HASH_HEX]; /* of cfg: set at load and at each reload */
     struct checker *checker;
     struct lb_overrides *overrides; /* by names: survive reloads */
     enum backend_state *states;     /* by config backend index */

@@ -17,6 +17,11 @@ const char *core_config_path(const struct core *c)
     return c->config_path;
 }
 
+const char *core_config_hash(const struct core *c)
+{
+    return c->config_hash;
+}
+
 int64_t core_start_us(const struct core *c)
 {
     return c->start_us;

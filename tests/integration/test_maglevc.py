@@ -302,7 +302,7 @@ def complete(lab, line, **kw):
 def test_complete_flag(lab):
     assert complete(lab, "sh") == ["show"]
     assert complete(lab, "show ") == ["version", "frontend", "frontends", "backend", "backends",
-                                      "healthcheck", "healthchecks", "vpp", "mass-failure"]
+                                      "healthcheck", "healthchecks", "vpp", "mass-failure", "fleet"]
     assert complete(lab, "show backend ") == ["b1", "b2", "b3"]
     assert complete(lab, "show healthcheck ") == ["http", "tcp"]
     assert complete(lab, "set frontend web pool ") == ["fallback", "primary"]

@@ -262,13 +262,13 @@ static void test_errors(void **state)
     parse_err("shw", "unknown word \"shw\"; expected one of: show, set, sync, plan, config, "
                      "watch, help, quit, exit");
     parse_err("show x", "unknown word \"x\"; expected one of: version, frontend, frontends, "
-                        "backend, backends, healthcheck, healthchecks, vpp, mass-failure");
+                        "backend, backends, healthcheck, healthchecks, vpp, mass-failure, fleet");
     parse_err("set backend b1 explode",
               "unknown word \"explode\"; expected one of: pause, resume, enable, disable, damping");
     parse_err("watch x", "unknown word \"x\"; expected: events");
     parse_err("quit now", "unexpected word \"now\"; expected end of command");
     parse_err("show", "incomplete command; expected one of: version, frontend, frontends, "
-                      "backend, backends, healthcheck, healthchecks, vpp, mass-failure");
+                      "backend, backends, healthcheck, healthchecks, vpp, mass-failure, fleet");
     parse_err("set backend b1", "incomplete command; expected one of: pause, resume, enable, "
                                 "disable, damping");
     parse_err("set frontend web pool", "incomplete command; expected: POOL");
@@ -277,7 +277,7 @@ static void test_errors(void **state)
                       "watch, help, quit, exit");
     parse_err("show \"a\tb\\\"", "unknown word \"a\\x09b\\\\\"; expected one of: version, "
                                  "frontend, frontends, backend, backends, healthcheck, "
-                                 "healthchecks, vpp, mass-failure");
+                                 "healthchecks, vpp, mass-failure, fleet");
     parse_err("show \"ab", "unbalanced quote at column 6");
     parse_err("show a\"b c", "unbalanced quote at column 7");
 }
@@ -305,6 +305,8 @@ static void test_every_command(void **state)
         { "set backend be1 disable", CMD_SET_BACKEND_DISABLE, NULL, "be1", NULL, NULL },
         { "set mass-failure release", CMD_SET_MASS_FAILURE_RELEASE, NULL, NULL, NULL, NULL },
         { "show mass-failure", CMD_SHOW_MASS_FAILURE, NULL, NULL, NULL, NULL },
+        { "show fleet", CMD_SHOW_FLEET, NULL, NULL, NULL, NULL },
+        { "sh fl", CMD_SHOW_FLEET, NULL, NULL, NULL, NULL },
         { "set frontend web pool primary backend be2 weight 40", CMD_SET_FRONTEND_WEIGHT, "web",
           "be2", "primary", NULL },
         { "config check", CMD_CONFIG_CHECK, NULL, NULL, NULL, NULL },
@@ -473,8 +475,9 @@ static void test_complete(void **state)
     comp("sh", &f, 1, "show");
     comp("s", &f, 3, "show set sync");
     comp("SH", &f, 1, "show");
-    comp("show ", &f, 9,
-         "version frontend frontends backend backends healthcheck healthchecks vpp mass-failure");
+    comp("show ", &f, 10,
+         "version frontend frontends backend backends healthcheck healthchecks vpp mass-failure "
+         "fleet");
     comp("show ba", &f, 2, "backend backends");
     comp("show backend", &f, 2, "backend backends");
     comp("show backends ", &f, 0, "=<cr>  Run the command");
@@ -519,7 +522,7 @@ static void test_complete(void **state)
          "help, quit, exit");
     comp("show xyz", &f, 0,
          "=unknown word \"xyz\"; expected one of: version, frontend, "
-         "frontends, backend, backends, healthcheck, healthchecks, vpp, mass-failure");
+         "frontends, backend, backends, healthcheck, healthchecks, vpp, mass-failure, fleet");
     comp("quit ", &f, 0, "=<cr>  Run the command");
 
     /* the word under the cursor, and where it starts */
@@ -527,9 +530,9 @@ static void test_complete(void **state)
     assert_int_equal(start, 0);
     assert_string_equal(complete_at("show backends", 7, &f, &rc, &start), "backend backends");
     assert_int_equal(start, 5);
-    assert_string_equal(
-        complete_at("show backends", 5, &f, &rc, &start),
-        "version frontend frontends backend backends healthcheck healthchecks vpp mass-failure");
+    assert_string_equal(complete_at("show backends", 5, &f, &rc, &start),
+                        "version frontend frontends backend backends healthcheck healthchecks vpp "
+                        "mass-failure fleet");
     assert_int_equal(start, 5);
     assert_string_equal(complete_at("sh", 99, &f, &rc, &start), "show");
     assert_string_equal(complete_at("show backend \"b", 15, &f, &rc, &start),
@@ -600,10 +603,10 @@ static void test_help(void **state)
          "quit, exit\n");
     help("show zz", &f, -1,
          "unknown word \"zz\"; expected one of: version, frontend, frontends, backend, "
-         "backends, healthcheck, healthchecks, vpp, mass-failure\n");
+         "backends, healthcheck, healthchecks, vpp, mass-failure, fleet\n");
     help("show \"x", &f, -1,
          "unknown word \"x\"; expected one of: version, frontend, frontends, backend, "
-         "backends, healthcheck, healthchecks, vpp, mass-failure\n");
+         "backends, healthcheck, healthchecks, vpp, mass-failure, fleet\n");
     help("quit x", &f, -1, "unexpected word \"x\"; expected end of command\n");
 }
 
@@ -867,8 +870,9 @@ static void test_prefix_resolution(void **state)
     comp_same("s v l s w", "show vpp lb state w", &f); /* sync also fits: same names */
     comp_same("s ve", "show ve", &f);
     comp("s b ", &f, 4, "be1 be2 be3 db1=NAME  Backend name");
-    comp("s ", &f, 9,
-         "version frontend frontends backend backends healthcheck healthchecks vpp mass-failure");
+    comp("s ", &f, 10,
+         "version frontend frontends backend backends healthcheck healthchecks vpp mass-failure "
+         "fleet");
     /* nothing after the prefix fits: execution's ambiguity error */
     comp("sh ba ng x", &f, -1, "=ambiguous \"ba\": backend, backends");
     comp("sh ba ng x ", &f, -1, "=ambiguous \"ba\": backend, backends");
@@ -912,6 +916,8 @@ static void test_prefix_resolution(void **state)
     help("s f", &f, 0,
          "  frontend   Show one frontend\n"
          "  frontends  Show all frontends\n"
+         "  fleet      Compare the load balancers given by --server: config, weights, Maglev "
+         "tables\n"
          "  frontend   Change a frontend\n");
 
     /* an exact keyword is not a prefix: "backend" is show backend */
@@ -1217,11 +1223,11 @@ static void test_hostile(void **state)
         memcpy(line + i * 5, "show ", 5);
     line[n * 5] = '\0';
     parse_err(line, "unknown word \"show\"; expected one of: version, frontend, frontends, "
-                    "backend, backends, healthcheck, healthchecks, vpp, mass-failure");
+                    "backend, backends, healthcheck, healthchecks, vpp, mass-failure, fleet");
     assert_int_equal(words.n, n);
     comp(line, NULL, -1,
          "=unknown word \"show\"; expected one of: version, frontend, frontends, backend, "
-         "backends, healthcheck, healthchecks, vpp, mass-failure");
+         "backends, healthcheck, healthchecks, vpp, mass-failure, fleet");
     free(line);
 
     /* a 1 MB word: cut short in the message */

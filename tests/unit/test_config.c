@@ -371,6 +371,68 @@ static void test_levenshtein_suggest(void **state)
     assert_null(config_suggest("zzzzzz", keys));
 }
 
+/* config_hash_hex: the canonical dump's identity (the integration test
+ * checks it against Python's hashlib over maglevd --check --dump) */
+static void test_config_hash(void **state)
+{
+    (void)state;
+    static const char a[] =
+        "maglev:\n"
+        "  backends:\n"
+        "    b1: {address: 192.0.2.10}\n"
+        "    b2: {address: 192.0.2.11}\n"
+        "  frontends:\n"
+        "    web:\n"
+        "      address: 198.19.0.10\n"
+        "      protocol: tcp\n"
+        "      port: 80\n"
+        "      pools:\n"
+        "        - name: primary\n"
+        "          backends: {b1: {}, b2: {weight: 50}}\n"
+        "  vpp:\n"
+        "    lb: {ipv4-src-address: 192.0.2.1, ipv6-src-address: \"2001:db8::1\"}\n";
+    /* the same meaning: comments, other key order, a default written out */
+    static const char b[] =
+        "# the fleet's config\n"
+        "maglev:\n"
+        "  vpp:\n"
+        "    lb: {ipv6-src-address: \"2001:db8::1\", ipv4-src-address: 192.0.2.1}\n"
+        "  frontends:\n"
+        "    web:  # the site\n"
+        "      port: 80\n"
+        "      protocol: tcp\n"
+        "      address: 198.19.0.10\n"
+        "      pools:\n"
+        "        - name: primary\n"
+        "          backends: {b2: {weight: 50}, b1: {weight: 100}}\n"
+        "  backends:\n"
+        "    b2: {address: 192.0.2.11}\n"
+        "    b1: {address: 192.0.2.10}\n";
+    struct loaded la = load(a), lb = load(b);
+    assert_int_equal(la.rc, 0);
+    assert_int_equal(lb.rc, 0);
+    char ha[CONFIG_HASH_HEX], hb[CONFIG_HASH_HEX], hc[CONFIG_HASH_HEX];
+    config_hash_hex(la.cfg, ha);
+    config_hash_hex(lb.cfg, hb);
+    assert_int_equal(strlen(ha), 64);
+    assert_int_equal(strspn(ha, "0123456789abcdef"), 64);
+    assert_string_equal(ha, hb);
+    /* a real difference: b2's weight */
+    char *c = strdup(a);
+    char *w = strstr(c, "weight: 50");
+    assert_non_null(w);
+    memcpy(w, "weight: 51", 10);
+    struct loaded lc = load(c);
+    assert_int_equal(lc.rc, 0);
+    config_hash_hex(lc.cfg, hc);
+    assert_int_equal(strlen(hc), 64);
+    assert_string_not_equal(ha, hc);
+    free(c);
+    unload(&la);
+    unload(&lb);
+    unload(&lc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -385,6 +447,7 @@ int main(void)
         cmocka_unit_test(test_big_config),
         cmocka_unit_test(test_file_errors),
         cmocka_unit_test(test_levenshtein_suggest),
+        cmocka_unit_test(test_config_hash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

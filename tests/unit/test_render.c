@@ -801,7 +801,7 @@ static void test_json_fields(void **state)
                         "\"config_path\":\"\",\"checker_status\":\"\",\"checker_reasons\":"
                         "\"\",\"checker_stale_backends\":0,\"checker_probe_error_backends\":0,"
                         "\"checker_window_probes\":0,\"checker_window_late\":0,"
-                        "\"checker_degraded_since_us\":0}}");
+                        "\"checker_degraded_since_us\":0,\"config_hash\":\"\"}}");
     /* the text: the checker's watchdog, ok or degraded and why */
     struct render_opts o = { .now_us = T0 };
     struct client_version cv = { "0.1.0", "abc", "2025-01-01T00:00:00Z" };
