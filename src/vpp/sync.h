@@ -33,6 +33,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lb/disrupt.h"
 #include "lb/plan.h"
 #include "vpp/client.h"
 #include "vpp/lb.h"
@@ -128,6 +129,10 @@ struct vpp_sync_result {
     const struct vpp_op_result *results; /* per op, NULL unless applied */
     size_t failed;
     int64_t duration_us;
+    /* per VIP whose table changes (or, applied, changed): the buckets
+     * moved (lb/disrupt.h), in plan order */
+    const struct lb_disruption *disruption;
+    size_t n_disruption;
 };
 typedef void (*vpp_sync_cb)(void *ctx, const struct vpp_sync_result *r);
 
