@@ -56,6 +56,35 @@ bool lb_disrupt_same(const struct lb_vip *before, const struct lb_vip *after)
     }
 }
 
+/* The moves from table ta of a[na] to tb of b[nb], both sorted by
+ * address: map[i] is the index in b of a[i]'s address (GONE: none), one
+ * merge; then one pass over the buckets. The least from the closed-form
+ * counts: what each owner (and "no server") loses. */
+#define GONE (-2) /* not LB_MG_NONE: an owner gone is not "no server" */
+
+static void compare(const struct lb_mg_as *a, size_t na, const int32_t *ta,
+                    const struct lb_mg_as *b, size_t nb, const int32_t *tb, uint32_t len,
+                    struct lb_mg_disruption *out)
+{
+    int32_t *map = mem_calloc(na + 1, sizeof(*map));
+    uint32_t *ca = mem_calloc(na + nb + 2, sizeof(*ca)), *cb = ca + na + 1;
+    for (size_t i = 0, k = 0; i < na; i++) {
+        while (k < nb && ip_addr_cmp(&b[k].addr, &a[i].addr) < 0)
+            k++;
+        map[i] = k < nb && ip_addr_equal(&b[k].addr, &a[i].addr) ? (int32_t)k : GONE;
+    }
+    for (uint32_t x = 0; x < len; x++)
+        out->moved += (ta[x] == LB_MG_NONE ? LB_MG_NONE : map[ta[x]]) != tb[x];
+    uint32_t none_a = lb_mg_counts(a, na, len, ca), none_b = lb_mg_counts(b, nb, len, cb);
+    out->minimum = none_a > none_b ? none_a - none_b : 0;
+    for (size_t i = 0; i < na; i++) {
+        uint32_t after = map[i] == GONE ? 0 : cb[map[i]];
+        out->minimum += ca[i] > after ? ca[i] - after : 0;
+    }
+    free(ca);
+    free(map);
+}
+
 void lb_disrupt_vip(const struct lb_vip *before, const struct lb_vip *after,
                     struct lb_mg_disruption *out)
 {
@@ -68,12 +97,15 @@ void lb_disrupt_vip(const struct lb_vip *before, const struct lb_vip *after,
     struct lb_mg_as *b = a + na;
     na = table_ases(before, a);
     nb = table_ases(after, b);
+    size_t sa = lb_mg_scratch_size(a, na, len), sb = lb_mg_scratch_size(b, nb, len);
+    void *scratch = mem_alloc(sa > sb ? sa : sb);
     int32_t *ta = mem_alloc(2 * (size_t)len * sizeof(*ta));
     int32_t *tb = ta + len;
-    lb_mg_table_alloc(a, na, len, ta); /* len is a valid length: cannot fail */
-    lb_mg_table_alloc(b, nb, len, tb);
-    lb_mg_disruption(a, na, ta, b, nb, tb, len, out);
+    lb_mg_table(a, na, len, ta, scratch); /* len is a valid length: cannot fail */
+    lb_mg_table(b, nb, len, tb, scratch);
+    compare(a, na, ta, b, nb, tb, len, out);
     free(ta);
+    free(scratch);
     free(a);
 }
 

@@ -114,6 +114,9 @@ enum vpp_as_status { VPP_AS_PENDING, VPP_AS_APPLIED, VPP_AS_FAILED };
 enum vpp_as_status vpp_sync_as_status(const struct vpp_sync *s, const struct lb_vip_key *vip,
                                       const struct ip_addr *as, uint8_t want, int *vpp_weight,
                                       const char **error);
+/* The new-flow table length of VIP vip in VPP, by the model; 0 when
+ * unknown. */
+uint32_t vpp_sync_table_length(const struct vpp_sync *s, const struct lb_vip_key *vip);
 /* Targeted changes waiting or in flight (for tests and benchmarks). */
 size_t vpp_sync_pending(const struct vpp_sync *s);
 /* Clamps an interval to 1 s .. 24 h. */

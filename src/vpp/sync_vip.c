@@ -285,6 +285,12 @@ enum vpp_as_status vpp_sync_as_status(const struct vpp_sync *s, const struct lb_
     return VPP_AS_PENDING;
 }
 
+uint32_t vpp_sync_table_length(const struct vpp_sync *s, const struct lb_vip_key *vip)
+{
+    const struct lb_vip *v = s->model_valid ? lb_state_find(&s->model, vip) : NULL;
+    return v ? v->flow_table_length : 0;
+}
+
 void vpp_sync_report(struct vpp_sync *s, const struct lb_op *op, const struct vpp_op_result *res,
                      const char *trigger, int64_t since_us)
 {

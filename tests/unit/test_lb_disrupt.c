@@ -79,6 +79,16 @@ static void test_vip_remove_one(void **state)
     assert_int_equal(d.len, 1024);
     assert_int_equal(d.moved, want);
     assert_int_equal(d.minimum, min);
+    /* and as lb_mg_disruption counts it */
+    struct lb_mg_as xa[4], xb[4];
+    size_t na = mg_ases(vb, xa), nb = mg_ases(va, xb);
+    int32_t ta[1024], tb[1024];
+    assert_int_equal(lb_mg_table_alloc(xa, na, 1024, ta), 0);
+    assert_int_equal(lb_mg_table_alloc(xb, nb, 1024, tb), 0);
+    struct lb_mg_disruption ref;
+    lb_mg_disruption(xa, na, ta, xb, nb, tb, 1024, &ref);
+    assert_int_equal(ref.moved, d.moved);
+    assert_int_equal(ref.minimum, d.minimum);
     /* 1024 / 3: 10.0.0.3 had 341 (1024 = 3 x 341 + 1, the extra to the
      * first entry, 10.0.0.1): it loses them all, nobody else must lose */
     assert_int_equal(d.minimum, 341);
@@ -260,9 +270,12 @@ static void test_plan_stale(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_vip_remove_one), cmocka_unit_test(test_vip_weight_change),
-        cmocka_unit_test(test_vip_same_table), cmocka_unit_test(test_vip_new_and_gone),
-        cmocka_unit_test(test_len),            cmocka_unit_test(test_plan),
+        cmocka_unit_test(test_vip_remove_one),
+        cmocka_unit_test(test_vip_weight_change),
+        cmocka_unit_test(test_vip_same_table),
+        cmocka_unit_test(test_vip_new_and_gone),
+        cmocka_unit_test(test_len),
+        cmocka_unit_test(test_plan),
         cmocka_unit_test(test_plan_stale),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
