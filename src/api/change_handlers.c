@@ -90,8 +90,8 @@ void api_plan_change(struct api_call *call, const ProtobufCMessage *req, void *c
             return;
         }
         if (r->weight > CONFIG_WEIGHT_MAX) {
-            api_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "weight %u out of range 0..%d",
-                     r->weight, CONFIG_WEIGHT_MAX);
+            api_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "weight %u out of range 0..%d", r->weight,
+                     CONFIG_WEIGHT_MAX);
             return;
         }
         ch.weight = (uint8_t)r->weight;
@@ -108,9 +108,8 @@ void api_plan_change(struct api_call *call, const ProtobufCMessage *req, void *c
     Maglev__PlanChangeResult m = MAGLEV__PLAN_CHANGE_RESULT__INIT;
     m.disruption = ar_array(&a, Maglev__VPPLBDisruption *, p.n_vips ? p.n_vips : 1);
     for (size_t i = 0; i < p.n_vips; i++)
-        m.disruption[m.n_disruption++] =
-            api_build_disruption(&a, cfg->frontends[p.vips[i].fe].name, &p.vips[i].vip,
-                                 &p.vips[i].d);
+        m.disruption[m.n_disruption++] = api_build_disruption(&a, cfg->frontends[p.vips[i].fe].name,
+                                                              &p.vips[i].vip, &p.vips[i].d);
     m.weights = ar_array(&a, Maglev__PlanChangeWeight *, p.n_weights ? p.n_weights : 1);
     for (size_t i = 0; i < p.n_weights; i++) {
         const struct core_change_weight *w = &p.weights[i];
