@@ -33,6 +33,20 @@ void api_vpp_get_lb_counters(struct api_call *call, const ProtobufCMessage *req,
 void api_vpp_sync(struct api_call *call, const ProtobufCMessage *req, void *ctx);
 void api_vpp_plan(struct api_call *call, const ProtobufCMessage *req, void *ctx);
 
+/* change_handlers.c: what operator changes move in VPP's tables */
+struct arena;
+struct Maglev__VPPLBDisruption;
+struct Maglev__VPPLBDisruption *api_build_disruption(struct arena *a, const char *frontend,
+                                                     const struct lb_vip_key *vip,
+                                                     const struct lb_mg_disruption *d);
+void api_plan_change(struct api_call *call, const ProtobufCMessage *req, void *ctx);
+/* max_pct > 0: fails the call (FAILED_PRECONDITION, naming the frontend,
+ * the moves and the limit; or as core_plan_change fails) and returns
+ * false when ch would move more than max_pct % of a VIP's table. what:
+ * the action as the message and the log show it. */
+bool api_disruption_allowed(struct api_call *call, struct core *c, const struct core_change *ch,
+                            double max_pct, const char *what);
+
 /* events.c: WatchEvents subscribers */
 struct events *api_events_new(struct api *api);
 void api_events_free(struct events *ev);

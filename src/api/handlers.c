@@ -172,6 +172,10 @@ static void backend_action(struct api_call *call, const ProtobufCMessage *req, v
     long i = find_backend(call, c, r->name);
     if (i < 0)
         return;
+    struct core_change ch = { .backend = r->name };
+    if (r->max_disruption_pct > 0 && core_change_action_parse(verb, &ch.action) == 0 &&
+        !api_disruption_allowed(call, c, &ch, r->max_disruption_pct, verb))
+        return;
     int rc = fn(c, r->name);
     if (rc == -EPERM) {
         api_fail(call, GRPC_STATUS_FAILED_PRECONDITION,
@@ -250,6 +254,13 @@ static void set_weight(struct api_call *call, const ProtobufCMessage *req, void 
     /* the names as core_set_weight echoes them in its error: a cut name
      * matches nothing, as the whole one would not */
     char fe_buf[API_NAME_BUF], pool_buf[API_NAME_BUF], be_buf[API_NAME_BUF], err[512];
+    struct core_change ch = { .action = CORE_CHANGE_WEIGHT,
+                              .backend = api_name_shown(r->backend, be_buf),
+                              .frontend = api_name_shown(r->frontend, fe_buf),
+                              .pool = api_name_shown(r->pool, pool_buf),
+                              .weight = (uint8_t)r->weight };
+    if (!api_disruption_allowed(call, c, &ch, r->max_disruption_pct, "set-weight"))
+        return;
     if (core_set_weight(c, api_name_shown(r->frontend, fe_buf), api_name_shown(r->pool, pool_buf),
                         api_name_shown(r->backend, be_buf), (uint8_t)r->weight, err,
                         sizeof(err)) < 0) {
@@ -380,6 +391,7 @@ const struct api_method api_methods[] = {
     { "DisableBackend", disable_backend, false },
     { "ClearBackendDamping", clear_backend_damping, false },
     { "SetFrontendPoolBackendWeight", set_weight, false },
+    { "PlanBackendChange", api_plan_change, false },
     { "GetMassFailureGuard", get_guard, false },
     { "ReleaseMassFailureGuard", release_guard, false },
     { "CheckConfig", check_config, false },

@@ -267,6 +267,11 @@ static void on_sync(void *ctx, const struct vpp_sync_result *r)
     m.ops = ar_array(&a, Maglev__VPPLBOp *, m.n_ops);
     for (size_t i = 0; i < m.n_ops; i++)
         m.ops[i] = build_op(&a, &r->plan->ops[i], r->results ? &r->results[i] : NULL);
+    m.n_disruption = r->n_disruption;
+    m.disruption = ar_array(&a, Maglev__VPPLBDisruption *, m.n_disruption ? m.n_disruption : 1);
+    for (size_t i = 0; i < m.n_disruption; i++)
+        m.disruption[i] = api_build_disruption(&a, r->disruption[i].frontend, &r->disruption[i].vip,
+                                               &r->disruption[i].d);
     api_reply(call, (const ProtobufCMessage *)&m);
     arena_free(&a);
 }

@@ -299,7 +299,15 @@ static int vpp_sync(struct session *s, const char *frontend, bool plan)
     return rc;
 }
 
-static int set_backend(struct session *s, int action, const char *name)
+/* --max-disruption PCT: the limit sent; --force (or neither): 0, none */
+static double max_disruption(const struct cmd_parsed *p)
+{
+    return p->arg[ARG_FORCE].str || !p->arg[ARG_MAX_DISRUPTION].str
+               ? 0
+               : (double)p->arg[ARG_MAX_DISRUPTION].num;
+}
+
+static int set_backend(struct session *s, int action, const char *name, double max_pct)
 {
     static const char *const method[] = {
         [CMD_SET_BACKEND_PAUSE] = "PauseBackend",
@@ -317,6 +325,7 @@ static int set_backend(struct session *s, int action, const char *name)
     };
     Maglev__BackendActionRequest req = MAGLEV__BACKEND_ACTION_REQUEST__INIT;
     req.name = (char *)name;
+    req.max_disruption_pct = max_pct;
     int rc;
     ProtobufCMessage *resp = call(s, method[action], &req.base, &maglev__backend__descriptor, &rc);
     if (!resp)
@@ -340,6 +349,7 @@ static int set_weight(struct session *s, const struct cmd_parsed *p)
     req.pool = (char *)p->arg[ARG_POOL].str;
     req.backend = (char *)p->arg[ARG_BACKEND].str;
     req.weight = (uint32_t)p->arg[ARG_WEIGHT].num;
+    req.max_disruption_pct = max_disruption(p);
     int rc;
     ProtobufCMessage *resp =
         call(s, "SetFrontendPoolBackendWeight", &req.base, &maglev__frontend__descriptor, &rc);
@@ -351,6 +361,46 @@ static int set_weight(struct session *s, const struct cmd_parsed *p)
         struct strbuf sb = STRBUF_INIT;
         struct render_opts o = ropts(s);
         render_frontend(&sb, &o, (Maglev__Frontend *)resp);
+        emit(s, &sb);
+    }
+    protobuf_c_message_free_unpacked(resp, NULL);
+    return EXIT_OK;
+}
+
+static void render_plan_change_any(struct strbuf *sb, const struct render_opts *o, const void *m,
+                                   const char *what)
+{
+    render_plan_change(sb, o, what, m);
+}
+
+/* plan set backend NAME ACTION | plan set frontend ... weight N */
+static int plan_change(struct session *s, const struct cmd_parsed *p)
+{
+    Maglev__PlanChangeRequest req = MAGLEV__PLAN_CHANGE_REQUEST__INIT;
+    req.backend = (char *)p->arg[ARG_BACKEND].str;
+    char what[512];
+    if (p->action == CMD_PLAN_FRONTEND_WEIGHT) {
+        req.action = "weight";
+        req.frontend = (char *)p->arg[ARG_FRONTEND].str;
+        req.pool = (char *)p->arg[ARG_POOL].str;
+        req.weight = (uint32_t)p->arg[ARG_WEIGHT].num;
+        snprintf(what, sizeof(what), "weight %u for backend %s in pool %s of frontend %s",
+                 req.weight, req.backend, req.pool, req.frontend);
+    } else {
+        req.action = (char *)p->arg[ARG_CHANGE].str;
+        snprintf(what, sizeof(what), "%s backend %s", req.action, req.backend);
+    }
+    int rc;
+    ProtobufCMessage *resp =
+        call(s, "PlanBackendChange", &req.base, &maglev__plan_change_result__descriptor, &rc);
+    if (!resp)
+        return rc;
+    if (s->json) {
+        emit_json(s, resp);
+    } else {
+        struct strbuf sb = STRBUF_INIT;
+        struct render_opts o = ropts(s);
+        render_plan_change_any(&sb, &o, resp, what);
         emit(s, &sb);
     }
     protobuf_c_message_free_unpacked(resp, NULL);
@@ -464,7 +514,7 @@ int action_run(struct session *s, const struct cmd_parsed *p)
     case CMD_SET_BACKEND_ENABLE:
     case CMD_SET_BACKEND_DISABLE:
     case CMD_SET_BACKEND_DAMPING_CLEAR:
-        return set_backend(s, p->action, p->arg[ARG_BACKEND].str);
+        return set_backend(s, p->action, p->arg[ARG_BACKEND].str, max_disruption(p));
     case CMD_SET_FRONTEND_WEIGHT:
         return set_weight(s, p);
     case CMD_CONFIG_CHECK:
@@ -488,6 +538,9 @@ int action_run(struct session *s, const struct cmd_parsed *p)
         return vpp_sync(s, p->arg[ARG_FRONTEND].str, true);
     case CMD_SHOW_FLEET:
         return action_show_fleet(s);
+    case CMD_PLAN_BACKEND_CHANGE:
+    case CMD_PLAN_FRONTEND_WEIGHT:
+        return plan_change(s, p);
     case CMD_HELP:
         help(s);
         return EXIT_OK;

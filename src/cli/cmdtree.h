@@ -218,7 +218,9 @@ enum maglevc_action {
     CMD_SHOW_VPP_LB_COUNTERS,
     CMD_SHOW_MASS_FAILURE,
     CMD_SET_MASS_FAILURE_RELEASE,
-    CMD_SHOW_FLEET, /* the view across every --server */
+    CMD_SHOW_FLEET,           /* the view across every --server */
+    CMD_PLAN_BACKEND_CHANGE,  /* plan set backend NAME disable|pause|enable|resume */
+    CMD_PLAN_FRONTEND_WEIGHT, /* plan set frontend NAME pool POOL backend NAME weight N */
     CMD_HELP,
     CMD_QUIT, /* `quit` and `exit` */
     CMD_ACTION_COUNT
@@ -237,6 +239,9 @@ enum maglevc_arg {
     ARG_EVENT_BACKEND,  /* watch events: "backend" given */
     ARG_EVENT_FRONTEND, /* watch events: "frontend" given */
     ARG_EVENT_VPP,      /* watch events: "vpp" given */
+    ARG_CHANGE,         /* plan set backend: "disable", "pause", "enable" or "resume" */
+    ARG_MAX_DISRUPTION, /* num: --max-disruption PCT, 1..100 */
+    ARG_FORCE,          /* --force given */
 };
 
 extern const struct cmd_node cli_commands; /* the root */

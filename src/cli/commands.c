@@ -94,20 +94,32 @@ static const struct cmd_node sync[] = {
     END,
 };
 
-/* plan vpp lb state [NAME]: what sync would do, nothing applied */
-static const struct cmd_node plan[] = {
-    KW("vpp", "Show what a sync of VPP would change",
-       KIDS(KW("lb", "VPP's load-balancer plugin",
-               KIDS(KW("state", "List the operations a sync would apply, applying none",
-                       ACT(CMD_PLAN_VPP_LB_STATE), .children = plan_vpp_frontend))))),
-    END,
-};
+/* --max-disruption PCT and --force after a change of weights, any order:
+ * one array per action, as the options carry it */
+#define GUARD_OPTIONS(name, a)                                                                     \
+    static const struct cmd_node name[] = {                                                        \
+        KW("--max-disruption", "Refuse the change if it moves more than PCT % of a VIP's buckets", \
+           KIDS(NUMBER(1, 100, "Largest share of a VIP's new-flow table moved, %",                 \
+                       ARG(ARG_MAX_DISRUPTION), ACT(a)))),                                         \
+        KW("--force", "Apply the change whatever it moves (no limit)", ARG(ARG_FORCE), ACT(a)),    \
+        END,                                                                                       \
+    }
+
+GUARD_OPTIONS(pause_options, CMD_SET_BACKEND_PAUSE);
+GUARD_OPTIONS(resume_options, CMD_SET_BACKEND_RESUME);
+GUARD_OPTIONS(enable_options, CMD_SET_BACKEND_ENABLE);
+GUARD_OPTIONS(disable_options, CMD_SET_BACKEND_DISABLE);
+GUARD_OPTIONS(weight_options, CMD_SET_FRONTEND_WEIGHT);
 
 static const struct cmd_node set_backend_ops[] = {
-    KW("pause", "Stop health checking; keep the current state", ACT(CMD_SET_BACKEND_PAUSE)),
-    KW("resume", "Resume health checking", ACT(CMD_SET_BACKEND_RESUME)),
-    KW("enable", "Put the backend back in service", ACT(CMD_SET_BACKEND_ENABLE)),
-    KW("disable", "Take the backend out of service", ACT(CMD_SET_BACKEND_DISABLE)),
+    KW("pause", "Stop health checking; keep the current state", ACT(CMD_SET_BACKEND_PAUSE),
+       .flags = CMD_F_OPTIONS, .children = pause_options),
+    KW("resume", "Resume health checking", ACT(CMD_SET_BACKEND_RESUME), .flags = CMD_F_OPTIONS,
+       .children = resume_options),
+    KW("enable", "Put the backend back in service", ACT(CMD_SET_BACKEND_ENABLE),
+       .flags = CMD_F_OPTIONS, .children = enable_options),
+    KW("disable", "Take the backend out of service", ACT(CMD_SET_BACKEND_DISABLE),
+       .flags = CMD_F_OPTIONS, .children = disable_options),
     KW("damping", "Flap damping of the backend",
        KIDS(KW("clear", "Penalty to 0 and end a suppression (up at once if its probes pass)",
                ACT(CMD_SET_BACKEND_DAMPING_CLEAR)))),
@@ -116,7 +128,8 @@ static const struct cmd_node set_backend_ops[] = {
 
 /* set frontend NAME pool POOL backend NAME weight 0-100, one step per array */
 static const struct cmd_node set_weight[] = {
-    NUMBER(0, 100, "Weight", ARG(ARG_WEIGHT), ACT(CMD_SET_FRONTEND_WEIGHT)),
+    NUMBER(0, 100, "Weight", ARG(ARG_WEIGHT), ACT(CMD_SET_FRONTEND_WEIGHT), .flags = CMD_F_OPTIONS,
+           .children = weight_options),
     END,
 };
 
@@ -132,6 +145,46 @@ static const struct cmd_node set_pool[] = {
     END,
 };
 
+/* plan set ...: the same changes, shown (what they would move), not made */
+static const struct cmd_node plan_backend_ops[] = {
+    KW("disable", "What taking it out of service would move", ARG(ARG_CHANGE),
+       ACT(CMD_PLAN_BACKEND_CHANGE)),
+    KW("pause", "What pausing it (draining, weight 0) would move", ARG(ARG_CHANGE),
+       ACT(CMD_PLAN_BACKEND_CHANGE)),
+    KW("enable", "What its return (enabled, probes passing) would move", ARG(ARG_CHANGE),
+       ACT(CMD_PLAN_BACKEND_CHANGE)),
+    KW("resume", "What its return (resumed, probes passing) would move", ARG(ARG_CHANGE),
+       ACT(CMD_PLAN_BACKEND_CHANGE)),
+    END,
+};
+
+static const struct cmd_node plan_weight[] = {
+    NUMBER(0, 100, "Weight", ARG(ARG_WEIGHT), ACT(CMD_PLAN_FRONTEND_WEIGHT)),
+    END,
+};
+
+static const struct cmd_node plan_pool_backend[] = {
+    NAME(CMD_SLOT_BACKEND, "NAME", "Backend name", ARG(ARG_BACKEND),
+         KIDS(KW("weight", "What this weight in the pool would move", .children = plan_weight))),
+    END,
+};
+
+static const struct cmd_node plan_pool[] = {
+    NAME(CMD_SLOT_POOL, "POOL", "Pool name", ARG(ARG_POOL),
+         KIDS(KW("backend", "A backend in the pool", .children = plan_pool_backend))),
+    END,
+};
+
+static const struct cmd_node plan_set[] = {
+    KW("backend", "A backend's state",
+       KIDS(NAME(CMD_SLOT_BACKEND, "NAME", "Backend name", ARG(ARG_BACKEND),
+                 .children = plan_backend_ops))),
+    KW("frontend", "A backend's weight in a frontend's pool",
+       KIDS(NAME(CMD_SLOT_FRONTEND, "NAME", "Frontend name", ARG(ARG_FRONTEND),
+                 KIDS(KW("pool", "A pool of the frontend", .children = plan_pool))))),
+    END,
+};
+
 static const struct cmd_node set[] = {
     KW("backend", "Change a backend",
        KIDS(NAME(CMD_SLOT_BACKEND, "NAME", "Backend name", ARG(ARG_BACKEND),
@@ -142,6 +195,18 @@ static const struct cmd_node set[] = {
     KW("mass-failure", "The mass-failure guard",
        KIDS(KW("release", "Confirm the failure: end the hold, apply the backends' real states",
                ACT(CMD_SET_MASS_FAILURE_RELEASE)))),
+    END,
+};
+
+/* plan vpp lb state [NAME]: what sync would do, nothing applied; plan set
+ * ...: what a change would move in VPP's new-flow tables, nothing changed */
+static const struct cmd_node plan[] = {
+    KW("vpp", "Show what a sync of VPP would change",
+       KIDS(KW("lb", "VPP's load-balancer plugin",
+               KIDS(KW("state", "List the operations a sync would apply, applying none",
+                       ACT(CMD_PLAN_VPP_LB_STATE), .children = plan_vpp_frontend))))),
+    KW("set", "Show what a change would move in VPP's tables, changing nothing",
+       .children = plan_set),
     END,
 };
 
@@ -177,7 +242,7 @@ static const struct cmd_node top[] = {
     KW("show", "Show state", .children = show),
     KW("set", "Change state", .children = set),
     KW("sync", "Bring VPP in line with maglevd", .children = sync),
-    KW("plan", "Show what a sync would change, changing nothing", .children = plan),
+    KW("plan", "Show what a sync or a change would do, changing nothing", .children = plan),
     KW("config", "Check or reload the configuration", .children = config),
     KW("watch", "Follow events as they happen", .children = watch),
     KW("help", "Explain the shell", ACT(CMD_HELP)),

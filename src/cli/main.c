@@ -38,6 +38,10 @@ struct opts {
     enum color_mode color;
     bool json;
     const char *complete; /* --complete LINE */
+    /* the command's own options, which getopt takes out of the line
+     * wherever they are: given back to the command tree after its words */
+    const char *max_disruption; /* --max-disruption PCT */
+    bool force;                 /* --force */
 };
 
 static volatile sig_atomic_t interrupted;
@@ -84,6 +88,10 @@ static void usage(FILE *f)
            "          healthchecks | healthcheck NAME;\n"
            "          set backend NAME pause|resume|enable|disable|damping clear;\n"
            "          set frontend NAME pool POOL backend NAME weight 0-100;\n"
+           "          (after those two: --max-disruption PCT refuses a change that moves\n"
+           "          more than PCT %% of a VIP's new-flow buckets, --force does it anyway);\n"
+           "          plan set backend NAME disable|pause|enable|resume;\n"
+           "          plan set frontend NAME pool POOL backend NAME weight 0-100;\n"
            "          show vpp info | lb state [NAME]; show fleet;\n"
            "          sync vpp lb state [NAME]; plan vpp lb state [NAME];\n"
            "          config check | reload; watch events [num N] [log [level L]] [backend]\n"
@@ -157,7 +165,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         OPT_TLS_KEY,
         OPT_TLS_NAME,
         OPT_SERVERS_FILE,
-        OPT_CONTINUE
+        OPT_CONTINUE,
+        OPT_MAX_DISRUPTION,
+        OPT_FORCE
     };
     static const struct option longopts[] = {
         { "server", required_argument, NULL, 's' },
@@ -171,6 +181,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         { "tls-key", required_argument, NULL, OPT_TLS_KEY },
         { "tls-server-name", required_argument, NULL, OPT_TLS_NAME },
         { "complete", required_argument, NULL, OPT_COMPLETE },
+        { "max-disruption", required_argument, NULL, OPT_MAX_DISRUPTION },
+        { "force", no_argument, NULL, OPT_FORCE },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
@@ -224,6 +236,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             break;
         case OPT_COMPLETE:
             o->complete = optarg;
+            break;
+        case OPT_MAX_DISRUPTION:
+            o->max_disruption = optarg;
+            break;
+        case OPT_FORCE:
+            o->force = true;
             break;
         case 'h':
             usage(stdout);
@@ -325,9 +343,18 @@ int main(int argc, char **argv)
     struct cmd_parsed p = { 0 };
     int words = argc - optind;
     int rc = EXIT_USAGE;
+    static struct strlist line; /* static: reachable until exit, whichever return */
+    for (int i = optind; i < argc; i++)
+        cmd_strlist_add(&line, argv[i]);
+    if (o.max_disruption) {
+        cmd_strlist_add(&line, "--max-disruption");
+        cmd_strlist_add(&line, o.max_disruption);
+    }
+    if (o.force)
+        cmd_strlist_add(&line, "--force");
     if (!o.complete && words > 0) {
         char err[512];
-        if (cmd_parse(&cli_commands, words, argv + optind, &p, err, sizeof(err)) < 0) {
+        if (cmd_parse(&cli_commands, (int)line.n, line.v, &p, err, sizeof(err)) < 0) {
             action_error(&s, err);
             goto out;
         }
@@ -369,5 +396,6 @@ int main(int argc, char **argv)
     close_clients(&s);
 out:
     cmd_strlist_free(&o.servers);
+    cmd_strlist_free(&line);
     return rc;
 }

@@ -105,6 +105,13 @@ void render_vpp_lb_counters(struct strbuf *sb, const struct render_opts *o,
 /* SyncVPPLBState (plan false) or PlanVPPLBState (plan true): a "sync:" or
  * "plan:" header, one line per operation (a failed one with its error in
  * red), a summary with the count and the duration. */
+/* One VIP's moves: "frontend web vip 192.0.2.1/32 tcp:80: moves 62/1024
+ * buckets (6.1%), least possible 41 (4.0%)". */
+void render_disruption(struct strbuf *sb, const struct render_opts *o,
+                       const Maglev__VPPLBDisruption *d);
+/* plan set ...: what: "disable backend b1", ... */
+void render_plan_change(struct strbuf *sb, const struct render_opts *o, const char *what,
+                        const Maglev__PlanChangeResult *r);
 void render_vpp_sync(struct strbuf *sb, const struct render_opts *o,
                      const Maglev__VPPLBSyncResult *r, bool plan);
 

@@ -255,6 +255,29 @@ static void add_op(struct table *t, const struct render_opts *o, const Maglev__V
     strbuf_free(&c);
 }
 
+void render_disruption(struct strbuf *sb, const struct render_opts *o,
+                       const Maglev__VPPLBDisruption *d)
+{
+    uint32_t len = d->table_length;
+    double moved = len ? 100.0 * d->buckets_moved / len : 0;
+    double least = len ? 100.0 * d->buckets_minimum / len : 0;
+    table_sb_colored(sb, o->color, TC_LABEL, "frontend");
+    strbuf_addf(sb, " %s ", d->frontend && *d->frontend ? d->frontend : "-");
+    table_sb_colored(sb, o->color, TC_LABEL, "vip");
+    strbuf_addf(sb, " %s: moves %u/%u buckets (%.1f%%), least possible %u (%.1f%%)\n",
+                or_dash(d->vip), d->buckets_moved, len, moved, d->buckets_minimum, least);
+}
+
+static void add_disruptions(struct strbuf *sb, const struct render_opts *o,
+                            const Maglev__VPPLBSyncResult *r)
+{
+    for (size_t i = 0; i < r->n_disruption; i++) {
+        table_sb_colored(sb, o->color, TC_LABEL, "new flows:");
+        strbuf_adds(sb, " ");
+        render_disruption(sb, o, r->disruption[i]);
+    }
+}
+
 void render_vpp_sync(struct strbuf *sb, const struct render_opts *o,
                      const Maglev__VPPLBSyncResult *r, bool plan)
 {
@@ -276,6 +299,7 @@ void render_vpp_sync(struct strbuf *sb, const struct render_opts *o,
         add_op(&t, o, r->ops[i]);
     table_render(&t, sb);
     table_free(&t);
+    add_disruptions(sb, o, r);
     const char *s = r->n_ops == 1 ? "" : "s";
     if (applied)
         strbuf_addf(sb, "%zu operation%s, ", r->n_ops, s);
@@ -289,6 +313,29 @@ void render_vpp_sync(struct strbuf *sb, const struct render_opts *o,
         strbuf_adds(sb, ", ");
     }
     strbuf_addf(sb, "in %s\n", d);
+}
+
+/* ---- plan set ... ---- */
+
+void render_plan_change(struct strbuf *sb, const struct render_opts *o, const char *what,
+                        const Maglev__PlanChangeResult *r)
+{
+    table_sb_colored(sb, o->color, TC_LABEL, "plan:");
+    strbuf_addf(sb, " %s (nothing changed)\n", what);
+    if (!r->n_disruption)
+        strbuf_adds(sb, "no frontend uses it\n");
+    for (size_t i = 0; i < r->n_disruption; i++) {
+        table_sb_colored(sb, o->color, TC_LABEL, "new flows:");
+        strbuf_adds(sb, " ");
+        render_disruption(sb, o, r->disruption[i]);
+    }
+    for (size_t i = 0; i < r->n_weights; i++) {
+        const Maglev__PlanChangeWeight *w = r->weights[i];
+        table_sb_colored(sb, o->color, TC_LABEL, "weight:");
+        strbuf_addf(sb, " frontend %s backend %s (%s) %u" ARROW "%u%s\n", or_dash(w->frontend),
+                    or_dash(w->backend), or_dash(w->address), w->weight_before, w->weight_after,
+                    w->weight_before == w->weight_after ? " (unchanged)" : "");
+    }
 }
 
 /* ---- show vpp lb counters ---- */

@@ -30,6 +30,7 @@
 
 #include "config/config.h"
 #include "health/health.h"
+#include "lb/disrupt.h"
 #include "lb/lb.h"
 #include "lb/plan.h"
 
@@ -120,6 +121,60 @@ int core_damping_clear(struct core *c, const char *backend);
  * VPP with trigger "weight". */
 int core_set_weight(struct core *c, const char *fe, const char *pool, const char *be,
                     uint8_t weight, char *err, size_t errlen);
+
+/* ---- what-if (whatif.c) ----
+ *
+ * What an operator change would move in VPP's new-flow tables, changing
+ * nothing: each frontend concerned (those using the backend; for a
+ * weight, the one frontend) has its effective weights computed now and
+ * with the change (lb_compute_ramp on copies, the same inputs as the live
+ * computation), and its VIP's table before and after (lb/disrupt.h) at
+ * the length VPP has (LB_NEW_FLOWS_TABLE_LENGTH when unknown). disable
+ * and pause take the backend out (its weight 0, as the real action);
+ * enable and resume are shown as the backend up (its probes passing: the
+ * change its return will make; the action itself leaves it unknown, at
+ * weight 0, until then). Costs O(slots of those frontends). */
+enum core_change_action {
+    CORE_CHANGE_DISABLE,
+    CORE_CHANGE_PAUSE,
+    CORE_CHANGE_ENABLE,
+    CORE_CHANGE_RESUME,
+    CORE_CHANGE_WEIGHT,
+};
+/* "disable", "pause", "enable", "resume", "weight" -> 0, or -EINVAL. */
+int core_change_action_parse(const char *s, enum core_change_action *out);
+
+struct core_change {
+    enum core_change_action action;
+    const char *backend;
+    const char *frontend, *pool; /* CORE_CHANGE_WEIGHT */
+    uint8_t weight;              /* CORE_CHANGE_WEIGHT */
+};
+struct core_change_vip {
+    size_t fe; /* config index */
+    struct lb_vip_key vip;
+    struct lb_mg_disruption d;
+};
+struct core_change_weight {
+    size_t fe;   /* config index */
+    size_t slot; /* lb_slot order */
+    uint8_t before, after;
+};
+struct core_change_plan {
+    struct core_change_vip *vips; /* frontends in config order */
+    size_t n_vips;
+    struct core_change_weight *weights; /* the backend's slots, and every slot that changes */
+    size_t n_weights;
+};
+/* 0; -ENOENT with err naming what is missing; -EPERM (err says why) for
+ * a pause or resume the backend's state refuses, as the action would.
+ * Free out with core_change_plan_free. */
+int core_plan_change(struct core *c, const struct core_change *ch, struct core_change_plan *out,
+                     char *err, size_t errlen);
+void core_change_plan_free(struct core_change_plan *p);
+/* The VIP of p moving the largest share of its table, or NULL when none
+ * moves more than max_pct % (max_pct <= 0: no limit, NULL). */
+const struct core_change_vip *core_change_over(const struct core_change_plan *p, double max_pct);
 
 /* ---- the mass-failure guard (guard.c) ----
  *

@@ -10,6 +10,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/mem.h"
+#include "lb/disrupt.h"
 #include "vpp/sync_int.h"
 
 enum job_kind { JOB_SYNC, JOB_STATE };
@@ -218,14 +219,70 @@ void vpp_sync_log_result(const struct lb_op *op, const struct vpp_op_result *res
 }
 
 void vpp_sync_log_done(const char *event, const char *frontend, const char *trigger,
-                       const struct lb_plan *p, size_t failed, int64_t since_us)
+                       const struct lb_plan *p, size_t failed, double duration_ms,
+                       const struct lb_mg_disruption *d)
 {
-    log_info(event, LOG_STR("scope", frontend ? "vip" : "all"), LOG_STR("frontend", frontend),
-             LOG_STR("trigger", trigger), LOG_UINT("conf-set", p->conf_set),
-             LOG_UINT("vip-add", p->vip_add), LOG_UINT("vip-del", p->vip_del),
-             LOG_UINT("as-add", p->as_add), LOG_UINT("as-del", p->as_del),
-             LOG_UINT("as-weight", p->as_weight), LOG_UINT("failed", failed),
-             LOG_DOUBLE("duration-ms", (double)(clock_mono_us() - since_us) / 1000.0));
+    if (!log_enabled(LOG_LEVEL_INFO))
+        return;
+    struct log_kv kv[] = {
+        LOG_STR("scope", frontend ? "vip" : "all"),
+        LOG_STR("frontend", frontend),
+        LOG_STR("trigger", trigger),
+        LOG_UINT("conf-set", p->conf_set),
+        LOG_UINT("vip-add", p->vip_add),
+        LOG_UINT("vip-del", p->vip_del),
+        LOG_UINT("as-add", p->as_add),
+        LOG_UINT("as-del", p->as_del),
+        LOG_UINT("as-weight", p->as_weight),
+        LOG_UINT("failed", failed),
+        LOG_DOUBLE("duration-ms", duration_ms),
+        d ? LOG_UINT("buckets-moved", d->moved) : LOG_END_KV,
+        LOG_UINT("buckets-minimum", d ? d->minimum : 0),
+        LOG_UINT("table-length", d ? d->len : 0),
+        LOG_END_KV,
+    };
+    log_write(LOG_LEVEL_INFO, event, kv);
+}
+
+void vpp_sync_log_disruptions(const struct lb_disruptions *ds, const char *trigger, bool dry)
+{
+    for (size_t i = 0; i < ds->n; i++) {
+        const struct lb_disruption *x = &ds->v[i];
+        char vip[96];
+        log_info("vpp-lbsync-disruption", LOG_STR("frontend", x->frontend ? x->frontend : ""),
+                 LOG_STR("vip", lb_vip_key_format(&x->vip, vip, sizeof(vip))),
+                 LOG_STR("trigger", trigger), LOG_BOOL("dry-run", dry),
+                 LOG_UINT("buckets-moved", x->d.moved), LOG_UINT("buckets-minimum", x->d.minimum),
+                 LOG_UINT("table-length", x->d.len));
+    }
+}
+
+/* The disruption of a sync's plan: what succeeded (res; NULL = a plan,
+ * every op) against its read. */
+static void job_disruption(const struct vpp_sync_job *j, const struct vpp_op_result *res,
+                           struct lb_disruptions *out)
+{
+    bool *ok = NULL;
+    if (res) {
+        ok = mem_calloc(j->plan.n_ops ? j->plan.n_ops : 1, sizeof(*ok));
+        for (size_t i = 0; i < j->plan.n_ops; i++)
+            ok[i] = !res[i].err && !res[i].retval;
+    }
+    lb_disrupt_plan(&j->observed, &j->plan, ok, out);
+    free(ok);
+}
+
+/* scope vip: the one VIP's disruption (nothing moved when the plan leaves
+ * its table as it is) */
+static struct lb_mg_disruption vip_disruption(const struct vpp_sync_job *j,
+                                              const struct lb_disruptions *ds)
+{
+    if (ds->n)
+        return ds->v[0].d;
+    const struct lb_vip *v = NULL;
+    for (size_t i = 0; i < j->plan.n_ops && !v; i++)
+        v = lb_state_find(&j->observed, &j->plan.ops[i].vip);
+    return (struct lb_mg_disruption){ .len = lb_disrupt_len(v, NULL) };
 }
 
 /* ---- running a job ---- */
@@ -233,8 +290,14 @@ void vpp_sync_log_done(const char *event, const char *frontend, const char *trig
 static void finish_sync(struct vpp_sync *s, struct vpp_sync_job *j, const struct vpp_op_result *res,
                         size_t failed, bool applied)
 {
+    struct lb_disruptions ds;
+    job_disruption(j, applied ? res : NULL, &ds);
+    struct lb_mg_disruption one = vip_disruption(j, &ds);
     vpp_sync_log_done(applied ? "vpp-lbsync-done" : "vpp-lbsync-planned", j->frontend, j->trigger,
-                      &j->plan, failed, j->start_us);
+                      &j->plan, failed, (double)(clock_mono_us() - j->start_us) / 1000.0,
+                      j->frontend ? &one : NULL);
+    if (!j->frontend)
+        vpp_sync_log_disruptions(&ds, j->trigger, !applied);
     if (applied && !j->frontend && failed == 0)
         s->last_full_us = clock_wall_us();
     if (j->apply)
@@ -254,9 +317,12 @@ static void finish_sync(struct vpp_sync *s, struct vpp_sync_job *j, const struct
             .results = res,
             .failed = failed,
             .duration_us = clock_mono_us() - j->start_us,
+            .disruption = ds.v,
+            .n_disruption = ds.n,
         };
         j->cb(j->ctx, &r);
     }
+    lb_disruptions_free(&ds);
     job_done(s);
 }
 

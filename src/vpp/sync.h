@@ -33,6 +33,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lb/disrupt.h"
 #include "lb/plan.h"
 #include "vpp/client.h"
 #include "vpp/lb.h"
@@ -113,6 +114,9 @@ enum vpp_as_status { VPP_AS_PENDING, VPP_AS_APPLIED, VPP_AS_FAILED };
 enum vpp_as_status vpp_sync_as_status(const struct vpp_sync *s, const struct lb_vip_key *vip,
                                       const struct ip_addr *as, uint8_t want, int *vpp_weight,
                                       const char **error);
+/* The new-flow table length of VIP vip in VPP, by the model; 0 when
+ * unknown. */
+uint32_t vpp_sync_table_length(const struct vpp_sync *s, const struct lb_vip_key *vip);
 /* Targeted changes waiting or in flight (for tests and benchmarks). */
 size_t vpp_sync_pending(const struct vpp_sync *s);
 /* Clamps an interval to 1 s .. 24 h. */
@@ -128,6 +132,10 @@ struct vpp_sync_result {
     const struct vpp_op_result *results; /* per op, NULL unless applied */
     size_t failed;
     int64_t duration_us;
+    /* per VIP whose table changes (or, applied, changed): the buckets
+     * moved (lb/disrupt.h), in plan order */
+    const struct lb_disruption *disruption;
+    size_t n_disruption;
 };
 typedef void (*vpp_sync_cb)(void *ctx, const struct vpp_sync_result *r);
 

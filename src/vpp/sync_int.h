@@ -4,6 +4,7 @@
 #ifndef MAGLEV_VPP_SYNC_INT_H
 #define MAGLEV_VPP_SYNC_INT_H
 
+#include "lb/disrupt.h"
 #include "vpp/sync.h"
 
 /* Per frontend (config index): a targeted change waiting or in flight. */
@@ -27,6 +28,7 @@ struct sticky_mem {
 };
 
 struct vpp_sync_job;
+struct sync_done_note;
 
 struct vpp_sync {
     struct ev_loop *loop;
@@ -62,6 +64,10 @@ struct vpp_sync {
     ev_prepare flush;
     struct sync_as_fail *fails;
     size_t n_fails, fails_cap;
+    /* targeted changes done, their vpp-lbsync-done line waiting for the
+     * disruption, computed when the loop is idle (sync_vip.c) */
+    struct sync_done_note *notes, *notes_tail;
+    ev_idle notes_idle;
     struct vpp_sync_counters ctr;
 };
 
@@ -73,8 +79,13 @@ void vpp_sync_log_op(const struct lb_op *op, const char *result, bool dry);
 /* An applied op: its DEBUG line (always: at INFO for the conf), and a WARN
  * vpp-lbsync-op-failed when VPP refused it or did not answer. */
 void vpp_sync_log_result(const struct lb_op *op, const struct vpp_op_result *res, bool always);
+/* vpp-lbsync-done / -planned; d (scope vip): its buckets-moved,
+ * buckets-minimum and table-length, NULL = none. */
 void vpp_sync_log_done(const char *event, const char *frontend, const char *trigger,
-                       const struct lb_plan *p, size_t failed, int64_t since_us);
+                       const struct lb_plan *p, size_t failed, double duration_ms,
+                       const struct lb_mg_disruption *d);
+/* vpp-lbsync-disruption, one per VIP (full scope). */
+void vpp_sync_log_disruptions(const struct lb_disruptions *ds, const char *trigger, bool dry);
 
 /* sync_vip.c */
 void vpp_sync_vip_init(struct vpp_sync *s);

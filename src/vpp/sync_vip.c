@@ -32,15 +32,109 @@ static void batch_free(struct vip_batch *b)
 
 static void on_flush(struct ev_loop *loop, ev_prepare *w, int revents);
 
+/* ---- the done lines of targeted changes ----
+ *
+ * A VIP's change is logged (vpp-lbsync-done) with the buckets it moved:
+ * two tables of the VIP, tens of µs. So that the replies of the other
+ * VIPs of a failover are not kept waiting, the line is noted with copies
+ * of the VIP before and after, and written when the loop is idle. */
+struct sync_done_note {
+    struct sync_done_note *next;
+    char *frontend;
+    const char *trigger;
+    struct lb_plan counts; /* the plan's counts, no ops */
+    size_t failed;
+    double duration_ms;
+    bool has_before, has_after;
+    struct lb_vip before, after;
+};
+
+static void vip_dup(struct lb_vip *dst, const struct lb_vip *src)
+{
+    *dst = *src;
+    dst->name = NULL;
+    dst->ases = src->n_ases ? mem_calloc(src->n_ases, sizeof(*dst->ases)) : NULL;
+    if (src->n_ases)
+        memcpy(dst->ases, src->ases, src->n_ases * sizeof(*dst->ases));
+}
+
+static void note_free(struct sync_done_note *n)
+{
+    free(n->frontend);
+    free(n->before.ases);
+    free(n->after.ases);
+    free(n);
+}
+
+static void note_write(struct sync_done_note *n)
+{
+    struct lb_mg_disruption d;
+    lb_disrupt_vip(n->has_before ? &n->before : NULL, n->has_after ? &n->after : NULL, &d);
+    vpp_sync_log_done("vpp-lbsync-done", n->frontend, n->trigger, &n->counts, n->failed,
+                      n->duration_ms, &d);
+}
+
+/* A few per idle call: the loop stays responsive behind a long list. */
+static void on_notes(struct ev_loop *loop, ev_idle *w, int revents)
+{
+    (void)revents;
+    struct vpp_sync *s = w->data;
+    for (int k = 0; k < 16 && s->notes; k++) {
+        struct sync_done_note *n = s->notes;
+        s->notes = n->next;
+        if (!s->notes)
+            s->notes_tail = NULL;
+        note_write(n);
+        note_free(n);
+    }
+    if (!s->notes)
+        ev_idle_stop(loop, w);
+}
+
+/* The VIP as the model has it (before is NULL: absent). */
+static void note_vip(struct lb_vip *dst, bool *has, const struct lb_vip *v)
+{
+    *has = v != NULL;
+    if (v)
+        vip_dup(dst, v);
+}
+
+static struct sync_done_note *note_new(const struct lb_vip *before)
+{
+    struct sync_done_note *n = mem_calloc(1, sizeof(*n));
+    note_vip(&n->before, &n->has_before, before);
+    return n;
+}
+
+static void note_push(struct vpp_sync *s, struct sync_done_note *n)
+{
+    if (s->notes_tail)
+        s->notes_tail->next = n;
+    else
+        s->notes = n;
+    s->notes_tail = n;
+    ev_idle_start(s->loop, &s->notes_idle);
+}
+
 void vpp_sync_vip_init(struct vpp_sync *s)
 {
     ev_prepare_init(&s->flush, on_flush);
     s->flush.data = s;
+    ev_idle_init(&s->notes_idle, on_notes);
+    s->notes_idle.data = s;
 }
 
 void vpp_sync_vip_free(struct vpp_sync *s)
 {
     ev_prepare_stop(s->loop, &s->flush);
+    ev_idle_stop(s->loop, &s->notes_idle);
+    while (s->notes) { /* written now: the lines are not lost */
+        struct sync_done_note *n = s->notes;
+        s->notes = n->next;
+        note_write(n);
+        note_free(n);
+    }
+    s->notes_tail = NULL;
     free(s->vips);
     free(s->dirty);
     free(s->fails);
@@ -191,6 +285,12 @@ enum vpp_as_status vpp_sync_as_status(const struct vpp_sync *s, const struct lb_
     return VPP_AS_PENDING;
 }
 
+uint32_t vpp_sync_table_length(const struct vpp_sync *s, const struct lb_vip_key *vip)
+{
+    const struct lb_vip *v = s->model_valid ? lb_state_find(&s->model, vip) : NULL;
+    return v ? v->flow_table_length : 0;
+}
+
 void vpp_sync_report(struct vpp_sync *s, const struct lb_op *op, const struct vpp_op_result *res,
                      const char *trigger, int64_t since_us)
 {
@@ -221,6 +321,8 @@ static void on_batch(void *ctx, const struct vpp_op_result *res, size_t failed)
         return;
     }
     bool unsure = false;
+    bool note = log_enabled(LOG_LEVEL_INFO);
+    struct sync_done_note *n = note ? note_new(lb_state_find(&s->model, &b->desired.key)) : NULL;
     for (size_t i = 0; i < b->plan.n_ops; i++) {
         const struct lb_op *op = &b->plan.ops[i];
         if (!res[i].err && !res[i].retval)
@@ -230,8 +332,17 @@ static void on_batch(void *ctx, const struct vpp_op_result *res, size_t failed)
         vpp_sync_log_result(op, &res[i], false);
         vpp_sync_report(s, op, &res[i], b->trigger, b->cause_us);
     }
-    vpp_sync_log_done("vpp-lbsync-done", b->desired.name, b->trigger, &b->plan, failed,
-                      b->cause_us);
+    if (n) {
+        note_vip(&n->after, &n->has_after, lb_state_find(&s->model, &b->desired.key));
+        n->frontend = mem_strdup(b->desired.name);
+        n->trigger = b->trigger;
+        n->counts = b->plan;
+        n->counts.ops = NULL;
+        n->counts.n_ops = n->counts.cap = 0;
+        n->failed = failed;
+        n->duration_ms = (double)(clock_mono_us() - b->cause_us) / 1000.0;
+        note_push(s, n);
+    }
     vpp_sync_count(s, VPP_SCOPE_VIP, b->trigger, failed ? VPP_SYNC_FAILURE : VPP_SYNC_SUCCESS,
                    b->start_us);
     if (b->gen == s->gen && b->fe < s->n_fe)
@@ -282,8 +393,15 @@ static void start_vip(struct vpp_sync *s, size_t fe)
             vpp_sync_log_op(&b->plan.ops[i], "not applied (dry run)", true);
             vpp_sync_report(s, &b->plan.ops[i], NULL, b->trigger, b->cause_us);
         }
+        struct lb_disruptions ds;
+        lb_disrupt_plan(&s->model, &b->plan, NULL, &ds);
+        struct lb_mg_disruption d = { .len = lb_disrupt_len(
+                                          lb_state_find(&s->model, &b->desired.key), NULL) };
+        if (ds.n)
+            d = ds.v[0].d;
+        lb_disruptions_free(&ds);
         vpp_sync_log_done("vpp-lbsync-planned", b->desired.name, b->trigger, &b->plan, 0,
-                          b->cause_us);
+                          (double)(clock_mono_us() - b->cause_us) / 1000.0, &d);
         vpp_sync_count(s, VPP_SCOPE_VIP, b->trigger, VPP_SYNC_DRY_RUN, clock_mono_us());
         batch_free(b);
         return;

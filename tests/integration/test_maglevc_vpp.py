@@ -378,7 +378,9 @@ def test_plan_then_sync_repairs_a_weight(lab):
     assert lines[0] == "plan: a sync would apply these operations (nothing applied)"
     assert line.search(out), out
     assert re.match(r"^1 operation would be applied, in \S+$", lines[-1]), lines
-    assert len(lines) == 3
+    assert len(lines) == 4
+    assert re.match(r"^new flows: frontend web vip 198\.19\.0\.10/32 tcp:80: moves \d+/1024 "
+                    r"buckets \([\d.]+%\), least possible \d+ \([\d.]+%\)$", lines[2]), lines
     assert active_ases(lab.sim.vips()[WEB])[b[1].v4][0] == 7  # nothing applied
 
     out = ok(lab, "plan", "vpp", "lb", "state", "web6")
@@ -428,7 +430,7 @@ def test_sync_alias_with_a_frontend(lab):
     assert active_ases(lab.sim.vips()[WEB6])[b[1].v6][0] == 25
     doc = json.loads(ok(lab, "--json", "sync", "vpp", "lb", "state"))
     assert doc == {"scope": "all", "applied": True, "ops": [], "failed": 0,
-                   "duration_us": doc["duration_us"], "frontend": ""}
+                   "duration_us": doc["duration_us"], "frontend": "", "disruption": []}
 
 
 # ---- errors ----

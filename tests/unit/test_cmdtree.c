@@ -554,7 +554,7 @@ static void test_help(void **state)
          "  show      Show state\n"
          "  set       Change state\n"
          "  sync      Bring VPP in line with maglevd\n"
-         "  plan      Show what a sync would change, changing nothing\n"
+         "  plan      Show what a sync or a change would do, changing nothing\n"
          "  config    Check or reload the configuration\n"
          "  watch     Follow events as they happen\n"
          "  help      Explain the shell\n"
@@ -698,6 +698,39 @@ static void test_hidden(void **state)
     };
     struct cmd_node t = { .kind = CMD_KEYWORD, .children = ok };
     assert_int_equal(cmd_tree_check(&t, err, sizeof(err)), 0);
+}
+
+/* plan set ... and the change options --max-disruption PCT / --force */
+static void test_change_guard(void **state)
+{
+    (void)state;
+    assert_int_equal(parse("plan set backend b1 disable"), CMD_PLAN_BACKEND_CHANGE);
+    assert_string_equal(arg(ARG_BACKEND), "b1");
+    assert_string_equal(arg(ARG_CHANGE), "disable");
+    assert_int_equal(parse("pl se ba b1 res"), CMD_PLAN_BACKEND_CHANGE);
+    assert_string_equal(arg(ARG_CHANGE), "resume");
+    assert_int_equal(parse("plan set frontend web pool primary backend b1 weight 7"),
+                     CMD_PLAN_FRONTEND_WEIGHT);
+    assert_string_equal(arg(ARG_FRONTEND), "web");
+    assert_string_equal(arg(ARG_POOL), "primary");
+    assert_int_equal(parsed.arg[ARG_WEIGHT].num, 7);
+    assert_int_equal(parse("plan set backend b1 damping"), -1); /* not a plan */
+    assert_int_equal(parse("set backend b1 disable"), CMD_SET_BACKEND_DISABLE);
+    assert_null(arg(ARG_MAX_DISRUPTION));
+    assert_null(arg(ARG_FORCE));
+    assert_int_equal(parse("set backend b1 disable --max-disruption 5"), CMD_SET_BACKEND_DISABLE);
+    assert_int_equal(parsed.arg[ARG_MAX_DISRUPTION].num, 5);
+    assert_int_equal(parse("set backend b1 pause --force"), CMD_SET_BACKEND_PAUSE);
+    assert_non_null(arg(ARG_FORCE));
+    assert_int_equal(
+        parse("set frontend web pool p backend b1 weight 5 --force --max-disruption 3"),
+        CMD_SET_FRONTEND_WEIGHT);
+    assert_int_equal(parsed.arg[ARG_WEIGHT].num, 5);
+    assert_int_equal(parsed.arg[ARG_MAX_DISRUPTION].num, 3);
+    assert_non_null(arg(ARG_FORCE));
+    parse_err("set backend b1 enable --max-disruption 0", "\"0\" is out of range 1..100");
+    assert_int_equal(parse("set backend b1 resume --force --force"), -1);
+    assert_int_equal(parse("set backend b1 damping clear --force"), -1);
 }
 
 static void test_vpp_commands(void **state)
@@ -1366,6 +1399,7 @@ int main(void)
         cmocka_unit_test_teardown(test_prefix_agreement, teardown),
         cmocka_unit_test_teardown(test_tokenize, teardown),
         cmocka_unit_test_teardown(test_hostile, teardown),
+        cmocka_unit_test_teardown(test_change_guard, teardown),
         cmocka_unit_test_teardown(test_fuzz_loop, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
