@@ -151,21 +151,24 @@ def test_api_views_and_headers(daemon):
 
 def test_page_turns_a_stopped_backend_red(lab, daemon):
     from selenium.webdriver.common.by import By
+    from selenium.common.exceptions import StaleElementReferenceException as Stale
     from selenium.webdriver.support.ui import WebDriverWait
     drv = browser()
     try:
         drv.get(daemon.url + "/")
-        wait = WebDriverWait(drv, WAIT, poll_frequency=0.05)
+        wait = WebDriverWait(drv, WAIT, poll_frequency=0.05, ignored_exceptions=(Stale,))
         row = '[data-frontend="web"] tr[data-backend="{}"]'
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, row.format("b2")))
         wait.until(lambda d: d.find_element(By.ID, "live").text == "live")
-        for n in NAMES:
-            assert drv.find_element(By.CSS_SELECTOR, row.format(n)).get_attribute(
-                "data-state") == "up"
-        card = drv.find_element(By.CSS_SELECTOR, '[data-frontend="web"]')
-        assert "198.19.0.10 tcp:80" in card.text and "active pool primary" in card.text
+        states, text = drv.execute_script(
+            "const q = s => document.querySelector(s);"
+            "return [arguments[0].map(s => q(s) ? q(s).getAttribute('data-state') : ''),"
+            "        q('[data-frontend=\"web\"]').innerText];",
+            [row.format(n) for n in NAMES])
+        assert states == ["up"] * len(NAMES), states
+        assert "198.19.0.10 tcp:80" in text and "active pool primary" in text, text
         # the description is shown as text, never run as markup
-        assert "<img src=x" in card.text
+        assert "<img src=x" in text
         assert drv.execute_script("return window.pwned === undefined")
         drv.save_screenshot(os.path.join(artifact_dir(lab), "dashboard-up.png"))
         m = mark(daemon)
@@ -174,11 +177,16 @@ def test_page_turns_a_stopped_backend_red(lab, daemon):
         # then the page, without a reload: red
         sel = row.format("b2") + '[data-state="down"] .badge.st-down'
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, sel))
-        colour = drv.find_element(By.CSS_SELECTOR, sel).value_of_css_property("background-color")
-        r, g, b_ = [int(x) for x in colour[colour.index("(") + 1:].split(",")[:3]]
+        # read in one script: the page replaces its elements as it updates,
+        # so an element found by one call may be gone by the next
+        colour, b1 = drv.execute_script(
+            "const e = document.querySelector(arguments[0]);"
+            "const b1 = document.querySelector(arguments[1]);"
+            "return [e ? getComputedStyle(e).backgroundColor : '',"
+            "        b1 ? b1.getAttribute('data-state') : ''];", sel, row.format("b1"))
+        r, g, b_ = [int(x) for x in re.findall(r"\d+", colour)[:3]]
         assert r > 150 and g < 100 and b_ < 100, colour
-        assert drv.find_element(By.CSS_SELECTOR, row.format("b1")).get_attribute(
-            "data-state") == "up"
+        assert b1 == "up"
         drv.save_screenshot(os.path.join(artifact_dir(lab), "dashboard-down.png"))
         severe = [e for e in drv.get_log("browser") if e["level"] == "SEVERE"]
         assert not severe, severe
@@ -310,6 +318,7 @@ def test_packet_rates_on_the_page(lab):
     """Per-VIP packet rates from VPP's LB counters (vppsim's stats segment,
     read every 500 ms): traffic shows as a rate on the page, and none as
     0 pps once it stops."""
+    from selenium.common.exceptions import StaleElementReferenceException as Stale
     from selenium.webdriver.support.ui import WebDriverWait
     for b in lab.backends:
         if b.proc is None:
@@ -344,7 +353,7 @@ def test_packet_rates_on_the_page(lab):
         assert r["existing_sessions"] > r["first_session"] > 0 and r["no_server"] == 0, r
         drv = browser()
         drv.get(url + "/")
-        wait = WebDriverWait(drv, WAIT, poll_frequency=0.05)
+        wait = WebDriverWait(drv, WAIT, poll_frequency=0.05, ignored_exceptions=(Stale,))
         rate = '[data-frontend="web"] .rate'
         shown = re.compile(r"^\d+(\.\d+)? [kM]?pps$")
 
