@@ -76,8 +76,7 @@ static int live_cmp(const void *a, const void *b)
     return memcmp(((const struct live *)a)->ip, ((const struct live *)b)->ip, 16);
 }
 
-static size_t live_collect(const struct lb_mg_as *ases, size_t n, struct live *out,
-                           uint64_t *total)
+static size_t live_collect(const struct lb_mg_as *ases, size_t n, struct live *out, uint64_t *total)
 {
     size_t m = 0;
     *total = 0;
@@ -107,8 +106,7 @@ size_t lb_mg_scratch_size(const struct lb_mg_as *ases, size_t n, uint32_t len)
     return n * sizeof(struct live) + n_entries(ases, n, len) * sizeof(struct walk) + 8;
 }
 
-int lb_mg_table(const struct lb_mg_as *ases, size_t n, uint32_t len, int32_t *table,
-                void *scratch)
+int lb_mg_table(const struct lb_mg_as *ases, size_t n, uint32_t len, int32_t *table, void *scratch)
 {
     if (!lb_mg_len_ok(len))
         return -EINVAL;

@@ -30,7 +30,7 @@
 
 #include "common/ipaddr.h"
 
-#define LB_MG_NONE (-1) /* a bucket of VPP's AS 0: no server, dropped */
+#define LB_MG_NONE    (-1) /* a bucket of VPP's AS 0: no server, dropped */
 #define LB_MG_MAX_LEN (1u << 24)
 
 /* An AS as the table sees it: weight 0 (or not active in VPP) = not in
@@ -59,8 +59,7 @@ bool lb_mg_len_ok(uint32_t len);
  * so that this never allocates). 0, or -EINVAL when len is not a
  * table length. */
 size_t lb_mg_scratch_size(const struct lb_mg_as *ases, size_t n, uint32_t len);
-int lb_mg_table(const struct lb_mg_as *ases, size_t n, uint32_t len, int32_t *table,
-                void *scratch);
+int lb_mg_table(const struct lb_mg_as *ases, size_t n, uint32_t len, int32_t *table, void *scratch);
 /* The same with its own scratch (malloc; aborts when out of memory, as
  * the project's policy). */
 int lb_mg_table_alloc(const struct lb_mg_as *ases, size_t n, uint32_t len, int32_t *table);
