@@ -224,7 +224,8 @@ def test_lingering_as_is_shown_removed(lab):
     ases = vips[("198.19.0.10/32", "tcp:80")]["ases"]
     lingering = [a for a in ases if a[0] == "198.18.99.9"]
     assert len(lingering) == 1 and lingering[0][3], ases
-    assert re.search(r"^    address 198\.18\.99\.9 weight \d+ buckets 0 removed$", out, re.M)
+    assert re.search(r"^    address 198\.18\.99\.9 weight \d+ buckets 0 model 0 removed$", out,
+                     re.M)
     assert re.search(r"^  ases +4 \(1 removed\)$", out, re.M)
 
 
