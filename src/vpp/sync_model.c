@@ -41,8 +41,7 @@ void vpp_sync_model_check(struct vpp_sync *s, const struct lb_state *observed,
         log_warn("vpp-lb-model-mismatch", LOG_STR("frontend", frontend_of(desired, &v->key)),
                  LOG_STR("vip", lb_vip_key_format(&v->key, vip, sizeof(vip))),
                  LOG_STR("address", ip_addr_format(&v->ases[k].addr, as, sizeof(as))),
-                 LOG_UINT("vpp-buckets", v->ases[k].buckets),
-                 LOG_UINT("model-buckets", counts[k]),
+                 LOG_UINT("vpp-buckets", v->ases[k].buckets), LOG_UINT("model-buckets", counts[k]),
                  LOG_UINT("table-length", v->flow_table_length));
         s->model_warned = true;
         break;
