@@ -46,6 +46,19 @@ Maglev__Frontend *api_build_frontend(struct arena *a, const struct core *c, size
     m->panic = v.result.panic;
     m->n_pools = fe->n_pools;
     m->pools = ar_array(a, Maglev__Pool *, fe->n_pools);
+    struct lb_table_share *model = ar_array(a, struct lb_table_share, v.n_slots);
+    struct core_model_view mv;
+    core_frontend_model(c, i, model, &mv);
+    m->table_length = mv.m.len;
+    m->share_error_pp = mv.m.error_pp;
+    m->share_warning = "";
+    if (lb_table_off(&mv.m)) {
+        struct core_slot_view wv;
+        core_frontend_slot(c, i, (size_t)mv.worst_slot, &wv);
+        char buf[512];
+        lb_table_warning(&mv.m, &model[mv.worst_slot], wv.pb->backend, mv.n_ases, buf, sizeof(buf));
+        m->share_warning = arena_strdup(a, buf);
+    }
     size_t slot = 0;
     for (size_t p = 0; p < fe->n_pools; p++) {
         const struct pool_conf *pc = &fe->pools[p];
@@ -73,6 +86,9 @@ Maglev__Frontend *api_build_frontend(struct arena *a, const struct core *c, size
             bm->held = sv.held;
             bm->ramping = sv.ramping;
             bm->ramp_pct = sv.ramp_pct;
+            bm->buckets = model[slot].buckets;
+            bm->bucket_share_pct = model[slot].bucket_pct;
+            bm->weight_share_pct = model[slot].weight_pct;
         }
     }
     return m;

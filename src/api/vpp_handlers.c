@@ -13,6 +13,7 @@
 #include "api/arena.h"
 #include "common/log.h"
 #include "maglev.pb-c.h"
+#include "lb/table.h"
 #include "vpp/lbctr.h"
 #include "vpp/sync.h"
 #include "common/mem.h"
@@ -146,12 +147,21 @@ static Maglev__VPPLBVIP *build_vip(struct arena *a, const struct lb_vip *v)
     m->index = v->index;
     m->n_ases = v->n_ases;
     m->ases = ar_array(a, Maglev__VPPLBAS *, v->n_ases);
+    /* the model from VPP's own weights: equal counts unless VPP runs
+     * another algorithm */
+    uint32_t *model = ar_array(a, uint32_t, v->n_ases);
+    bool modelled = lb_table_counts(v, v->flow_table_length, model) != UINT32_MAX;
+    if (!modelled)
+        memset(model, 0, v->n_ases * sizeof(*model));
+    m->model_consistent = modelled && lb_table_mismatch(v, model) < 0;
+    m->model_fingerprint = modelled ? lb_table_fingerprint(v, v->flow_table_length) : 0;
     for (size_t i = 0; i < v->n_ases; i++) {
         Maglev__VPPLBAS *as = ar_new(a, Maglev__VPPLBAS);
         maglev__vpplbas__init(as);
         as->address = arena_strdup(a, ip_addr_format(&v->ases[i].addr, addr, sizeof(addr)));
         as->weight = v->ases[i].weight;
         as->buckets = v->ases[i].buckets;
+        as->model_buckets = model[i];
         as->active = v->ases[i].active;
         m->ases[i] = as;
     }

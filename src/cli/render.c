@@ -233,6 +233,17 @@ static bool has_vpp_status(const Maglev__Frontend *f)
     return false;
 }
 
+/* The model's cell of a backend row: "buckets 627 61.2% (weight 62.5%)":
+ * its buckets of the new-flow table, their share (of new flows) and its
+ * weight's share. */
+static void add_buckets_cell(struct strbuf *l, const struct render_opts *o,
+                             const Maglev__PoolBackend *pb)
+{
+    table_sb_colored(l, o->color, TC_LABEL, "buckets");
+    strbuf_addf(l, " %u %.1f%% (weight %.1f%%)", pb->buckets, pb->bucket_share_pct,
+                pb->weight_share_pct);
+}
+
 void render_frontend(struct strbuf *sb, const struct render_opts *o, const Maglev__Frontend *f)
 {
     const size_t w = 11;
@@ -269,10 +280,22 @@ void render_frontend(struct strbuf *sb, const struct render_opts *o, const Magle
     strbuf_reset(&l);
     render_field(sb, o, 2, w, "active pool",
                  f->active_pool && *f->active_pool ? f->active_pool : "none");
+    const bool model = f->table_length > 0; /* a daemon that predates the model: none */
+    if (model) {
+        strbuf_addf(&l, "%u buckets, shares within %.2f points of the weights", f->table_length,
+                    f->share_error_pp);
+        render_field(sb, o, 2, w, "table", strbuf_str(&l));
+        strbuf_reset(&l);
+    }
+    if (f->share_warning && *f->share_warning) {
+        table_sb_colored(&l, o->color, TC_YELLOW, f->share_warning);
+        render_field(sb, o, 2, w, "warning", strbuf_str(&l));
+        strbuf_reset(&l);
+    }
 
     const bool vpp = has_vpp_status(f); /* else no vpp column at all */
     struct table t;
-    table_init(&t, vpp ? 7 : 6, 2, o->color);
+    table_init(&t, 6 + vpp + model, 2, o->color);
     for (size_t p = 0; p < f->n_pools; p++) {
         const Maglev__Pool *pool = f->pools[p];
         bool active = f->active_pool && strcmp(str(pool->name), f->active_pool) == 0;
@@ -299,6 +322,11 @@ void render_frontend(struct strbuf *sb, const struct render_opts *o, const Magle
             strbuf_addf(&l, " %u", pb->effective_weight);
             table_cell(&t, TC_NONE, strbuf_str(&l));
             strbuf_reset(&l);
+            if (model) {
+                add_buckets_cell(&l, o, pb);
+                table_cell(&t, TC_NONE, strbuf_str(&l));
+                strbuf_reset(&l);
+            }
             table_cell(&t, table_state_color(pb->state), or_dash(pb->state));
             if (vpp)
                 add_vpp_cell(&t, &l, o, pb);

@@ -110,7 +110,13 @@ static void add_as(struct strbuf *sb, const struct render_opts *o, const Maglev_
     table_sb_colored(sb, o->color, TC_LABEL, "weight");
     strbuf_addf(sb, " %u ", as->weight);
     table_sb_colored(sb, o->color, TC_LABEL, "buckets");
-    strbuf_addf(sb, " %u", as->buckets);
+    strbuf_addf(sb, " %u ", as->buckets);
+    table_sb_colored(sb, o->color, TC_LABEL, "model");
+    strbuf_addf(sb, " %u", as->model_buckets);
+    if (as->model_buckets != as->buckets) {
+        strbuf_addc(sb, ' ');
+        table_sb_colored(sb, o->color, TC_RED, "mismatch");
+    }
     if (!as->active) {
         strbuf_addc(sb, ' ');
         table_sb_colored(sb, o->color, TC_YELLOW, "removed");
@@ -154,6 +160,15 @@ static void add_vip(struct strbuf *sb, const struct render_opts *o, const Maglev
     if (removed)
         strbuf_addf(&l, " (%zu removed)", removed);
     render_field(sb, o, 2, w, "ases", strbuf_str(&l));
+    strbuf_reset(&l);
+    if (v->model_consistent)
+        strbuf_addf(&l, "consistent (fingerprint %016llx)",
+                    (unsigned long long)v->model_fingerprint);
+    else
+        table_sb_colored(&l, o->color, TC_RED,
+                         "MISMATCH: VPP's buckets are not the Maglev model's (another "
+                         "algorithm?)");
+    render_field(sb, o, 2, w, "model", strbuf_str(&l));
     strbuf_free(&l);
     for (size_t i = 0; i < v->n_ases; i++)
         add_as(sb, o, v->ases[i]);

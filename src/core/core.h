@@ -33,6 +33,7 @@
 #include "lb/disrupt.h"
 #include "lb/lb.h"
 #include "lb/plan.h"
+#include "lb/table.h"
 
 struct core;
 struct vpp_sync;
@@ -250,6 +251,22 @@ const struct lb_weight *core_frontend_weights(const struct core *c, size_t i);
 /* The run-time weight overrides of frontend i (lb_slots entries, -1 =
  * none). */
 const int16_t *core_frontend_overrides(const struct core *c, size_t i);
+
+/* The model of frontend i's new-flow table (lb/table.h) from its
+ * effective weights, as VPP builds it from the ASes maglevd installs (one
+ * per distinct address, lb_desired_vip): per slot (lb_slot order,
+ * n_slots entries) its buckets, bucket share and weight share — 0 for a
+ * slot that is not an AS (a second slot with an address already used);
+ * the whole in *m, worst_slot the slot of m->worst (-1 none). Computed
+ * when asked (the closed form: O(slots log slots)), never per
+ * transition. */
+struct core_model_view {
+    struct lb_table_model m;
+    long worst_slot;
+    size_t n_ases; /* ASes in the table (weight > 0) */
+};
+void core_frontend_model(const struct core *c, size_t i, struct lb_table_share *slots,
+                         struct core_model_view *out);
 
 /* Backend i (config index): its health runtime (NULL only while a reload
  * is half done) and state. */

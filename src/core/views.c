@@ -1,4 +1,8 @@
 /* views.c: read-only views of the core's state for the API (see core.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/mem.h"
 #include "core/core_int.h"
 #include "vpp/sync.h"
 
@@ -97,6 +101,23 @@ void core_frontend_slot(const struct core *c, size_t i, size_t s, struct core_sl
     default:
         out->vpp = CORE_VPP_PENDING;
     }
+}
+
+void core_frontend_model(const struct core *c, size_t i, struct lb_table_share *slots,
+                         struct core_model_view *out)
+{
+    const struct core_fe *f = &c->fe[i];
+    memset(slots, 0, f->n_slots * sizeof(*slots));
+    struct lb_vip v;
+    lb_desired_vip_ordered(c->cfg, i, f->w, f->order, f->n_order, &v);
+    struct lb_table_share *sh = mem_calloc(v.n_ases, sizeof(*sh));
+    lb_table_shares(&v, lb_table_len(&v), sh, &out->m); /* LB_NEW_FLOWS_TABLE_LENGTH: valid */
+    for (size_t k = 0; k < v.n_ases; k++)
+        slots[f->order[k]] = sh[k];
+    out->worst_slot = out->m.worst >= 0 ? (long)f->order[out->m.worst] : -1;
+    out->n_ases = lb_table_members(&v);
+    free(sh);
+    lb_vip_clear(&v);
 }
 
 const struct backend_rt *core_backend(const struct core *c, size_t i)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/mem.h"
 #include "common/version.h"
 #include "dashboard/dash_int.h"
 #include "vpp/client.h"
@@ -63,7 +64,8 @@ static void rates(struct jw *w, const struct core *c, const struct frontend_conf
     jw_obj_end(w);
 }
 
-static void slot(struct jw *w, const struct core *c, size_t i, size_t s)
+static void slot(struct jw *w, const struct core *c, size_t i, size_t s,
+                 const struct lb_table_share *model)
 {
     struct core_slot_view sv;
     core_frontend_slot(c, i, s, &sv);
@@ -79,6 +81,8 @@ static void slot(struct jw *w, const struct core *c, size_t i, size_t s)
     jw_kstr(w, "vpp", core_vpp_status_name(sv.vpp));
     jw_kint(w, "vpp_weight", sv.vpp_weight);
     jw_kstr(w, "vpp_error", sv.vpp_error);
+    jw_kuint(w, "buckets", model->buckets);
+    jw_kdouble(w, "bucket_share_pct", model->bucket_pct);
     jw_obj_end(w);
 }
 
@@ -98,6 +102,11 @@ void dash_view_frontend(struct jw *w, const struct core *c, size_t i)
             v.result.active_pool >= 0 ? fe->pools[v.result.active_pool].name : "");
     jw_kbool(w, "panic", v.result.panic);
     jw_kbool(w, "vpp_held", v.vpp_held);
+    /* the table model (core_frontend_model): computed here, when the view
+     * is asked for */
+    struct lb_table_share *model = mem_calloc(v.n_slots, sizeof(*model));
+    struct core_model_view mv;
+    core_frontend_model(c, i, model, &mv);
     jw_key(w, "pools");
     jw_arr(w);
     size_t s = 0;
@@ -107,11 +116,12 @@ void dash_view_frontend(struct jw *w, const struct core *c, size_t i)
         jw_key(w, "backends");
         jw_arr(w);
         for (size_t b = 0; b < fe->pools[p].n_backends && s < v.n_slots; b++, s++)
-            slot(w, c, i, s);
+            slot(w, c, i, s, &model[s]);
         jw_arr_end(w);
         jw_obj_end(w);
     }
     jw_arr_end(w);
+    free(model);
     rates(w, c, fe);
     jw_obj_end(w);
 }

@@ -384,6 +384,7 @@ static void on_read(void *ctx, int err, struct lb_state *observed)
         fail_job(s, j, r, "building the desired state failed");
         return;
     }
+    vpp_sync_model_check(s, &j->observed, &j->desired);
     if (s->warmup == VPP_WARMUP_OVER) /* nothing is held any more */
         for (size_t i = 0; i < j->desired.n_vips; i++)
             j->desired.vips[i].held = false;
@@ -475,7 +476,8 @@ static void start_syncing(struct vpp_sync *s, const char *trigger)
 static void on_up(void *ctx)
 {
     struct vpp_sync *s = ctx;
-    s->n_sticky = 0; /* VPP may have restarted: nothing known */
+    s->n_sticky = 0;         /* VPP may have restarted: nothing known */
+    s->model_warned = false; /* a new connection: its VPP may differ */
     if (s->warmup == VPP_WARMUP_HOLD) {
         log_info("vpp-lbsync-held", LOG_STR("reason", "warm-up (startup-min-delay)"),
                  LOG_DOUBLE("remaining-s", (double)(s->hold_until_us - clock_wall_us()) / 1e6));

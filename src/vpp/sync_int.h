@@ -69,6 +69,7 @@ struct vpp_sync {
     struct sync_done_note *notes, *notes_tail;
     ev_idle notes_idle;
     struct vpp_sync_counters ctr;
+    bool model_warned; /* vpp-lb-model-mismatch logged on this connection */
 };
 
 /* sync.c */
@@ -108,6 +109,13 @@ void vpp_sync_fail_note(struct vpp_sync *s, const struct lb_op *op,
 /* Tells the source about an AS op (applied, failed or dry-run). */
 void vpp_sync_report(struct vpp_sync *s, const struct lb_op *op, const struct vpp_op_result *res,
                      const char *trigger, int64_t since_us);
+
+/* sync_model.c: VPP's bucket counts against the table model of its
+ * weights; the first difference is logged (WARN vpp-lb-model-mismatch)
+ * once per connection (model_warned, reset on connect). desired names the
+ * frontend (may be NULL). */
+void vpp_sync_model_check(struct vpp_sync *s, const struct lb_state *observed,
+                          const struct lb_state *desired);
 
 /* sync_count.c: the counters */
 void vpp_sync_count(struct vpp_sync *s, enum vpp_sync_scope scope, const char *trigger,

@@ -104,12 +104,18 @@ def test_show_frontend_hierarchy(lab):
     j = lines.index("  pool fallback")
     assert i < j
     pool1 = [l.split() for l in lines[i + 1:j]]
-    assert pool1 == [
+    # the model's column: "buckets N B% (weight W%)" (values: test_maglev_model.py)
+    assert [r[:6] + r[-1:] for r in pool1] == [
         ["b1", lab.backends[0].v4, "weight", "100", "effective", "100", "up"],
         ["b2", lab.backends[1].v4, "weight", "50", "effective", "50", "up"],
     ]
-    assert lines[j + 1].split() == ["b3", lab.backends[2].v4, "weight", "100", "effective", "0",
-                                    "up"]
+    assert all(r[6] == "buckets" and r[9] == "(weight" and len(r) == 12 for r in pool1), pool1
+    assert sum(int(r[7]) for r in pool1) == 1024
+    b3 = lines[j + 1].split()
+    assert b3 == ["b3", lab.backends[2].v4, "weight", "100", "effective", "0", "buckets", "0",
+                  "0.0%", "(weight", "0.0%)", "up"]
+    assert "  table        1024 buckets, shares within " in r.stdout
+    assert "warning" not in r.stdout
     # backend rows are one table: the weight columns line up across pools
     assert len({l.index("weight") for l in lines if "weight " in l}) == 1
     # maglevd runs without VPP: nothing about it, in either view
@@ -163,7 +169,11 @@ def test_json_every_show(lab):
                                                   "effective_weight", "state", "enabled",
                                                   "overridden", "flush", "vpp_status",
                                                   "vpp_error", "vpp_weight", "held",
-                                                  "ramping", "ramp_pct"]
+                                                  "ramping", "ramp_pct", "buckets",
+                                                  "bucket_share_pct", "weight_share_pct"]
+    assert f["table_length"] == 1024 and f["share_warning"] == ""
+    serving = [x for p in f["pools"] for x in p["backends"] if x["effective_weight"] > 0]
+    assert serving and sum(x["buckets"] for x in serving) == 1024
     assert f["vpp_held"] is False
     assert f["panic"] is False and f["panic_threshold"] == 0
     for p in f["pools"]:  # the VPP integration is disabled
@@ -227,7 +237,8 @@ def test_set_weight_marks_the_override(lab):
     r = run(lab, "set", "frontend", "web", "pool", "primary", "backend", "b2", "weight", "7")
     assert r.returncode == 0, r.stderr
     row = [l.split() for l in r.stdout.splitlines() if l.split()[:1] == ["b2"]][0]
-    assert row[2:] == ["weight", "50", "effective", "7", "up", "[weight", "override]"]
+    assert row[2:6] + row[-3:] == ["weight", "50", "effective", "7", "up", "[weight",
+                                   "override]"]
     r = run(lab, "set", "frontend", "web", "pool", "primary", "backend", "b3", "weight", "7")
     assert r.returncode == 1 and 'backend "b3"' in r.stderr
     r = run(lab, "set", "frontend", "web", "pool", "primary", "backend", "b2", "weight", "50")

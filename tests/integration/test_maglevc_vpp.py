@@ -33,7 +33,8 @@ ARROW = "\u2192"
 LINE_CONF_HEAD = re.compile(r"^lb conf$")
 LINE_FIELD = re.compile(r"^  ([a-z0-9-]+) +(\S.*)$")
 LINE_VIP = re.compile(r"^vip (\S+) (tcp:\d+|udp:\d+|any) frontend (\S+|\(not configured\))$")
-LINE_AS = re.compile(r"^    address (\S+) weight (\d+) buckets (\d+)( removed)?$")
+LINE_AS = re.compile(r"^    address (\S+) weight (\d+) buckets (\d+) model (\d+)( mismatch)?"
+                     r"( removed)?$")
 
 
 def config(lab):
@@ -122,8 +123,9 @@ def parse_state(text):
         m = LINE_AS.match(line)
         if m:
             assert section == "vip", line
+            assert (m.group(3) == m.group(4)) == (m.group(5) is None), line
             cur["ases"].append((m.group(1), int(m.group(2)), int(m.group(3)),
-                                m.group(4) is not None))
+                                m.group(6) is not None))
             continue
         m = LINE_FIELD.match(line)
         assert m and section, f"unexpected line {line!r} in:\n{text}"
@@ -222,14 +224,16 @@ def test_lingering_as_is_shown_removed(lab):
     ases = vips[("198.19.0.10/32", "tcp:80")]["ases"]
     lingering = [a for a in ases if a[0] == "198.18.99.9"]
     assert len(lingering) == 1 and lingering[0][3], ases
-    assert re.search(r"^    address 198\.18\.99\.9 weight \d+ buckets 0 removed$", out, re.M)
+    assert re.search(r"^    address 198\.18\.99\.9 weight \d+ buckets 0 model 0 removed$", out,
+                     re.M)
     assert re.search(r"^  ases +4 \(1 removed\)$", out, re.M)
 
 
 # ---- show frontend(s): whether VPP has the weights ----
 
 # a backend row of `show frontend` (maglevc(1), "OUTPUT OF SHOW FRONTEND")
-LINE_BACKEND = re.compile(r"^    (\S+) +(\S+) +weight (\d+) +effective (\d+) +(\S+) +"
+LINE_BACKEND = re.compile(r"^    (\S+) +(\S+) +weight (\d+) +effective (\d+) +"
+                          r"buckets \d+ \d+\.\d% \(weight \d+\.\d%\) +(\S+) +"
                           rf"vpp (applied|pending|failed)(?: (\d+){ARROW}(\d+))?(?: +(\[.*\]))?$")
 
 
@@ -253,7 +257,8 @@ def test_show_frontend_shows_applied_once_converged(lab):
     assert out.startswith("frontend web up\n"), out  # not held: no warm-up
     assert backend_rows(out) == {"b1": (100, "applied", None), "b2": (50, "applied", None),
                                  "b3": (0, "applied", None)}, out
-    assert re.search(rf"^    b2 +{re.escape(b[1].v4)} +weight 50 +effective 50 +up +"
+    assert re.search(rf"^    b2 +{re.escape(b[1].v4)} +weight 50 +effective 50 +buckets 350 +"
+                     r"34\.2% \(weight 33\.3%\) +up +"
                      r"vpp applied$", out, re.M), out
     assert backend_rows(ok(lab, "show", "frontend", "web6")) == {
         "b1v6": (100, "applied", None), "b2v6": (25, "applied", None)}

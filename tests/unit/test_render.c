@@ -225,6 +225,59 @@ static void test_frontend_hierarchy(void **state)
     strbuf_free(&sb);
 }
 
+/* The table model: a "buckets" column after the weights, the table line,
+ * and the warning when the table cannot represent the weights. */
+static void test_frontend_model(void **state)
+{
+    (void)state;
+    Maglev__PoolBackend b1 = pb("b1", "198.18.1.2", 100, 100, "up", true, false);
+    Maglev__PoolBackend b2 = pb("b2", "198.18.2.2", 50, 0, "down", true, false);
+    b1.buckets = 1024;
+    b1.bucket_share_pct = 100;
+    b1.weight_share_pct = 100;
+    Maglev__PoolBackend *p1b[] = { &b1, &b2 };
+    Maglev__Pool p1 = MAGLEV__POOL__INIT;
+    p1.name = "primary";
+    p1.n_backends = 2;
+    p1.backends = p1b;
+    Maglev__Pool *pools[] = { &p1 };
+    Maglev__Frontend f = MAGLEV__FRONTEND__INIT;
+    f.name = "web";
+    f.address = "192.0.2.1";
+    f.protocol = "tcp";
+    f.port = 80;
+    f.state = "up";
+    f.n_pools = 1;
+    f.pools = pools;
+    f.active_pool = "primary";
+    f.table_length = 1024;
+    f.share_warning = "";
+
+    struct render_opts o = { .color = false, .now_us = T0 };
+    struct strbuf sb = STRBUF_INIT;
+    render_frontend(&sb, &o, &f);
+    assert_string_equal(strbuf_str(&sb),
+                        "frontend web up\n"
+                        "  address      192.0.2.1 port 80/tcp\n"
+                        "  options      src-ip-sticky no, flush-on-down no\n"
+                        "  active pool  primary\n"
+                        "  table        1024 buckets, shares within 0.00 points of the weights\n"
+                        "  pool primary (active)\n"
+                        "    b1  198.18.1.2  weight 100  effective 100  "
+                        "buckets 1024 100.0% (weight 100.0%)  up\n"
+                        "    b2  198.18.2.2  weight 50   effective 0    "
+                        "buckets 0 0.0% (weight 0.0%)         down\n");
+    f.share_error_pp = 4.38;
+    f.share_warning = "the table cannot represent the weights";
+    strbuf_reset(&sb);
+    o.color = true;
+    render_frontend(&sb, &o, &f);
+    assert_non_null(strstr(strbuf_str(&sb), "shares within 4.38 points"));
+    assert_non_null(strstr(strbuf_str(&sb), "\033[34mwarning\033[0m      \033[33mthe table cannot "
+                                            "represent the weights\033[0m\n"));
+    strbuf_free(&sb);
+}
+
 /* The frontend of the VPP tests: pool primary b1 (up, 100) and b2 (down,
  * effective 0), pool fallback b3 (up, disabled, flushed). */
 struct vpp_fe {
@@ -905,12 +958,14 @@ static void test_vpp_info(void **state)
     free(colored);
 }
 
-static Maglev__VPPLBAS vpp_as(const char *addr, uint32_t w, uint32_t buckets, bool active)
+static Maglev__VPPLBAS vpp_as(const char *addr, uint32_t w, uint32_t buckets, uint32_t model,
+                              bool active)
 {
     Maglev__VPPLBAS a = MAGLEV__VPPLBAS__INIT;
     a.address = (char *)addr;
     a.weight = w;
     a.buckets = buckets;
+    a.model_buckets = model;
     a.active = active;
     return a;
 }
@@ -937,14 +992,17 @@ static void test_vpp_lb_state(void **state)
     conf.ipv6_src_address = "2001:db8:ffff::1";
     conf.sticky_buckets_per_core = 4096;
     conf.flow_timeout = 30;
-    Maglev__VPPLBAS a1 = vpp_as("198.18.1.2", 100, 683, true);
-    Maglev__VPPLBAS a2 = vpp_as("198.18.2.2", 50, 341, true);
-    Maglev__VPPLBAS a3 = vpp_as("198.18.3.2", 0, 0, false);
-    Maglev__VPPLBAS a4 = vpp_as("2001:db8:1::2", 100, 820, true);
-    Maglev__VPPLBAS a5 = vpp_as("2001:db8:2::2", 25, 204, true);
+    Maglev__VPPLBAS a1 = vpp_as("198.18.1.2", 100, 674, 674, true);
+    Maglev__VPPLBAS a2 = vpp_as("198.18.2.2", 50, 350, 350, true);
+    Maglev__VPPLBAS a3 = vpp_as("198.18.3.2", 0, 0, 0, false);
+    /* a VPP with another algorithm: an equal split */
+    Maglev__VPPLBAS a4 = vpp_as("2001:db8:1::2", 100, 512, 820, true);
+    Maglev__VPPLBAS a5 = vpp_as("2001:db8:2::2", 25, 512, 204, true);
     Maglev__VPPLBAS *web_as[] = { &a1, &a2, &a3 }, *web6_as[] = { &a4, &a5 };
     Maglev__VPPLBVIP web = vpp_vip("198.19.0.10/32", "tcp", 80, "gre4", "web");
     web.index = 1;
+    web.model_consistent = true;
+    web.model_fingerprint = 0x0123456789abcdefull;
     web.n_ases = 3;
     web.ases = web_as;
     Maglev__VPPLBVIP web6 = vpp_vip("2001:db8:ff::10/128", "any", 0, "gre6", "web6");
@@ -954,42 +1012,49 @@ static void test_vpp_lb_state(void **state)
     Maglev__VPPLBVIP stale = vpp_vip("192.0.2.99/32", "udp", 53, "gre4", "");
     stale.src_ip_sticky = true;
     stale.index = 7;
+    stale.model_consistent = true;
+    stale.model_fingerprint = 0xfedcba9876543210ull;
     Maglev__VPPLBVIP *vips[] = { &web, &web6, &stale };
     Maglev__VPPLBState st = MAGLEV__VPPLBSTATE__INIT;
     st.conf = &conf;
     st.n_vips = 3;
     st.vips = vips;
 
-    static const char want[] = "lb conf\n"
-                               "  ipv4-src-address         198.19.0.1\n"
-                               "  ipv6-src-address         2001:db8:ffff::1\n"
-                               "  sticky-buckets-per-core  4096\n"
-                               "  flow-timeout             30s\n"
-                               "\n"
-                               "vip 198.19.0.10/32 tcp:80 frontend web\n"
-                               "  encap              gre4\n"
-                               "  flow-table-length  1024\n"
-                               "  src-ip-sticky      no\n"
-                               "  index              1\n"
-                               "  ases               3 (1 removed)\n"
-                               "    address 198.18.1.2 weight 100 buckets 683\n"
-                               "    address 198.18.2.2 weight 50 buckets 341\n"
-                               "    address 198.18.3.2 weight 0 buckets 0 removed\n"
-                               "\n"
-                               "vip 2001:db8:ff::10/128 any frontend web6\n"
-                               "  encap              gre6\n"
-                               "  flow-table-length  1024\n"
-                               "  src-ip-sticky      unknown\n"
-                               "  ases               2\n"
-                               "    address 2001:db8:1::2 weight 100 buckets 820\n"
-                               "    address 2001:db8:2::2 weight 25 buckets 204\n"
-                               "\n"
-                               "vip 192.0.2.99/32 udp:53 frontend (not configured)\n"
-                               "  encap              gre4\n"
-                               "  flow-table-length  1024\n"
-                               "  src-ip-sticky      yes\n"
-                               "  index              7\n"
-                               "  ases               none\n";
+    static const char want[] =
+        "lb conf\n"
+        "  ipv4-src-address         198.19.0.1\n"
+        "  ipv6-src-address         2001:db8:ffff::1\n"
+        "  sticky-buckets-per-core  4096\n"
+        "  flow-timeout             30s\n"
+        "\n"
+        "vip 198.19.0.10/32 tcp:80 frontend web\n"
+        "  encap              gre4\n"
+        "  flow-table-length  1024\n"
+        "  src-ip-sticky      no\n"
+        "  index              1\n"
+        "  ases               3 (1 removed)\n"
+        "  model              consistent (fingerprint 0123456789abcdef)\n"
+        "    address 198.18.1.2 weight 100 buckets 674 model 674\n"
+        "    address 198.18.2.2 weight 50 buckets 350 model 350\n"
+        "    address 198.18.3.2 weight 0 buckets 0 model 0 removed\n"
+        "\n"
+        "vip 2001:db8:ff::10/128 any frontend web6\n"
+        "  encap              gre6\n"
+        "  flow-table-length  1024\n"
+        "  src-ip-sticky      unknown\n"
+        "  ases               2\n"
+        "  model              MISMATCH: VPP's buckets are not the Maglev "
+        "model's (another algorithm?)\n"
+        "    address 2001:db8:1::2 weight 100 buckets 512 model 820 mismatch\n"
+        "    address 2001:db8:2::2 weight 25 buckets 512 model 204 mismatch\n"
+        "\n"
+        "vip 192.0.2.99/32 udp:53 frontend (not configured)\n"
+        "  encap              gre4\n"
+        "  flow-table-length  1024\n"
+        "  src-ip-sticky      yes\n"
+        "  index              7\n"
+        "  ases               none\n"
+        "  model              consistent (fingerprint fedcba9876543210)\n";
     struct render_opts o = { .color = false, .now_us = T0 };
     struct strbuf sb = STRBUF_INIT;
     render_vpp_lb_state(&sb, &o, &st);
@@ -1004,6 +1069,8 @@ static void test_vpp_lb_state(void **state)
     free(stripped);
     assert_non_null(strstr(strbuf_str(&sb), "\033[34mvip\033[0m \033[1m198.19.0.10/32\033[0m"));
     assert_non_null(strstr(strbuf_str(&sb), " \033[33mremoved\033[0m\n"));
+    assert_non_null(strstr(strbuf_str(&sb), "\033[34mmodel\033[0m 820 \033[31mmismatch\033[0m\n"));
+    assert_non_null(strstr(strbuf_str(&sb), "\033[31mMISMATCH: VPP's"));
     assert_non_null(strstr(strbuf_str(&sb), "\033[33m(not configured)\033[0m\n"));
 
     /* one frontend's VIP that VPP does not have, and no conf */
@@ -1204,21 +1271,14 @@ int main(void)
     setenv("TZ", "UTC", 1);
     tzset();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_visible_width),
-        cmocka_unit_test(test_table_alignment),
-        cmocka_unit_test(test_state_colors),
-        cmocka_unit_test(test_frontend_hierarchy),
-        cmocka_unit_test(test_frontend_vpp_status),
-        cmocka_unit_test(test_backend_details),
-        cmocka_unit_test(test_event_lines),
-        cmocka_unit_test(test_config_result),
-        cmocka_unit_test(test_times),
-        cmocka_unit_test(test_json_escaping),
-        cmocka_unit_test(test_json_fields),
-        cmocka_unit_test(test_vpp_info),
-        cmocka_unit_test(test_vpp_lb_state),
-        cmocka_unit_test(test_vpp_lb_counters),
-        cmocka_unit_test(test_vpp_sync),
+        cmocka_unit_test(test_visible_width),   cmocka_unit_test(test_table_alignment),
+        cmocka_unit_test(test_state_colors),    cmocka_unit_test(test_frontend_hierarchy),
+        cmocka_unit_test(test_frontend_model),  cmocka_unit_test(test_frontend_vpp_status),
+        cmocka_unit_test(test_backend_details), cmocka_unit_test(test_event_lines),
+        cmocka_unit_test(test_config_result),   cmocka_unit_test(test_times),
+        cmocka_unit_test(test_json_escaping),   cmocka_unit_test(test_json_fields),
+        cmocka_unit_test(test_vpp_info),        cmocka_unit_test(test_vpp_lb_state),
+        cmocka_unit_test(test_vpp_lb_counters), cmocka_unit_test(test_vpp_sync),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1355,3 +1355,49 @@ def test_pipelined_adds_are_fast(sim):
     cpu = cpu_seconds(sim.proc.pid) - cpu0
     print(f"\n{nv * (na + 1)} pipelined adds and a dump: {cpu:.2f} s of vppsim's CPU")
     assert cpu < 5
+
+
+def test_bucket_model_equal_fault():
+    """--bucket-model equal: VPP's dump (and the state) report an even
+    split of the table over the ASes with a weight, whatever the weights;
+    the `bucket-model` command switches at run time and survives a
+    restart; weight-0 and removed ASes keep 0 buckets."""
+    import lb as lbm
+    from wire import parse_addr
+    s = Sim("--bucket-model", "equal")
+    try:
+        c = Client(s.sock)
+        A = "lb_add_del_as_v2"
+        assert c.call("lb_add_del_vip_v2", vip_add("192.0.2.1/32"))[0] == 0
+        for addr, w in (("10.0.0.1", 1), ("10.0.0.2", 100), ("10.0.0.3", 50),
+                        ("10.0.0.4", 0)):
+            assert c.call(A, as_v2("192.0.2.1/32", addr, w))[0] == 0
+        # 1024 over three: 342, 341, 341 in address order; .4 has no weight
+        assert [(x[0], x[3]) for x in as_dump(c)] == [
+            ("10.0.0.1", 342), ("10.0.0.2", 341), ("10.0.0.3", 341),
+            ("10.0.0.4", 0)]
+        assert s.call("bucket-model") == {"ok": True, "model": "equal"}
+        # back to VPP's algorithm: the model's counts of the same weights
+        assert s.call("bucket-model", model="maglev")["model"] == "maglev"
+        want, _ = lbm.maglev_counts(1024, [
+            (parse_addr(a)[1], w) for a, w in (
+                ("10.0.0.1", 1), ("10.0.0.2", 100), ("10.0.0.3", 50),
+                ("10.0.0.4", 0))])
+        got = [x[3] for x in as_dump(c)]
+        assert got == want and got != [342, 341, 341, 0], got
+        assert sum(got) == 1024
+        with pytest.raises(RuntimeError, match="bucket model"):
+            s.call("bucket-model", model="random")
+        # the setting survives a restart (a VPP build does not change)
+        s.call("bucket-model", model="equal")
+        s.call("restart", down=0.2)
+        wait_for(lambda: os.path.exists(s.sock), "vppsim back")
+        c = Client(s.sock)
+        assert c.call("lb_add_del_vip_v2", vip_add("192.0.2.1/32"))[0] == 0
+        for addr, w in (("10.0.0.1", 1), ("10.0.0.2", 100)):
+            assert c.call(A, as_v2("192.0.2.1/32", addr, w))[0] == 0
+        assert [x[3] for x in as_dump(c)] == [512, 512]
+        st = s.read_state()["vips"]
+        assert [a["num_buckets"] for a in st[0]["ases"]] == [512, 512]
+    finally:
+        s.stop()

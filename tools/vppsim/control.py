@@ -398,6 +398,19 @@ class Commands:
                 "heartbeat": self.srv.heartbeat_running}
 
     # --- connection faults -------------------------------------------------
+    def c_bucket_model(self, model=None):
+        """The bucket counts reported: "maglev" (VPP's) or "equal" (a fault:
+        an even split ignoring weights).  Survives restart.  Reply
+        `model`."""
+        if model is not None:
+            try:
+                self.lb.set_bucket_model(model)
+            except ValueError as e:
+                raise CommandError(str(e))
+            self.srv.bucket_model = model
+            self.srv.changed()
+        return {"model": self.srv.bucket_model}
+
     def c_restart(self, down=0.5):
         down = float(down)
         if down < 0:

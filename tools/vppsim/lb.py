@@ -86,6 +86,24 @@ def maglev_counts(M, ases):
 
 
 
+BUCKET_MODELS = ("maglev", "equal")
+
+
+def equal_counts(M, ases):
+    """A fault (--bucket-model equal): what a VPP running another algorithm
+    could report: the M buckets split evenly over the ASes with a weight,
+    whatever their weights (the first M % n in address order get one
+    more).  Same shape as maglev_counts."""
+    out = [0] * len(ases)
+    live = sorted((a, i) for i, (a, w) in enumerate(ases) if w > 0)
+    if not live:
+        return out, M
+    k, rem = divmod(M, len(live))
+    for j, (_, i) in enumerate(live):
+        out[i] = k + (1 if j < rem else 0)
+    return out, 0
+
+
 # --- the new-flow table itself (for the nftables mirror, nft.py) ----------
 # Facts from VPP's src/plugins/lb/lb.c (lb_vip_update_new_flow_table,
 # lb_pseudorand_compare) and src/vppinfra/xxhash.h (clib_xxhash), commit
@@ -209,6 +227,7 @@ class VIP:
         self.last_gc = 0.0
         self.drop_buckets = self.new_length
         self.stale = False           # bucket counts need recomputing
+        self.bucket_model = "maglev"     # the LB's (LB.set_bucket_model)
 
     def key(self):
         return (self.ip46, self.plen46, self.protocol, self.port)
@@ -252,7 +271,8 @@ class VIP:
         if not self.stale:
             return
         act = [a for a in self.ases if a.active and a.weight > 0]
-        counts, self.drop_buckets = maglev_counts(
+        model = equal_counts if self.bucket_model == "equal" else maglev_counts
+        counts, self.drop_buckets = model(
             self.new_length, [(a.ip46, a.weight) for a in act])
         for a in self.ases:
             a.num_buckets = 0
@@ -279,7 +299,7 @@ class VIP:
 
 class LB:
     def __init__(self, gc_period=60.0, gc_min_age=10.0, on_vip_added=None,
-                 on_route_added=None):
+                 on_route_added=None, bucket_model="maglev"):
         self.t0 = time.monotonic()
         self.on_vip_added = on_vip_added   # (VIP) -> None: the stats segment
         self.on_route_added = on_route_added   # (stats_index) -> None
@@ -298,7 +318,20 @@ class LB:
         self.next_dpo = 17
         self.gc_period = gc_period
         self.gc_min_age = gc_min_age
+        self.set_bucket_model(bucket_model)
         self.sticky_resets = 0
+
+    def set_bucket_model(self, model):
+        """The bucket counts reported (dumps, CLI, state): "maglev" (VPP's)
+        or "equal" (a fault, equal_counts).  The table the nftables mirror
+        builds stays VPP's."""
+        if model not in BUCKET_MODELS:
+            raise ValueError("bucket model must be one of %s" %
+                             ", ".join(BUCKET_MODELS))
+        self.bucket_model = model
+        for v in self.vips.values():
+            v.bucket_model = model
+            v.stale = True
 
     def now(self):
         return time.monotonic() - self.t0
@@ -377,6 +410,7 @@ class LB:
             kw["target_port"] = 0
         idx = self._alloc_index()
         v = VIP(idx, ip46, plen46, protocol, port, encap, **kw)
+        v.bucket_model = self.bucket_model
         self.vips[idx] = v
         self.by_key[key] = v
         self.by_prefix.setdefault((ip46, plen46), []).append(v)

@@ -66,7 +66,7 @@ class Server:
                  gc_min_age=10.0, verbose=False, journal_max=JOURNAL_MAX,
                  stats_socket=None, stats_threads=2,
                  stats_size=sm.DEFAULT_SIZE, stats_interval=1.0,
-                 nft_netns=None, nft_table=nftm.TABLE):
+                 nft_netns=None, nft_table=nftm.TABLE, bucket_model="maglev"):
         self.path = path
         self.stats_path = stats_socket
         self.stats_threads = stats_threads
@@ -89,8 +89,9 @@ class Server:
         self.table = MsgTable(self.layout, self.missing, self.bad_crc)
         self.gc_period = gc_period
         self.gc_min_age = gc_min_age
+        self.bucket_model = bucket_model
         self.lb = lbm.LB(gc_period, gc_min_age, self.vip_added,
-                         self.route_added)
+                         self.route_added, bucket_model)
         self.state_file = state_file
         self.on_fatal = on_fatal
         self.verbose = verbose
@@ -460,7 +461,7 @@ class Server:
         self.seg.close()
         self.seg = sm.Segment(self.stats_size, self.stats_threads)
         self.lb = lbm.LB(self.gc_period, self.gc_min_age, self.vip_added,
-                         self.route_added)
+                         self.route_added, self.bucket_model)
         self.regs.clear()
         self.next_reg = 1
         self.generation += 1

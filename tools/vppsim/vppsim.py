@@ -19,6 +19,7 @@ import sys
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import lb as lbm  # noqa: E402
 from server import Server  # noqa: E402
 from wire import LB_V12_ONLY  # noqa: E402
 
@@ -75,6 +76,12 @@ def main(argv=None):
     p.add_argument("--nft-table", default="vppsim",
                    help="the mirror's nftables table (family inet; default "
                         "vppsim)")
+    p.add_argument("--bucket-model", choices=lbm.BUCKET_MODELS,
+                   default="maglev",
+                   help="bucket counts reported per AS: maglev (VPP's "
+                        "algorithm, default) or equal (a fault: an even "
+                        "split ignoring weights, like a VPP running "
+                        "another algorithm)")
     p.add_argument("-v", "--verbose", action="store_true")
     a = p.parse_args(argv)
     missing = [m for m in a.missing.split(",") if m]
@@ -97,7 +104,8 @@ def main(argv=None):
                      stats_threads=a.stats_threads,
                      stats_size=a.stats_size,
                      stats_interval=a.stats_interval,
-                     nft_netns=a.nft_netns, nft_table=a.nft_table)
+                     nft_netns=a.nft_netns, nft_table=a.nft_table,
+                     bucket_model=a.bucket_model)
         srv.start_nft()
     except (ValueError, RuntimeError) as e:
         p.error(str(e))

@@ -109,7 +109,9 @@
     tr.append(tdState);
     const w = el('td', 'num', String(s.effective_weight));
     w.title = 'effective weight (configured ' + s.weight + (s.overridden ? ', overridden' : '') +
-      (s.flush ? ', flush' : '') + ')';
+      (s.flush ? ', flush' : '') + ')' +
+      (s.buckets !== undefined ? '; ' + s.buckets + ' buckets of the new-flow table, ' +
+        s.bucket_share_pct.toFixed(1) + '% of new flows' : '');
     if (s.overridden) w.textContent += '*';
     tr.append(w);
     const vp = el('td', s.vpp ? 'vpp-' + st(s.vpp).slice(3) : 'muted', s.vpp || '—');
