@@ -71,23 +71,28 @@ class Firefox:
             text=True, env={**os.environ, "MOZ_HEADLESS": "1", "MOZ_CRASHREPORTER_DISABLE": "1"})
         self.cond = threading.Condition()
         self.url = None
-        threading.Thread(target=self._drain, daemon=True).start()
-        with self.cond:
-            if not self.cond.wait_for(lambda: self.url or self.p.poll() is not None,
-                                      timeout=timeout) or not self.url:
-                self.close()
-                raise BiDiError(f"firefox did not start its BiDi server: {self.output[-10:]}")
-        # no Origin header: Firefox refuses one it was not told to allow
-        self.ws = websocket.create_connection(self.url + "/session", timeout=timeout,
-                                              suppress_origin=True)
+        self.ws = None
         self.next_id = 0
         self.replies = {}
         self.events = []
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-        self.call("session.new", capabilities={})
-        self.call("session.subscribe", events=["log.entryAdded"])
-        self.context = self.call("browsingContext.getTree")["contexts"][0]["context"]
+        threading.Thread(target=self._drain, daemon=True).start()
+        try:  # whatever fails from here, Firefox does not outlive it
+            with self.cond:
+                if not self.cond.wait_for(lambda: self.url or self.p.poll() is not None,
+                                          timeout=timeout) or not self.url:
+                    raise BiDiError(f"firefox did not start its BiDi server: "
+                                    f"{self.output[-10:]}")
+            # no Origin header: Firefox refuses one it was not told to allow
+            self.ws = websocket.create_connection(self.url + "/session", timeout=timeout,
+                                                  suppress_origin=True)
+            self.reader = threading.Thread(target=self._read, daemon=True)
+            self.reader.start()
+            self.call("session.new", capabilities={})
+            self.call("session.subscribe", events=["log.entryAdded"])
+            self.context = self.call("browsingContext.getTree")["contexts"][0]["context"]
+        except BaseException:
+            self.close()
+            raise
 
     def _drain(self):
         for line in self.p.stdout:
@@ -167,7 +172,7 @@ class Firefox:
 
     def close(self):
         try:
-            if getattr(self, "ws", None):
+            if self.ws:
                 try:
                     self.call("session.end")
                 except Exception:
