@@ -16,8 +16,8 @@ import sys
 import grpc
 import pytest
 
-from lab import MAGLEVC, WAIT, Lab, is_root
-from vpplab import VPPSim, active_ases, mark, start_maglevd, wait_record
+from lab import MAGLEVC, Lab, is_root
+from vpplab import VPPSim, active_ases, mark, rpc, start_maglevd, wait_record
 
 sys.path.insert(0, os.environ.get("PROTO_PY_DIR", "build/proto"))
 import maglev_pb2 as pb  # noqa: E402
@@ -52,12 +52,6 @@ def config(lab, damping):
     lb: {{ipv4-src-address: 198.19.0.1, ipv6-src-address: "2001:db8:ffff::1",
           startup-min-delay: 0s, startup-max-delay: 0s}}
 """
-
-
-def rpc(ch, method, req, resp_type):
-    f = ch.unary_unary(f"/maglev.Maglev/{method}", request_serializer=req.SerializeToString,
-                       response_deserializer=resp_type.FromString)
-    return f(req, timeout=WAIT, wait_for_ready=True)
 
 
 def backend(ch, name="b1"):

@@ -22,8 +22,8 @@ import sys
 import grpc
 import pytest
 
-from lab import MAGLEVC, WAIT, Lab, is_root
-from vpplab import VPPSim, active_ases, mark, start_maglevd, wait_record
+from lab import MAGLEVC, Lab, is_root
+from vpplab import VPPSim, active_ases, mark, rpc, start_maglevd, wait_record
 
 sys.path.insert(0, os.environ.get("PROTO_PY_DIR", "build/proto"))
 import maglev_pb2 as pb  # noqa: E402
@@ -81,12 +81,6 @@ def expect(before, after):
     owners = set(ta) | set(tb)
     minimum = sum(max(0, ta.count(o) - tb.count(o)) for o in owners)
     return moved, minimum
-
-
-def rpc(ch, method, req, resp_type):
-    f = ch.unary_unary(f"/maglev.Maglev/{method}", request_serializer=req.SerializeToString,
-                       response_deserializer=resp_type.FromString)
-    return f(req, timeout=WAIT, wait_for_ready=True)
 
 
 def backend(ch, name):

@@ -23,8 +23,8 @@ import sys
 import grpc
 import pytest
 
-from lab import MAGLEVC, WAIT, Lab, is_root
-from vpplab import VPPSim, active_ases, mark, start_maglevd, wait_record, wait_synced
+from lab import MAGLEVC, Lab, is_root
+from vpplab import VPPSim, active_ases, mark, rpc, start_maglevd, wait_record, wait_synced
 
 import lb as lbm  # noqa: E402 (tools/vppsim, on the path through vpplab)
 from wire import parse_addr  # noqa: E402
@@ -80,12 +80,6 @@ def config(lab):
       startup-min-delay: 0s
       startup-max-delay: 0s
 """
-
-
-def rpc(ch, method, req, resp_type):
-    f = ch.unary_unary(f"/maglev.Maglev/{method}", request_serializer=req.SerializeToString,
-                       response_deserializer=resp_type.FromString)
-    return f(req, timeout=WAIT, wait_for_ready=True)
 
 
 def frontend(ch, name):

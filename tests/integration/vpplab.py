@@ -180,3 +180,10 @@ def log_time(rec):
 def mark(daemon):
     with daemon.lock:
         return len(daemon.records)
+
+
+def rpc(ch, method, req, resp_type):
+    """A unary call of maglev.Maglev on channel ch (waits for it to be ready)."""
+    f = ch.unary_unary(f"/maglev.Maglev/{method}", request_serializer=req.SerializeToString,
+                       response_deserializer=resp_type.FromString)
+    return f(req, timeout=WAIT, wait_for_ready=True)
